@@ -1,0 +1,340 @@
+// Package authkit gives a net/http app a complete auth backend: sign-up and
+// sign-in with email and password, email confirmation, magic links, password
+// reset by link, email change, and sessions that can be listed and revoked.
+// It speaks the wire protocol of the Altogic JavaScript client (npm
+// altogic@2.3.9), so that client works unchanged against an app that mounts
+// the kit.
+//
+// # Mounting
+//
+// Build a [Kit] from a [Config] with [New], serve [Kit.Handler] (at the root,
+// or at "/_api/" and "/_auth/"), and wrap private routes in
+// [Kit.RequireSession]. Inside them, [UserFromContext] and
+// [SessionFromContext] tell who is calling.
+//
+// # Storage and delivery
+//
+// The kit keeps its data in a [Store] and sends mail through a [Mailer]; both
+// are small interfaces. The memstore package keeps everything in memory, the
+// sqlstore package in SQLite, PostgreSQL or MySQL; the outbox package records
+// and prints messages for tests and development, and smtpmail sends real
+// mail.
+//
+// # Safety
+//
+// Passwords are hashed with argon2id under a bound on concurrent hashing;
+// session tokens, link tokens and grant keys are stored only as SHA-256
+// hashes and spent atomically; sign-in and send routes answer alike for
+// known and unknown accounts; links are built from [Config.PublicURL] and
+// end only at [Config.RedirectURL].
+package authkit
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Switch turns a feature on or off. Its zero value, Default, keeps the
+// feature's documented default.
+type Switch uint8
+
+// The values of a Switch.
+const (
+	Default Switch = iota
+	On
+	Off
+)
+
+func (s Switch) on(byDefault bool) bool {
+	switch s {
+	case On:
+		return true
+	case Off:
+		return false
+	}
+	return byDefault
+}
+
+// Config is the kit's settings: Altogic's "App settings → Authentication".
+// Store, Mailer, PublicURL and RedirectURL are required; every other field
+// has the default its comment states.
+type Config struct {
+	// Store keeps users, sessions and one-time tokens. Required.
+	Store Store
+	// Mailer delivers confirmation, magic-link, reset and notice emails.
+	// Required.
+	Mailer Mailer
+
+	// PublicURL is the absolute http(s) URL at which users reach the
+	// Handler, such as "https://api.example.com" or
+	// "https://example.com/auth". Every link in mail is built from it, never
+	// from the request's Host. Required.
+	PublicURL string
+	// RedirectURL is the page of the app where links and sign-ins end: the
+	// kit redirects there with access_token, action and status (or error)
+	// in the query. Absolute http(s). Required.
+	RedirectURL string
+	// AllowedOrigins are the browser origins ("https://app.example.com")
+	// allowed to call the kit with credentials. Default: none, which suits
+	// an app served from the kit's own origin.
+	AllowedOrigins []string
+	// AppName names the app in messages. Default "authkit".
+	AppName string
+
+	// EmailConfirmation: new email addresses must be confirmed by link
+	// before they can sign in. Default On. When Off, sign-up answers with a
+	// session at once, changeEmail applies at once, and magic links are
+	// refused (as Altogic does).
+	EmailConfirmation Switch
+
+	// MinPasswordLength is the fewest characters a new password may have.
+	// Default 8; at least 6 (Altogic's own minimum).
+	MinPasswordLength int
+
+	// SessionLifetime is how long a session lasts from sign-in, however
+	// active. Default 30 days.
+	SessionLifetime time.Duration
+	// SessionIdleTimeout ends a session unused this long. Default 7 days.
+	SessionIdleTimeout time.Duration
+	// ConfirmEmailLifetime is how long a confirmation link works. Default 24 hours.
+	ConfirmEmailLifetime time.Duration
+	// ChangeEmailLifetime is how long an email-change link works. Default 24 hours.
+	ChangeEmailLifetime time.Duration
+	// MagicLinkLifetime is how long a magic link works. Default 15 minutes.
+	MagicLinkLifetime time.Duration
+	// ResetPasswordLifetime is how long a reset link works. Default 1 hour.
+	ResetPasswordLifetime time.Duration
+	// GrantLifetime is how long the access_token of a redirect can be
+	// exchanged with getAuthGrant. Default 2 minutes.
+	GrantLifetime time.Duration
+
+	// EmailTemplates overrides the messages; zero fields keep
+	// [DefaultEmailTemplates].
+	EmailTemplates EmailTemplates
+
+	// MaxConcurrentHashes bounds how many password hashes run at once, each
+	// taking 19 MiB: a flood of sign-ins waits instead of exhausting memory.
+	// Default 2 × GOMAXPROCS.
+	MaxConcurrentHashes int
+	// SendTimeout bounds each delivery of a message. Default 30 seconds.
+	SendTimeout time.Duration
+
+	// Logger receives the kit's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand is the source of every token and salt. Default crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// Kit is a configured auth backend. Its methods are safe for concurrent use.
+type Kit struct {
+	store       Store
+	mailer      Mailer
+	log         *slog.Logger
+	now         func() time.Time
+	rand        io.Reader
+	appName     string
+	publicURL   string   // without a trailing slash
+	redirectURL *url.URL // parsed RedirectURL
+	origins     map[string]bool
+
+	emailConfirmation bool
+	minPassword       int
+
+	sessionLifetime, sessionIdle                          time.Duration
+	confirmLifetime, changeEmailLifetime, magicLifetime   time.Duration
+	resetLifetime, grantLifetime, sendTimeout, touchEvery time.Duration
+
+	templates struct {
+		confirm, magic, reset, changeEmail, emailChanged emailTemplate
+	}
+
+	hashSlots chan struct{}
+	dummyHash func() string // a real hash, verified for unknown users
+
+	background sync.WaitGroup
+	handler    http.Handler
+}
+
+// New checks cfg and builds a Kit. A missing requirement or a bad value is
+// an error here, never a failed request later.
+func New(cfg Config) (*Kit, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("authkit: Config.Store is required (memstore.New() keeps everything in memory)")
+	}
+	if cfg.Mailer == nil {
+		return nil, errors.New("authkit: Config.Mailer is required (outbox.New() records and prints mail in development)")
+	}
+	public, err := absoluteURL("PublicURL", cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	if public.RawQuery != "" || public.Fragment != "" {
+		return nil, errors.New("authkit: Config.PublicURL must have no query or fragment")
+	}
+	redirect, err := absoluteURL("RedirectURL", cfg.RedirectURL)
+	if err != nil {
+		return nil, err
+	}
+	if redirect.Fragment != "" {
+		return nil, errors.New("authkit: Config.RedirectURL must have no fragment")
+	}
+	k := &Kit{
+		store:             cfg.Store,
+		mailer:            cfg.Mailer,
+		log:               cfg.Logger,
+		now:               cfg.Now,
+		rand:              cfg.Rand,
+		appName:           cfg.AppName,
+		publicURL:         strings.TrimSuffix(public.String(), "/"),
+		redirectURL:       redirect,
+		origins:           map[string]bool{},
+		emailConfirmation: cfg.EmailConfirmation.on(true),
+		minPassword:       cfg.MinPasswordLength,
+	}
+	if k.log == nil {
+		k.log = slog.Default()
+	}
+	if k.now == nil {
+		k.now = time.Now
+	}
+	if k.rand == nil {
+		k.rand = rand.Reader
+	}
+	if k.appName == "" {
+		k.appName = "authkit"
+	}
+	for _, o := range cfg.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return nil, fmt.Errorf("authkit: Config.AllowedOrigins: %q is not an origin such as https://app.example.com", o)
+		}
+		k.origins[u.Scheme+"://"+strings.ToLower(u.Host)] = true
+	}
+	switch {
+	case k.minPassword == 0:
+		k.minPassword = 8
+	case k.minPassword < 6:
+		return nil, errors.New("authkit: Config.MinPasswordLength must be at least 6")
+	case k.minPassword > maxPasswordRunes:
+		return nil, fmt.Errorf("authkit: Config.MinPasswordLength must be at most %d", maxPasswordRunes)
+	}
+	for _, d := range []struct {
+		name string
+		in   time.Duration
+		out  *time.Duration
+		def  time.Duration
+	}{
+		{"SessionLifetime", cfg.SessionLifetime, &k.sessionLifetime, 30 * 24 * time.Hour},
+		{"SessionIdleTimeout", cfg.SessionIdleTimeout, &k.sessionIdle, 7 * 24 * time.Hour},
+		{"ConfirmEmailLifetime", cfg.ConfirmEmailLifetime, &k.confirmLifetime, 24 * time.Hour},
+		{"ChangeEmailLifetime", cfg.ChangeEmailLifetime, &k.changeEmailLifetime, 24 * time.Hour},
+		{"MagicLinkLifetime", cfg.MagicLinkLifetime, &k.magicLifetime, 15 * time.Minute},
+		{"ResetPasswordLifetime", cfg.ResetPasswordLifetime, &k.resetLifetime, time.Hour},
+		{"GrantLifetime", cfg.GrantLifetime, &k.grantLifetime, 2 * time.Minute},
+		{"SendTimeout", cfg.SendTimeout, &k.sendTimeout, 30 * time.Second},
+	} {
+		switch {
+		case d.in < 0:
+			return nil, fmt.Errorf("authkit: Config.%s must not be negative", d.name)
+		case d.in == 0:
+			*d.out = d.def
+		default:
+			*d.out = d.in
+		}
+	}
+	// Record activity at most this often: a session used all day costs a
+	// write a few times a day, not one per request.
+	k.touchEvery = min(k.sessionIdle/20, time.Hour)
+
+	tt := &k.templates
+	for _, t := range []struct {
+		name      string
+		in, def   EmailTemplate
+		out       *emailTemplate
+	}{
+		{"ConfirmEmail", cfg.EmailTemplates.ConfirmEmail, DefaultEmailTemplates.ConfirmEmail, &tt.confirm},
+		{"MagicLink", cfg.EmailTemplates.MagicLink, DefaultEmailTemplates.MagicLink, &tt.magic},
+		{"ResetPassword", cfg.EmailTemplates.ResetPassword, DefaultEmailTemplates.ResetPassword, &tt.reset},
+		{"ChangeEmail", cfg.EmailTemplates.ChangeEmail, DefaultEmailTemplates.ChangeEmail, &tt.changeEmail},
+		{"EmailChanged", cfg.EmailTemplates.EmailChanged, DefaultEmailTemplates.EmailChanged, &tt.emailChanged},
+	} {
+		if *t.out, err = parseEmailTemplate(t.name, t.in, t.def); err != nil {
+			return nil, err
+		}
+	}
+
+	slots := cfg.MaxConcurrentHashes
+	switch {
+	case slots < 0:
+		return nil, errors.New("authkit: Config.MaxConcurrentHashes must not be negative")
+	case slots == 0:
+		slots = 2 * runtime.GOMAXPROCS(0)
+	}
+	k.hashSlots = make(chan struct{}, slots)
+	k.dummyHash = sync.OnceValue(func() string {
+		h, err := hashPassword(k.rand, "authkit dummy password, never a real one")
+		if err != nil {
+			panic("authkit: cannot hash the dummy password: " + err.Error())
+		}
+		return h
+	})
+	k.handler = k.routes()
+	return k, nil
+}
+
+func absoluteURL(field, raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, fmt.Errorf("authkit: Config.%s is required", field)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("authkit: Config.%s must be an absolute http(s) URL without user info, not %q", field, raw)
+	}
+	return u, nil
+}
+
+// Handler serves the Altogic REST v1 auth API under /_api/rest/v1/auth/ and
+// the email links under /_auth/. Mount it at the root, or at both prefixes.
+func (k *Kit) Handler() http.Handler { return k.handler }
+
+// Close waits for messages still being sent in the background, or for ctx.
+func (k *Kit) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		k.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// goBackground runs f off the request path, so that what f does for a real
+// account (look it up, issue a token, send mail) costs the answer no time.
+func (k *Kit) goBackground(ctx context.Context, what string, f func(ctx context.Context) error) {
+	ctx = context.WithoutCancel(ctx)
+	k.background.Add(1)
+	go func() {
+		defer k.background.Done()
+		ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)
+		defer cancel()
+		if err := f(ctx); err != nil {
+			k.log.ErrorContext(ctx, "authkit: "+what+" failed", "err", err)
+		}
+	}()
+}

@@ -1,0 +1,146 @@
+package authkit
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// Code is a stable, snake_case error code. Clients switch on it; it never
+// changes meaning. Every code the kit answers with is listed below and in the
+// README.
+type Code string
+
+// The error codes, with the HTTP status each is answered with.
+const (
+	CodeBadRequest           Code = "bad_request"            // 400: the body or query is malformed
+	CodeInvalidEmail         Code = "invalid_email"          // 400: not a usable email address
+	CodeInvalidUserData      Code = "invalid_user_data"      // 400: nameOrUserData is unusable
+	CodePasswordTooShort     Code = "password_too_short"     // 400
+	CodePasswordTooLong      Code = "password_too_long"      // 400
+	CodePasswordTooCommon    Code = "password_too_common"    // 400: on the list of common passwords
+	CodeInvalidToken         Code = "invalid_token"          // 400: a link token or grant key that is unknown, spent or expired
+	CodeEmailUnchanged       Code = "email_unchanged"        // 400: change-email to the current address
+	CodeInvalidCredentials   Code = "invalid_credentials"    // 401: sign-in failed (unknown account or wrong password alike)
+	CodeMissingSessionToken  Code = "missing_session_token"  // 401: the route needs a session and none was sent
+	CodeInvalidSessionToken  Code = "invalid_session_token"  // 401: the session is unknown, signed out or expired
+	CodeEmailNotVerified     Code = "email_not_verified"     // 403: right password, but the email is not confirmed yet
+	CodeWrongPassword        Code = "wrong_password"         // 403: the current password given to change-pwd or change-email is wrong
+	CodeFeatureDisabled      Code = "feature_disabled"       // 403: the app turned this flow off
+	CodeOriginNotAllowed     Code = "origin_not_allowed"     // 403: a cookie-authenticated request from a foreign origin
+	CodeNotFound             Code = "not_found"              // 404: no such route
+	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
+	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405
+	CodeEmailTaken           Code = "email_taken"            // 409: another account has this email
+	CodeRequestTooLarge      Code = "request_too_large"      // 413: the body passed the size cap
+	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: a body that is not application/json
+	CodeTooManyRequests      Code = "too_many_requests"      // 429: slow down; see Retry-After
+	CodeInternal             Code = "internal_error"         // 500: the kit or a store failed; details are logged, not sent
+	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting (e.g. for a hashing slot)
+)
+
+// codeStatus maps each code to its HTTP status: the one table of it.
+var codeStatus = map[Code]int{
+	CodeBadRequest:           http.StatusBadRequest,
+	CodeInvalidEmail:         http.StatusBadRequest,
+	CodeInvalidUserData:      http.StatusBadRequest,
+	CodePasswordTooShort:     http.StatusBadRequest,
+	CodePasswordTooLong:      http.StatusBadRequest,
+	CodePasswordTooCommon:    http.StatusBadRequest,
+	CodeInvalidToken:         http.StatusBadRequest,
+	CodeEmailUnchanged:       http.StatusBadRequest,
+	CodeInvalidCredentials:   http.StatusUnauthorized,
+	CodeMissingSessionToken:  http.StatusUnauthorized,
+	CodeInvalidSessionToken:  http.StatusUnauthorized,
+	CodeEmailNotVerified:     http.StatusForbidden,
+	CodeWrongPassword:        http.StatusForbidden,
+	CodeFeatureDisabled:      http.StatusForbidden,
+	CodeOriginNotAllowed:     http.StatusForbidden,
+	CodeNotFound:             http.StatusNotFound,
+	CodeSessionNotFound:      http.StatusNotFound,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	CodeEmailTaken:           http.StatusConflict,
+	CodeRequestTooLarge:      http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeTooManyRequests:      http.StatusTooManyRequests,
+	CodeInternal:             http.StatusInternalServerError,
+	CodeUnavailable:          http.StatusServiceUnavailable,
+}
+
+// Status is the HTTP status the code is answered with.
+func (c Code) Status() int {
+	if s, ok := codeStatus[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is the one error type of the kit's flows. Code and Message reach the
+// client; Err, the cause, is only logged.
+type Error struct {
+	Code    Code
+	Message string
+	Details map[string]any
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return string(e.Code) + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return string(e.Code) + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(code Code, message string) *Error {
+	return &Error{Code: code, Message: message}
+}
+
+// internalError wraps a failure the client must not see the text of.
+func internalError(err error) *Error {
+	return &Error{Code: CodeInternal, Message: "Something went wrong on our side.", Err: err}
+}
+
+// wireError is one entry of the Altogic error body.
+type wireError struct {
+	Origin  string         `json:"origin"`
+	Code    Code           `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// writeError answers err as the Altogic error body. Errors that are not an
+// *Error are internal: logged, and answered 500 without their text.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = internalError(err)
+	}
+	status := e.Code.Status()
+	if status >= 500 && log != nil {
+		log.ErrorContext(r.Context(), "authkit: request failed",
+			"method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)
+	}
+	body := struct {
+		Errors [1]wireError `json:"errors"`
+	}{[1]wireError{{Origin: "client_error", Code: e.Code, Message: e.Message, Details: e.Details}}}
+	if status >= 500 {
+		body.Errors[0].Origin = "server_error"
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON answers v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError,
+			[]byte(`{"errors":[{"origin":"server_error","code":"internal_error","message":"Something went wrong on our side."}]}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}

@@ -1,0 +1,193 @@
+package authkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"text/template"
+	"time"
+)
+
+// Email is one message to one address.
+type Email struct {
+	To      string
+	Subject string
+	Text    string // plain-text body
+	HTML    string // optional HTML body
+}
+
+// Mailer delivers email. The smtpmail package has one for SMTP; the outbox
+// package records and prints messages for tests and development.
+type Mailer interface {
+	// SendEmail delivers m or returns why not. It must honour ctx.
+	SendEmail(ctx context.Context, m Email) error
+}
+
+// SMS is one text message to one phone number (E.164).
+type SMS struct {
+	To   string
+	Body string
+}
+
+// SMSSender delivers text messages. The sms package has Twilio, MessageBird
+// and Vonage senders.
+type SMSSender interface {
+	// SendSMS delivers m or returns why not. It must honour ctx.
+	SendSMS(ctx context.Context, m SMS) error
+}
+
+// MessageData is what a message template is executed with.
+type MessageData struct {
+	AppName   string
+	Link      string        // the link to follow (empty for notices)
+	Email     string        // the address the message goes to
+	NewEmail  string        // for email changes: the new address
+	Name      string        // the user's name, if known
+	ExpiresIn time.Duration // how long the link works
+}
+
+// EmailTemplate is a message executed with [MessageData]: Subject and Text
+// in text/template syntax, the optional HTML body with html/template, which
+// escapes what the user typed (their name) for you.
+type EmailTemplate struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// EmailTemplates are the messages the kit sends. A zero field keeps the
+// default shown in [DefaultEmailTemplates].
+type EmailTemplates struct {
+	ConfirmEmail  EmailTemplate // after sign-up and on resend
+	MagicLink     EmailTemplate
+	ResetPassword EmailTemplate
+	ChangeEmail   EmailTemplate // to the new address: confirm it
+	EmailChanged  EmailTemplate // to the old address: it was replaced
+}
+
+// DefaultEmailTemplates are the messages used where Config.EmailTemplates
+// leaves a field zero.
+var DefaultEmailTemplates = EmailTemplates{
+	ConfirmEmail: EmailTemplate{
+		Subject: "Confirm your email for {{.AppName}}",
+		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+			"Confirm your email address by opening this link:\n\n{{.Link}}\n\n" +
+			"The link works for {{duration .ExpiresIn}}. If you did not sign up for {{.AppName}}, ignore this message.\n",
+	},
+	MagicLink: EmailTemplate{
+		Subject: "Your sign-in link for {{.AppName}}",
+		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+			"Open this link to sign in to {{.AppName}}:\n\n{{.Link}}\n\n" +
+			"The link works once, for {{duration .ExpiresIn}}. If you did not ask for it, ignore this message.\n",
+	},
+	ResetPassword: EmailTemplate{
+		Subject: "Reset your {{.AppName}} password",
+		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+			"Open this link to choose a new password:\n\n{{.Link}}\n\n" +
+			"The link works once, for {{duration .ExpiresIn}}. If you did not ask for it, ignore this message: your password stays as it is.\n",
+	},
+	ChangeEmail: EmailTemplate{
+		Subject: "Confirm your new email for {{.AppName}}",
+		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+			"Open this link to make {{.NewEmail}} the email of your {{.AppName}} account:\n\n{{.Link}}\n\n" +
+			"The link works for {{duration .ExpiresIn}}. If you did not ask for this, ignore this message.\n",
+	},
+	EmailChanged: EmailTemplate{
+		Subject: "Your {{.AppName}} email was changed",
+		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+			"The email of your {{.AppName}} account is now {{.NewEmail}}, and no longer {{.Email}}.\n\n" +
+			"If you did not make this change, reset your password and contact us at once.\n",
+	},
+}
+
+// emailTemplate is an EmailTemplate parsed once, at New.
+type emailTemplate struct {
+	subject, text, html executor
+}
+
+type executor interface {
+	Execute(w io.Writer, data any) error
+}
+
+var templateFuncs = template.FuncMap{"duration": humanDuration}
+
+func parseEmailTemplate(name string, t, def EmailTemplate) (emailTemplate, error) {
+	if t.Subject == "" {
+		t.Subject = def.Subject
+	}
+	if t.Text == "" {
+		t.Text = def.Text
+	}
+	if t.HTML == "" {
+		t.HTML = def.HTML
+	}
+	var et emailTemplate
+	var err error
+	parse := func(part, src string) executor {
+		if err != nil || src == "" {
+			return nil
+		}
+		var tt executor
+		if part == "HTML" {
+			tt, err = htmltemplate.New(name + "." + part).Funcs(htmltemplate.FuncMap(templateFuncs)).Option("missingkey=error").Parse(src)
+		} else {
+			tt, err = template.New(name + "." + part).Funcs(templateFuncs).Option("missingkey=error").Parse(src)
+		}
+		if err != nil {
+			err = fmt.Errorf("authkit: EmailTemplates.%s.%s: %w", name, part, err)
+			return nil
+		}
+		return tt
+	}
+	et.subject = parse("Subject", t.Subject)
+	et.text = parse("Text", t.Text)
+	et.html = parse("HTML", t.HTML)
+	if err != nil {
+		return emailTemplate{}, err
+	}
+	// Execute once with sample data so a template that cannot run fails at New.
+	if _, err := et.render("sample@example.com", MessageData{AppName: "App", Link: "https://example.com/x", ExpiresIn: time.Hour}); err != nil {
+		return emailTemplate{}, fmt.Errorf("authkit: EmailTemplates.%s: %w", name, err)
+	}
+	return et, nil
+}
+
+func (et emailTemplate) render(to string, d MessageData) (Email, error) {
+	m := Email{To: to}
+	for _, p := range []struct {
+		t   executor
+		out *string
+	}{{et.subject, &m.Subject}, {et.text, &m.Text}, {et.html, &m.HTML}} {
+		if p.t == nil {
+			continue
+		}
+		var b bytes.Buffer
+		if err := p.t.Execute(&b, d); err != nil {
+			return Email{}, err
+		}
+		*p.out = b.String()
+	}
+	return m, nil
+}
+
+// humanDuration writes d the way a message would: "24 hours", "15 minutes".
+func humanDuration(d time.Duration) string {
+	unit := func(n int64, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return unit(int64(d/time.Minute), "minute")
+	default:
+		return unit(int64(d/time.Second), "second")
+	}
+}

@@ -1,0 +1,190 @@
+package authkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors a store returns. Callers test for them with [errors.Is]; a store may
+// wrap them with more context.
+var (
+	// ErrNotFound: no such record, or (for tokens) it expired or was spent.
+	ErrNotFound = errors.New("authkit: not found")
+	// ErrDuplicate: a unique key (user id, email, phone, provider identity,
+	// session id, token hash) is already taken.
+	ErrDuplicate = errors.New("authkit: duplicate")
+)
+
+// ProviderAltogic is the provider of accounts that sign in with a password.
+// The name is the one the Altogic client and its apps expect.
+const ProviderAltogic = "altogic"
+
+// User is an account. Only the fields with a json tag (and Profile, merged at
+// the top level) ever reach a client: PasswordHash never does.
+type User struct {
+	ID             string
+	Provider       string // ProviderAltogic or an OAuth provider's name
+	ProviderUserID string // the provider's id; equal to ID for ProviderAltogic
+	Email          string // lower-cased; empty when the account has none
+	EmailVerified  bool
+	Phone          string // E.164; empty when the account has none
+	PhoneVerified  bool
+	Name           string
+	ProfilePicture string
+	// PasswordHash is a PHC string (argon2id) or a legacy bcrypt hash; empty
+	// for accounts that cannot sign in with a password.
+	PasswordHash string
+	// Profile holds the extra fields the app sent at sign-up, each a JSON value.
+	Profile     map[string]json.RawMessage
+	SignUpAt    time.Time
+	LastLoginAt time.Time
+}
+
+// Session is a signed-in device. The token that authenticates it is never
+// stored: only its SHA-256 (TokenHash). ID is a public handle that names the
+// session in listings and sign-out requests and is no credential.
+type Session struct {
+	ID         string
+	TokenHash  string
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time // moved forward (coarsely) as the session is used
+	ExpiresAt  time.Time // absolute end, whatever the activity
+	UserAgent  UserAgent
+	IP         string
+}
+
+// UserAgent is a parsed User-Agent header, shaped as ua-parser reports it.
+type UserAgent struct {
+	Family string `json:"family"`
+	Major  string `json:"major"`
+	Minor  string `json:"minor"`
+	Patch  string `json:"patch"`
+	Device Device `json:"device"`
+	OS     OS     `json:"os"`
+}
+
+// Device is the device part of a [UserAgent].
+type Device struct {
+	Family string `json:"family"`
+	Major  string `json:"major"`
+	Minor  string `json:"minor"`
+	Patch  string `json:"patch"`
+}
+
+// OS is the operating-system part of a [UserAgent].
+type OS struct {
+	Family string `json:"family"`
+	Major  string `json:"major"`
+	Minor  string `json:"minor"`
+	Patch  string `json:"patch"`
+}
+
+// TokenPurpose says what a one-time token is for. A token is only ever
+// accepted for its own purpose.
+type TokenPurpose string
+
+// The purposes of the tokens the kit issues.
+const (
+	PurposeConfirmEmail  TokenPurpose = "email-confirm" // link: confirms Subject as the user's email
+	PurposeMagicLink     TokenPurpose = "magic-link"    // link: signs the user in
+	PurposeResetPassword TokenPurpose = "reset-pwd"     // link: lets the user set a new password
+	PurposeChangeEmail   TokenPurpose = "change-email"  // link: makes Subject the user's email
+	PurposeGrant         TokenPurpose = "grant"         // getAuthGrant key: exchanged for a session
+)
+
+// Token is a one-time credential: a link token, a grant key or a code. The
+// secret itself is never stored, only Hash (SHA-256 of a token, keyed HMAC
+// of a code).
+type Token struct {
+	Hash    string
+	Purpose TokenPurpose
+	UserID  string
+	// Subject is the address the token is bound to: the email a confirmation
+	// or email change is for.
+	Subject string
+	// Action is, on a grant key, the flow that produced it (the `action` of
+	// the redirect), and Link the hash of the link token that the exchange
+	// must spend with it ("" when there is none).
+	Action    string
+	Link      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Store is everything the kit keeps. The memstore and sqlstore packages
+// implement it; the storetest package checks an implementation against the
+// contracts written here.
+type Store interface {
+	UserStore
+	SessionStore
+	TokenStore
+}
+
+// UserStore keeps accounts. Emails are unique and found case-insensitively
+// ("Ann@X.io" finds "ann@x.io"), whatever case they were stored in. Every
+// method returns copies: changing a returned User changes nothing stored.
+type UserStore interface {
+	// CreateUser stores u. It returns ErrDuplicate if u.ID, a non-empty
+	// u.Email, a non-empty u.Phone or the pair (u.Provider, u.ProviderUserID)
+	// is already taken, and then stores nothing. The kit always sets
+	// Provider and ProviderUserID.
+	CreateUser(ctx context.Context, u User) error
+	// UserByID returns the user with that id, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
+	// UserByEmail returns the user with that email, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UserByPhone returns the user with that phone, or ErrNotFound.
+	UserByPhone(ctx context.Context, phone string) (User, error)
+	// UserByProvider returns the user with that provider identity, or ErrNotFound.
+	UserByProvider(ctx context.Context, provider, providerUserID string) (User, error)
+	// UpdateUser replaces the stored user whose ID is u.ID with u. It returns
+	// ErrNotFound if there is none, ErrDuplicate if u's email, phone or
+	// provider identity belongs to another user (and then changes nothing).
+	UpdateUser(ctx context.Context, u User) error
+}
+
+// SessionStore keeps sessions. Sessions are returned as stored, expired or
+// not: the kit judges expiry.
+type SessionStore interface {
+	// CreateSession stores s; ErrDuplicate if s.ID or s.TokenHash is taken.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByTokenHash returns the session with that token hash, or
+	// ErrNotFound. It runs on every authenticated request: keep it to one
+	// indexed lookup.
+	SessionByTokenHash(ctx context.Context, tokenHash string) (Session, error)
+	// ListSessions returns the user's sessions, oldest first (by CreatedAt,
+	// then ID); none is an empty result, not an error.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// TouchSession sets the session's LastSeenAt. A missing session is a
+	// no-op and returns nil.
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	// DeleteSession removes the session with that id if it belongs to
+	// userID, and reports whether it did. A missing one is not an error.
+	DeleteSession(ctx context.Context, userID, id string) (bool, error)
+	// DeleteUserSessions removes every session of the user except the one
+	// whose id is exceptID ("" removes them all).
+	DeleteUserSessions(ctx context.Context, userID, exceptID string) error
+}
+
+// TokenStore keeps one-time tokens.
+type TokenStore interface {
+	// CreateToken stores t and, when t.UserID is not empty, deletes in the
+	// same atomic step every other token with the same UserID and Purpose: a
+	// new token voids older ones. It returns ErrDuplicate if t.Hash is
+	// taken, and then changes nothing.
+	CreateToken(ctx context.Context, t Token) error
+	// TokenByHash returns the token with that hash without spending it, or
+	// ErrNotFound if there is none or it expired (ExpiresAt is not after now).
+	TokenByHash(ctx context.Context, hash string, now time.Time) (Token, error)
+	// ConsumeToken deletes and returns the token with that hash and purpose.
+	// It returns ErrNotFound if there is none, it has another purpose (and
+	// then leaves it be), or it expired (which it may delete). It is atomic:
+	// however many callers race to consume one token, exactly one gets it.
+	ConsumeToken(ctx context.Context, purpose TokenPurpose, hash string, now time.Time) (Token, error)
+	// DeleteUserTokens deletes the user's tokens of the given purposes; with
+	// no purposes it deletes nothing.
+	DeleteUserTokens(ctx context.Context, userID string, purposes ...TokenPurpose) error
+}

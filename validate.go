@@ -1,0 +1,189 @@
+package authkit
+
+import (
+	_ "embed"
+	"encoding/json"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	maxEmailLen = 254
+	// maxPasswordRunes is the longest password accepted: far above any real
+	// one, far below what would make hashing a weapon.
+	maxPasswordRunes = 256
+	maxProfileFields = 32
+	maxProfileKeyLen = 64
+	maxNameLen       = 256
+)
+
+// normalizeEmail checks an address and returns its stored form: trimmed and
+// lower-cased. It takes a bare address ("ann@example.com"), never a display
+// name or a list.
+func normalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	bad := newError(CodeInvalidEmail, "Enter an email address such as name@example.com.")
+	if s == "" || len(s) > maxEmailLen || !utf8.ValidString(s) {
+		return "", bad
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "", bad
+		}
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", bad
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", bad
+	}
+	return strings.ToLower(s), nil
+}
+
+// queryEmail reads an email from the query. The client puts it there
+// unencoded, so a '+' arrives as a space; an address holds no space, so a
+// space is read back as '+'.
+func queryEmail(raw string) (string, error) {
+	return normalizeEmail(strings.ReplaceAll(raw, " ", "+"))
+}
+
+//go:embed common_passwords.txt
+var commonPasswordList string
+
+var commonPasswords = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, line := range strings.Split(commonPasswordList, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			m[strings.ToLower(line)] = struct{}{}
+		}
+	}
+	return m
+}()
+
+// checkPassword applies the password policy to a new password: a minimum
+// and a maximum length in characters, and not a common password. It never
+// trims, folds case or demands character classes.
+func (k *Kit) checkPassword(pw string) error {
+	if !utf8.ValidString(pw) {
+		return newError(CodeBadRequest, "The password is not valid UTF-8.")
+	}
+	n := utf8.RuneCountInString(pw)
+	if n < k.minPassword {
+		e := newError(CodePasswordTooShort, "The password is too short.")
+		e.Details = map[string]any{"minLength": k.minPassword}
+		return e
+	}
+	if n > maxPasswordRunes {
+		e := newError(CodePasswordTooLong, "The password is too long.")
+		e.Details = map[string]any{"maxLength": maxPasswordRunes}
+		return e
+	}
+	if _, common := commonPasswords[strings.ToLower(pw)]; common {
+		return newError(CodePasswordTooCommon, "This password is too common; choose another.")
+	}
+	return nil
+}
+
+// fitsPassword is the cheap check for a password offered to sign in: one
+// longer than any we accept is wrong without hashing it.
+func fitsPassword(pw string) bool {
+	return len(pw) <= 4*maxPasswordRunes
+}
+
+// privilegedFields are the user fields a client may not set at sign-up.
+var privilegedFields = map[string]bool{
+	"_id": true, "id": true, "provider": true, "providerUserId": true,
+	"email": true, "emailVerified": true, "phone": true, "phoneVerified": true,
+	"signUpAt": true, "lastLoginAt": true, "password": true, "passwordHash": true,
+}
+
+// applyUserData fills u from the sign-up's nameOrUserData: a JSON string
+// (the name) or an object of profile fields. Privileged fields are ignored;
+// name and profilePicture must be strings; other fields are kept as sent.
+func applyUserData(u *User, raw json.RawMessage) error {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	bad := func(msg string) error { return newError(CodeInvalidUserData, msg) }
+	switch raw[0] {
+	case '"':
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return bad("nameOrUserData must be a name or an object of profile fields.")
+		}
+		return setName(u, name)
+	case '{':
+	default:
+		return bad("nameOrUserData must be a name or an object of profile fields.")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return bad("nameOrUserData must be a name or an object of profile fields.")
+	}
+	if len(fields) > maxProfileFields {
+		return bad("nameOrUserData has too many fields.")
+	}
+	for key, v := range fields {
+		switch {
+		case privilegedFields[key]:
+			continue
+		case key == "name" || key == "profilePicture":
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return bad(key + " must be a string.")
+			}
+			if key == "name" {
+				if err := setName(u, s); err != nil {
+					return err
+				}
+			} else {
+				if len(s) > 2048 {
+					return bad("profilePicture is too long.")
+				}
+				u.ProfilePicture = s
+			}
+		case !validProfileKey(key):
+			return bad("nameOrUserData has a field name that cannot be stored: " + key)
+		default:
+			if u.Profile == nil {
+				u.Profile = map[string]json.RawMessage{}
+			}
+			u.Profile[key] = append(json.RawMessage(nil), v...)
+		}
+	}
+	return nil
+}
+
+func setName(u *User, name string) error {
+	if utf8.RuneCountInString(name) > maxNameLen {
+		return newError(CodeInvalidUserData, "The name is too long.")
+	}
+	u.Name = name
+	return nil
+}
+
+// validProfileKey accepts field names an app would use: letters, digits and
+// underscores, not starting with an underscore or a digit.
+func validProfileKey(key string) bool {
+	if key == "" || len(key) > maxProfileKeyLen {
+		return false
+	}
+	for i, r := range key {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9', r == '_':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}

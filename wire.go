@@ -1,0 +1,125 @@
+package authkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"time"
+)
+
+// wireTime writes a time as Altogic does: UTC, milliseconds, "Z".
+func wireTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// userKeys are the names the kit's own user fields take on the wire; a
+// profile field never shadows one.
+var userKeys = map[string]bool{
+	"_id": true, "provider": true, "providerUserId": true, "email": true, "phone": true,
+	"name": true, "profilePicture": true, "emailVerified": true, "phoneVerified": true,
+	"signUpAt": true, "lastLoginAt": true, "password": true,
+}
+
+// MarshalJSON writes u as the Altogic client expects it:
+// {_id, provider, providerUserId, email?, phone?, name?, profilePicture?,
+// emailVerified?, phoneVerified?, signUpAt, lastLoginAt} followed by the
+// profile fields. The password hash is never written.
+func (u User) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	field := func(key string, v any) error {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(key)
+		b.Write(kb)
+		b.WriteByte(':')
+		if raw, ok := v.(json.RawMessage); ok {
+			return json.Compact(&b, raw)
+		}
+		vb, err := json.Marshal(v)
+		b.Write(vb)
+		return err
+	}
+	field("_id", u.ID)
+	field("provider", u.Provider)
+	field("providerUserId", u.ProviderUserID)
+	if u.Email != "" {
+		field("email", u.Email)
+	}
+	if u.Phone != "" {
+		field("phone", u.Phone)
+	}
+	if u.Name != "" {
+		field("name", u.Name)
+	}
+	if u.ProfilePicture != "" {
+		field("profilePicture", u.ProfilePicture)
+	}
+	if u.Email != "" {
+		field("emailVerified", u.EmailVerified)
+	}
+	if u.Phone != "" {
+		field("phoneVerified", u.PhoneVerified)
+	}
+	field("signUpAt", wireTime(u.SignUpAt))
+	field("lastLoginAt", wireTime(u.LastLoginAt))
+	keys := make([]string, 0, len(u.Profile))
+	for k := range u.Profile {
+		if !userKeys[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := field(k, u.Profile[k]); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// wireSession is a session as the client reads it.
+type wireSession struct {
+	UserID          string    `json:"userId"`
+	Token           string    `json:"token"`
+	CreationDtm     string    `json:"creationDtm"`
+	UserAgent       UserAgent `json:"userAgent"`
+	AccessGroupKeys []string  `json:"accessGroupKeys"`
+}
+
+// MarshalJSON writes s as the client expects a listed session. Its token is
+// the session's handle (s.ID), which names it to signOut and authenticates
+// nothing: the real token is only ever in the answer that created it.
+func (s Session) MarshalJSON() ([]byte, error) {
+	return json.Marshal(s.wire(s.ID))
+}
+
+func (s Session) wire(token string) wireSession {
+	return wireSession{
+		UserID:          s.UserID,
+		Token:           token,
+		CreationDtm:     wireTime(s.CreatedAt),
+		UserAgent:       s.UserAgent,
+		AccessGroupKeys: []string{},
+	}
+}
+
+// issuedSession is a session just created, with the token the client will
+// authenticate with: the only answer that ever carries it.
+type issuedSession struct {
+	Session
+	Token string
+}
+
+func (s issuedSession) MarshalJSON() ([]byte, error) {
+	return json.Marshal(s.Session.wire(s.Token))
+}
+
+// grantAnswer is the answer to sign-up, sign-in and grant: the user and
+// their new session, or a null session while a confirmation is pending.
+type grantAnswer struct {
+	User    User           `json:"user"`
+	Session *issuedSession `json:"session"`
+}
