@@ -1,0 +1,382 @@
+// Package memstore keeps authkit's users, sessions and one-time tokens in
+// memory. It suits tests, demos and a single process; everything is lost when
+// the process ends.
+//
+// A [Store] is safe for concurrent use. It implements [authkit.Store] and
+// passes the storetest conformance suite.
+package memstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authkit/authkit"
+)
+
+var _ authkit.Store = (*Store)(nil)
+
+// Store is an in-memory [authkit.Store]. The zero value is not usable: call
+// [New].
+type Store struct {
+	mu sync.RWMutex
+
+	users           map[string]*authkit.User // by ID
+	usersByEmail    map[string]string        // folded email -> user ID
+	usersByPhone    map[string]string        // phone -> user ID
+	usersByProvider map[identity]string      // provider identity -> user ID
+
+	sessions       map[string]*authkit.Session    // by ID
+	sessionsByHash map[string]*authkit.Session    // by TokenHash; same pointers as sessions
+	userSessions   map[string]map[string]struct{} // user ID -> session IDs
+	tokens         map[string]authkit.Token       // by Hash
+	userTokens     map[string]map[string]struct{} // user ID -> token hashes
+}
+
+// identity is a user's (Provider, ProviderUserID) pair.
+type identity struct{ provider, userID string }
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		users:           make(map[string]*authkit.User),
+		usersByEmail:    make(map[string]string),
+		usersByPhone:    make(map[string]string),
+		usersByProvider: make(map[identity]string),
+		sessions:        make(map[string]*authkit.Session),
+		sessionsByHash:  make(map[string]*authkit.Session),
+		userSessions:    make(map[string]map[string]struct{}),
+		tokens:          make(map[string]authkit.Token),
+		userTokens:      make(map[string]map[string]struct{}),
+	}
+}
+
+// foldEmail is the index key of an email: emails are found whatever their case.
+func foldEmail(email string) string { return strings.ToLower(email) }
+
+func identityOf(u *authkit.User) identity { return identity{u.Provider, u.ProviderUserID} }
+
+// cloneUser returns a deep copy of u: the Profile map and each of its values
+// are copied, so the copy shares no memory with u.
+func cloneUser(u authkit.User) authkit.User {
+	if u.Profile != nil {
+		p := make(map[string]json.RawMessage, len(u.Profile))
+		for k, v := range u.Profile {
+			p[k] = slices.Clone(v) // nil stays nil
+		}
+		u.Profile = p
+	}
+	return u
+}
+
+// Users
+
+// CreateUser implements [authkit.UserStore].
+func (s *Store) CreateUser(_ context.Context, u authkit.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[u.ID]; ok {
+		return fmt.Errorf("memstore: user id %q: %w", u.ID, authkit.ErrDuplicate)
+	}
+	if err := s.checkUserKeys(&u); err != nil {
+		return err
+	}
+	stored := cloneUser(u)
+	s.users[u.ID] = &stored
+	s.indexUser(&stored)
+	return nil
+}
+
+// checkUserKeys returns ErrDuplicate if u's email, phone or provider identity
+// belongs to a user other than u.ID. The caller holds the write lock.
+func (s *Store) checkUserKeys(u *authkit.User) error {
+	if u.Email != "" {
+		if id, ok := s.usersByEmail[foldEmail(u.Email)]; ok && id != u.ID {
+			return fmt.Errorf("memstore: email: %w", authkit.ErrDuplicate)
+		}
+	}
+	if u.Phone != "" {
+		if id, ok := s.usersByPhone[u.Phone]; ok && id != u.ID {
+			return fmt.Errorf("memstore: phone: %w", authkit.ErrDuplicate)
+		}
+	}
+	if id, ok := s.usersByProvider[identityOf(u)]; ok && id != u.ID {
+		return fmt.Errorf("memstore: provider identity: %w", authkit.ErrDuplicate)
+	}
+	return nil
+}
+
+// indexUser adds u's keys to the indexes. The caller holds the write lock.
+func (s *Store) indexUser(u *authkit.User) {
+	if u.Email != "" {
+		s.usersByEmail[foldEmail(u.Email)] = u.ID
+	}
+	if u.Phone != "" {
+		s.usersByPhone[u.Phone] = u.ID
+	}
+	s.usersByProvider[identityOf(u)] = u.ID
+}
+
+// unindexUser removes u's keys from the indexes. The caller holds the write lock.
+func (s *Store) unindexUser(u *authkit.User) {
+	if u.Email != "" {
+		delete(s.usersByEmail, foldEmail(u.Email))
+	}
+	if u.Phone != "" {
+		delete(s.usersByPhone, u.Phone)
+	}
+	delete(s.usersByProvider, identityOf(u))
+}
+
+// UserByID implements [authkit.UserStore].
+func (s *Store) UserByID(_ context.Context, id string) (authkit.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.userLocked(id, true)
+}
+
+// UserByEmail implements [authkit.UserStore]; the email is matched whatever its case.
+func (s *Store) UserByEmail(_ context.Context, email string) (authkit.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.usersByEmail[foldEmail(email)]
+	return s.userLocked(id, ok)
+}
+
+// UserByPhone implements [authkit.UserStore].
+func (s *Store) UserByPhone(_ context.Context, phone string) (authkit.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.usersByPhone[phone]
+	return s.userLocked(id, ok)
+}
+
+// UserByProvider implements [authkit.UserStore].
+func (s *Store) UserByProvider(_ context.Context, provider, providerUserID string) (authkit.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.usersByProvider[identity{provider, providerUserID}]
+	return s.userLocked(id, ok)
+}
+
+// userLocked returns a copy of the user with that id, or ErrNotFound when
+// found is false or there is none. The caller holds a lock.
+func (s *Store) userLocked(id string, found bool) (authkit.User, error) {
+	if found {
+		if u, ok := s.users[id]; ok {
+			return cloneUser(*u), nil
+		}
+	}
+	return authkit.User{}, fmt.Errorf("memstore: user: %w", authkit.ErrNotFound)
+}
+
+// UpdateUser implements [authkit.UserStore]. The keys u gives up (an old
+// email, phone or provider identity) are free for other users afterwards.
+func (s *Store) UpdateUser(_ context.Context, u authkit.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.users[u.ID]
+	if !ok {
+		return fmt.Errorf("memstore: user %q: %w", u.ID, authkit.ErrNotFound)
+	}
+	if err := s.checkUserKeys(&u); err != nil {
+		return err
+	}
+	s.unindexUser(old)
+	stored := cloneUser(u)
+	s.users[u.ID] = &stored
+	s.indexUser(&stored)
+	return nil
+}
+
+// Sessions
+
+// CreateSession implements [authkit.SessionStore].
+func (s *Store) CreateSession(_ context.Context, sess authkit.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[sess.ID]; ok {
+		return fmt.Errorf("memstore: session id: %w", authkit.ErrDuplicate)
+	}
+	if _, ok := s.sessionsByHash[sess.TokenHash]; ok {
+		return fmt.Errorf("memstore: session token hash: %w", authkit.ErrDuplicate)
+	}
+	stored := sess
+	s.sessions[sess.ID] = &stored
+	s.sessionsByHash[sess.TokenHash] = &stored
+	ids := s.userSessions[sess.UserID]
+	if ids == nil {
+		ids = make(map[string]struct{})
+		s.userSessions[sess.UserID] = ids
+	}
+	ids[sess.ID] = struct{}{}
+	return nil
+}
+
+// errSessionNotFound is returned as is so that the hot path allocates nothing.
+var errSessionNotFound = fmt.Errorf("memstore: session: %w", authkit.ErrNotFound)
+
+// SessionByTokenHash implements [authkit.SessionStore]: one map lookup under
+// a read lock, no allocation.
+func (s *Store) SessionByTokenHash(_ context.Context, tokenHash string) (authkit.Session, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sess, ok := s.sessionsByHash[tokenHash]; ok {
+		return *sess, nil
+	}
+	return authkit.Session{}, errSessionNotFound
+}
+
+// ListSessions implements [authkit.SessionStore]: oldest first, ties broken
+// by ID.
+func (s *Store) ListSessions(_ context.Context, userID string) ([]authkit.Session, error) {
+	s.mu.RLock()
+	ids := s.userSessions[userID]
+	list := make([]authkit.Session, 0, len(ids))
+	for id := range ids {
+		list = append(list, *s.sessions[id])
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(list, func(a, b authkit.Session) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list, nil
+}
+
+// TouchSession implements [authkit.SessionStore].
+func (s *Store) TouchSession(_ context.Context, id string, lastSeen time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess, ok := s.sessions[id]; ok {
+		sess.LastSeenAt = lastSeen
+	}
+	return nil
+}
+
+// DeleteSession implements [authkit.SessionStore].
+func (s *Store) DeleteSession(_ context.Context, userID, id string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok || sess.UserID != userID {
+		return false, nil
+	}
+	s.deleteSessionLocked(sess)
+	return true, nil
+}
+
+// DeleteUserSessions implements [authkit.SessionStore].
+func (s *Store) DeleteUserSessions(_ context.Context, userID, exceptID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.userSessions[userID] {
+		if id != exceptID {
+			s.deleteSessionLocked(s.sessions[id])
+		}
+	}
+	return nil
+}
+
+// deleteSessionLocked removes sess from every index. The caller holds the
+// write lock.
+func (s *Store) deleteSessionLocked(sess *authkit.Session) {
+	delete(s.sessions, sess.ID)
+	delete(s.sessionsByHash, sess.TokenHash)
+	ids := s.userSessions[sess.UserID]
+	delete(ids, sess.ID)
+	if len(ids) == 0 {
+		delete(s.userSessions, sess.UserID)
+	}
+}
+
+// Tokens
+
+// CreateToken implements [authkit.TokenStore]. A token with an empty UserID
+// voids no other token.
+func (s *Store) CreateToken(_ context.Context, t authkit.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tokens[t.Hash]; ok {
+		return fmt.Errorf("memstore: token hash: %w", authkit.ErrDuplicate)
+	}
+	if t.UserID != "" {
+		s.deleteUserTokensLocked(t.UserID, t.Purpose)
+	}
+	s.tokens[t.Hash] = t
+	if t.UserID != "" {
+		hashes := s.userTokens[t.UserID]
+		if hashes == nil {
+			hashes = make(map[string]struct{})
+			s.userTokens[t.UserID] = hashes
+		}
+		hashes[t.Hash] = struct{}{}
+	}
+	return nil
+}
+
+// TokenByHash implements [authkit.TokenStore].
+func (s *Store) TokenByHash(_ context.Context, hash string, now time.Time) (authkit.Token, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tokens[hash]
+	if !ok || !t.ExpiresAt.After(now) {
+		return authkit.Token{}, fmt.Errorf("memstore: token: %w", authkit.ErrNotFound)
+	}
+	return t, nil
+}
+
+// ConsumeToken implements [authkit.TokenStore]. An expired token it finds is
+// dropped on the way.
+func (s *Store) ConsumeToken(_ context.Context, purpose authkit.TokenPurpose, hash string, now time.Time) (authkit.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[hash]
+	if !ok || t.Purpose != purpose {
+		return authkit.Token{}, fmt.Errorf("memstore: token: %w", authkit.ErrNotFound)
+	}
+	s.deleteTokenLocked(t)
+	if !t.ExpiresAt.After(now) {
+		return authkit.Token{}, fmt.Errorf("memstore: token expired: %w", authkit.ErrNotFound)
+	}
+	return t, nil
+}
+
+// DeleteUserTokens implements [authkit.TokenStore]. Given no purposes, it
+// deletes nothing.
+func (s *Store) DeleteUserTokens(_ context.Context, userID string, purposes ...authkit.TokenPurpose) error {
+	if userID == "" || len(purposes) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteUserTokensLocked(userID, purposes...)
+	return nil
+}
+
+// deleteUserTokensLocked deletes the user's tokens of the given purposes. The
+// caller holds the write lock.
+func (s *Store) deleteUserTokensLocked(userID string, purposes ...authkit.TokenPurpose) {
+	for hash := range s.userTokens[userID] {
+		if t := s.tokens[hash]; slices.Contains(purposes, t.Purpose) {
+			s.deleteTokenLocked(t)
+		}
+	}
+}
+
+// deleteTokenLocked removes t from every index. The caller holds the write lock.
+func (s *Store) deleteTokenLocked(t authkit.Token) {
+	delete(s.tokens, t.Hash)
+	if hashes, ok := s.userTokens[t.UserID]; ok {
+		delete(hashes, t.Hash)
+		if len(hashes) == 0 {
+			delete(s.userTokens, t.UserID)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package memstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
+	"github.com/authkit/authkit/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(*testing.T) authkit.Store { return memstore.New() })
+}
+
+func BenchmarkSessionByTokenHash(b *testing.B) {
+	const n = 10_000
+	ctx := context.Background()
+	s := memstore.New()
+	created := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	hashes := make([]string, n)
+	for i := range n {
+		hashes[i] = fmt.Sprintf("%064x", i)
+		err := s.CreateSession(ctx, authkit.Session{
+			ID:         fmt.Sprintf("s%05d", i),
+			TokenHash:  hashes[i],
+			UserID:     fmt.Sprintf("u%03d", i%500),
+			CreatedAt:  created,
+			LastSeenAt: created,
+			ExpiresAt:  created.Add(24 * time.Hour),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.SessionByTokenHash(ctx, hashes[i%n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,224 @@
+// Package storetest checks an [authkit.Store] implementation against the
+// contracts written on [authkit.UserStore], [authkit.SessionStore] and
+// [authkit.TokenStore].
+//
+// An implementation runs the whole suite from its own test:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) authkit.Store { return memstore.New() })
+//	}
+//
+// Every case is a subtest on a fresh store. The suite stores only times
+// truncated to the millisecond and compares them with [time.Time.Equal], so a
+// store may keep milliseconds and return times in any location. It compares
+// Profile values as JSON, so a store may re-encode them. It creates the users
+// that sessions and tokens belong to first, so a store may enforce foreign
+// keys. Expiry is judged through the now argument against a fixed base time:
+// the suite never sleeps.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+)
+
+// base is the fixed time every case builds its times from.
+var base = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// at returns base moved by d and truncated to the millisecond.
+func at(d time.Duration) time.Time { return base.Add(d).Truncate(time.Millisecond) }
+
+// Run runs every conformance case as a subtest of t, each on a fresh store
+// from newStore. newStore may register cleanups with t.
+func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T, s authkit.Store)
+	}{
+		{"user round trip", testUserRoundTrip},
+		{"user by email is case-insensitive", testUserByEmailFolded},
+		{"create user refuses duplicates", testCreateUserDuplicates},
+		{"missing user", testUserMissing},
+		{"update user", testUpdateUser},
+		{"update user refuses keys of others", testUpdateUserDuplicates},
+		{"returned users are copies", testUserCopies},
+		{"session round trip", testSessionRoundTrip},
+		{"create session refuses duplicates", testCreateSessionDuplicates},
+		{"list sessions oldest first", testListSessions},
+		{"touch session", testTouchSession},
+		{"delete session only for its owner", testDeleteSession},
+		{"delete user sessions", testDeleteUserSessions},
+		{"token by hash does not spend", testTokenByHash},
+		{"consume token once", testConsumeTokenOnce},
+		{"consume token of another purpose", testConsumeTokenWrongPurpose},
+		{"token expiry", testTokenExpiry},
+		{"new token voids older ones", testCreateTokenVoids},
+		{"create token refuses duplicate hash", testCreateTokenDuplicate},
+		{"delete user tokens by purpose", testDeleteUserTokens},
+		{"consume token raced", testConsumeTokenRaced},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.run(t, newStore(t))
+		})
+	}
+}
+
+// Fixtures and comparisons
+
+// newUser returns a password account with every field set; email and phone
+// may be empty.
+func newUser(id, email, phone string) authkit.User {
+	return authkit.User{
+		ID:             id,
+		Provider:       authkit.ProviderAltogic,
+		ProviderUserID: id,
+		Email:          email,
+		EmailVerified:  email != "",
+		Phone:          phone,
+		PhoneVerified:  phone != "",
+		Name:           "Name of " + id,
+		ProfilePicture: "https://example.com/" + id + ".png",
+		PasswordHash:   "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		Profile: map[string]json.RawMessage{
+			"age":  json.RawMessage(`42`),
+			"tags": json.RawMessage(`["a","b"]`),
+		},
+		SignUpAt:    at(time.Hour),
+		LastLoginAt: at(2*time.Hour + 500*time.Millisecond),
+	}
+}
+
+// createUser stores newUser(id, id+"@example.com", phone).
+func createUser(t *testing.T, s authkit.Store, id, phone string) authkit.User {
+	t.Helper()
+	u := newUser(id, id+"@example.com", phone)
+	require.NoError(t, s.CreateUser(context.Background(), u))
+	return u
+}
+
+func newSession(id, userID string, created time.Time) authkit.Session {
+	return authkit.Session{
+		ID:         id,
+		TokenHash:  "hash-" + id,
+		UserID:     userID,
+		CreatedAt:  created,
+		LastSeenAt: created.Add(time.Minute),
+		ExpiresAt:  created.Add(30 * 24 * time.Hour),
+		UserAgent: authkit.UserAgent{
+			Family: "Firefox", Major: "128", Minor: "0", Patch: "1",
+			Device: authkit.Device{Family: "Other"},
+			OS:     authkit.OS{Family: "Linux", Major: "6"},
+		},
+		IP: "192.0.2.7",
+	}
+}
+
+func createSession(t *testing.T, s authkit.Store, id, userID string, created time.Time) authkit.Session {
+	t.Helper()
+	sess := newSession(id, userID, created)
+	require.NoError(t, s.CreateSession(context.Background(), sess))
+	return sess
+}
+
+func newToken(hash, userID string, purpose authkit.TokenPurpose) authkit.Token {
+	return authkit.Token{
+		Hash:      hash,
+		Purpose:   purpose,
+		UserID:    userID,
+		Subject:   userID + "@example.com",
+		Action:    "magic-link",
+		Link:      "link-" + hash,
+		CreatedAt: at(0),
+		ExpiresAt: at(10 * time.Minute),
+	}
+}
+
+func createToken(t *testing.T, s authkit.Store, hash, userID string, purpose authkit.TokenPurpose) authkit.Token {
+	t.Helper()
+	tok := newToken(hash, userID, purpose)
+	require.NoError(t, s.CreateToken(context.Background(), tok))
+	return tok
+}
+
+func requireSameTime(t *testing.T, want, got time.Time, field string) {
+	t.Helper()
+	w, g := want.Truncate(time.Millisecond), got.Truncate(time.Millisecond)
+	require.Truef(t, w.Equal(g), "%s: want %v, got %v", field, w, g)
+}
+
+// requireSameUser compares users field by field: times with Equal, Profile
+// values as JSON.
+func requireSameUser(t *testing.T, want, got authkit.User) {
+	t.Helper()
+	requireSameTime(t, want.SignUpAt, got.SignUpAt, "SignUpAt")
+	requireSameTime(t, want.LastLoginAt, got.LastLoginAt, "LastLoginAt")
+	require.Len(t, got.Profile, len(want.Profile), "Profile")
+	for k, v := range want.Profile {
+		require.Contains(t, got.Profile, k, "Profile")
+		require.JSONEq(t, string(v), string(got.Profile[k]), "Profile[%q]", k)
+	}
+	want.SignUpAt, want.LastLoginAt, want.Profile = time.Time{}, time.Time{}, nil
+	got.SignUpAt, got.LastLoginAt, got.Profile = time.Time{}, time.Time{}, nil
+	require.Equal(t, want, got)
+}
+
+func requireSameSession(t *testing.T, want, got authkit.Session) {
+	t.Helper()
+	requireSameTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
+	requireSameTime(t, want.LastSeenAt, got.LastSeenAt, "LastSeenAt")
+	requireSameTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")
+	want.CreatedAt, want.LastSeenAt, want.ExpiresAt = time.Time{}, time.Time{}, time.Time{}
+	got.CreatedAt, got.LastSeenAt, got.ExpiresAt = time.Time{}, time.Time{}, time.Time{}
+	require.Equal(t, want, got)
+}
+
+func requireSameToken(t *testing.T, want, got authkit.Token) {
+	t.Helper()
+	requireSameTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
+	requireSameTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")
+	want.CreatedAt, want.ExpiresAt = time.Time{}, time.Time{}
+	got.CreatedAt, got.ExpiresAt = time.Time{}, time.Time{}
+	require.Equal(t, want, got)
+}
+
+func requireNotFound(t *testing.T, err error, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, authkit.ErrNotFound, msgAndArgs...)
+}
+
+func requireDuplicate(t *testing.T, err error, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, authkit.ErrDuplicate, msgAndArgs...)
+}
+
+// sessionIDs returns the user's session ids in the order ListSessions gives.
+func sessionIDs(t *testing.T, s authkit.Store, userID string) []string {
+	t.Helper()
+	list, err := s.ListSessions(context.Background(), userID)
+	require.NoError(t, err)
+	ids := make([]string, 0, len(list))
+	for _, sess := range list {
+		require.Equal(t, userID, sess.UserID)
+		ids = append(ids, sess.ID)
+	}
+	return ids
+}
+
+// tokenExists reports whether TokenByHash finds the token before it expires.
+func tokenExists(t *testing.T, s authkit.Store, hash string) bool {
+	t.Helper()
+	_, err := s.TokenByHash(context.Background(), hash, at(time.Minute))
+	if errors.Is(err, authkit.ErrNotFound) {
+		return false
+	}
+	require.NoError(t, err)
+	return true
+}

@@ -1,0 +1,180 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+)
+
+// The cases on [authkit.TokenStore].
+
+func testTokenByHash(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	want := createToken(t, s, "h1", "u1", authkit.PurposeGrant)
+
+	for range 3 {
+		got, err := s.TokenByHash(ctx, "h1", at(time.Minute))
+		require.NoError(t, err)
+		requireSameToken(t, want, got)
+	}
+	got, err := s.ConsumeToken(ctx, authkit.PurposeGrant, "h1", at(time.Minute))
+	require.NoError(t, err, "TokenByHash must not spend the token")
+	requireSameToken(t, want, got)
+
+	_, err = s.TokenByHash(ctx, "missing", at(time.Minute))
+	requireNotFound(t, err)
+}
+
+func testConsumeTokenOnce(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	want := createToken(t, s, "h1", "u1", authkit.PurposeMagicLink)
+
+	got, err := s.ConsumeToken(ctx, authkit.PurposeMagicLink, "h1", at(time.Minute))
+	require.NoError(t, err)
+	requireSameToken(t, want, got)
+
+	_, err = s.ConsumeToken(ctx, authkit.PurposeMagicLink, "h1", at(time.Minute))
+	requireNotFound(t, err, "spent token")
+	_, err = s.TokenByHash(ctx, "h1", at(time.Minute))
+	requireNotFound(t, err, "spent token")
+	_, err = s.ConsumeToken(ctx, authkit.PurposeMagicLink, "missing", at(time.Minute))
+	requireNotFound(t, err, "missing token")
+}
+
+func testConsumeTokenWrongPurpose(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	createToken(t, s, "h1", "u1", authkit.PurposeResetPassword)
+
+	_, err := s.ConsumeToken(ctx, authkit.PurposeMagicLink, "h1", at(time.Minute))
+	requireNotFound(t, err)
+	require.True(t, tokenExists(t, s, "h1"), "a token asked for with another purpose stays")
+
+	_, err = s.ConsumeToken(ctx, authkit.PurposeResetPassword, "h1", at(time.Minute))
+	require.NoError(t, err)
+}
+
+func testTokenExpiry(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	createUser(t, s, "u2", "")
+	tok := createToken(t, s, "h1", "u1", authkit.PurposeMagicLink)
+	exp := tok.ExpiresAt
+
+	_, err := s.TokenByHash(ctx, "h1", exp.Add(-time.Millisecond))
+	require.NoError(t, err, "just before expiry")
+	_, err = s.TokenByHash(ctx, "h1", exp)
+	requireNotFound(t, err, "at expiry")
+	_, err = s.TokenByHash(ctx, "h1", exp.Add(time.Hour))
+	requireNotFound(t, err, "after expiry")
+	_, err = s.TokenByHash(ctx, "h1", base.Add(-time.Hour))
+	require.NoError(t, err, "an earlier now")
+
+	_, err = s.ConsumeToken(ctx, authkit.PurposeMagicLink, "h1", exp)
+	requireNotFound(t, err, "consumed at expiry")
+
+	createToken(t, s, "h2", "u2", authkit.PurposeMagicLink)
+	_, err = s.ConsumeToken(ctx, authkit.PurposeMagicLink, "h2", exp.Add(time.Hour))
+	requireNotFound(t, err, "consumed after expiry")
+
+	createToken(t, s, "h3", "u1", authkit.PurposeGrant)
+	_, err = s.ConsumeToken(ctx, authkit.PurposeGrant, "h3", exp.Add(-time.Millisecond))
+	require.NoError(t, err, "consumed just before expiry")
+}
+
+func testCreateTokenVoids(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	createUser(t, s, "u2", "")
+	createToken(t, s, "old-reset", "u1", authkit.PurposeResetPassword)
+	createToken(t, s, "u1-magic", "u1", authkit.PurposeMagicLink)
+	createToken(t, s, "u2-reset", "u2", authkit.PurposeResetPassword)
+
+	createToken(t, s, "new-reset", "u1", authkit.PurposeResetPassword)
+
+	require.False(t, tokenExists(t, s, "old-reset"), "older token of the same user and purpose")
+	_, err := s.ConsumeToken(ctx, authkit.PurposeResetPassword, "old-reset", at(time.Minute))
+	requireNotFound(t, err, "older token of the same user and purpose")
+	require.True(t, tokenExists(t, s, "new-reset"), "the new token")
+	require.True(t, tokenExists(t, s, "u1-magic"), "same user, other purpose")
+	require.True(t, tokenExists(t, s, "u2-reset"), "same purpose, other user")
+}
+
+func testCreateTokenDuplicate(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	createUser(t, s, "u2", "")
+	u1Reset := createToken(t, s, "h1", "u1", authkit.PurposeResetPassword)
+	u2Magic := createToken(t, s, "h2", "u2", authkit.PurposeMagicLink)
+
+	// Taken hash: refused, and the voiding of u1's reset token must not
+	// happen either.
+	dup := newToken("h2", "u1", authkit.PurposeResetPassword)
+	requireDuplicate(t, s.CreateToken(ctx, dup))
+
+	got, err := s.TokenByHash(ctx, "h1", at(time.Minute))
+	require.NoError(t, err, "a refused token voids nothing")
+	requireSameToken(t, u1Reset, got)
+	got, err = s.TokenByHash(ctx, "h2", at(time.Minute))
+	require.NoError(t, err)
+	requireSameToken(t, u2Magic, got)
+}
+
+func testDeleteUserTokens(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	createUser(t, s, "u2", "")
+	createToken(t, s, "u1-reset", "u1", authkit.PurposeResetPassword)
+	createToken(t, s, "u1-magic", "u1", authkit.PurposeMagicLink)
+	createToken(t, s, "u1-confirm", "u1", authkit.PurposeConfirmEmail)
+	createToken(t, s, "u2-reset", "u2", authkit.PurposeResetPassword)
+
+	require.NoError(t, s.DeleteUserTokens(ctx, "u1", authkit.PurposeResetPassword, authkit.PurposeMagicLink))
+	require.False(t, tokenExists(t, s, "u1-reset"))
+	require.False(t, tokenExists(t, s, "u1-magic"))
+	require.True(t, tokenExists(t, s, "u1-confirm"), "a purpose not named stays")
+	require.True(t, tokenExists(t, s, "u2-reset"), "another user's token stays")
+
+	require.NoError(t, s.DeleteUserTokens(ctx, "nobody", authkit.PurposeGrant), "a user without tokens")
+}
+
+func testConsumeTokenRaced(t *testing.T, s authkit.Store) {
+	const n = 50
+	ctx := context.Background()
+	createUser(t, s, "u1", "")
+	createToken(t, s, "h1", "u1", authkit.PurposeGrant)
+
+	start := make(chan struct{})
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			_, errs[i] = s.ConsumeToken(ctx, authkit.PurposeGrant, "h1", at(time.Minute))
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+
+	wins := 0
+	for i, err := range errs {
+		if err == nil {
+			wins++
+			continue
+		}
+		requireNotFound(t, err, "goroutine %d", i)
+	}
+	require.Equal(t, 1, wins, "exactly one of %d racing consumers gets the token", n)
+}

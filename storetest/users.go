@@ -1,0 +1,278 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+)
+
+// The cases on [authkit.UserStore].
+
+func testUserRoundTrip(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	want := newUser("u1", "ann@example.com", "+15555555555")
+	want.Provider, want.ProviderUserID = "github", "gh-1234"
+	require.NoError(t, s.CreateUser(ctx, want))
+
+	got, err := s.UserByID(ctx, "u1")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	got, err = s.UserByEmail(ctx, "ann@example.com")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	got, err = s.UserByPhone(ctx, "+15555555555")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	got, err = s.UserByProvider(ctx, "github", "gh-1234")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	// An account without email, phone or profile round-trips too.
+	bare := authkit.User{
+		ID: "u2", Provider: authkit.ProviderAltogic, ProviderUserID: "u2",
+		SignUpAt: at(0), LastLoginAt: at(0),
+	}
+	require.NoError(t, s.CreateUser(ctx, bare))
+	got, err = s.UserByID(ctx, "u2")
+	require.NoError(t, err)
+	requireSameUser(t, bare, got)
+}
+
+func testUserByEmailFolded(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateUser(ctx, newUser("u1", "Mixed.Case@Example.COM", "")))
+	for _, email := range []string{"Mixed.Case@Example.COM", "mixed.case@example.com", "MIXED.CASE@EXAMPLE.COM"} {
+		u, err := s.UserByEmail(ctx, email)
+		require.NoError(t, err, email)
+		require.Equal(t, "u1", u.ID, email)
+	}
+	_, err := s.UserByEmail(ctx, "mixed.case@example.org")
+	requireNotFound(t, err)
+}
+
+func testCreateUserDuplicates(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	orig := newUser("u1", "ann@example.com", "+15555550001")
+	orig.Provider, orig.ProviderUserID = "google", "g-1"
+	require.NoError(t, s.CreateUser(ctx, orig))
+
+	// Each candidate collides with orig on exactly one key; its other keys
+	// are fresh, so finding any of them would show a partial write.
+	cases := []struct {
+		name string
+		edit func(u *authkit.User)
+	}{
+		{"id", func(u *authkit.User) { u.ID = "u1" }},
+		{"email in another case", func(u *authkit.User) { u.Email = "ANN@Example.com" }},
+		{"phone", func(u *authkit.User) { u.Phone = "+15555550001" }},
+		{"provider identity", func(u *authkit.User) { u.Provider, u.ProviderUserID = "google", "g-1" }},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := fmt.Sprint(i + 2)
+			u := newUser("u"+n, "user"+n+"@example.com", "+1555555010"+n)
+			u.Provider, u.ProviderUserID = "github", "gh-"+n
+			c.edit(&u)
+			requireDuplicate(t, s.CreateUser(ctx, u))
+
+			if u.ID != orig.ID {
+				_, err := s.UserByID(ctx, u.ID)
+				requireNotFound(t, err, "id of the refused user")
+			}
+			if u.Email != "ANN@Example.com" {
+				_, err := s.UserByEmail(ctx, u.Email)
+				requireNotFound(t, err, "email of the refused user")
+			}
+			if u.Phone != orig.Phone {
+				_, err := s.UserByPhone(ctx, u.Phone)
+				requireNotFound(t, err, "phone of the refused user")
+			}
+			if u.Provider != orig.Provider {
+				_, err := s.UserByProvider(ctx, u.Provider, u.ProviderUserID)
+				requireNotFound(t, err, "provider identity of the refused user")
+			}
+			got, err := s.UserByID(ctx, orig.ID)
+			require.NoError(t, err)
+			requireSameUser(t, orig, got)
+		})
+	}
+
+	t.Run("empty email and phone are no keys", func(t *testing.T) {
+		for _, id := range []string{"bare1", "bare2"} {
+			require.NoError(t, s.CreateUser(ctx, newUser(id, "", "")), id)
+		}
+		_, err := s.UserByEmail(ctx, "")
+		requireNotFound(t, err, "empty email")
+		_, err = s.UserByPhone(ctx, "")
+		requireNotFound(t, err, "empty phone")
+	})
+}
+
+func testUserMissing(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	createUser(t, s, "u1", "+15555550001")
+
+	_, err := s.UserByID(ctx, "nobody")
+	requireNotFound(t, err, "UserByID")
+	_, err = s.UserByEmail(ctx, "nobody@example.com")
+	requireNotFound(t, err, "UserByEmail")
+	_, err = s.UserByPhone(ctx, "+15555550002")
+	requireNotFound(t, err, "UserByPhone")
+	_, err = s.UserByProvider(ctx, "github", "u1")
+	requireNotFound(t, err, "UserByProvider with another provider")
+	_, err = s.UserByProvider(ctx, authkit.ProviderAltogic, "nobody")
+	requireNotFound(t, err, "UserByProvider with another id")
+
+	err = s.UpdateUser(ctx, newUser("nobody", "nobody@example.com", ""))
+	requireNotFound(t, err, "UpdateUser")
+	_, err = s.UserByID(ctx, "nobody")
+	requireNotFound(t, err, "UpdateUser must not create")
+	_, err = s.UserByEmail(ctx, "nobody@example.com")
+	requireNotFound(t, err, "UpdateUser must not create")
+}
+
+func testUpdateUser(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "u1", "+15555550001")
+
+	// Every field but the id changes; keeping one's own keys is no conflict.
+	u.Name = "New Name"
+	u.ProfilePicture = ""
+	u.PasswordHash = "$2a$10$legacy"
+	u.EmailVerified, u.PhoneVerified = false, false
+	u.Profile = map[string]json.RawMessage{"city": json.RawMessage(`"Oslo"`)}
+	u.LastLoginAt = at(3 * time.Hour)
+	require.NoError(t, s.UpdateUser(ctx, u))
+	got, err := s.UserByID(ctx, "u1")
+	require.NoError(t, err)
+	requireSameUser(t, u, got)
+
+	// Moving email, phone and provider identity frees the old ones.
+	u.Email, u.Phone = "moved@example.com", "+15555550009"
+	u.Provider, u.ProviderUserID = "github", "gh-1"
+	require.NoError(t, s.UpdateUser(ctx, u))
+	got, err = s.UserByEmail(ctx, "MOVED@example.com")
+	require.NoError(t, err)
+	requireSameUser(t, u, got)
+	got, err = s.UserByPhone(ctx, "+15555550009")
+	require.NoError(t, err)
+	require.Equal(t, "u1", got.ID)
+	got, err = s.UserByProvider(ctx, "github", "gh-1")
+	require.NoError(t, err)
+	require.Equal(t, "u1", got.ID)
+
+	_, err = s.UserByEmail(ctx, "u1@example.com")
+	requireNotFound(t, err, "old email")
+	_, err = s.UserByPhone(ctx, "+15555550001")
+	requireNotFound(t, err, "old phone")
+	_, err = s.UserByProvider(ctx, authkit.ProviderAltogic, "u1")
+	requireNotFound(t, err, "old provider identity")
+
+	// The freed keys are free for another user.
+	other := newUser("u2", "u1@example.com", "+15555550001")
+	other.ProviderUserID = "u1"
+	require.NoError(t, s.CreateUser(ctx, other))
+	got, err = s.UserByEmail(ctx, "u1@example.com")
+	require.NoError(t, err)
+	require.Equal(t, "u2", got.ID)
+}
+
+func testUpdateUserDuplicates(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	a := createUser(t, s, "a", "+15555550001")
+	b := createUser(t, s, "b", "+15555550002")
+
+	cases := []struct {
+		name string
+		edit func(u *authkit.User)
+	}{
+		{"email of another user in another case", func(u *authkit.User) { u.Email = "B@Example.com" }},
+		{"phone of another user", func(u *authkit.User) { u.Phone = b.Phone }},
+		{"provider identity of another user", func(u *authkit.User) { u.Provider, u.ProviderUserID = b.Provider, b.ProviderUserID }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			u := a
+			u.Name = "Changed"
+			c.edit(&u)
+			requireDuplicate(t, s.UpdateUser(ctx, u))
+
+			got, err := s.UserByID(ctx, "a")
+			require.NoError(t, err)
+			requireSameUser(t, a, got)
+			got, err = s.UserByEmail(ctx, a.Email)
+			require.NoError(t, err)
+			require.Equal(t, "a", got.ID)
+			got, err = s.UserByID(ctx, "b")
+			require.NoError(t, err)
+			requireSameUser(t, b, got)
+			got, err = s.UserByEmail(ctx, b.Email)
+			require.NoError(t, err)
+			require.Equal(t, "b", got.ID)
+			got, err = s.UserByPhone(ctx, b.Phone)
+			require.NoError(t, err)
+			require.Equal(t, "b", got.ID)
+			got, err = s.UserByProvider(ctx, b.Provider, b.ProviderUserID)
+			require.NoError(t, err)
+			require.Equal(t, "b", got.ID)
+		})
+	}
+}
+
+func testUserCopies(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	want := newUser("u1", "u1@example.com", "")
+
+	// Changing what was passed in after the call changes nothing stored.
+	in := newUser("u1", "u1@example.com", "")
+	require.NoError(t, s.CreateUser(ctx, in))
+	in.Name = "changed"
+	in.Profile["age"][0] = '9'
+	in.Profile["new"] = json.RawMessage(`1`)
+
+	got, err := s.UserByID(ctx, "u1")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	// Changing what was returned changes nothing stored, whichever lookup
+	// returned it.
+	lookups := map[string]func() (authkit.User, error){
+		"UserByID":       func() (authkit.User, error) { return s.UserByID(ctx, "u1") },
+		"UserByEmail":    func() (authkit.User, error) { return s.UserByEmail(ctx, "u1@example.com") },
+		"UserByProvider": func() (authkit.User, error) { return s.UserByProvider(ctx, authkit.ProviderAltogic, "u1") },
+	}
+	for name, lookup := range lookups {
+		got, err := lookup()
+		require.NoError(t, err, name)
+		got.Name = "changed"
+		got.Email = "changed@example.com"
+		got.Profile["age"][0] = '9'
+		got.Profile["tags"] = append(got.Profile["tags"][:0], "null"...)
+		got.Profile["new"] = json.RawMessage(`1`)
+		delete(got.Profile, "missing")
+
+		again, err := s.UserByID(ctx, "u1")
+		require.NoError(t, err, name)
+		requireSameUser(t, want, again)
+	}
+
+	// The same holds for UpdateUser's argument.
+	upd := newUser("u1", "u1@example.com", "")
+	upd.Name = "Updated"
+	require.NoError(t, s.UpdateUser(ctx, upd))
+	upd.Profile["age"][0] = '9'
+	upd.Name = "changed"
+	got, err = s.UserByID(ctx, "u1")
+	require.NoError(t, err)
+	want.Name = "Updated"
+	requireSameUser(t, want, got)
+}
