@@ -1,0 +1,594 @@
+package authkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/authkit/authkit/internal/useragent"
+)
+
+// clock is the kit's time, at the millisecond precision every store keeps.
+func (k *Kit) clock() time.Time {
+	return k.now().UTC().Truncate(time.Millisecond)
+}
+
+var errInvalidToken = newError(CodeInvalidToken, "The link or key is not valid: it was used already, has expired or never existed.")
+
+// signUpWithEmail creates a password account. With email confirmation on it
+// mails a confirmation link and answers with no session; off, it signs the
+// new user in.
+func (k *Kit) signUpWithEmail(ctx context.Context, r *http.Request, email, pw string, userData json.RawMessage) (grantAnswer, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.checkPassword(pw); err != nil {
+		return grantAnswer{}, err
+	}
+	now := k.clock()
+	u := User{Provider: ProviderAltogic, Email: email, SignUpAt: now, LastLoginAt: now}
+	if err := applyUserData(&u, userData); err != nil {
+		return grantAnswer{}, err
+	}
+	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
+	if _, err := k.store.UserByEmail(ctx, email); err == nil {
+		return grantAnswer{}, errTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, internalError(err)
+	}
+	if u.ID, err = k.newID(); err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	u.ProviderUserID = u.ID
+	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+		return grantAnswer{}, errTaken
+	} else if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	k.event(ctx, r, "sign-up", u.ID)
+	if k.emailConfirmation {
+		k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
+			return k.mailConfirmation(ctx, u)
+		})
+		return grantAnswer{User: u}, nil
+	}
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// signInWithEmail checks an email and password. Unknown accounts, accounts
+// without a password and wrong passwords fail alike, after the same work.
+func (k *Kit) signInWithEmail(ctx context.Context, r *http.Request, email, pw string) (grantAnswer, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	errCredentials := newError(CodeInvalidCredentials, "The email or password is wrong.")
+	if !fitsPassword(pw) {
+		return grantAnswer{}, errCredentials
+	}
+	u, err := k.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, internalError(err)
+	}
+	// For an unknown email u is zero, and verify checks the dummy hash.
+	ok, err := k.verify(ctx, &u, pw)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if !ok {
+		k.event(ctx, r, "sign-in failed", u.ID)
+		return grantAnswer{}, errCredentials
+	}
+	if k.emailConfirmation && !u.EmailVerified {
+		return grantAnswer{}, newError(CodeEmailNotVerified, "Confirm your email first: follow the link we sent you.")
+	}
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, r, "sign-in", u.ID)
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// startSession signs u in on the device of r: a new session with a fresh
+// token, and lastLoginAt moved to now.
+func (k *Kit) startSession(ctx context.Context, r *http.Request, u *User) (issuedSession, error) {
+	now := k.clock()
+	u.LastLoginAt = now
+	if err := k.store.UpdateUser(ctx, *u); err != nil {
+		return issuedSession{}, internalError(err)
+	}
+	token, err := k.newToken()
+	if err != nil {
+		return issuedSession{}, internalError(err)
+	}
+	id, err := k.newID()
+	if err != nil {
+		return issuedSession{}, internalError(err)
+	}
+	s := Session{
+		ID:         id,
+		TokenHash:  hashToken(token),
+		UserID:     u.ID,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(k.sessionLifetime),
+		UserAgent:  parseUserAgent(r.UserAgent()),
+		IP:         clientIP(r),
+	}
+	if err := k.store.CreateSession(ctx, s); err != nil {
+		return issuedSession{}, internalError(err)
+	}
+	return issuedSession{Session: s, Token: token}, nil
+}
+
+func parseUserAgent(header string) UserAgent {
+	p := useragent.Parse(header)
+	return UserAgent{
+		Family: p.Browser.Family, Major: p.Browser.Major, Minor: p.Browser.Minor, Patch: p.Browser.Patch,
+		Device: Device{Family: p.Device.Family, Major: p.Device.Major, Minor: p.Device.Minor, Patch: p.Device.Patch},
+		OS:     OS{Family: p.OS.Family, Major: p.OS.Major, Minor: p.OS.Minor, Patch: p.OS.Patch},
+	}
+}
+
+// issueToken stores a new one-time token of the given purpose for u (which
+// voids the older ones of that purpose) and returns the secret.
+func (k *Kit) issueToken(ctx context.Context, t Token, lifetime time.Duration) (string, error) {
+	secret, err := k.newToken()
+	if err != nil {
+		return "", err
+	}
+	now := k.clock()
+	t.Hash, t.CreatedAt, t.ExpiresAt = hashToken(secret), now, now.Add(lifetime)
+	if err := k.store.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// linkURL is the address of an email link: always under PublicURL.
+func (k *Kit) linkURL(secret string) string {
+	return k.publicURL + linkPath + "?key=" + secret
+}
+
+// mail renders a template for u and delivers it to the address to.
+func (k *Kit) mail(ctx context.Context, t emailTemplate, to string, d MessageData) error {
+	d.AppName = k.appName
+	if d.Email == "" {
+		d.Email = to
+	}
+	m, err := t.render(to, d)
+	if err != nil {
+		return err
+	}
+	return k.mailer.SendEmail(ctx, m)
+}
+
+// mailConfirmation sends u a link that confirms u.Email.
+func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
+	secret, err := k.issueToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email}, k.confirmLifetime)
+	if err != nil {
+		return err
+	}
+	return k.mail(ctx, k.templates.confirm, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.confirmLifetime})
+}
+
+// sendByEmail answers a send route: it checks the address, then does the
+// rest off the request path, so that the answer is the same, in content and
+// in time, whether or not an account has the address. send runs only for an
+// existing account.
+func (k *Kit) sendByEmail(ctx context.Context, rawEmail, what string, send func(ctx context.Context, u User) error) error {
+	email, err := queryEmail(rawEmail)
+	if err != nil {
+		return err
+	}
+	k.goBackground(ctx, what, func(ctx context.Context) error {
+		u, err := k.store.UserByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return send(ctx, u)
+	})
+	return nil
+}
+
+// resendConfirmation mails a fresh confirmation link to an account whose
+// email is not confirmed yet.
+func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
+	if !k.emailConfirmation {
+		return newError(CodeFeatureDisabled, "Email confirmation is turned off for this app.")
+	}
+	return k.sendByEmail(ctx, email, "resending a confirmation email", func(ctx context.Context, u User) error {
+		if u.EmailVerified {
+			return nil
+		}
+		return k.mailConfirmation(ctx, u)
+	})
+}
+
+// sendMagicLink mails a sign-in link to a confirmed account.
+func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
+	if !k.emailConfirmation {
+		return newError(CodeFeatureDisabled, "Magic links need email confirmation, which is turned off for this app.")
+	}
+	return k.sendByEmail(ctx, email, "sending a magic link", func(ctx context.Context, u User) error {
+		if !u.EmailVerified {
+			return nil
+		}
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email}, k.magicLifetime)
+		if err != nil {
+			return err
+		}
+		return k.mail(ctx, k.templates.magic, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.magicLifetime})
+	})
+}
+
+// sendResetLink mails a password-reset link to a password account: one
+// whose email is confirmed, while confirmation is on.
+func (k *Kit) sendResetLink(ctx context.Context, email string) error {
+	return k.sendByEmail(ctx, email, "sending a reset link", func(ctx context.Context, u User) error {
+		if u.Provider != ProviderAltogic || (k.emailConfirmation && !u.EmailVerified) {
+			return nil
+		}
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email}, k.resetLifetime)
+		if err != nil {
+			return err
+		}
+		return k.mail(ctx, k.templates.reset, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.resetLifetime})
+	})
+}
+
+// followLink handles the GET of an email link and returns the query to
+// redirect with. It spends no sign-in or reset credential: mail scanners
+// fetch links too. A confirmation takes effect here, harmlessly; a sign-in
+// happens only when the app exchanges the grant key, which spends the link.
+func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
+	if key == "" || len(key) > 256 {
+		return nil, errInvalidToken
+	}
+	now := k.clock()
+	t, err := k.store.TokenByHash(ctx, hashToken(key), now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidToken
+	}
+	if err != nil {
+		return nil, internalError(err)
+	}
+	action := string(t.Purpose)
+	switch t.Purpose {
+	case PurposeResetPassword:
+		// The app shows a form and calls resetPwdWithToken with this key.
+		return url.Values{"access_token": {key}, "action": {action}, "status": {"200"}}, nil
+	case PurposeChangeEmail:
+		if err := k.applyEmailChange(ctx, t); err != nil {
+			return nil, err
+		}
+		return url.Values{"action": {action}, "status": {"200"}}, nil
+	case PurposeConfirmEmail, PurposeMagicLink:
+	default:
+		return nil, errInvalidToken
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) || u.Email != t.Subject {
+		return nil, errInvalidToken // the account or its email changed since
+	}
+	if err != nil {
+		return nil, internalError(err)
+	}
+	if t.Purpose == PurposeConfirmEmail && !u.EmailVerified {
+		u.EmailVerified = true
+		if err := k.store.UpdateUser(ctx, u); err != nil {
+			return nil, internalError(err)
+		}
+	}
+	grant, err := k.issueToken(ctx, Token{Purpose: PurposeGrant, UserID: u.ID, Action: action, Link: t.Hash}, k.grantLifetime)
+	if err != nil {
+		return nil, internalError(err)
+	}
+	return url.Values{"access_token": {grant}, "action": {action}, "status": {"200"}}, nil
+}
+
+// exchangeGrant is getAuthGrant: it spends a grant key (and the link it came
+// from) and signs the user in.
+func (k *Kit) exchangeGrant(ctx context.Context, r *http.Request, key string) (grantAnswer, error) {
+	if key == "" || len(key) > 256 {
+		return grantAnswer{}, errInvalidToken
+	}
+	now := k.clock()
+	g, err := k.store.ConsumeToken(ctx, PurposeGrant, hashToken(key), now)
+	if errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, errInvalidToken
+	}
+	if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	var link Token
+	if g.Link != "" {
+		link, err = k.store.ConsumeToken(ctx, TokenPurpose(g.Action), g.Link, now)
+		if errors.Is(err, ErrNotFound) {
+			return grantAnswer{}, errInvalidToken // the link was used by another grant
+		}
+		if err != nil {
+			return grantAnswer{}, internalError(err)
+		}
+	}
+	u, err := k.store.UserByID(ctx, g.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, errInvalidToken
+	}
+	if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	if link.Purpose == PurposeConfirmEmail {
+		if u.Email != link.Subject {
+			return grantAnswer{}, errInvalidToken
+		}
+		u.EmailVerified = true
+	}
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, r, "sign-in by "+g.Action, u.ID)
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// resetPassword is resetPwdWithToken: it spends a reset token, sets the new
+// password and ends every session. Nobody is signed in.
+func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
+	if err := k.checkPassword(pw); err != nil {
+		return err
+	}
+	if key == "" || len(key) > 256 {
+		return errInvalidToken
+	}
+	hash := hashToken(key)
+	// Look before hashing, so a bad key costs no hash; spend after, so a
+	// failed hash costs no token.
+	if _, err := k.store.TokenByHash(ctx, hash, k.clock()); errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	} else if err != nil {
+		return internalError(err)
+	}
+	newHash, err := k.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	t, err := k.store.ConsumeToken(ctx, PurposeResetPassword, hash, k.clock())
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) || u.Email != t.Subject {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	u.PasswordHash = newHash
+	u.EmailVerified = true // the link reached the mailbox
+	if err := k.store.UpdateUser(ctx, u); err != nil {
+		return internalError(err)
+	}
+	if err := k.endSessionsAndTokens(ctx, u.ID, ""); err != nil {
+		return err
+	}
+	k.event(ctx, nil, "password reset", u.ID)
+	return nil
+}
+
+// endSessionsAndTokens ends the user's sessions but exceptSession, and voids
+// every outstanding link and grant: what a password or email change does.
+func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession string) error {
+	if err := k.store.DeleteUserSessions(ctx, userID, exceptSession); err != nil {
+		return internalError(err)
+	}
+	if err := k.store.DeleteUserTokens(ctx, userID, PurposeResetPassword, PurposeMagicLink, PurposeGrant, PurposeChangeEmail); err != nil {
+		return internalError(err)
+	}
+	return nil
+}
+
+// changePassword needs the current password; it ends every other session.
+func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string) error {
+	if err := k.checkPassword(newPw); err != nil {
+		return err
+	}
+	u := c.user
+	if err := k.checkCurrentPassword(ctx, &u, oldPw); err != nil {
+		return err
+	}
+	h, err := k.hash(ctx, newPw)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = h
+	if err := k.store.UpdateUser(ctx, u); err != nil {
+		return internalError(err)
+	}
+	if err := k.endSessionsAndTokens(ctx, u.ID, c.session.ID); err != nil {
+		return err
+	}
+	k.event(ctx, nil, "password changed", u.ID)
+	return nil
+}
+
+func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) error {
+	wrong := newError(CodeWrongPassword, "The current password is wrong.")
+	if !fitsPassword(pw) {
+		return wrong
+	}
+	ok, err := k.verify(ctx, u, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return wrong
+	}
+	return nil
+}
+
+// changeEmail needs the current password. With confirmation on, the change
+// waits for the new address to confirm by link; off, it applies at once.
+// Either way the old address is told once it applies.
+func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
+	newEmail, err := normalizeEmail(newEmail)
+	if err != nil {
+		return User{}, err
+	}
+	u := c.user
+	if newEmail == u.Email {
+		return User{}, newError(CodeEmailUnchanged, "This is the account's email already.")
+	}
+	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
+		return User{}, err
+	}
+	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
+	if _, err := k.store.UserByEmail(ctx, newEmail); err == nil {
+		return User{}, errTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return User{}, internalError(err)
+	}
+	if k.emailConfirmation {
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail}, k.changeEmailLifetime)
+		if err != nil {
+			return User{}, internalError(err)
+		}
+		k.goBackground(ctx, "sending an email-change link", func(ctx context.Context) error {
+			return k.mail(ctx, k.templates.changeEmail, newEmail, MessageData{
+				Link: k.linkURL(secret), Name: u.Name, Email: u.Email, NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
+			})
+		})
+		return u, nil
+	}
+	old := u.Email
+	u.Email, u.EmailVerified = newEmail, false
+	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+		return User{}, errTaken
+	} else if err != nil {
+		return User{}, internalError(err)
+	}
+	k.emailChanged(ctx, u, old)
+	return u, nil
+}
+
+// applyEmailChange spends a change-email token and makes its address the
+// user's, confirmed.
+func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
+	t, err := k.store.ConsumeToken(ctx, PurposeChangeEmail, t.Hash, k.clock())
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	old := u.Email
+	u.Email, u.EmailVerified = t.Subject, true
+	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+		return newError(CodeEmailTaken, "An account with this email exists already.")
+	} else if err != nil {
+		return internalError(err)
+	}
+	if err := k.store.DeleteUserTokens(ctx, u.ID, PurposeConfirmEmail, PurposeResetPassword, PurposeMagicLink, PurposeGrant); err != nil {
+		return internalError(err)
+	}
+	k.emailChanged(ctx, u, old)
+	return nil
+}
+
+// emailChanged tells the old address, if there was one, of the change.
+func (k *Kit) emailChanged(ctx context.Context, u User, old string) {
+	k.event(ctx, nil, "email changed", u.ID)
+	if old == "" {
+		return
+	}
+	k.goBackground(ctx, "sending an email-changed notice", func(ctx context.Context) error {
+		return k.mail(ctx, k.templates.emailChanged, old, MessageData{Name: u.Name, Email: old, NewEmail: u.Email})
+	})
+}
+
+// listSessions returns the caller's live sessions, each named by its handle.
+func (k *Kit) listSessions(ctx context.Context, c *caller) ([]Session, error) {
+	all, err := k.store.ListSessions(ctx, c.user.ID)
+	if err != nil {
+		return nil, internalError(err)
+	}
+	now := k.clock()
+	live := make([]Session, 0, len(all))
+	for _, s := range all {
+		if k.alive(s, now) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// signOut ends the caller's current session, or one of the caller's
+// sessions named by its token or its handle.
+func (k *Kit) signOut(ctx context.Context, c *caller, token string) error {
+	id := c.session.ID
+	if token != "" && hashToken(token) != c.session.TokenHash {
+		id = token // a handle, as getAllSessions lists them
+		s, err := k.store.SessionByTokenHash(ctx, hashToken(token))
+		if err == nil && s.UserID == c.user.ID {
+			id = s.ID
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return internalError(err)
+		}
+	}
+	deleted, err := k.store.DeleteSession(ctx, c.user.ID, id)
+	if err != nil {
+		return internalError(err)
+	}
+	if !deleted {
+		return newError(CodeSessionNotFound, "You have no such session.")
+	}
+	k.event(ctx, nil, "signed out", c.user.ID)
+	return nil
+}
+
+// signOutAll ends all the caller's sessions, or all but the current one.
+func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error {
+	except := ""
+	if keepCurrent {
+		except = c.session.ID
+	}
+	if err := k.store.DeleteUserSessions(ctx, c.user.ID, except); err != nil {
+		return internalError(err)
+	}
+	k.event(ctx, nil, "signed out everywhere", c.user.ID)
+	return nil
+}
+
+// event logs an auth event: never a secret, always who and from where.
+func (k *Kit) event(ctx context.Context, r *http.Request, what, userID string) {
+	attrs := []any{"user", userID}
+	if r != nil {
+		attrs = append(attrs, "ip", clientIP(r), "userAgent", r.UserAgent())
+	}
+	k.log.InfoContext(ctx, "authkit: "+what, attrs...)
+}

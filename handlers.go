@@ -1,0 +1,313 @@
+package authkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// apiPrefix is where the Altogic client sends its auth calls.
+const apiPrefix = "/_api/rest/v1/auth/"
+
+// linkPath is the GET that every email link points at.
+const linkPath = "/_auth/verify"
+
+// maxBody caps every request body.
+const maxBody = 64 << 10
+
+// handlerFunc is a handler whose failure the router answers.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method  string
+	handle  handlerFunc
+	session bool // needs a live session; the caller is in the context
+}
+
+func (k *Kit) routes() http.Handler {
+	table := map[string]route{
+		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false},
+		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false},
+		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false},
+		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false},
+		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false},
+		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false},
+		apiPrefix + "user":               {http.MethodGet, k.handleUser, true},
+		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true},
+		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
+		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true},
+		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true},
+		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true},
+		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true},
+		linkPath:                         {http.MethodGet, k.handleLink, false},
+	}
+	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		rt, ok := table[r.URL.Path]
+		if !ok {
+			writeError(w, r, k.log, newError(CodeNotFound, "There is no such route."))
+			return
+		}
+		if r.Method != rt.method {
+			h.Set("Allow", rt.method)
+			writeError(w, r, k.log, newError(CodeMethodNotAllowed, "This route takes "+rt.method+"."))
+			return
+		}
+		if rt.session {
+			c, err := k.authenticate(r)
+			if err != nil {
+				writeError(w, r, k.log, err)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+		}
+		if err := rt.handle(w, r); err != nil {
+			writeError(w, r, k.log, err)
+		}
+	})
+	return k.cors(router)
+}
+
+// decodeBody reads a JSON object into v strictly: at most maxBody bytes,
+// Content-Type application/json, no unknown fields, nothing after it. An
+// absent body leaves v as it is when optional is true.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	body, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return newError(CodeRequestTooLarge, "The request body is too large.")
+	}
+	if err != nil {
+		return newError(CodeBadRequest, "The request body could not be read.")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		if optional {
+			return nil
+		}
+		return newError(CodeBadRequest, "The request needs a JSON body.")
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return newError(CodeUnsupportedMediaType, "The request body must be application/json.")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badJSON(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return newError(CodeBadRequest, "The request body must hold one JSON object.")
+	}
+	return nil
+}
+
+// badJSON turns a decoding error into an answer that says what was wrong
+// without echoing the value.
+func badJSON(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		e := newError(CodeBadRequest, "The field "+typeErr.Field+" must be a "+typeErr.Type.String()+".")
+		e.Details = map[string]any{"field": typeErr.Field}
+		return e
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		e := newError(CodeBadRequest, "The field "+field+" is not known.")
+		e.Details = map[string]any{"field": field}
+		return e
+	}
+	return newError(CodeBadRequest, "The request body is not a valid JSON object.")
+}
+
+// ok answers a call whose client reads nothing but errors.
+func ok(w http.ResponseWriter) error {
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Email          string          `json:"email"`
+		Password       string          `json:"password"`
+		NameOrUserData json.RawMessage `json:"nameOrUserData"`
+	}
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	ans, err := k.signUpWithEmail(r.Context(), r, req.Email, req.Password, req.NameOrUserData)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	ans, err := k.signInWithEmail(r.Context(), r, req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
+	ans, err := k.exchangeGrant(r.Context(), r, r.URL.Query().Get("key"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+func (k *Kit) handleSendMagicLink(w http.ResponseWriter, r *http.Request) error {
+	if err := k.sendMagicLink(r.Context(), r.URL.Query().Get("email")); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleSendReset(w http.ResponseWriter, r *http.Request) error {
+	if err := k.sendResetLink(r.Context(), r.URL.Query().Get("email")); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleResendConfirmation(w http.ResponseWriter, r *http.Request) error {
+	if err := k.resendConfirmation(r.Context(), r.URL.Query().Get("email")); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleResetPassword(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		NewPassword string `json:"newPassword"`
+	}
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	if err := k.resetPassword(r.Context(), r.URL.Query().Get("key"), req.NewPassword); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleUser(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, callerFrom(r.Context()).user)
+	return nil
+}
+
+func (k *Kit) handleSessions(w http.ResponseWriter, r *http.Request) error {
+	sessions, err := k.listSessions(r.Context(), callerFrom(r.Context()))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sessions)
+	return nil
+}
+
+func (k *Kit) handleSignOut(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decodeBody(w, r, &req, true); err != nil {
+		return err
+	}
+	if err := k.signOut(r.Context(), callerFrom(r.Context()), req.Token); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleSignOutAll(w http.ResponseWriter, r *http.Request) error {
+	if err := k.signOutAll(r.Context(), callerFrom(r.Context()), false); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleSignOutOthers(w http.ResponseWriter, r *http.Request) error {
+	if err := k.signOutAll(r.Context(), callerFrom(r.Context()), true); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleChangePassword(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		NewPassword string `json:"newPassword"`
+		OldPassword string `json:"oldPassword"`
+	}
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	if err := k.changePassword(r.Context(), callerFrom(r.Context()), req.OldPassword, req.NewPassword); err != nil {
+		return err
+	}
+	return ok(w)
+}
+
+func (k *Kit) handleChangeEmail(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		CurrentPassword string `json:"currentPassword"`
+		NewEmail        string `json:"newEmail"`
+	}
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	u, err := k.changeEmail(r.Context(), callerFrom(r.Context()), req.CurrentPassword, req.NewEmail)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// handleLink serves every email link. It never answers with JSON: the
+// browser is sent on to the Redirect URL, with the outcome in the query.
+func (k *Kit) handleLink(w http.ResponseWriter, r *http.Request) error {
+	q, err := k.followLink(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = internalError(err)
+		}
+		if e.Code.Status() >= 500 {
+			k.log.ErrorContext(r.Context(), "authkit: following a link failed", "err", e.Err)
+		}
+		q = url.Values{"status": {strconv.Itoa(e.Code.Status())}, "error": {string(e.Code)}}
+	}
+	k.redirect(w, r, q)
+	return nil
+}
+
+// redirect sends the browser to the configured Redirect URL, and nowhere
+// else, with q added to its query.
+func (k *Kit) redirect(w http.ResponseWriter, r *http.Request, q url.Values) {
+	u := *k.redirectURL
+	merged := u.Query()
+	for key, vs := range q {
+		merged[key] = vs
+	}
+	u.RawQuery = merged.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}

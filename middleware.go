@@ -1,0 +1,219 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// SessionCookie is the cookie a session token is read from, when it comes
+// in neither the Session header nor Authorization. The Altogic client's own
+// cookie helpers use this name.
+const SessionCookie = "session_token"
+
+type ctxKey struct{}
+
+// caller is who an authenticated request comes from.
+type caller struct {
+	session Session
+	user    User
+}
+
+// SessionFromContext returns the session of a request that passed
+// [Kit.RequireSession] or [Kit.LoadSession] with one.
+func SessionFromContext(ctx context.Context) (Session, bool) {
+	c, ok := ctx.Value(ctxKey{}).(*caller)
+	if !ok {
+		return Session{}, false
+	}
+	return c.session, true
+}
+
+// UserFromContext returns the signed-in user of a request that passed
+// [Kit.RequireSession] or [Kit.LoadSession] with a session. The user was
+// read from the store at the start of the request.
+func UserFromContext(ctx context.Context) (User, bool) {
+	c, ok := ctx.Value(ctxKey{}).(*caller)
+	if !ok {
+		return User{}, false
+	}
+	return c.user, true
+}
+
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(ctxKey{}).(*caller)
+	return c
+}
+
+// RequireSession lets a request through only with a live session: from the
+// Session header, an Authorization Bearer token, or the session_token
+// cookie. Otherwise it answers 401 with missing_session_token or
+// invalid_session_token, the two codes on which the Altogic client signs
+// itself out.
+func (k *Kit) RequireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := k.authenticate(r)
+		if err != nil {
+			writeError(w, r, k.log, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	})
+}
+
+// LoadSession is RequireSession's non-enforcing twin: a request with a live
+// session gets it in its context, any other goes through as anonymous. It
+// still refuses a session cookie sent cross-site on an unsafe request, and
+// answers 500 when the store fails rather than guess.
+func (k *Kit) LoadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := k.authenticate(r)
+		var e *Error
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+		case errors.As(err, &e) && (e.Code == CodeMissingSessionToken || e.Code == CodeInvalidSessionToken):
+		default:
+			writeError(w, r, k.log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionToken finds the token a request carries, and whether it came from
+// the cookie (which a browser sends by itself, so it needs a CSRF check).
+func sessionToken(r *http.Request) (token string, fromCookie bool) {
+	if t := r.Header.Get("Session"); t != "" {
+		return t, false
+	}
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "Bearer ") {
+		return strings.TrimSpace(a[7:]), false
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	return "", false
+}
+
+var (
+	errMissingSession = newError(CodeMissingSessionToken, "Sign in first: this request needs a session token.")
+	errInvalidSession = newError(CodeInvalidSessionToken, "The session is not valid: it ended, was signed out or never existed.")
+)
+
+// authenticate finds the request's live session and its user.
+func (k *Kit) authenticate(r *http.Request) (*caller, error) {
+	token, fromCookie := sessionToken(r)
+	if token == "" {
+		return nil, errMissingSession
+	}
+	if len(token) > 256 {
+		return nil, errInvalidSession
+	}
+	if fromCookie && !safeMethod(r.Method) && !k.sameSite(r) {
+		return nil, newError(CodeOriginNotAllowed, "A session cookie was sent from an origin this app does not allow.")
+	}
+	ctx := r.Context()
+	s, err := k.store.SessionByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidSession
+	}
+	if err != nil {
+		return nil, internalError(err)
+	}
+	now := k.clock()
+	if !k.alive(s, now) {
+		return nil, errInvalidSession
+	}
+	u, err := k.store.UserByID(ctx, s.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidSession
+	}
+	if err != nil {
+		return nil, internalError(err)
+	}
+	if now.Sub(s.LastSeenAt) >= k.touchEvery {
+		s.LastSeenAt = now
+		if err := k.store.TouchSession(ctx, s.ID, now); err != nil {
+			return nil, internalError(err)
+		}
+	}
+	return &caller{session: s, user: u}, nil
+}
+
+// alive reports whether s is neither past its absolute end nor idle too long.
+func (k *Kit) alive(s Session, now time.Time) bool {
+	return now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// sameSite reports whether a browser request comes from this app's own
+// origin or an allowed one, by Origin or, failing that, Sec-Fetch-Site.
+func (k *Kit) sameSite(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		return k.allowedOrigin(o) || strings.EqualFold(o, originOf(k.publicURL))
+	}
+	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+}
+
+func (k *Kit) allowedOrigin(o string) bool {
+	return len(k.origins) > 0 && k.origins[strings.ToLower(o)]
+}
+
+// originOf is the scheme://host of an absolute URL.
+func originOf(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+		return u[:i+3+j]
+	}
+	return u
+}
+
+// clientIP is the address the request came from. Forwarding headers are
+// not believed.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// The headers a browser may send with a cross-origin call of the client.
+const corsAllowHeaders = "Session, X-Client, X-Client-Key, Content-Type, Authorization"
+
+// cors answers preflights and marks answers readable, with credentials, by
+// the configured origins, and by no others.
+func (k *Kit) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		allowed := origin != "" && k.allowedOrigin(origin)
+		if allowed {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !allowed {
+				writeError(w, r, k.log, newError(CodeOriginNotAllowed, "This origin may not call the API."))
+				return
+			}
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
