@@ -1,0 +1,225 @@
+// Command example is a small app with the authkit backend mounted at its
+// root, so the Altogic client works against it with envUrl set to the app's
+// base URL. It serves a page at / that signs up, signs in and follows the
+// links of the mail the kit sends.
+//
+//	go run ./example -dev
+//
+// With -dev, mail is printed on the console and listed as JSON at
+// /dev/outbox. Without it, the app sends real mail over SMTP, configured
+// from the environment:
+//
+//	AUTHKIT_SMTP_HOST       the server (required)
+//	AUTHKIT_SMTP_PORT       default 587 (465 with tls, 25 with none)
+//	AUTHKIT_SMTP_USERNAME   AUTHKIT_SMTP_PASSWORD   AUTHKIT_SMTP_FROM
+//	AUTHKIT_SMTP_TLS        starttls (default), tls or none
+//
+// Flags:
+//
+//	-addr          listen address (default 127.0.0.1:8080)
+//	-db            where users and sessions live: memory (default)
+//	-redirect-url  where email links end (default the app's own /)
+//	-public-url    base of links in mail (default http://<addr>)
+//	-dev           print mail instead of sending it
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
+	"github.com/authkit/authkit/outbox"
+	"github.com/authkit/authkit/smtpmail"
+)
+
+//go:embed page.html
+var page []byte
+
+type options struct {
+	addr, db, redirectURL, publicURL string
+	dev                              bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen `address`")
+	flag.StringVar(&o.db, "db", "memory", "where users and sessions live: memory")
+	flag.StringVar(&o.redirectURL, "redirect-url", "", "where email links end (default the app's own /)")
+	flag.StringVar(&o.publicURL, "public-url", "", "base `URL` of links in mail (default http://<addr>)")
+	flag.BoolVar(&o.dev, "dev", false, "print mail on the console and list it at /dev/outbox instead of sending it")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "example:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the app until ctx ends, then shuts it down gracefully.
+func run(ctx context.Context, o options, log io.Writer) error {
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	if _, port, _ := net.SplitHostPort(o.addr); port == "0" {
+		o.addr = ln.Addr().String() // so default URLs name the real port
+	}
+	h, kit, err := newApp(o, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	base := baseURL(o.addr)
+	line := "authkit example listening on " + base + "/"
+	if o.dev {
+		line += " (dev: mail printed here and listed at " + base + "/dev/outbox)"
+	}
+	fmt.Fprintln(log, line)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	if cerr := kit.Close(shutdown); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newApp builds the example app. log receives the dev console output (printed mail) and startup lines.
+func newApp(o options, log io.Writer) (http.Handler, *authkit.Kit, error) {
+	if o.db != "memory" {
+		return nil, nil, fmt.Errorf(`-db %q: only "memory" for now; SQLite, PostgreSQL and MySQL arrive with the sqlstore package`, o.db)
+	}
+	base := baseURL(o.addr)
+	if o.publicURL == "" {
+		o.publicURL = base
+	}
+	if o.redirectURL == "" {
+		o.redirectURL = base + "/"
+	}
+
+	var mailer authkit.Mailer
+	var box *outbox.Outbox
+	if o.dev {
+		box = outbox.New()
+		box.Print = log
+		mailer = box
+	} else {
+		m, err := smtpFromEnv(os.Getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		mailer = m
+	}
+
+	kit, err := authkit.New(authkit.Config{
+		Store:       memstore.New(),
+		Mailer:      mailer,
+		PublicURL:   o.publicURL,
+		RedirectURL: o.redirectURL,
+		AppName:     "authkit example",
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/_api/", kit.Handler())
+	mux.Handle("/_auth/", kit.Handler())
+	mux.HandleFunc("GET /{$}", servePage)
+	if box != nil {
+		// Every method, so that the Outbox answers others with its JSON 405.
+		mux.Handle("/dev/outbox", box)
+	}
+	return mux, kit, nil
+}
+
+func servePage(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	// The page's address may hold an access_token: never send it onward.
+	h.Set("Referrer-Policy", "no-referrer")
+	w.Write(page)
+}
+
+// baseURL is the http URL of a listen address, without a trailing slash. An
+// address that listens on every interface is named as localhost.
+func baseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// smtpHelp says how to configure mail; it ends every SMTP configuration error.
+const smtpHelp = "run with -dev to print mail on the console, or configure SMTP in the environment: " +
+	"AUTHKIT_SMTP_HOST (required), AUTHKIT_SMTP_PORT (default 587; 465 with tls, 25 with none), AUTHKIT_SMTP_USERNAME, " +
+	"AUTHKIT_SMTP_PASSWORD, AUTHKIT_SMTP_FROM, AUTHKIT_SMTP_TLS (starttls default | tls | none)"
+
+// smtpFromEnv builds the SMTP mailer from the AUTHKIT_SMTP_* variables.
+func smtpFromEnv(getenv func(string) string) (*smtpmail.Mailer, error) {
+	cfg := smtpmail.Config{
+		Host:     strings.TrimSpace(getenv("AUTHKIT_SMTP_HOST")),
+		Username: getenv("AUTHKIT_SMTP_USERNAME"),
+		Password: getenv("AUTHKIT_SMTP_PASSWORD"),
+		From:     getenv("AUTHKIT_SMTP_FROM"),
+	}
+	if cfg.Host == "" {
+		return nil, errors.New("no mail delivery configured: " + smtpHelp)
+	}
+	if p := strings.TrimSpace(getenv("AUTHKIT_SMTP_PORT")); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("AUTHKIT_SMTP_PORT=%q is not a port; %s", p, smtpHelp)
+		}
+		cfg.Port = n
+	}
+	// An unset port stays 0: smtpmail picks 587, 465 for tls, 25 for none.
+	switch t := strings.ToLower(strings.TrimSpace(getenv("AUTHKIT_SMTP_TLS"))); t {
+	case "", "starttls":
+		cfg.TLS = smtpmail.STARTTLS
+	case "tls":
+		cfg.TLS = smtpmail.ImplicitTLS
+	case "none":
+		cfg.TLS = smtpmail.NoTLS
+	default:
+		return nil, fmt.Errorf("AUTHKIT_SMTP_TLS=%q is not starttls, tls or none; %s", t, smtpHelp)
+	}
+	m, err := smtpmail.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w; %s", err, smtpHelp)
+	}
+	return m, nil
+}
