@@ -1,0 +1,70 @@
+package authkit_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+)
+
+// syncBuffer collects log output written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// SECURITY 36: the email flows log who did what from where, and never a
+// password, token, link key or grant key.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	var logs syncBuffer
+	h := newHarness(t, func(c *authkit.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	secrets := []string{"correct horse battery", "a new long password", "an even newer password"}
+	tok := h.confirmedUser("wes@example.com", secrets[0])
+	secrets = append(secrets, tok)
+	require.Equal(t, "invalid_credentials", h.signIn("wes@example.com", "wrong password here").code())
+	h.post(api+"send-magic?email=wes@example.com", nil, "")
+	magic := h.link("wes@example.com")
+	q := h.follow(magic)
+	g := h.grant(q.Get("access_token"))
+	secrets = append(secrets, keyOf(magic), q.Get("access_token"), g.token())
+	h.post(api+"send-reset?email=wes@example.com", nil, "")
+	reset := h.link("wes@example.com")
+	secrets = append(secrets, keyOf(reset))
+	h.post(api+"reset-pwd?key="+keyOf(reset), map[string]any{"newPassword": secrets[1]}, "")
+	in := h.signIn("wes@example.com", secrets[1]).token()
+	secrets = append(secrets, in)
+	h.post(api+"change-pwd", map[string]any{"oldPassword": secrets[1], "newPassword": secrets[2]}, in)
+	h.post(api+"signout", nil, in)
+	h.settle()
+
+	out := logs.String()
+	for _, event := range []string{"sign-up", "sign-in", "sign-in failed", "password reset", "password changed", "signed out"} {
+		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
+	}
+	require.Contains(t, out, `"ip":"127.0.0.1"`)
+	for _, s := range secrets {
+		require.NotEmpty(t, s)
+		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
+	}
+}
+
+func keyOf(link string) string { return strings.SplitN(link, "key=", 2)[1] }
