@@ -260,9 +260,9 @@ func New(cfg Config) (*Kit, error) {
 
 	tt := &k.templates
 	for _, t := range []struct {
-		name      string
-		in, def   EmailTemplate
-		out       *emailTemplate
+		name    string
+		in, def EmailTemplate
+		out     *emailTemplate
 	}{
 		{"ConfirmEmail", cfg.EmailTemplates.ConfirmEmail, DefaultEmailTemplates.ConfirmEmail, &tt.confirm},
 		{"MagicLink", cfg.EmailTemplates.MagicLink, DefaultEmailTemplates.MagicLink, &tt.magic},

@@ -35,7 +35,6 @@ const (
 	CodeEmailTaken           Code = "email_taken"            // 409: another account has this email
 	CodeRequestTooLarge      Code = "request_too_large"      // 413: the body passed the size cap
 	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: a body that is not application/json
-	CodeTooManyRequests      Code = "too_many_requests"      // 429: slow down; see Retry-After
 	CodeInternal             Code = "internal_error"         // 500: the kit or a store failed; details are logged, not sent
 	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting (e.g. for a hashing slot)
 )
@@ -63,7 +62,6 @@ var codeStatus = map[Code]int{
 	CodeEmailTaken:           http.StatusConflict,
 	CodeRequestTooLarge:      http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	CodeTooManyRequests:      http.StatusTooManyRequests,
 	CodeInternal:             http.StatusInternalServerError,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 }

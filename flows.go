@@ -485,7 +485,9 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	} else if err != nil {
 		return User{}, internalError(err)
 	}
-	k.emailChanged(ctx, u, old)
+	if err := k.emailChanged(ctx, u, old); err != nil {
+		return User{}, err
+	}
 	return u, nil
 }
 
@@ -513,22 +515,22 @@ func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
 	} else if err != nil {
 		return internalError(err)
 	}
+	return k.emailChanged(ctx, u, old)
+}
+
+// emailChanged follows a change of u's email from old: it voids the links
+// and grants issued for the old address and tells that address.
+func (k *Kit) emailChanged(ctx context.Context, u User, old string) error {
 	if err := k.store.DeleteUserTokens(ctx, u.ID, PurposeConfirmEmail, PurposeResetPassword, PurposeMagicLink, PurposeGrant); err != nil {
 		return internalError(err)
 	}
-	k.emailChanged(ctx, u, old)
-	return nil
-}
-
-// emailChanged tells the old address, if there was one, of the change.
-func (k *Kit) emailChanged(ctx context.Context, u User, old string) {
 	k.event(ctx, nil, "email changed", u.ID)
-	if old == "" {
-		return
+	if old != "" {
+		k.goBackground(ctx, "sending an email-changed notice", func(ctx context.Context) error {
+			return k.mail(ctx, k.templates.emailChanged, old, MessageData{Name: u.Name, Email: old, NewEmail: u.Email})
+		})
 	}
-	k.goBackground(ctx, "sending an email-changed notice", func(ctx context.Context) error {
-		return k.mail(ctx, k.templates.emailChanged, old, MessageData{Name: u.Name, Email: old, NewEmail: u.Email})
-	})
+	return nil
 }
 
 // listSessions returns the caller's live sessions, each named by its handle.
