@@ -149,8 +149,9 @@ func newApp(o options, log io.Writer) (http.Handler, *authkit.Kit, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/_api/", kit.Handler())
-	mux.Handle("/_auth/", kit.Handler())
+	// The kit answers every path the page and the outbox do not, so an
+	// unknown path gets the kit's JSON 404, which the client can read.
+	mux.Handle("/", kit.Handler())
 	mux.HandleFunc("GET /{$}", servePage)
 	if box != nil {
 		// Every method, so that the Outbox answers others with its JSON 405.

@@ -60,8 +60,8 @@ func TestDevAppServesPageAndOutbox(t *testing.T) {
 		t.Error("the page refers to an external asset; the machine may have no internet access")
 	}
 
-	if rec := get(t, h, http.MethodGet, "/nope"); rec.Code != http.StatusNotFound {
-		t.Errorf("GET /nope: status %d, want 404", rec.Code)
+	if rec := get(t, h, http.MethodGet, "/nope"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"code":"not_found"`) {
+		t.Errorf("GET /nope: %d %q, want the kit's JSON 404", rec.Code, rec.Body)
 	}
 
 	rec = get(t, h, http.MethodGet, "/dev/outbox")
