@@ -310,6 +310,8 @@ func absoluteURL(field, raw string) (*url.URL, error) {
 func (k *Kit) Handler() http.Handler { return k.handler }
 
 // Close waits for messages still being sent in the background, or for ctx.
+// Call it once the server has stopped serving the Handler (after
+// http.Server.Shutdown), so that no request starts new work meanwhile.
 func (k *Kit) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
