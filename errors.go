@@ -117,6 +117,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		e = internalError(err)
 	}
 	status := e.Code.Status()
+	privateHeaders(w.Header())
 	if status >= 500 && log != nil {
 		log.ErrorContext(r.Context(), "authkit: request failed",
 			"method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // apiPrefix is where the Altogic client sends its auth calls.
@@ -50,9 +51,6 @@ func (k *Kit) routes() http.Handler {
 	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
 		rt, ok := table[r.URL.Path]
 		if !ok {
 			writeError(w, r, k.log, newError(CodeNotFound, "There is no such route."))
@@ -75,7 +73,19 @@ func (k *Kit) routes() http.Handler {
 			writeError(w, r, k.log, err)
 		}
 	})
-	return k.cors(router)
+	withCORS := k.cors(router)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		privateHeaders(w.Header())
+		withCORS.ServeHTTP(w, r)
+	})
+}
+
+// privateHeaders marks an answer as one that carries credentials: never
+// cached, and never leaking its URL (which may hold a key) as a Referer.
+func privateHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // decodeBody reads a JSON object into v strictly: at most maxBody bytes,
@@ -90,6 +100,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	}
 	if err != nil {
 		return newError(CodeBadRequest, "The request body could not be read.")
+	}
+	if !utf8.Valid(body) {
+		// The decoder would turn bad bytes into U+FFFD, and two different
+		// passwords into one.
+		return newError(CodeBadRequest, "The request body is not valid UTF-8.")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if optional {
