@@ -283,11 +283,11 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 		return nil, errInvalidToken
 	}
 	u, err := k.store.UserByID(ctx, t.UserID)
-	if errors.Is(err, ErrNotFound) || u.Email != t.Subject {
-		return nil, errInvalidToken // the account or its email changed since
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, internalError(err)
+	}
+	if err != nil || u.Email != t.Subject {
+		return nil, errInvalidToken // the account or its email changed since
 	}
 	if t.Purpose == PurposeConfirmEmail && !u.EmailVerified {
 		u.EmailVerified = true
@@ -376,11 +376,11 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 		return internalError(err)
 	}
 	u, err := k.store.UserByID(ctx, t.UserID)
-	if errors.Is(err, ErrNotFound) || u.Email != t.Subject {
-		return errInvalidToken
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return internalError(err)
+	}
+	if err != nil || u.Email != t.Subject {
+		return errInvalidToken // the account or its email changed since
 	}
 	u.PasswordHash = newHash
 	u.EmailVerified = true // the link reached the mailbox

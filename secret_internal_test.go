@@ -82,3 +82,27 @@ func TestHashingIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	releases[1]()
 }
+
+// failingStore fails every user lookup by id, as a database that is down.
+type failingStore struct {
+	Store
+}
+
+func (failingStore) TokenByHash(context.Context, string, time.Time) (Token, error) {
+	return Token{Purpose: PurposeMagicLink, UserID: "u1", Subject: "a@example.com"}, nil
+}
+
+func (failingStore) UserByID(context.Context, string) (User, error) {
+	return User{}, errors.New("database is down")
+}
+
+// A store failure is a 500, logged; never passed off as a bad link.
+func TestStoreFailureIsNotABadToken(t *testing.T) {
+	k, err := New(Config{Store: failingStore{}, Mailer: nopMailer{}, PublicURL: "http://localhost", RedirectURL: "http://localhost/",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	_, err = k.followLink(context.Background(), "some-key")
+	var e *Error
+	require.True(t, errors.As(err, &e))
+	require.Equal(t, CodeInternal, e.Code)
+}
