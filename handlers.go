@@ -1,6 +1,7 @@
 package authkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +107,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 		// passwords into one.
 		return newError(CodeBadRequest, "The request body is not valid UTF-8.")
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return nil
 		}
@@ -115,7 +116,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return newError(CodeUnsupportedMediaType, "The request body must be application/json.")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return badJSON(err)

@@ -1,17 +1,20 @@
 package authkit_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
 )
 
 // Session transport, CSRF on cookies, CORS and the headers of every answer
@@ -456,4 +459,36 @@ func TestTransportExpiredSessionsNotListed(t *testing.T) {
 	require.Equal(t, http.StatusOK, list.status, "%s", list.raw)
 	require.Len(t, list.list, 1, "the idle session is not listed: %s", list.raw)
 	require.Equal(t, in.session()["creationDtm"], list.list[0].(map[string]any)["creationDtm"])
+}
+
+// touchCounter counts the writes of session activity.
+type touchCounter struct {
+	*memstore.Store
+	touches atomic.Int32
+}
+
+func (c *touchCounter) TouchSession(ctx context.Context, id string, at time.Time) error {
+	c.touches.Add(1)
+	return c.Store.TouchSession(ctx, id, at)
+}
+
+// RequireSession runs on every request: a busy session records its activity
+// now and then, not with a write per request.
+func TestActivityIsWrittenCoarsely(t *testing.T) {
+	counter := &touchCounter{Store: memstore.New()}
+	h := newHarness(t, func(c *authkit.Config) {
+		c.Store = counter
+		c.EmailConfirmation = authkit.Off
+		c.SessionIdleTimeout = 20 * time.Hour // activity is written at most hourly
+	})
+	tok := h.signUp("act@example.com", "correct horse battery", nil).token()
+	for range 5 {
+		require.Equal(t, http.StatusOK, h.get(api+"user", tok).status)
+	}
+	require.Zero(t, counter.touches.Load(), "no write while the session is fresh")
+	h.clock.Advance(time.Hour)
+	for range 5 {
+		require.Equal(t, http.StatusOK, h.get(api+"user", tok).status)
+	}
+	require.EqualValues(t, 1, counter.touches.Load(), "one write per interval")
 }

@@ -12,14 +12,6 @@ func wireTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-// userKeys are the names the kit's own user fields take on the wire; a
-// profile field never shadows one.
-var userKeys = map[string]bool{
-	"_id": true, "provider": true, "providerUserId": true, "email": true, "phone": true,
-	"name": true, "profilePicture": true, "emailVerified": true, "phoneVerified": true,
-	"signUpAt": true, "lastLoginAt": true, "password": true,
-}
-
 // MarshalJSON writes u as the Altogic client expects it:
 // {_id, provider, providerUserId, email?, phone?, name?, profilePicture?,
 // emailVerified?, phoneVerified?, signUpAt, lastLoginAt} followed by the
@@ -66,7 +58,8 @@ func (u User) MarshalJSON() ([]byte, error) {
 	field("lastLoginAt", wireTime(u.LastLoginAt))
 	keys := make([]string, 0, len(u.Profile))
 	for k := range u.Profile {
-		if !userKeys[k] {
+		// A profile field never shadows one of the kit's own fields.
+		if !privilegedFields[k] && k != "name" && k != "profilePicture" {
 			keys = append(keys, k)
 		}
 	}
