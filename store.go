@@ -93,6 +93,12 @@ const (
 	PurposeResetPassword TokenPurpose = "reset-pwd"     // link: lets the user set a new password
 	PurposeChangeEmail   TokenPurpose = "change-email"  // link: makes Subject the user's email
 	PurposeGrant         TokenPurpose = "grant"         // getAuthGrant key: exchanged for a session
+
+	PurposeConfirmPhone TokenPurpose = "phone-confirm"  // code: confirms Subject as the user's phone
+	PurposeSignInCode   TokenPurpose = "signin-code"    // code: signs the user in
+	PurposeResetCode    TokenPurpose = "reset-pwd-code" // code: lets the user set a new password
+	PurposeChangePhone  TokenPurpose = "change-phone"   // code: makes Subject the user's phone
+	PurposeOAuthState   TokenPurpose = "oauth-state"    // OAuth state: spent by the provider's callback
 )
 
 // Token is a one-time credential: a link token, a grant key or a code. The
@@ -103,13 +109,16 @@ type Token struct {
 	Purpose TokenPurpose
 	UserID  string
 	// Subject is the address the token is bound to: the email a confirmation
-	// or email change is for.
+	// or email change is for, the phone (E.164) a code was sent to.
 	Subject string
 	// Action is, on a grant key, the flow that produced it (the `action` of
 	// the redirect), and Link the hash of the link token that the exchange
 	// must spend with it ("" when there is none).
-	Action    string
-	Link      string
+	Action string
+	Link   string
+	// Attempts counts the tries spent on a code (see
+	// [TokenStore.ClaimAttempt]); it is 0 on a new token.
+	Attempts  int
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -187,4 +196,25 @@ type TokenStore interface {
 	// DeleteUserTokens deletes the user's tokens of the given purposes; with
 	// no purposes it deletes nothing.
 	DeleteUserTokens(ctx context.Context, userID string, purposes ...TokenPurpose) error
+
+	// LatestToken returns the newest unexpired token of that purpose bound
+	// to subject (by CreatedAt, then Hash), or ErrNotFound. A code is found
+	// this way, by the phone it was sent to, before its guess is checked.
+	LatestToken(ctx context.Context, purpose TokenPurpose, subject string, now time.Time) (Token, error)
+	// ClaimAttempt counts one try against the unexpired token with that hash
+	// if fewer than max tries were counted on it before, and reports whether
+	// it did. It is atomic: however many callers race, at most max of them
+	// ever get true for one token. A caller checks a guess only after a
+	// claim succeeds, so no code is ever checked more than max times.
+	ClaimAttempt(ctx context.Context, hash string, max int, now time.Time) (bool, error)
+}
+
+// Cleaner is a [Store] that can delete what has expired in bulk.
+// [Kit.Cleanup] calls it; a store without it drops an expired record only
+// when it comes across it.
+type Cleaner interface {
+	// DeleteExpired deletes every token whose ExpiresAt is not after now, and
+	// every session that expired (ExpiresAt not after now) or has been idle
+	// (LastSeenAt not after idleSince), and reports how many records it deleted.
+	DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error)
 }

@@ -30,11 +30,18 @@ type Store struct {
 	usersByPhone    map[string]string        // phone -> user ID
 	usersByProvider map[identity]string      // provider identity -> user ID
 
-	sessions       map[string]*authkit.Session    // by ID
-	sessionsByHash map[string]*authkit.Session    // by TokenHash; same pointers as sessions
-	userSessions   map[string]map[string]struct{} // user ID -> session IDs
-	tokens         map[string]authkit.Token       // by Hash
-	userTokens     map[string]map[string]struct{} // user ID -> token hashes
+	sessions       map[string]*authkit.Session     // by ID
+	sessionsByHash map[string]*authkit.Session     // by TokenHash; same pointers as sessions
+	userSessions   map[string]map[string]struct{}  // user ID -> session IDs
+	tokens         map[string]*authkit.Token       // by Hash
+	userTokens     map[string]map[string]struct{}  // user ID -> token hashes
+	subjectTokens  map[subject]map[string]struct{} // purpose and subject -> token hashes
+}
+
+// subject is the key LatestToken finds tokens by.
+type subject struct {
+	purpose authkit.TokenPurpose
+	subject string
 }
 
 // identity is a user's (Provider, ProviderUserID) pair.
@@ -50,8 +57,9 @@ func New() *Store {
 		sessions:        make(map[string]*authkit.Session),
 		sessionsByHash:  make(map[string]*authkit.Session),
 		userSessions:    make(map[string]map[string]struct{}),
-		tokens:          make(map[string]authkit.Token),
+		tokens:          make(map[string]*authkit.Token),
 		userTokens:      make(map[string]map[string]struct{}),
+		subjectTokens:   make(map[subject]map[string]struct{}),
 	}
 }
 
@@ -309,17 +317,38 @@ func (s *Store) CreateToken(_ context.Context, t authkit.Token) error {
 	if t.UserID != "" {
 		s.deleteUserTokensLocked(t.UserID, t.Purpose)
 	}
-	s.tokens[t.Hash] = t
+	stored := t
+	s.tokens[t.Hash] = &stored
 	if t.UserID != "" {
-		hashes := s.userTokens[t.UserID]
-		if hashes == nil {
-			hashes = make(map[string]struct{})
-			s.userTokens[t.UserID] = hashes
-		}
-		hashes[t.Hash] = struct{}{}
+		addToSet(s.userTokens, t.UserID, t.Hash)
+	}
+	if t.Subject != "" {
+		addToSet(s.subjectTokens, subject{t.Purpose, t.Subject}, t.Hash)
 	}
 	return nil
 }
+
+// addToSet adds v to the set m[k], making the set if need be.
+func addToSet[K comparable](m map[K]map[string]struct{}, k K, v string) {
+	set := m[k]
+	if set == nil {
+		set = make(map[string]struct{})
+		m[k] = set
+	}
+	set[v] = struct{}{}
+}
+
+// removeFromSet removes v from the set m[k], and the set once it is empty.
+func removeFromSet[K comparable](m map[K]map[string]struct{}, k K, v string) {
+	if set, ok := m[k]; ok {
+		delete(set, v)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+var errTokenNotFound = fmt.Errorf("memstore: token: %w", authkit.ErrNotFound)
 
 // TokenByHash implements [authkit.TokenStore].
 func (s *Store) TokenByHash(_ context.Context, hash string, now time.Time) (authkit.Token, error) {
@@ -327,9 +356,9 @@ func (s *Store) TokenByHash(_ context.Context, hash string, now time.Time) (auth
 	defer s.mu.RUnlock()
 	t, ok := s.tokens[hash]
 	if !ok || !t.ExpiresAt.After(now) {
-		return authkit.Token{}, fmt.Errorf("memstore: token: %w", authkit.ErrNotFound)
+		return authkit.Token{}, errTokenNotFound
 	}
-	return t, nil
+	return *t, nil
 }
 
 // ConsumeToken implements [authkit.TokenStore]. An expired token it finds is
@@ -339,13 +368,13 @@ func (s *Store) ConsumeToken(_ context.Context, purpose authkit.TokenPurpose, ha
 	defer s.mu.Unlock()
 	t, ok := s.tokens[hash]
 	if !ok || t.Purpose != purpose {
-		return authkit.Token{}, fmt.Errorf("memstore: token: %w", authkit.ErrNotFound)
+		return authkit.Token{}, errTokenNotFound
 	}
 	s.deleteTokenLocked(t)
 	if !t.ExpiresAt.After(now) {
 		return authkit.Token{}, fmt.Errorf("memstore: token expired: %w", authkit.ErrNotFound)
 	}
-	return t, nil
+	return *t, nil
 }
 
 // DeleteUserTokens implements [authkit.TokenStore]. Given no purposes, it
@@ -360,6 +389,39 @@ func (s *Store) DeleteUserTokens(_ context.Context, userID string, purposes ...a
 	return nil
 }
 
+// LatestToken implements [authkit.TokenStore].
+func (s *Store) LatestToken(_ context.Context, purpose authkit.TokenPurpose, subj string, now time.Time) (authkit.Token, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var latest *authkit.Token
+	for hash := range s.subjectTokens[subject{purpose, subj}] {
+		t := s.tokens[hash]
+		if !t.ExpiresAt.After(now) {
+			continue
+		}
+		if latest == nil || t.CreatedAt.After(latest.CreatedAt) ||
+			t.CreatedAt.Equal(latest.CreatedAt) && t.Hash > latest.Hash {
+			latest = t
+		}
+	}
+	if latest == nil {
+		return authkit.Token{}, errTokenNotFound
+	}
+	return *latest, nil
+}
+
+// ClaimAttempt implements [authkit.TokenStore].
+func (s *Store) ClaimAttempt(_ context.Context, hash string, max int, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[hash]
+	if !ok || !t.ExpiresAt.After(now) || t.Attempts >= max {
+		return false, nil
+	}
+	t.Attempts++
+	return true, nil
+}
+
 // deleteUserTokensLocked deletes the user's tokens of the given purposes. The
 // caller holds the write lock.
 func (s *Store) deleteUserTokensLocked(userID string, purposes ...authkit.TokenPurpose) {
@@ -371,12 +433,34 @@ func (s *Store) deleteUserTokensLocked(userID string, purposes ...authkit.TokenP
 }
 
 // deleteTokenLocked removes t from every index. The caller holds the write lock.
-func (s *Store) deleteTokenLocked(t authkit.Token) {
+func (s *Store) deleteTokenLocked(t *authkit.Token) {
 	delete(s.tokens, t.Hash)
-	if hashes, ok := s.userTokens[t.UserID]; ok {
-		delete(hashes, t.Hash)
-		if len(hashes) == 0 {
-			delete(s.userTokens, t.UserID)
+	removeFromSet(s.userTokens, t.UserID, t.Hash)
+	removeFromSet(s.subjectTokens, subject{t.Purpose, t.Subject}, t.Hash)
+}
+
+// Expiry
+
+var _ authkit.Cleaner = (*Store)(nil)
+
+// DeleteExpired implements [authkit.Cleaner]. It walks every session and
+// token under the write lock, so a host with many of them calls it now and
+// then ([authkit.Kit.Cleanup] does), not on every request.
+func (s *Store) DeleteExpired(_ context.Context, now, idleSince time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, sess := range s.sessions {
+		if !sess.ExpiresAt.After(now) || !sess.LastSeenAt.After(idleSince) {
+			s.deleteSessionLocked(sess)
+			n++
 		}
 	}
+	for _, t := range s.tokens {
+		if !t.ExpiresAt.After(now) {
+			s.deleteTokenLocked(t)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -63,6 +63,10 @@ func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
 		{"create token refuses duplicate hash", testCreateTokenDuplicate},
 		{"delete user tokens by purpose", testDeleteUserTokens},
 		{"consume token raced", testConsumeTokenRaced},
+		{"latest token by subject", testLatestToken},
+		{"claim attempt", testClaimAttempt},
+		{"claim attempt raced", testClaimAttemptRaced},
+		{"delete expired", testDeleteExpired},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
