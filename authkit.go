@@ -30,6 +30,7 @@
 package authkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -90,6 +91,12 @@ type Config struct {
 	AllowedOrigins []string
 	// AppName names the app in messages. Default "authkit".
 	AppName string
+	// Secret keys what the kit must recognise later without storing it in
+	// the clear: the HMACs of SMS codes and the OAuth state cookie. At least
+	// 32 random bytes, the same on every instance, kept out of the
+	// database. Default: random at New, which suits one process; then codes
+	// and OAuth sign-ins in flight do not survive a restart.
+	Secret []byte
 
 	// EmailConfirmation: new email addresses must be confirmed by link
 	// before they can sign in. Default On. When Off, sign-up answers with a
@@ -148,6 +155,7 @@ type Kit struct {
 	publicURL   string   // without a trailing slash
 	redirectURL *url.URL // parsed RedirectURL
 	origins     map[string]bool
+	secret      []byte
 
 	emailConfirmation bool
 	minPassword       int
@@ -214,6 +222,17 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if k.appName == "" {
 		k.appName = "authkit"
+	}
+	switch n := len(cfg.Secret); {
+	case n == 0:
+		k.secret = make([]byte, 32)
+		if _, err := io.ReadFull(k.rand, k.secret); err != nil {
+			return nil, fmt.Errorf("authkit: making a secret: %w", err)
+		}
+	case n < 32:
+		return nil, fmt.Errorf("authkit: Config.Secret has %d bytes; it needs at least 32 random bytes", n)
+	default:
+		k.secret = bytes.Clone(cfg.Secret)
 	}
 	for _, o := range cfg.AllowedOrigins {
 		u, err := url.Parse(o)

@@ -48,6 +48,7 @@ func TestConfigValid(t *testing.T) {
 			}
 		},
 		"MaxConcurrentHashes 1": func(c *authkit.Config) { c.MaxConcurrentHashes = 1 },
+		"Secret of 32 bytes":    func(c *authkit.Config) { c.Secret = make([]byte, 32) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := validConfig()
@@ -101,6 +102,7 @@ func TestConfigRefused(t *testing.T) {
 		{"template with an unknown function", func(c *authkit.Config) { c.EmailTemplates.ResetPassword.Text = "{{shout .Link}}" }, "EmailTemplates.ResetPassword"},
 
 		{"negative MaxConcurrentHashes", func(c *authkit.Config) { c.MaxConcurrentHashes = -1 }, "MaxConcurrentHashes"},
+		{"short Secret", func(c *authkit.Config) { c.Secret = []byte("too short to key anything") }, "Secret"},
 	}
 	for _, d := range []struct {
 		field string

@@ -2,6 +2,7 @@ package authkit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -105,4 +106,12 @@ func (k *Kit) verify(ctx context.Context, u *User, pw string) (bool, error) {
 		k.log.InfoContext(ctx, "authkit: password hash upgraded", "user", u.ID)
 	}
 	return true, nil
+}
+
+// subkey derives from Config.Secret the key of one use, named by label, so
+// that no two uses ever share a key.
+func (k *Kit) subkey(label string) []byte {
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte("authkit " + label))
+	return m.Sum(nil)
 }
