@@ -1,0 +1,141 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/dbtest"
+	"github.com/authkit/authkit/sqlstore"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		s, err := sqlstore.Open(dsn(t))
+		require.NoError(t, err)
+		defer s.Close()
+
+		v, err := s.Version(ctx)
+		require.NoError(t, err)
+		require.Zero(t, v, "a new database")
+		require.NoError(t, s.Migrate(ctx))
+		v, err = s.Version(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, v)
+
+		u := authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1", Email: "a@example.com",
+			SignUpAt: time.Now(), LastLoginAt: time.Now()}
+		require.NoError(t, s.CreateUser(ctx, u))
+		require.NoError(t, s.Migrate(ctx), "a second Migrate")
+		_, err = s.UserByID(ctx, "u1")
+		require.NoError(t, err, "a second Migrate keeps the data")
+		v, err = s.Version(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, v)
+	})
+}
+
+// Instances that start at the same moment all migrate the same database:
+// each waits its turn, none fails, and each step is applied once.
+func TestMigrateConcurrently(t *testing.T) {
+	for _, db := range databases {
+		if db.name == "sqlite memory" {
+			continue // each pool would have a database of its own
+		}
+		t.Run(db.name, func(t *testing.T) {
+			if db.env != "" {
+				dbtest.Need(t, db.env)
+			}
+			dsn := db.dsn(t)
+			const n = 8
+			stores := make([]*sqlstore.Store, n)
+			for i := range stores {
+				s, err := sqlstore.Open(dsn)
+				require.NoError(t, err)
+				defer s.Close()
+				stores[i] = s
+			}
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, s := range stores {
+				wg.Go(func() {
+					<-start
+					errs[i] = s.Migrate(context.Background())
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				require.NoError(t, err, "instance %d", i)
+			}
+			var rows int
+			require.NoError(t, stores[0].DB().QueryRow("SELECT COUNT(*) FROM authkit_schema").Scan(&rows))
+			require.Equal(t, 1, rows, "each step recorded once")
+		})
+	}
+}
+
+func TestSQLiteFileKeepsDataAcrossReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nested name", "authkit.db")
+	_, err := sqlstore.Open(path)
+	require.Error(t, err, "a directory that does not exist")
+
+	path = filepath.Join(t.TempDir(), "a name with spaces & a ?.db")
+	s, err := sqlstore.Open(path)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	now := time.Now()
+	require.NoError(t, s.CreateUser(ctx, authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1",
+		Email: "a@example.com", SignUpAt: now, LastLoginAt: now}))
+	require.NoError(t, s.CreateSession(ctx, authkit.Session{ID: "s1", TokenHash: "h1", UserID: "u1",
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+	require.NoError(t, s.Close())
+
+	s, err = sqlstore.Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Migrate(ctx))
+	u, err := s.UserByEmail(ctx, "A@example.com")
+	require.NoError(t, err)
+	require.Equal(t, "u1", u.ID)
+	sess, err := s.SessionByTokenHash(ctx, "h1")
+	require.NoError(t, err)
+	require.Equal(t, "u1", sess.UserID)
+}
+
+func TestOpenRefusesBadDSNs(t *testing.T) {
+	for name, dsn := range map[string]string{
+		"empty":                  "",
+		"unknown scheme":         "mongodb://127.0.0.1/app",
+		"mysql without database": "mysql://root@127.0.0.1:3306",
+		"mysql without host":     "mysql:///app",
+		"mysql bad parameter":    "mysql://root@127.0.0.1:3306/app?timeout=soon",
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := sqlstore.Open(dsn)
+			require.Error(t, err)
+			require.Nil(t, s)
+			require.Contains(t, err.Error(), "sqlstore: ")
+		})
+	}
+}
+
+func TestNewWrapsTheHostsPool(t *testing.T) {
+	s := open(t, ":memory:")
+	wrapped, err := sqlstore.New(s.DB(), sqlstore.SQLite)
+	require.NoError(t, err)
+	require.NoError(t, wrapped.Close(), "closing a wrapped pool is a no-op")
+	require.NoError(t, s.DB().Ping(), "the host's pool stays open")
+	require.Equal(t, sqlstore.SQLite, wrapped.Dialect())
+
+	_, err = sqlstore.New(s.DB(), sqlstore.Dialect(42))
+	require.Error(t, err)
+}

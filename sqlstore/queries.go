@@ -1,0 +1,94 @@
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// The statements of a Store, written with ? placeholders.
+const (
+	userColumns = `id, provider, provider_user_id, email, email_verified, phone, phone_verified,
+		name, profile_picture, password_hash, profile, sign_up_at, last_login_at`
+	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip`
+	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, created_at, expires_at`
+
+	qCreateUser = `INSERT INTO authkit_users (` + userColumns + `, email_fold)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUserByID       = `SELECT ` + userColumns + ` FROM authkit_users WHERE id = ?`
+	qUserByEmail    = `SELECT ` + userColumns + ` FROM authkit_users WHERE email_fold = ?`
+	qUserByPhone    = `SELECT ` + userColumns + ` FROM authkit_users WHERE phone = ?`
+	qUserByProvider = `SELECT ` + userColumns + ` FROM authkit_users WHERE provider = ? AND provider_user_id = ?`
+	qUpdateUser     = `UPDATE authkit_users SET provider = ?, provider_user_id = ?, email = ?, email_verified = ?,
+		phone = ?, phone_verified = ?, name = ?, profile_picture = ?, password_hash = ?, profile = ?,
+		sign_up_at = ?, last_login_at = ?, email_fold = ? WHERE id = ?`
+	qUserExists = `SELECT 1 FROM authkit_users WHERE id = ?`
+
+	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qSessionByTokenHash  = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE token_hash = ?`
+	qListSessions        = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE user_id = ? ORDER BY created_at, id`
+	qTouchSession        = `UPDATE authkit_sessions SET last_seen_at = ? WHERE id = ?`
+	qDeleteSession       = `DELETE FROM authkit_sessions WHERE id = ? AND user_id = ?`
+	qDeleteUserSessions  = `DELETE FROM authkit_sessions WHERE user_id = ? AND id <> ?`
+	qDeleteExpiredSess   = `DELETE FROM authkit_sessions WHERE expires_at <= ? OR last_seen_at <= ?`
+	qDeleteExpiredTokens = `DELETE FROM authkit_tokens WHERE expires_at <= ?`
+
+	qCreateToken      = `INSERT INTO authkit_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qVoidTokens       = `DELETE FROM authkit_tokens WHERE user_id = ? AND purpose = ?`
+	qTokenByHash      = `SELECT ` + tokenColumns + ` FROM authkit_tokens WHERE hash = ? AND expires_at > ?`
+	qTokenForConsume  = `SELECT ` + tokenColumns + ` FROM authkit_tokens WHERE hash = ? AND purpose = ?`
+	qDeleteToken      = `DELETE FROM authkit_tokens WHERE hash = ? AND purpose = ?`
+	qDeleteUserTokens = `DELETE FROM authkit_tokens WHERE user_id = ? AND purpose IN (%s)`
+	qLatestToken      = `SELECT ` + tokenColumns + ` FROM authkit_tokens
+		WHERE purpose = ? AND subject = ? AND expires_at > ? ORDER BY created_at DESC, hash DESC LIMIT 1`
+	qClaimAttempt = `UPDATE authkit_tokens SET attempts = attempts + 1
+		WHERE hash = ? AND expires_at > ? AND attempts < ?`
+)
+
+// queries holds every statement in the Store's dialect, rewritten once.
+type queries struct {
+	createUser, userByID, userByEmail, userByPhone, userByProvider, updateUser, userExists string
+
+	createSession, sessionByTokenHash, listSessions, touchSession              string
+	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok string
+
+	createToken, voidTokens, tokenByHash, tokenForConsume, deleteToken string
+	latestToken, claimAttempt                                          string
+}
+
+func newQueries(d Dialect) *queries {
+	q := func(s string) string { return rebind(d, s) }
+	return &queries{
+		createUser: q(qCreateUser), userByID: q(qUserByID), userByEmail: q(qUserByEmail),
+		userByPhone: q(qUserByPhone), userByProvider: q(qUserByProvider),
+		updateUser: q(qUpdateUser), userExists: q(qUserExists),
+
+		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash),
+		listSessions: q(qListSessions), touchSession: q(qTouchSession),
+		deleteSession: q(qDeleteSession), deleteUserSessions: q(qDeleteUserSessions),
+		deleteExpiredSessions: q(qDeleteExpiredSess), deleteExpiredTok: q(qDeleteExpiredTokens),
+
+		createToken: q(qCreateToken), voidTokens: q(qVoidTokens), tokenByHash: q(qTokenByHash),
+		tokenForConsume: q(qTokenForConsume), deleteToken: q(qDeleteToken),
+		latestToken: q(qLatestToken), claimAttempt: q(qClaimAttempt),
+	}
+}
+
+// rebind rewrites the ? placeholders of query as PostgreSQL's $1, $2…; the
+// other dialects take ? as written. No statement here has a ? in a literal.
+func rebind(d Dialect, query string) string {
+	if d != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

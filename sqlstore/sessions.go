@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authkit/authkit"
+)
+
+// CreateSession implements [authkit.SessionStore].
+func (s *Store) CreateSession(ctx context.Context, sess authkit.Session) error {
+	ua, err := json.Marshal(sess.UserAgent)
+	if err != nil {
+		return fmt.Errorf("sqlstore: encoding a user agent: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.sql.createSession, sess.ID, sess.TokenHash, sess.UserID,
+		millis(sess.CreatedAt), millis(sess.LastSeenAt), millis(sess.ExpiresAt), string(ua), sess.IP)
+	if s.isDuplicate(err) {
+		return fmt.Errorf("sqlstore: session: %w", authkit.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: creating a session: %w", err)
+	}
+	return nil
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanSession(row rowScanner) (authkit.Session, error) {
+	var (
+		sess                   authkit.Session
+		created, seen, expires int64
+		ua                     string
+	)
+	if err := row.Scan(&sess.ID, &sess.TokenHash, &sess.UserID, &created, &seen, &expires, &ua, &sess.IP); err != nil {
+		return authkit.Session{}, err
+	}
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expires)
+	if err := json.Unmarshal([]byte(ua), &sess.UserAgent); err != nil {
+		return authkit.Session{}, fmt.Errorf("sqlstore: decoding a user agent: %w", err)
+	}
+	return sess, nil
+}
+
+// SessionByTokenHash implements [authkit.SessionStore]: one lookup by a
+// unique index.
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (authkit.Session, error) {
+	sess, err := scanSession(s.db.QueryRowContext(ctx, s.sql.sessionByTokenHash, tokenHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return authkit.Session{}, fmt.Errorf("sqlstore: session: %w", authkit.ErrNotFound)
+	}
+	if err != nil {
+		return authkit.Session{}, fmt.Errorf("sqlstore: reading a session: %w", err)
+	}
+	return sess, nil
+}
+
+// ListSessions implements [authkit.SessionStore].
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]authkit.Session, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql.listSessions, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: listing sessions: %w", err)
+	}
+	defer rows.Close()
+	list := []authkit.Session{}
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: listing sessions: %w", err)
+		}
+		list = append(list, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: listing sessions: %w", err)
+	}
+	return list, nil
+}
+
+// TouchSession implements [authkit.SessionStore].
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.sql.touchSession, millis(lastSeen), id); err != nil {
+		return fmt.Errorf("sqlstore: touching a session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession implements [authkit.SessionStore].
+func (s *Store) DeleteSession(ctx context.Context, userID, id string) (bool, error) {
+	n, err := s.exec(ctx, s.sql.deleteSession, id, userID)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: deleting a session: %w", err)
+	}
+	return n > 0, nil
+}
+
+// DeleteUserSessions implements [authkit.SessionStore].
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string) error {
+	if _, err := s.db.ExecContext(ctx, s.sql.deleteUserSessions, userID, exceptID); err != nil {
+		return fmt.Errorf("sqlstore: deleting sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired implements [authkit.Cleaner], with two statements that each
+// use an index on the time they compare.
+func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error) {
+	sessions, err := s.exec(ctx, s.sql.deleteExpiredSessions, millis(now), millis(idleSince))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: deleting expired sessions: %w", err)
+	}
+	tokens, err := s.exec(ctx, s.sql.deleteExpiredTok, millis(now))
+	if err != nil {
+		return sessions, fmt.Errorf("sqlstore: deleting expired tokens: %w", err)
+	}
+	return sessions + tokens, nil
+}
+
+// exec runs a statement and returns how many rows it affected.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,235 @@
+// Package sqlstore keeps authkit's users, sessions and one-time tokens in a
+// SQL database: SQLite (embedded, pure Go, no cgo: the default for a single
+// server), PostgreSQL or MySQL/MariaDB (for production and for many
+// instances sharing one database).
+//
+// # Opening
+//
+// [Open] takes a DSN and picks the database from it:
+//
+//	sqlstore.Open("./authkit.db")                                  // SQLite file, made if missing
+//	sqlstore.Open(":memory:")                                      // SQLite in memory (tests)
+//	sqlstore.Open("postgres://user:pw@db.example.com:5432/app")    // PostgreSQL (pgx)
+//	sqlstore.Open("mysql://user:pw@db.example.com:3306/app")       // MySQL or MariaDB
+//
+// [New] wraps a *sql.DB the host opened itself. Either way, call
+// [Store.Migrate] before use: it creates or upgrades the authkit_* tables
+// and is safe to call from every instance at start-up, at the same moment.
+//
+// # Concurrency and many instances
+//
+// Every one-time token and code is spent by a conditional statement whose
+// affected-row count says who won, so N instances racing for one token get
+// exactly one success. Nothing is cached in the process: a sign-out on one
+// instance is seen by the next request on any other.
+//
+// # Expiry
+//
+// A Store implements [authkit.Cleaner]: [authkit.Kit.Cleanup] deletes
+// expired sessions and tokens in bulk, and [authkit.Kit.RunJanitor] does so
+// on a timer.
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/authkit/authkit"
+)
+
+var (
+	_ authkit.Store   = (*Store)(nil)
+	_ authkit.Cleaner = (*Store)(nil)
+)
+
+// Dialect names the SQL database behind a *sql.DB.
+type Dialect int
+
+// The databases a Store works with.
+const (
+	SQLite   Dialect = iota + 1 // modernc.org/sqlite, driver name "sqlite"
+	Postgres                    // github.com/jackc/pgx/v5/stdlib, driver name "pgx"
+	MySQL                       // github.com/go-sql-driver/mysql, driver name "mysql"
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	case MySQL:
+		return "mysql"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// Store is an [authkit.Store] in a SQL database. It is safe for concurrent
+// use; make one with [Open] or [New].
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	owned   bool // Close closes db: Open opened it
+	sql     *queries
+}
+
+// New returns a Store over db, which the host opened with the driver of
+// dialect (see [Dialect]) and still owns: Close leaves it open. A SQLite
+// db should enable foreign keys and a busy timeout, as [Open] does.
+func New(db *sql.DB, dialect Dialect) (*Store, error) {
+	switch dialect {
+	case SQLite, Postgres, MySQL:
+	default:
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v", dialect)
+	}
+	return &Store{db: db, dialect: dialect, sql: newQueries(dialect)}, nil
+}
+
+// Open connects to the database that dsn names and returns a Store that
+// owns the connection pool. The forms of dsn:
+//
+//   - "postgres://…" or "postgresql://…": PostgreSQL, in pgx's URL form
+//     (parameters such as sslmode and search_path pass through).
+//   - "mysql://user:password@host:port/database?param=value": MySQL or
+//     MariaDB; parameters are go-sql-driver/mysql's.
+//   - ":memory:": a SQLite database in memory, gone when the Store closes.
+//   - anything else: a SQLite file path, or a "file:" URI; the file is made
+//     if missing. WAL journaling, a 10-second busy timeout and foreign keys
+//     are turned on.
+//
+// Open checks that the database answers. Call [Store.Migrate] next.
+func Open(dsn string) (*Store, error) {
+	driver, source, dialect, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: opening %v: %w", dialect, err)
+	}
+	if dialect == SQLite {
+		if source == memoryDSN {
+			// Every connection to ":memory:" is a database of its own:
+			// keep exactly one, forever.
+			db.SetMaxOpenConns(1)
+			db.SetMaxIdleConns(1)
+			db.SetConnMaxLifetime(0)
+			db.SetConnMaxIdleTime(0)
+		} else {
+			// SQLite has one writer at a time; more connections only
+			// queue on its lock.
+			db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+		}
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connecting to %v: %w", dialect, err)
+	}
+	return &Store{db: db, dialect: dialect, owned: true, sql: newQueries(dialect)}, nil
+}
+
+// sqlitePragmas are set on every SQLite connection Open makes.
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+
+// memoryDSN is the source Open gives the driver for ":memory:".
+const memoryDSN = "file::memory:?" + sqlitePragmas
+
+// parseDSN returns the driver name and its data source for dsn.
+func parseDSN(dsn string) (driver, source string, d Dialect, err error) {
+	switch {
+	case dsn == "":
+		return "", "", 0, errors.New("sqlstore: empty DSN")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "pgx", dsn, Postgres, nil
+	case strings.HasPrefix(dsn, "mysql://"):
+		source, err := mysqlSource(dsn)
+		return "mysql", source, MySQL, err
+	case dsn == ":memory:":
+		return "sqlite", memoryDSN, SQLite, nil
+	case strings.Contains(dsn, "://"):
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return "", "", 0, fmt.Errorf("sqlstore: unknown database %q: use postgres://, mysql://, :memory: or a SQLite file path", scheme)
+	case strings.HasPrefix(dsn, "file:"):
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		return "sqlite", dsn + sep + sqlitePragmas + "&_pragma=journal_mode(WAL)", SQLite, nil
+	default:
+		return "sqlite", "file:" + (&url.URL{Path: dsn}).EscapedPath() + "?" + sqlitePragmas + "&_pragma=journal_mode(WAL)", SQLite, nil
+	}
+}
+
+// mysqlSource turns a mysql:// URL into go-sql-driver/mysql's DSN.
+func mysqlSource(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: MySQL DSN: %w", err)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if u.Host == "" || db == "" || strings.Contains(db, "/") {
+		return "", errors.New("sqlstore: a MySQL DSN is mysql://user:password@host:port/database")
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", u.Host, db
+	if q := u.RawQuery; q != "" {
+		// Let the driver parse (and check) its own parameters.
+		parsed, err := mysql.ParseDSN("/?" + q)
+		if err != nil {
+			return "", fmt.Errorf("sqlstore: MySQL DSN: %w", err)
+		}
+		parsed.User, parsed.Passwd, parsed.Net, parsed.Addr, parsed.DBName = cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName
+		cfg = parsed
+	}
+	// UPDATE reports the rows it matched, not only those it changed.
+	cfg.ClientFoundRows = true
+	return cfg.FormatDSN(), nil
+}
+
+// DB returns the connection pool, for the host to tune (SetMaxOpenConns…)
+// or to share.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect reports the database behind the Store.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the connection pool if [Open] opened it; a pool given to
+// [New] stays open.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// isDuplicate reports whether err is a unique-key violation.
+func (s *Store) isDuplicate(err error) bool {
+	var pg *pgconn.PgError
+	var my *mysql.MySQLError
+	var lite *sqlite.Error
+	switch {
+	case errors.As(err, &pg):
+		return pg.Code == "23505" // unique_violation
+	case errors.As(err, &my):
+		return my.Number == 1062 // ER_DUP_ENTRY
+	case errors.As(err, &lite):
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// nullIfEmpty stores "" as NULL, so that unique indexes allow many.
+func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
