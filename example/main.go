@@ -17,7 +17,8 @@
 // Flags:
 //
 //	-addr          listen address (default 127.0.0.1:8080)
-//	-db            where users and sessions live: memory (default)
+//	-db            where users and sessions live (default ./authkit.db):
+//	               a SQLite file path, postgres://…, mysql://… or memory
 //	-redirect-url  where email links end (default the app's own /)
 //	-public-url    base of links in mail (default http://<addr>)
 //	-dev           print mail instead of sending it
@@ -44,6 +45,7 @@ import (
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
 	"github.com/authkit/authkit/smtpmail"
+	"github.com/authkit/authkit/sqlstore"
 )
 
 //go:embed page.html
@@ -57,7 +59,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen `address`")
-	flag.StringVar(&o.db, "db", "memory", "where users and sessions live: memory")
+	flag.StringVar(&o.db, "db", "./authkit.db", "where users and sessions live: a SQLite file `path`, postgres://…, mysql://… or memory")
 	flag.StringVar(&o.redirectURL, "redirect-url", "", "where email links end (default the app's own /)")
 	flag.StringVar(&o.publicURL, "public-url", "", "base `URL` of links in mail (default http://<addr>)")
 	flag.BoolVar(&o.dev, "dev", false, "print mail on the console and list it at /dev/outbox instead of sending it")
@@ -85,6 +87,10 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		ln.Close()
 		return err
 	}
+	defer h.Close()
+	janitor, stopJanitor := context.WithCancel(ctx)
+	defer stopJanitor()
+	go kit.RunJanitor(janitor, time.Hour)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	base := baseURL(o.addr)
 	line := "authkit example listening on " + base + "/"
@@ -92,6 +98,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		line += " (dev: mail printed here and listed at " + base + "/dev/outbox)"
 	}
 	fmt.Fprintln(log, line)
+	fmt.Fprintln(log, "users, sessions and pending links are kept in "+o.db)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -109,11 +116,52 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	return err
 }
 
+// app is the example's handler and the store it must close.
+type app struct {
+	http.Handler
+	close func() error
+}
+
+// Close closes the app's database, once the server and the kit are done.
+func (a *app) Close() error { return a.close() }
+
 // newApp builds the example app. log receives the dev console output (printed mail) and startup lines.
-func newApp(o options, log io.Writer) (http.Handler, *authkit.Kit, error) {
-	if o.db != "memory" {
-		return nil, nil, fmt.Errorf(`-db %q: only "memory" for now; SQLite, PostgreSQL and MySQL arrive with the sqlstore package`, o.db)
+func newApp(o options, log io.Writer) (*app, *authkit.Kit, error) {
+	store, closeStore, err := openStore(o.db)
+	if err != nil {
+		return nil, nil, err
 	}
+	h, kit, err := newHandler(o, store, log)
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	return &app{Handler: h, close: closeStore}, kit, nil
+}
+
+// openStore opens the -db store and brings its schema up to date.
+func openStore(db string) (authkit.Store, func() error, error) {
+	if db == "memory" {
+		return memstore.New(), func() error { return nil }, nil
+	}
+	if db == "" {
+		return nil, nil, errors.New("-db is empty: give a SQLite file path, postgres://…, mysql://… or memory")
+	}
+	s, err := sqlstore.Open(db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-db: %w (give a SQLite file path, postgres://…, mysql://… or memory)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("-db: %w", err)
+	}
+	return s, s.Close, nil
+}
+
+// newHandler builds the kit on store and the routes around it.
+func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *authkit.Kit, error) {
 	base := baseURL(o.addr)
 	if o.publicURL == "" {
 		o.publicURL = base
@@ -137,7 +185,7 @@ func newApp(o options, log io.Writer) (http.Handler, *authkit.Kit, error) {
 	}
 
 	kit, err := authkit.New(authkit.Config{
-		Store:       memstore.New(),
+		Store:       store,
 		Mailer:      mailer,
 		PublicURL:   o.publicURL,
 		RedirectURL: o.redirectURL,

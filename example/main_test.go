@@ -5,8 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/authkit/authkit"
 )
 
 var smtpVars = []string{
@@ -96,8 +102,21 @@ func TestOutboxOnlyWithDev(t *testing.T) {
 	}
 }
 
-func TestUnknownDB(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres://localhost/x", ""} {
+func TestDBChoices(t *testing.T) {
+	clearSMTPEnv(t)
+	for _, db := range []string{"memory", filepath.Join(t.TempDir(), "app.db")} {
+		o := devOptions()
+		o.db = db
+		h, kit, err := newApp(o, io.Discard)
+		if err != nil {
+			t.Fatalf("-db %q: %v", db, err)
+		}
+		kit.Close(t.Context())
+		if err := h.Close(); err != nil {
+			t.Errorf("-db %q: closing: %v", db, err)
+		}
+	}
+	for _, db := range []string{"", "mongodb://localhost/x", "mysql://root@127.0.0.1:3306", filepath.Join(t.TempDir(), "missing", "app.db")} {
 		o := devOptions()
 		o.db = db
 		_, _, err := newApp(o, io.Discard)
@@ -105,10 +124,164 @@ func TestUnknownDB(t *testing.T) {
 			t.Errorf("-db %q: no error", db)
 			continue
 		}
-		if !strings.Contains(err.Error(), "sqlstore") {
-			t.Errorf("-db %q: error %q does not say where other databases come from", db, err)
+		if !strings.Contains(err.Error(), "-db") {
+			t.Errorf("-db %q: error %q does not name the flag", db, err)
 		}
 	}
+}
+
+// Tried as a new user would: the default SQLite file keeps users, sessions
+// and pending links across a restart.
+func TestDevAppKeepsUsersAcrossRestart(t *testing.T) {
+	clearSMTPEnv(t)
+	o := devOptions()
+	o.db = filepath.Join(t.TempDir(), "authkit.db")
+	const email, pw = "ann@example.com", "correct horse battery"
+
+	first := startApp(t, o)
+	first.call(t, http.MethodPost, "/_api/rest/v1/auth/signup-email", `{"email":"`+email+`","password":"`+pw+`"}`, "")
+	confirm := first.follow(t, first.nextLink(t, email))
+	status, body := first.call(t, http.MethodGet, "/_api/rest/v1/auth/grant?key="+confirm.Get("access_token"), "", "")
+	if status != http.StatusOK {
+		t.Fatalf("grant: %d %s", status, body)
+	}
+	token := sessionToken(t, body)
+	first.call(t, http.MethodPost, "/_api/rest/v1/auth/send-magic?email="+email, "", "")
+	magic := first.nextLink(t, email)
+	first.stop(t)
+
+	second := startApp(t, o)
+	if status, body := second.call(t, http.MethodGet, "/_api/rest/v1/auth/user", "", token); status != http.StatusOK {
+		t.Fatalf("the session after a restart: %d %s", status, body)
+	}
+	if status, body := second.call(t, http.MethodPost, "/_api/rest/v1/auth/signin-email", `{"email":"`+email+`","password":"`+pw+`"}`, ""); status != http.StatusOK {
+		t.Fatalf("signing in after a restart: %d %s", status, body)
+	}
+	// A restarted app listens where it did before; these test servers
+	// cannot, so the link is pointed at the new one.
+	q := second.follow(t, strings.Replace(magic, first.srv.URL, second.srv.URL, 1))
+	if q.Get("action") != "magic-link" || q.Get("access_token") == "" {
+		t.Fatalf("the magic link sent before the restart: %v", q)
+	}
+	if status, body := second.call(t, http.MethodGet, "/_api/rest/v1/auth/grant?key="+q.Get("access_token"), "", ""); status != http.StatusOK {
+		t.Fatalf("grant after a restart: %d %s", status, body)
+	}
+	second.stop(t)
+}
+
+// running is the example app served over HTTP.
+type running struct {
+	srv *httptest.Server
+	app *app
+	kit *authkit.Kit
+	// read counts, per address, the mails nextLink has returned. The outbox
+	// is in memory: a restarted app starts from zero.
+	read map[string]int
+}
+
+func startApp(t *testing.T, o options) *running {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	o.addr = srv.Listener.Addr().String()
+	h, kit, err := newApp(o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	return &running{srv: srv, app: h, kit: kit, read: map[string]int{}}
+}
+
+// stop shuts the app down as run does: server, kit, then the database.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.srv.Close()
+	if err := r.kit.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *running) call(t *testing.T, method, path, body, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, r.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Session", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+var linkPattern = regexp.MustCompile(`https?://\S+`)
+
+// nextLink waits for the next mail to an address, reading /dev/outbox as
+// the page's user does, and returns its link.
+func (r *running) nextLink(t *testing.T, to string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		_, raw := r.call(t, http.MethodGet, "/dev/outbox", "", "")
+		var msgs []struct{ To, Body string }
+		if err := json.Unmarshal([]byte(raw), &msgs); err != nil {
+			t.Fatalf("/dev/outbox: %v", err)
+		}
+		var mine []string
+		for _, m := range msgs {
+			if m.To == to {
+				mine = append(mine, m.Body)
+			}
+		}
+		if len(mine) > r.read[to] {
+			r.read[to]++
+			return linkPattern.FindString(mine[r.read[to]-1])
+		}
+	}
+	t.Fatalf("no mail to %s", to)
+	return ""
+}
+
+// follow opens a link without following the redirect and returns the query
+// of where it sends the browser.
+func (r *running) follow(t *testing.T, link string) url.Values {
+	t.Helper()
+	resp, err := http.DefaultTransport.RoundTrip(must(http.NewRequest(http.MethodGet, link, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("following %s: %d %v", link, resp.StatusCode, err)
+	}
+	return loc.Query()
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func sessionToken(t *testing.T, body string) string {
+	t.Helper()
+	var a struct{ Session struct{ Token string } }
+	if err := json.Unmarshal([]byte(body), &a); err != nil || a.Session.Token == "" {
+		t.Fatalf("no session in %s", body)
+	}
+	return a.Session.Token
 }
 
 func TestNoDevNeedsSMTP(t *testing.T) {

@@ -50,7 +50,7 @@ func scanSession(row rowScanner) (authkit.Session, error) {
 // SessionByTokenHash implements [authkit.SessionStore]: one lookup by a
 // unique index.
 func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (authkit.Session, error) {
-	sess, err := scanSession(s.db.QueryRowContext(ctx, s.sql.sessionByTokenHash, tokenHash))
+	sess, err := scanSession(s.queryRow(ctx, s.sql.sessionByTokenHash, tokenHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return authkit.Session{}, fmt.Errorf("sqlstore: session: %w", authkit.ErrNotFound)
 	}

@@ -31,6 +31,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -82,6 +84,28 @@ type Store struct {
 	dialect Dialect
 	owned   bool // Close closes db: Open opened it
 	sql     *queries
+
+	// hot holds the statements of the request path, prepared on first use
+	// (after Migrate has made the tables).
+	hot sync.Map // query string -> *sql.Stmt
+}
+
+// queryRow runs a query that returns one row through a prepared statement,
+// so the database parses and plans it once per connection, not per call.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := s.hot.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		// No statement (no table yet, say): the plain query reports why.
+		return s.db.QueryRowContext(ctx, query, args...)
+	}
+	if prev, loaded := s.hot.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // New returns a Store over db, which the host opened with the driver of
@@ -93,7 +117,7 @@ func New(db *sql.DB, dialect Dialect) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", dialect)
 	}
-	return &Store{db: db, dialect: dialect, sql: newQueries(dialect)}, nil
+	return newStore(db, dialect, false)
 }
 
 // Open connects to the database that dsn names and returns a Store that
@@ -136,7 +160,11 @@ func Open(dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connecting to %v: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect, owned: true, sql: newQueries(dialect)}, nil
+	return newStore(db, dialect, true)
+}
+
+func newStore(db *sql.DB, dialect Dialect, owned bool) (*Store, error) {
+	return &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect)}, nil
 }
 
 // sqlitePragmas are set on every SQLite connection Open makes.
@@ -209,6 +237,10 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Close closes the connection pool if [Open] opened it; a pool given to
 // [New] stays open.
 func (s *Store) Close() error {
+	s.hot.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if s.owned {
 		return s.db.Close()
 	}

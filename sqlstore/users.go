@@ -98,7 +98,7 @@ func (s *Store) user(ctx context.Context, query string, args ...any) (authkit.Us
 		profile             string
 		signUpAt, lastLogin int64
 	)
-	err := s.db.QueryRowContext(ctx, query, args...).Scan(
+	err := s.queryRow(ctx, query, args...).Scan(
 		&u.ID, &u.Provider, &u.ProviderUserID, &email, &u.EmailVerified, &phone, &u.PhoneVerified,
 		&u.Name, &u.ProfilePicture, &u.PasswordHash, &profile, &signUpAt, &lastLogin)
 	if errors.Is(err, sql.ErrNoRows) {
