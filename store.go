@@ -209,6 +209,16 @@ type TokenStore interface {
 	ClaimAttempt(ctx context.Context, hash string, max int, now time.Time) (bool, error)
 }
 
+// SessionUserFinder is a [Store] that finds a session and its user
+// together, in one round trip to the database. [Kit.RequireSession] uses it
+// when the store has it, instead of two lookups.
+type SessionUserFinder interface {
+	// SessionAndUser returns the session with that token hash and the user
+	// it belongs to, or ErrNotFound if there is no such session (or, which
+	// a store with foreign keys rules out, no such user).
+	SessionAndUser(ctx context.Context, tokenHash string) (Session, User, error)
+}
+
 // Cleaner is a [Store] that can delete what has expired in bulk.
 // [Kit.Cleanup] calls it; a store without it drops an expired record only
 // when it comes across it.

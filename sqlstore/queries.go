@@ -23,6 +23,11 @@ const (
 		sign_up_at = ?, last_login_at = ?, email_fold = ? WHERE id = ?`
 	qUserExists = `SELECT 1 FROM authkit_users WHERE id = ?`
 
+	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,
+		u.id, u.provider, u.provider_user_id, u.email, u.email_verified, u.phone, u.phone_verified,
+		u.name, u.profile_picture, u.password_hash, u.profile, u.sign_up_at, u.last_login_at
+		FROM authkit_sessions s JOIN authkit_users u ON u.id = s.user_id WHERE s.token_hash = ?`
+
 	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSessionByTokenHash  = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE token_hash = ?`
 	qListSessions        = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE user_id = ? ORDER BY created_at, id`
@@ -48,8 +53,8 @@ const (
 type queries struct {
 	createUser, userByID, userByEmail, userByPhone, userByProvider, updateUser, userExists string
 
-	createSession, sessionByTokenHash, listSessions, touchSession              string
-	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok string
+	createSession, sessionByTokenHash, sessionAndUser, listSessions, touchSession string
+	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok    string
 
 	createToken, voidTokens, tokenByHash, tokenForConsume, deleteToken string
 	latestToken, claimAttempt                                          string
@@ -62,7 +67,7 @@ func newQueries(d Dialect) *queries {
 		userByPhone: q(qUserByPhone), userByProvider: q(qUserByProvider),
 		updateUser: q(qUpdateUser), userExists: q(qUserExists),
 
-		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash),
+		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash), sessionAndUser: q(qSessionAndUser),
 		listSessions: q(qListSessions), touchSession: q(qTouchSession),
 		deleteSession: q(qDeleteSession), deleteUserSessions: q(qDeleteUserSessions),
 		deleteExpiredSessions: q(qDeleteExpiredSess), deleteExpiredTok: q(qDeleteExpiredTokens),

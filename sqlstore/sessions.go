@@ -33,18 +33,59 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanSession(row rowScanner) (authkit.Session, error) {
 	var (
-		sess                   authkit.Session
-		created, seen, expires int64
-		ua                     string
+		sess authkit.Session
+		r    sessionRow
 	)
-	if err := row.Scan(&sess.ID, &sess.TokenHash, &sess.UserID, &created, &seen, &expires, &ua, &sess.IP); err != nil {
+	if err := row.Scan(r.dest(&sess)...); err != nil {
 		return authkit.Session{}, err
 	}
-	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expires)
-	if err := json.Unmarshal([]byte(ua), &sess.UserAgent); err != nil {
-		return authkit.Session{}, fmt.Errorf("sqlstore: decoding a user agent: %w", err)
+	return sess, r.finish(&sess)
+}
+
+// sessionRow holds the columns of a session that need converting after Scan.
+type sessionRow struct {
+	created, seen, expires int64
+	ua                     string
+}
+
+// dest returns the Scan destinations of sessionColumns, filling sess and r.
+func (r *sessionRow) dest(sess *authkit.Session) []any {
+	return []any{&sess.ID, &sess.TokenHash, &sess.UserID, &r.created, &r.seen, &r.expires, &r.ua, &sess.IP}
+}
+
+// finish converts the scanned columns into sess.
+func (r *sessionRow) finish(sess *authkit.Session) error {
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMillis(r.created), fromMillis(r.seen), fromMillis(r.expires)
+	if err := json.Unmarshal([]byte(r.ua), &sess.UserAgent); err != nil {
+		return fmt.Errorf("sqlstore: decoding a user agent: %w", err)
 	}
-	return sess, nil
+	return nil
+}
+
+// SessionAndUser implements [authkit.SessionUserFinder]: the session and
+// its user in one joined query, so that an authenticated request costs one
+// round trip to the database.
+func (s *Store) SessionAndUser(ctx context.Context, tokenHash string) (authkit.Session, authkit.User, error) {
+	var (
+		sess authkit.Session
+		u    authkit.User
+		sr   sessionRow
+		ur   userRow
+	)
+	err := s.queryRow(ctx, s.sql.sessionAndUser, tokenHash).Scan(append(sr.dest(&sess), ur.dest(&u)...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return authkit.Session{}, authkit.User{}, fmt.Errorf("sqlstore: session: %w", authkit.ErrNotFound)
+	}
+	if err != nil {
+		return authkit.Session{}, authkit.User{}, fmt.Errorf("sqlstore: reading a session: %w", err)
+	}
+	if err := sr.finish(&sess); err != nil {
+		return authkit.Session{}, authkit.User{}, err
+	}
+	if err := ur.finish(&u); err != nil {
+		return authkit.Session{}, authkit.User{}, err
+	}
+	return sess, u, nil
 }
 
 // SessionByTokenHash implements [authkit.SessionStore]: one lookup by a

@@ -53,6 +53,8 @@ import (
 var (
 	_ authkit.Store   = (*Store)(nil)
 	_ authkit.Cleaner = (*Store)(nil)
+
+	_ authkit.SessionUserFinder = (*Store)(nil)
 )
 
 // Dialect names the SQL database behind a *sql.DB.

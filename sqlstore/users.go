@@ -93,26 +93,41 @@ func (s *Store) UserByProvider(ctx context.Context, provider, providerUserID str
 // user runs a query for one user.
 func (s *Store) user(ctx context.Context, query string, args ...any) (authkit.User, error) {
 	var (
-		u                   authkit.User
-		email, phone        sql.NullString
-		profile             string
-		signUpAt, lastLogin int64
+		u   authkit.User
+		row userRow
 	)
-	err := s.queryRow(ctx, query, args...).Scan(
-		&u.ID, &u.Provider, &u.ProviderUserID, &email, &u.EmailVerified, &phone, &u.PhoneVerified,
-		&u.Name, &u.ProfilePicture, &u.PasswordHash, &profile, &signUpAt, &lastLogin)
+	err := s.queryRow(ctx, query, args...).Scan(row.dest(&u)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authkit.User{}, fmt.Errorf("sqlstore: user: %w", authkit.ErrNotFound)
 	}
 	if err != nil {
 		return authkit.User{}, fmt.Errorf("sqlstore: reading a user: %w", err)
 	}
-	u.Email, u.Phone = email.String, phone.String
-	u.SignUpAt, u.LastLoginAt = fromMillis(signUpAt), fromMillis(lastLogin)
-	if u.Profile, err = decodeProfile(profile); err != nil {
+	if err := row.finish(&u); err != nil {
 		return authkit.User{}, err
 	}
 	return u, nil
+}
+
+// userRow holds the columns of a user that need converting after Scan.
+type userRow struct {
+	email, phone        sql.NullString
+	profile             string
+	signUpAt, lastLogin int64
+}
+
+// dest returns the Scan destinations of userColumns, filling u and r.
+func (r *userRow) dest(u *authkit.User) []any {
+	return []any{&u.ID, &u.Provider, &u.ProviderUserID, &r.email, &u.EmailVerified, &r.phone, &u.PhoneVerified,
+		&u.Name, &u.ProfilePicture, &u.PasswordHash, &r.profile, &r.signUpAt, &r.lastLogin}
+}
+
+// finish converts the scanned columns into u.
+func (r *userRow) finish(u *authkit.User) (err error) {
+	u.Email, u.Phone = r.email.String, r.phone.String
+	u.SignUpAt, u.LastLoginAt = fromMillis(r.signUpAt), fromMillis(r.lastLogin)
+	u.Profile, err = decodeProfile(r.profile)
+	return err
 }
 
 // UpdateUser implements [authkit.UserStore].

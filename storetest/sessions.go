@@ -143,3 +143,27 @@ func testDeleteUserSessions(t *testing.T, s authkit.Store) {
 
 	require.NoError(t, s.DeleteUserSessions(ctx, "nobody", ""), "a user without sessions")
 }
+
+func testSessionAndUser(t *testing.T, s authkit.Store) {
+	f, ok := s.(authkit.SessionUserFinder)
+	if !ok {
+		t.Skip("the store does not implement authkit.SessionUserFinder")
+	}
+	ctx := context.Background()
+	u := createUser(t, s, "u1", "+15550000001")
+	createUser(t, s, "u2", "")
+	want := createSession(t, s, "s1", "u1", at(0))
+	createSession(t, s, "s2", "u2", at(0))
+
+	sess, user, err := f.SessionAndUser(ctx, want.TokenHash)
+	require.NoError(t, err)
+	requireSameSession(t, want, sess)
+	requireSameUser(t, u, user)
+
+	_, _, err = f.SessionAndUser(ctx, "missing")
+	requireNotFound(t, err)
+	_, err = s.DeleteSession(ctx, "u1", "s1")
+	require.NoError(t, err)
+	_, _, err = f.SessionAndUser(ctx, want.TokenHash)
+	requireNotFound(t, err, "a deleted session")
+}

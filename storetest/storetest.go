@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
 		{"touch session", testTouchSession},
 		{"delete session only for its owner", testDeleteSession},
 		{"delete user sessions", testDeleteUserSessions},
+		{"session and user in one lookup", testSessionAndUser},
 		{"token by hash does not spend", testTokenByHash},
 		{"consume token once", testConsumeTokenOnce},
 		{"consume token of another purpose", testConsumeTokenWrongPurpose},
