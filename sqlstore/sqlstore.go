@@ -86,6 +86,11 @@ type Store struct {
 	dialect Dialect
 	owned   bool // Close closes db: Open opened it
 	sql     *queries
+	// writeTx are the options of the store's write transactions. On MySQL
+	// they read committed data: at its default (REPEATABLE READ), the
+	// DELETE that voids a user's older tokens takes gap locks, and two
+	// users' concurrent requests deadlock on each other's inserts.
+	writeTx *sql.TxOptions
 
 	// hot holds the statements of the request path, prepared on first use
 	// (after Migrate has made the tables).
@@ -166,7 +171,11 @@ func Open(dsn string) (*Store, error) {
 }
 
 func newStore(db *sql.DB, dialect Dialect, owned bool) (*Store, error) {
-	return &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect)}, nil
+	s := &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect)}
+	if dialect == MySQL {
+		s.writeTx = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return s, nil
 }
 
 // sqlitePragmas are set on every SQLite connection Open makes.

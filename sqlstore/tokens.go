@@ -16,7 +16,7 @@ var errTokenNotFound = fmt.Errorf("sqlstore: token: %w", authkit.ErrNotFound)
 // CreateToken implements [authkit.TokenStore]: the voiding of older tokens
 // and the insert are one transaction, so a refused token voids nothing.
 func (s *Store) CreateToken(ctx context.Context, t authkit.Token) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, s.writeTx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: creating a token: %w", err)
 	}

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
 		{"create token refuses duplicate hash", testCreateTokenDuplicate},
 		{"delete user tokens by purpose", testDeleteUserTokens},
 		{"consume token raced", testConsumeTokenRaced},
+		{"create tokens concurrently", testCreateTokensConcurrently},
 		{"latest token by subject", testLatestToken},
 		{"claim attempt", testClaimAttempt},
 		{"claim attempt raced", testClaimAttemptRaced},

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -177,4 +178,38 @@ func testConsumeTokenRaced(t *testing.T, s authkit.Store) {
 		requireNotFound(t, err, "goroutine %d", i)
 	}
 	require.Equal(t, 1, wins, "exactly one of %d racing consumers gets the token", n)
+}
+
+// Many users asking for links at once (a wave of sign-ups) must all get
+// them: the voiding of older tokens must not make concurrent creations
+// fail or deadlock one another.
+func testCreateTokensConcurrently(t *testing.T, s authkit.Store) {
+	const n = 30
+	ctx := context.Background()
+	for i := range n {
+		createUser(t, s, fmt.Sprintf("u%02d", i), "")
+	}
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var done sync.WaitGroup
+	for i := range n {
+		done.Go(func() {
+			<-start
+			user := fmt.Sprintf("u%02d", i)
+			for round := range 3 {
+				tok := newToken(fmt.Sprintf("%s-%d", user, round), user, authkit.PurposeConfirmEmail)
+				if err := s.CreateToken(ctx, tok); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	done.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "user %d", i)
+		require.True(t, tokenExists(t, s, fmt.Sprintf("u%02d-2", i)), "user %d's newest token", i)
+		require.False(t, tokenExists(t, s, fmt.Sprintf("u%02d-1", i)), "user %d's older token", i)
+	}
 }
