@@ -1,7 +1,9 @@
 // Package authkit gives a net/http app a complete auth backend: sign-up and
 // sign-in with email and password, email confirmation, magic links, password
-// reset by link, email change, and sessions that can be listed and revoked.
-// It speaks the wire protocol of the Altogic JavaScript client (npm
+// reset by link, email change, phone accounts with SMS codes (see
+// [Config.PhoneAuth]), sign-in with OAuth providers (Google, Apple,
+// Facebook, X, GitHub, Discord; see [OAuthProvider]), and sessions that can
+// be listed and revoked. It speaks the wire protocol of the Altogic JavaScript client (npm
 // altogic@2.3.9), so that client works unchanged against an app that mounts
 // the kit.
 //
@@ -14,17 +16,19 @@
 //
 // # Storage and delivery
 //
-// The kit keeps its data in a [Store] and sends mail through a [Mailer]; both
-// are small interfaces. The memstore package keeps everything in memory, the
-// sqlstore package in SQLite, PostgreSQL or MySQL; the outbox package records
-// and prints messages for tests and development, and smtpmail sends real
-// mail.
+// The kit keeps its data in a [Store], sends mail through a [Mailer] and
+// texts through an [SMSSender]; all are small interfaces. The memstore
+// package keeps everything in memory, the sqlstore package in SQLite,
+// PostgreSQL or MySQL; the outbox package records and prints messages for
+// tests and development, smtpmail sends real mail and sms real texts
+// (Twilio, MessageBird, Vonage).
 //
 // # Safety
 //
 // Passwords are hashed with argon2id under a bound on concurrent hashing;
 // session tokens, link tokens and grant keys are stored only as SHA-256
-// hashes and spent atomically; sign-in and send routes answer alike for
+// hashes and spent atomically; SMS codes only as keyed HMACs, with a cap on
+// tries; sign-in and send routes answer alike for
 // known and unknown accounts; links are built from [Config.PublicURL] and
 // end only at [Config.RedirectURL].
 package authkit
@@ -129,6 +133,56 @@ type Config struct {
 	// [DefaultEmailTemplates].
 	EmailTemplates EmailTemplates
 
+	// PhoneAuth turns on phone accounts and SMS codes: signUpWithPhone,
+	// signInWithPhone, verifyPhone, resendVerificationCode, sendSignInCode,
+	// signInWithCode, sendResetPwdCode, resetPwdWithCode and changePhone.
+	// Default Off, as in Altogic; while off those routes answer 403
+	// feature_disabled.
+	PhoneAuth Switch
+	// SMSSender delivers the texts. Required when PhoneAuth is On (the sms
+	// package has Twilio, MessageBird and Vonage senders; outbox.New()
+	// records and prints texts in development).
+	SMSSender SMSSender
+	// PhoneConfirmation: new phone numbers must be confirmed with a texted
+	// code (verifyPhone) before they can sign in, and a change of number
+	// applies only once the new number confirms. Default On. When Off,
+	// sign-up answers with a session at once, changePhone applies at once
+	// and resendVerificationCode is refused.
+	PhoneConfirmation Switch
+	// SignInCodes allows signing in with a texted code (sendSignInCode,
+	// signInWithCode). Default On (while PhoneAuth is on).
+	SignInCodes Switch
+	// CodeLength is the number of digits of an SMS code: 6 to 10. Default 6.
+	CodeLength int
+	// CodeLifetime is how long an SMS code works: at most 10 minutes.
+	// Default 5 minutes.
+	CodeLifetime time.Duration
+	// CodeMaxAttempts is how many guesses a code takes, the right one
+	// included, before it is dead: 1 to 10. Default 5.
+	CodeMaxAttempts int
+	// CodeResendGap is the least time between two codes texted to one
+	// number; a send route asked again sooner answers as usual and texts
+	// nothing (the code sent before still works). At most CodeLifetime.
+	// Default 60 seconds (or CodeLifetime, if that is shorter).
+	CodeResendGap time.Duration
+	// SMSTemplates overrides the text messages; empty fields keep
+	// [DefaultSMSTemplates].
+	SMSTemplates SMSTemplates
+
+	// Providers turns on sign-in with OAuth providers (signInWithProvider),
+	// keyed by the name the client uses: "google", "apple", "facebook",
+	// "twitter" (X), "github", "discord". Default: none. Register
+	// <PublicURL>/_auth/<name>/callback as the redirect URI at each.
+	Providers map[string]OAuthProvider
+	// LinkVerifiedEmails lets an OAuth sign-in whose provider vouches for
+	// the email (Google, Apple, GitHub, Discord, X; never Facebook) sign in
+	// to the existing account that has that email, if the account confirmed
+	// it too; the provider's identity is not stored on that account.
+	// Default Off: an OAuth sign-in whose email belongs to another account
+	// is refused with account_exists, for an identity is never attached to
+	// an account on the email alone.
+	LinkVerifiedEmails Switch
+
 	// MaxConcurrentHashes bounds how many password hashes run at once, each
 	// taking 19 MiB: a flood of sign-ins waits instead of exhausting memory.
 	// Default 2 × GOMAXPROCS.
@@ -167,6 +221,9 @@ type Kit struct {
 	templates struct {
 		confirm, magic, reset, changeEmail, emailChanged emailTemplate
 	}
+
+	phone phoneSettings
+	oauth oauthKit
 
 	hashSlots chan struct{}
 	dummyHash func() string // a real hash, verified for unknown users
@@ -309,6 +366,12 @@ func New(cfg Config) (*Kit, error) {
 		}
 		return h
 	})
+	if err := k.configurePhone(cfg); err != nil {
+		return nil, err
+	}
+	if err := k.setupOAuth(cfg); err != nil {
+		return nil, err
+	}
 	k.handler = k.routes()
 	return k, nil
 }
@@ -325,7 +388,8 @@ func absoluteURL(field, raw string) (*url.URL, error) {
 }
 
 // Handler serves the Altogic REST v1 auth API under /_api/rest/v1/auth/ and
-// the email links under /_auth/. Mount it at the root, or at both prefixes.
+// the email links and OAuth sign-in under /_auth/. Mount it at the root, or
+// at both prefixes.
 func (k *Kit) Handler() http.Handler { return k.handler }
 
 // Close waits for messages still being sent in the background, or for ctx.

@@ -22,10 +22,14 @@ const (
 	CodePasswordTooCommon    Code = "password_too_common"    // 400: on the list of common passwords
 	CodeInvalidToken         Code = "invalid_token"          // 400: a link token or grant key that is unknown, spent or expired
 	CodeEmailUnchanged       Code = "email_unchanged"        // 400: change-email to the current address
+	CodeInvalidPhone         Code = "invalid_phone"          // 400: not a possible phone number in international format
+	CodeInvalidCode          Code = "invalid_code"           // 400: an SMS code that is malformed, wrong, expired, spent or dead
+	CodePhoneUnchanged       Code = "phone_unchanged"        // 400: change-phone to the current number
 	CodeInvalidCredentials   Code = "invalid_credentials"    // 401: sign-in failed (unknown account or wrong password alike)
 	CodeMissingSessionToken  Code = "missing_session_token"  // 401: the route needs a session and none was sent
 	CodeInvalidSessionToken  Code = "invalid_session_token"  // 401: the session is unknown, signed out or expired
 	CodeEmailNotVerified     Code = "email_not_verified"     // 403: right password, but the email is not confirmed yet
+	CodePhoneNotVerified     Code = "phone_not_verified"     // 403: right password, but the phone is not confirmed yet
 	CodeWrongPassword        Code = "wrong_password"         // 403: the current password given to change-pwd or change-email is wrong
 	CodeFeatureDisabled      Code = "feature_disabled"       // 403: the app turned this flow off
 	CodeOriginNotAllowed     Code = "origin_not_allowed"     // 403: a cookie-authenticated request from a foreign origin
@@ -33,10 +37,20 @@ const (
 	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
 	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405
 	CodeEmailTaken           Code = "email_taken"            // 409: another account has this email
+	CodePhoneTaken           Code = "phone_taken"            // 409: another account has this phone number
 	CodeRequestTooLarge      Code = "request_too_large"      // 413: the body passed the size cap
 	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: a body that is not application/json
 	CodeInternal             Code = "internal_error"         // 500: the kit or a store failed; details are logged, not sent
+	CodeSMSFailed            Code = "sms_failed"             // 502: the SMS provider did not take a text the caller waits for
 	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting (e.g. for a hashing slot)
+
+	// OAuth sign-in ends at the Redirect URL, so these travel as its
+	// status and error query parameters, never in a JSON body.
+	CodeInvalidState          Code = "invalid_state"           // 400: the state is missing, not this browser's, spent or expired
+	CodeAccessDenied          Code = "access_denied"           // 403: the user declined at the provider
+	CodeProviderNotConfigured Code = "provider_not_configured" // 404: the app offers no sign-in with that provider
+	CodeAccountExists         Code = "account_exists"          // 409: another account has the provider's email (never linked on the email alone)
+	CodeOAuthFailed           Code = "oauth_failed"            // 502: the provider's answer was unusable: failed exchange, bad id_token, user API error
 )
 
 // codeStatus maps each code to its HTTP status: the one table of it.
@@ -49,10 +63,14 @@ var codeStatus = map[Code]int{
 	CodePasswordTooCommon:    http.StatusBadRequest,
 	CodeInvalidToken:         http.StatusBadRequest,
 	CodeEmailUnchanged:       http.StatusBadRequest,
+	CodeInvalidPhone:         http.StatusBadRequest,
+	CodeInvalidCode:          http.StatusBadRequest,
+	CodePhoneUnchanged:       http.StatusBadRequest,
 	CodeInvalidCredentials:   http.StatusUnauthorized,
 	CodeMissingSessionToken:  http.StatusUnauthorized,
 	CodeInvalidSessionToken:  http.StatusUnauthorized,
 	CodeEmailNotVerified:     http.StatusForbidden,
+	CodePhoneNotVerified:     http.StatusForbidden,
 	CodeWrongPassword:        http.StatusForbidden,
 	CodeFeatureDisabled:      http.StatusForbidden,
 	CodeOriginNotAllowed:     http.StatusForbidden,
@@ -60,10 +78,18 @@ var codeStatus = map[Code]int{
 	CodeSessionNotFound:      http.StatusNotFound,
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	CodeEmailTaken:           http.StatusConflict,
+	CodePhoneTaken:           http.StatusConflict,
 	CodeRequestTooLarge:      http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	CodeInternal:             http.StatusInternalServerError,
+	CodeSMSFailed:            http.StatusBadGateway,
 	CodeUnavailable:          http.StatusServiceUnavailable,
+
+	CodeInvalidState:          http.StatusBadRequest,
+	CodeAccessDenied:          http.StatusForbidden,
+	CodeProviderNotConfigured: http.StatusNotFound,
+	CodeAccountExists:         http.StatusConflict,
+	CodeOAuthFailed:           http.StatusBadGateway,
 }
 
 // Status is the HTTP status the code is answered with.

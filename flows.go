@@ -395,12 +395,12 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 }
 
 // endSessionsAndTokens ends the user's sessions but exceptSession, and voids
-// every outstanding link and grant: what a password or email change does.
+// every outstanding link, grant and code but confirmations: what a password change does.
 func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession string) error {
 	if err := k.store.DeleteUserSessions(ctx, userID, exceptSession); err != nil {
 		return internalError(err)
 	}
-	if err := k.store.DeleteUserTokens(ctx, userID, PurposeResetPassword, PurposeMagicLink, PurposeGrant, PurposeChangeEmail); err != nil {
+	if err := k.store.DeleteUserTokens(ctx, userID, PurposeResetPassword, PurposeMagicLink, PurposeGrant, PurposeChangeEmail, PurposeSignInCode, PurposeResetCode, PurposeChangePhone); err != nil {
 		return internalError(err)
 	}
 	return nil

@@ -48,11 +48,23 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true},
 		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true},
 		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true},
+		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false},
+		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false},
+		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false},
+		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false},
+		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false},
+		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false},
+		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false},
+		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true},
 		linkPath:                         {http.MethodGet, k.handleLink, false},
 	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		rt, ok := table[r.URL.Path]
+		if !ok {
+			rt, ok = k.oauthRoute(r) // /_auth/{provider} and its callback
+		}
 		if !ok {
 			writeError(w, r, k.log, newError(CodeNotFound, "There is no such route."))
 			return

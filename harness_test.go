@@ -66,6 +66,7 @@ func newHarness(t *testing.T, edit ...func(*authkit.Config)) *harness {
 	cfg := authkit.Config{
 		Store:          h.store,
 		Mailer:         h.box,
+		SMSSender:      h.box, // used once a test turns PhoneAuth on
 		PublicURL:      base,
 		RedirectURL:    h.redirectURL,
 		AllowedOrigins: []string{"https://app.example.com"},
@@ -294,4 +295,59 @@ func (h *harness) confirmedUser(email, password string) string {
 	g := h.grant(q.Get("access_token"))
 	require.Equal(h.t, http.StatusOK, g.status, "%s", g.raw)
 	return g.token()
+}
+
+// newPhoneHarness is newHarness with phone accounts on; texts go to h.box.
+func newPhoneHarness(t *testing.T, edit ...func(*authkit.Config)) *harness {
+	t.Helper()
+	phoneOn := func(c *authkit.Config) { c.PhoneAuth = authkit.On }
+	return newHarness(t, append([]func(*authkit.Config){phoneOn}, edit...)...)
+}
+
+// phoneQuery is the path of a route that takes the phone (and a code) in
+// its query, encoded as the client encodes it.
+func phoneQuery(route, phone, code string) string {
+	p := api + route + "?phone=" + url.QueryEscape(phone)
+	if code != "" {
+		p += "&code=" + code
+	}
+	return p
+}
+
+func (h *harness) signUpPhone(phone, password string, nameOrUserData any) answer {
+	h.t.Helper()
+	body := map[string]any{"phone": phone, "password": password}
+	if nameOrUserData != nil {
+		body["nameOrUserData"] = nameOrUserData
+	}
+	return h.post(api+"signup-phone", body, "")
+}
+
+func (h *harness) signInPhone(phone, password string) answer {
+	h.t.Helper()
+	return h.post(api+"signin-phone", map[string]any{"phone": phone, "password": password}, "")
+}
+
+var codePattern = regexp.MustCompile(`\b\d{6,10}\b`)
+
+// code is the code in the next text to a phone number, read as a user
+// reads it.
+func (h *harness) code(phone string) string {
+	h.t.Helper()
+	m := h.mail(phone)
+	require.Equal(h.t, outbox.KindSMS, m.Kind)
+	c := codePattern.FindString(m.Body)
+	require.NotEmpty(h.t, c, "no code in %q", m.Body)
+	return c
+}
+
+// phoneUser signs up with a phone number, confirms it with the texted
+// code and returns a session token.
+func (h *harness) phoneUser(phone, password string) string {
+	h.t.Helper()
+	a := h.signUpPhone(phone, password, "Rooby")
+	require.Equal(h.t, http.StatusOK, a.status, "%s", a.raw)
+	v := h.post(phoneQuery("verify-phone", phone, h.code(phone)), nil, "")
+	require.Equal(h.t, http.StatusOK, v.status, "%s", v.raw)
+	return v.token()
 }

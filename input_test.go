@@ -417,7 +417,7 @@ func TestInputRoutes(t *testing.T) {
 		{http.MethodGet, api + "nope", http.StatusNotFound, "not_found", ""},
 		{http.MethodPost, api + "nope", http.StatusNotFound, "not_found", ""},
 		{http.MethodGet, "/", http.StatusNotFound, "not_found", ""},
-		{http.MethodGet, "/_auth/nope", http.StatusNotFound, "not_found", ""},
+		{http.MethodGet, "/_auth/nope/deeper", http.StatusNotFound, "not_found", ""}, // /_auth/nope is a provider's start: see TestOAuthUnknownOrUnconfiguredProvider
 		{http.MethodGet, api + "signin-email/", http.StatusNotFound, "not_found", ""},
 		{http.MethodGet, api + "signin-email", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
 		{http.MethodPut, api + "signup-email", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},

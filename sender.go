@@ -42,10 +42,13 @@ type SMSSender interface {
 type MessageData struct {
 	AppName   string
 	Link      string        // the link to follow (empty for notices)
+	Code      string        // in a text message: the code to type (empty for notices)
 	Email     string        // the address the message goes to
 	NewEmail  string        // for email changes: the new address
+	Phone     string        // in a text message: the number it goes to (E.164)
+	NewPhone  string        // for phone changes: the new number (E.164)
 	Name      string        // the user's name, if known
-	ExpiresIn time.Duration // how long the link works
+	ExpiresIn time.Duration // how long the link or code works
 }
 
 // EmailTemplate is a message executed with [MessageData]: Subject and Text
@@ -190,4 +193,53 @@ func humanDuration(d time.Duration) string {
 	default:
 		return unit(int64(d/time.Second), "second")
 	}
+}
+
+// SMSTemplates are the text messages the kit sends, each a text/template
+// executed with [MessageData]. A zero field keeps the default shown in
+// [DefaultSMSTemplates]. The defaults are plain ASCII and fit one SMS (160
+// GSM-7 characters) with an AppName of up to 30 such characters; a longer
+// message, or one with characters outside GSM-7, costs more segments.
+type SMSTemplates struct {
+	VerifyPhone  string // the code that confirms a number: after sign-up, on resend, and for a change of number
+	SignInCode   string // the code of sendSignInCode
+	ResetCode    string // the code of sendResetPwdCode
+	PhoneChanged string // to the old number: it was replaced
+}
+
+// DefaultSMSTemplates are the texts used where Config.SMSTemplates leaves a
+// field empty. They hold no name: what the user typed could make a text
+// longer than one segment.
+var DefaultSMSTemplates = SMSTemplates{
+	VerifyPhone:  "{{.Code}} is your {{.AppName}} verification code. It expires in {{duration .ExpiresIn}}. Do not share it with anyone.",
+	SignInCode:   "{{.Code}} is your {{.AppName}} sign-in code. It expires in {{duration .ExpiresIn}}. Never share it: we will never ask you for it.",
+	ResetCode:    "{{.Code}} is your {{.AppName}} password reset code. It expires in {{duration .ExpiresIn}}. If you did not ask for it, ignore this text.",
+	PhoneChanged: "The phone number of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
+}
+
+// smsTemplate is a text message template parsed once, at New.
+type smsTemplate struct{ body executor }
+
+func parseSMSTemplate(name, src, def string) (smsTemplate, error) {
+	if src == "" {
+		src = def
+	}
+	t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return smsTemplate{}, fmt.Errorf("authkit: SMSTemplates.%s: %w", name, err)
+	}
+	st := smsTemplate{body: t}
+	// Execute once with sample data so a template that cannot run fails at New.
+	if _, err := st.render("+15555555555", MessageData{AppName: "App", Code: "123456", NewPhone: "+15555555556", ExpiresIn: time.Minute}); err != nil {
+		return smsTemplate{}, fmt.Errorf("authkit: SMSTemplates.%s: %w", name, err)
+	}
+	return st, nil
+}
+
+func (st smsTemplate) render(to string, d MessageData) (SMS, error) {
+	var b bytes.Buffer
+	if err := st.body.Execute(&b, d); err != nil {
+		return SMS{}, err
+	}
+	return SMS{To: to, Body: b.String()}, nil
 }

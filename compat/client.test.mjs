@@ -1,10 +1,13 @@
 // Client compatibility suite: drives an app that mounts authkit with the
 // unchanged published Altogic JavaScript client (npm altogic@2.3.9) through
-// every email-account method, and checks the answers against the shapes of
-// the Altogic docs (/work/shared/seeds) and the kit's error codes.
+// every email-account and phone-account method, and checks the answers
+// against the shapes of the Altogic docs (/work/shared/seeds) and the kit's
+// error codes.
 //
-// Run it against a server started in development mode (mail recorded at
-// GET /dev/outbox, email confirmation on, minimum password length 8):
+// Run it against a server started in development mode (mail and texts
+// recorded at GET /dev/outbox, email and phone confirmation on, phone
+// accounts and sign-in codes on, the default 60 s between codes to one
+// number, minimum password length 8):
 //
 //	AUTHKIT_URL=http://127.0.0.1:8080 node --test client.test.mjs
 //
@@ -95,6 +98,8 @@ function checkUser(u, what = "user") {
   if ("name" in u) assert.equal(typeof u.name, "string", `${what}.name`);
   if ("emailVerified" in u) assert.equal(typeof u.emailVerified, "boolean", `${what}.emailVerified`);
   if ("profilePicture" in u) assert.equal(typeof u.profilePicture, "string", `${what}.profilePicture`);
+  if ("phone" in u) assert.match(u.phone, /^\+[1-9]\d{1,14}$/, `${what}.phone must be E.164`);
+  if ("phoneVerified" in u) assert.equal(typeof u.phoneVerified, "boolean", `${what}.phoneVerified`);
   if (u.provider === "altogic") {
     assert.equal(u.providerUserId, u._id, `${what}.providerUserId must equal _id for provider altogic`);
   }
@@ -594,4 +599,271 @@ test("signOut() ends the current session", opts, async () => {
   assertError("getUserFromDB after signOut()", none.errors, 401, "missing_session_token");
   await assertDead(clientWithToken(acct.session.token), "the signed-out session's token");
   await assertAlive(b.client, "another device");
+});
+
+// -------------------------------------------------------------- texts
+
+// A fresh number for each account: +1 555 and seven random digits, a
+// possible (never assigned) US number, as in the seeds.
+const newPhone = () => `+1555${String(randomBytes(4).readUInt32BE() % 10_000_000).padStart(7, "0")}`;
+const isText = (m, to) => m?.kind === "sms" && m.to === to;
+
+/** The newest text to `to` not returned before; polls the outbox for up to MAIL_WAIT. */
+async function latestText(to, what = `text to ${to}`) {
+  const deadline = Date.now() + MAIL_WAIT;
+  for (;;) {
+    const list = await outbox();
+    for (let i = list.length - 1; i >= 0; i--) {
+      const m = list[i];
+      if (isText(m, to) && !seenMail.has(mailKey(m))) {
+        seenMail.add(mailKey(m));
+        assert.equal(typeof m.body, "string", `${what}: body`);
+        return m;
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: no new text to ${to} in the outbox within ${MAIL_WAIT} ms`);
+    }
+    await sleep(50);
+  }
+}
+
+/** Fails if a text to `to` not returned by latestText is in the outbox. */
+async function assertNoNewTextTo(to, what) {
+  const list = await outbox();
+  const found = list.filter((m) => isText(m, to) && !seenMail.has(mailKey(m)));
+  assert.equal(found.length, 0, `${what}: expected no new text to ${to}, found ${show(found)}`);
+}
+
+/** The code of the newest text to `to`. */
+async function codeTo(to, what) {
+  const text = await latestText(to, what);
+  const m = text.body.match(/\b\d{6}\b/);
+  assert.ok(m, `${what}: no 6-digit code in the text:\n${text.body}`);
+  return m[0];
+}
+
+/** Signs up with a new phone number and confirms it with verifyPhone; returns a signed-in client. */
+async function verifiedPhoneAccount(tag, phone = newPhone()) {
+  const password = newPassword();
+  const up = await call("signUpWithPhone", client().auth.signUpWithPhone(phone, password, `Compat ${tag}`));
+  assertNoErrors("signUpWithPhone", up);
+  assert.equal(up.session, null, "sign-up with phone confirmation on must answer session null");
+  const code = await codeTo(phone, "sign-up confirmation text");
+  const c = client();
+  const res = await call("verifyPhone", c.auth.verifyPhone(phone, code));
+  assertNoErrors("verifyPhone", res);
+  checkUser(res.user, "verifyPhone user");
+  checkSession(res.session, "verifyPhone session");
+  return { phone, password, client: c, user: res.user, session: res.session };
+}
+
+/** A new client signed in with phone and password (another device). */
+async function signedInByPhone(phone, password, what = "signInWithPhone") {
+  const c = client();
+  const res = await call(what, c.auth.signInWithPhone(phone, password));
+  assertNoErrors(what, res);
+  checkUser(res.user, `${what} user`);
+  checkSession(res.session, `${what} session`);
+  return { client: c, user: res.user, session: res.session };
+}
+
+// --------------------------------------------------------- phone tests
+
+test("signUpWithPhone answers the user and a null session; verifyPhone signs in", opts, async () => {
+  const phone = newPhone();
+  const spaced = `${phone.slice(0, 2)} (${phone.slice(2, 5)}) ${phone.slice(5, 8)}-${phone.slice(8)}`;
+  const password = newPassword();
+  const res = await call("signUpWithPhone", client().auth.signUpWithPhone(spaced, password, { name: "Jobby", phoneVerified: true }));
+  assertNoErrors("signUpWithPhone", res);
+  assert.equal(res.session, null, "sign-up with phone confirmation on must answer session null");
+  checkUser(res.user);
+  assert.equal(res.user.phone, phone, "the number is stored in E.164");
+  assert.equal(res.user.phoneVerified, false, "phoneVerified from user data must be ignored");
+  assert.equal(res.user.name, "Jobby");
+  assert.equal(res.user.provider, "altogic");
+
+  const early = await call("signInWithPhone", client().auth.signInWithPhone(phone, password));
+  assertError("signInWithPhone before confirming", early.errors, 403, "phone_not_verified");
+  assert.equal(early.session, null);
+  const wrongPw = await call("signInWithPhone", client().auth.signInWithPhone(phone, password + "x"));
+  assertError("signInWithPhone before confirming, wrong password", wrongPw.errors, 401, "invalid_credentials");
+
+  const code = await codeTo(phone, "sign-up confirmation text");
+  const wrong = await call("verifyPhone wrong code", client().auth.verifyPhone(phone, code === "000000" ? "000001" : "000000"));
+  assertError("verifyPhone with a wrong code", wrong.errors, 400, "invalid_code");
+  const c = client();
+  const ok = await call("verifyPhone", c.auth.verifyPhone(phone, code));
+  assertNoErrors("verifyPhone", ok);
+  checkUser(ok.user, "verifyPhone user");
+  checkSession(ok.session, "verifyPhone session");
+  assert.equal(ok.user._id, res.user._id);
+  assert.equal(ok.user.phoneVerified, true);
+  assert.equal(ok.session.userId, res.user._id);
+  const me = await assertAlive(c, "the session verifyPhone gave");
+  assert.equal(me.phone, phone);
+
+  const again = await call("verifyPhone again", client().auth.verifyPhone(phone, code));
+  assertError("verifyPhone with a spent code", again.errors, 400, "invalid_code");
+});
+
+test("signUpWithPhone refuses a malformed number, a taken one and a short password", opts, async () => {
+  const bad = await call("signUpWithPhone", client().auth.signUpWithPhone("555-0100", newPassword(), "Bad"));
+  assertError("signUpWithPhone with a national number", bad.errors, 400, "invalid_phone");
+  const letters = await call("signUpWithPhone", client().auth.signUpWithPhone("+1-800-FLOWERS", newPassword(), "Bad"));
+  assertError("signUpWithPhone with letters", letters.errors, 400, "invalid_phone");
+  const phone = newPhone();
+  const short = await call("signUpWithPhone", client().auth.signUpWithPhone(phone, "Zq7!xYw", "Shorty"));
+  assertError("signUpWithPhone with 7 characters", short.errors, 400, "password_too_short");
+  assertNoErrors("signUpWithPhone", await call("signUpWithPhone", client().auth.signUpWithPhone(phone, newPassword(), "First")));
+  const dup = await call("signUpWithPhone", client().auth.signUpWithPhone(phone, newPassword(), "Second"));
+  assertError("second signUpWithPhone", dup.errors, 409, "phone_taken");
+  assert.equal(dup.user, null);
+  assert.equal(dup.session, null);
+});
+
+test("resendVerificationCode answers alike for any number; inside the resend gap the first code still works", opts, async () => {
+  const phone = newPhone();
+  const password = newPassword();
+  assertNoErrors("signUpWithPhone", await call("signUpWithPhone", client().auth.signUpWithPhone(phone, password, "R")));
+  const code = await codeTo(phone, "sign-up confirmation text");
+
+  const resend = await call("resendVerificationCode", client().auth.resendVerificationCode(phone));
+  assertNoErrors("resendVerificationCode", resend);
+  const unknown = newPhone();
+  assertNoErrors("resendVerificationCode (unknown)", await call("resendVerificationCode", client().auth.resendVerificationCode(unknown)));
+  const bad = await call("resendVerificationCode (malformed)", client().auth.resendVerificationCode("12"));
+  assertError("resendVerificationCode with a malformed number", bad.errors, 400, "invalid_phone");
+
+  await sleep(500);
+  await assertNoNewTextTo(phone, "resendVerificationCode less than 60 s after the sign-up's code");
+  await assertNoNewTextTo(unknown, "resendVerificationCode for an unknown number");
+  const ok = await call("verifyPhone", client().auth.verifyPhone(phone, code));
+  assertNoErrors("verifyPhone with the first code after a skipped resend", ok);
+  checkSession(ok.session, "verifyPhone session");
+});
+
+test("signInWithPhone works; wrong password and unknown number answer alike", opts, async () => {
+  const acct = await verifiedPhoneAccount("phonesignin");
+  const ok = await signedInByPhone(acct.phone, acct.password);
+  assert.equal(ok.user._id, acct.user._id);
+  assert.equal(ok.user.phone, acct.phone);
+  assert.equal(ok.user.phoneVerified, true);
+  assert.notEqual(ok.session.token, acct.session.token, "each sign-in makes a new session");
+
+  const wrong = await call("signInWithPhone wrong", client().auth.signInWithPhone(acct.phone, acct.password + "x"));
+  assertError("signInWithPhone with a wrong password", wrong.errors, 401, "invalid_credentials");
+  const unknown = await call("signInWithPhone unknown", client().auth.signInWithPhone(newPhone(), acct.password));
+  assertError("signInWithPhone for an unknown number", unknown.errors, 401, "invalid_credentials");
+  assert.deepEqual(
+    unknown.errors.items.map((i) => [i.code, i.message]),
+    wrong.errors.items.map((i) => [i.code, i.message]),
+    "unknown number and wrong password must give the same errors",
+  );
+});
+
+test("sendSignInCode and signInWithCode sign in; a code works once", opts, async () => {
+  const acct = await verifiedPhoneAccount("code");
+  assertNoErrors("sendSignInCode", await call("sendSignInCode", client().auth.sendSignInCode(acct.phone)));
+  const code = await codeTo(acct.phone, "sign-in code text");
+
+  const c = client();
+  const res = await call("signInWithCode", c.auth.signInWithCode(acct.phone, code));
+  assertNoErrors("signInWithCode", res);
+  checkUser(res.user, "signInWithCode user");
+  checkSession(res.session, "signInWithCode session");
+  assert.equal(res.user._id, acct.user._id);
+  assert.notEqual(res.session.token, acct.session.token);
+  await assertAlive(c, "the session signInWithCode gave");
+
+  const again = await call("signInWithCode again", client().auth.signInWithCode(acct.phone, code));
+  assertError("signInWithCode with a spent code", again.errors, 400, "invalid_code");
+  const letters = await call("signInWithCode letters", client().auth.signInWithCode(acct.phone, "12a456"));
+  assertError("signInWithCode with letters", letters.errors, 400, "invalid_code");
+  const empty = await call("signInWithCode empty", client().auth.signInWithCode(acct.phone, ""));
+  assertError("signInWithCode with an empty code", empty.errors, 400, "invalid_code");
+});
+
+test("send-code, send-reset-code and resend-code answer alike for an unknown number and text nothing", opts, async () => {
+  const unknown = newPhone();
+  const c = client();
+  assertNoErrors("sendSignInCode (unknown)", await call("sendSignInCode", c.auth.sendSignInCode(unknown)));
+  assertNoErrors("sendResetPwdCode (unknown)", await call("sendResetPwdCode", c.auth.sendResetPwdCode(unknown)));
+  assertNoErrors("resendVerificationCode (unknown)", await call("resendVerificationCode", c.auth.resendVerificationCode(unknown)));
+  // An unconfirmed number gets no sign-in or reset code either.
+  const pending = newPhone();
+  assertNoErrors("signUpWithPhone", await call("signUpWithPhone", c.auth.signUpWithPhone(pending, newPassword(), "P")));
+  await latestText(pending, "sign-up confirmation text");
+  assertNoErrors("sendSignInCode (unconfirmed)", await call("sendSignInCode", c.auth.sendSignInCode(pending)));
+  assertNoErrors("sendResetPwdCode (unconfirmed)", await call("sendResetPwdCode", c.auth.sendResetPwdCode(pending)));
+
+  // Texts go out in the background: let a known number's text arrive
+  // first, then give the others a little longer.
+  const acct = await verifiedPhoneAccount("knownphone");
+  assertNoErrors("sendSignInCode (known)", await call("sendSignInCode", c.auth.sendSignInCode(acct.phone)));
+  await latestText(acct.phone, "sign-in code text to a known number");
+  await sleep(500);
+  await assertNoNewTextTo(unknown, "send-code/send-reset-code/resend-code for an unknown number");
+  await assertNoNewTextTo(pending, "send-code/send-reset-code for an unconfirmed number");
+});
+
+test("sendResetPwdCode and resetPwdWithCode reset the password and end every session", opts, async () => {
+  const acct = await verifiedPhoneAccount("phonereset");
+  const other = await signedInByPhone(acct.phone, acct.password, "signInWithPhone (second device)");
+  assertNoErrors("sendResetPwdCode", await call("sendResetPwdCode", client().auth.sendResetPwdCode(acct.phone)));
+  const code = await codeTo(acct.phone, "reset code text");
+
+  const short = await call("resetPwdWithCode short", client().auth.resetPwdWithCode(acct.phone, code, "Zq7!xYw"));
+  assertError("resetPwdWithCode with 7 characters", short.errors, 400, "password_too_short");
+  const newPw = newPassword();
+  assertNoErrors("resetPwdWithCode", await call("resetPwdWithCode", client().auth.resetPwdWithCode(acct.phone, code, newPw)));
+
+  await assertDead(acct.client, "session from before the reset");
+  await assertDead(other.client, "other session from before the reset");
+  const old = await call("signInWithPhone old password", client().auth.signInWithPhone(acct.phone, acct.password));
+  assertError("signInWithPhone with the old password", old.errors, 401, "invalid_credentials");
+  const now = await signedInByPhone(acct.phone, newPw, "signInWithPhone with the new password");
+  const list = await call("getAllSessions", now.client.auth.getAllSessions());
+  assertNoErrors("getAllSessions after the reset", list);
+  assert.equal(list.sessions.length, 1, `the reset must sign nobody in, got ${show(list.sessions)}`);
+
+  const again = await call("resetPwdWithCode again", client().auth.resetPwdWithCode(acct.phone, code, newPassword()));
+  assertError("resetPwdWithCode with a spent code", again.errors, 400, "invalid_code");
+});
+
+test("changePhone checks the password, confirms with verifyPhone and tells the old number", opts, async () => {
+  const acct = await verifiedPhoneAccount("chphone");
+  const a = acct.client;
+  const target = newPhone();
+
+  const wrong = await call("changePhone wrong password", a.auth.changePhone(acct.password + "x", target));
+  assertError("changePhone with a wrong password", wrong.errors, 403, "wrong_password");
+  const same = await call("changePhone same number", a.auth.changePhone(acct.password, acct.phone));
+  assertError("changePhone to the current number", same.errors, 400, "phone_unchanged");
+  const bad = await call("changePhone malformed", a.auth.changePhone(acct.password, "0100"));
+  assertError("changePhone to a malformed number", bad.errors, 400, "invalid_phone");
+
+  const res = await call("changePhone", a.auth.changePhone(acct.password, target));
+  assertNoErrors("changePhone", res);
+  checkUser(res.user, "changePhone user");
+  assert.equal(res.user._id, acct.user._id);
+  assert.equal(res.user.phone, acct.phone, "until the new number confirms the number stays the same");
+
+  const code = await codeTo(target, "change-phone code text");
+  const v = await call("verifyPhone (change)", client().auth.verifyPhone(target, code));
+  assertNoErrors("verifyPhone for a change of number", v);
+  checkUser(v.user, "verifyPhone (change) user");
+  assert.equal(v.session, null, "a change of number signs nobody in");
+  assert.equal(v.user._id, acct.user._id);
+  assert.equal(v.user.phone, target);
+  assert.equal(v.user.phoneVerified, true);
+
+  const notice = await latestText(acct.phone, "phone-changed notice to the old number");
+  assert.ok(!/\b\d{6}\b/.test(notice.body), `the notice carries no code: ${notice.body}`);
+  const me = await assertAlive(a, "the session that changed the number");
+  assert.equal(me.phone, target);
+  const now = await signedInByPhone(target, acct.password, "signInWithPhone with the new number");
+  assert.equal(now.user._id, acct.user._id);
+  const old = await call("signInWithPhone old number", client().auth.signInWithPhone(acct.phone, acct.password));
+  assertError("signInWithPhone with the old number", old.errors, 401, "invalid_credentials");
 });

@@ -5,14 +5,39 @@
 //
 //	go run ./example -dev
 //
-// With -dev, mail is printed on the console and listed as JSON at
-// /dev/outbox. Without it, the app sends real mail over SMTP, configured
+// With -dev, mail and texts are printed on the console and listed as JSON
+// at /dev/outbox. Without it, the app sends real mail over SMTP, configured
 // from the environment:
 //
 //	AUTHKIT_SMTP_HOST       the server (required)
 //	AUTHKIT_SMTP_PORT       default 587 (465 with tls, 25 with none)
 //	AUTHKIT_SMTP_USERNAME   AUTHKIT_SMTP_PASSWORD   AUTHKIT_SMTP_FROM
 //	AUTHKIT_SMTP_TLS        starttls (default), tls or none
+//
+// Phone accounts and SMS codes are on. With -dev, texts are printed and
+// listed at /dev/outbox like mail; without it, AUTHKIT_SMS_PROVIDER picks
+// the provider that sends them, configured from its variables (with none
+// named, the app runs without phone accounts):
+//
+//	AUTHKIT_SMS_PROVIDER    twilio, messagebird or vonage
+//	AUTHKIT_TWILIO_ACCOUNT_SID   AUTHKIT_TWILIO_AUTH_TOKEN
+//	AUTHKIT_TWILIO_FROM     or AUTHKIT_TWILIO_MESSAGING_SERVICE_SID
+//	AUTHKIT_MESSAGEBIRD_ACCESS_KEY   AUTHKIT_MESSAGEBIRD_ORIGINATOR
+//	AUTHKIT_VONAGE_API_KEY  AUTHKIT_VONAGE_API_SECRET   AUTHKIT_VONAGE_FROM
+//	AUTHKIT_SMS_BASE_URL    the provider's API at another base URL (a fake)
+//
+// Sign-in with a provider is enabled by its credentials, and the page shows
+// a button for it; NAME is GOOGLE, APPLE, FACEBOOK, TWITTER, GITHUB or
+// DISCORD, and each provider's callback is <public-url>/_auth/<name>/callback:
+//
+//	AUTHKIT_<NAME>_CLIENT_ID  AUTHKIT_<NAME>_CLIENT_SECRET
+//	AUTHKIT_APPLE_TEAM_ID  AUTHKIT_APPLE_KEY_ID  AUTHKIT_APPLE_KEY_FILE (Apple, instead of a secret)
+//	AUTHKIT_<NAME>_SCOPES     scopes instead of the provider's defaults
+//	AUTHKIT_<NAME>_AUTH_URL  AUTHKIT_<NAME>_TOKEN_URL  AUTHKIT_<NAME>_API_URL
+//	AUTHKIT_<NAME>_ISSUER  AUTHKIT_<NAME>_JWKS_URL
+//	                          endpoints instead of the real provider's: a fake,
+//	                          or GitHub Enterprise (API_URL is the base of
+//	                          /user and /user/emails: https://HOST/api/v3)
 //
 // Flags:
 //
@@ -21,7 +46,7 @@
 //	               a SQLite file path, postgres://…, mysql://… or memory
 //	-redirect-url  where email links end (default the app's own /)
 //	-public-url    base of links in mail (default http://<addr>)
-//	-dev           print mail instead of sending it
+//	-dev           print mail and texts instead of sending them
 package main
 
 import (
@@ -62,7 +87,7 @@ func main() {
 	flag.StringVar(&o.db, "db", "./authkit.db", "where users and sessions live: a SQLite file `path`, postgres://…, mysql://… or memory")
 	flag.StringVar(&o.redirectURL, "redirect-url", "", "where email links end (default the app's own /)")
 	flag.StringVar(&o.publicURL, "public-url", "", "base `URL` of links in mail (default http://<addr>)")
-	flag.BoolVar(&o.dev, "dev", false, "print mail on the console and list it at /dev/outbox instead of sending it")
+	flag.BoolVar(&o.dev, "dev", false, "print mail and texts on the console and list them at /dev/outbox instead of sending them")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -171,17 +196,32 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	}
 
 	var mailer authkit.Mailer
+	var texter authkit.SMSSender
 	var box *outbox.Outbox
 	if o.dev {
 		box = outbox.New()
 		box.Print = log
-		mailer = box
+		mailer, texter = box, box
 	} else {
 		m, err := smtpFromEnv(os.Getenv)
 		if err != nil {
 			return nil, nil, err
 		}
 		mailer = m
+		if texter, err = smsFromEnv(os.Getenv); err != nil {
+			return nil, nil, err
+		}
+		if texter == nil {
+			fmt.Fprintln(log, "phone accounts off: no SMS provider configured (set AUTHKIT_SMS_PROVIDER, or run with -dev)")
+		}
+	}
+	phoneAuth := authkit.Off
+	if texter != nil {
+		phoneAuth = authkit.On
+	}
+	providers, err := providersFromEnv(os.Getenv)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	kit, err := authkit.New(authkit.Config{
@@ -190,6 +230,9 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		PublicURL:   o.publicURL,
 		RedirectURL: o.redirectURL,
 		AppName:     "authkit example",
+		Providers:   providers,
+		PhoneAuth:   phoneAuth,
+		SMSSender:   texter,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
@@ -200,7 +243,8 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	// The kit answers every path the page and the outbox do not, so an
 	// unknown path gets the kit's JSON 404, which the client can read.
 	mux.Handle("/", kit.Handler())
-	mux.HandleFunc("GET /{$}", servePage)
+	body := pageWith(providers)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, body) })
 	if box != nil {
 		// Every method, so that the Outbox answers others with its JSON 405.
 		mux.Handle("/dev/outbox", box)
@@ -208,7 +252,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	return mux, kit, nil
 }
 
-func servePage(w http.ResponseWriter, r *http.Request) {
+func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -216,7 +260,7 @@ func servePage(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	// The page's address may hold an access_token: never send it onward.
 	h.Set("Referrer-Policy", "no-referrer")
-	w.Write(page)
+	w.Write(body)
 }
 
 // baseURL is the http URL of a listen address, without a trailing slash. An

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/sms"
+)
+
+// smsHelp says how to configure texts; it ends every SMS configuration error.
+const smsHelp = "run with -dev to print texts on the console, or choose a provider with AUTHKIT_SMS_PROVIDER: " +
+	"twilio (AUTHKIT_TWILIO_ACCOUNT_SID, AUTHKIT_TWILIO_AUTH_TOKEN, and AUTHKIT_TWILIO_FROM or AUTHKIT_TWILIO_MESSAGING_SERVICE_SID), " +
+	"messagebird (AUTHKIT_MESSAGEBIRD_ACCESS_KEY, AUTHKIT_MESSAGEBIRD_ORIGINATOR) or " +
+	"vonage (AUTHKIT_VONAGE_API_KEY, AUTHKIT_VONAGE_API_SECRET, AUTHKIT_VONAGE_FROM); " +
+	"AUTHKIT_SMS_BASE_URL points any of them at another API base URL"
+
+// smsFromEnv builds the SMS sender that AUTHKIT_SMS_PROVIDER names, from
+// that provider's AUTHKIT_<PROVIDER>_* variables, and checks it. With no
+// provider named it returns nil: the app then runs without phone accounts.
+func smsFromEnv(getenv func(string) string) (authkit.SMSSender, error) {
+	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	base := env("AUTHKIT_SMS_BASE_URL")
+	var sender interface {
+		authkit.SMSSender
+		Check() error
+	}
+	switch p := strings.ToLower(env("AUTHKIT_SMS_PROVIDER")); p {
+	case "":
+		return nil, nil
+	case "twilio":
+		sender = &sms.Twilio{
+			AccountSID:          env("AUTHKIT_TWILIO_ACCOUNT_SID"),
+			AuthToken:           env("AUTHKIT_TWILIO_AUTH_TOKEN"),
+			From:                env("AUTHKIT_TWILIO_FROM"),
+			MessagingServiceSID: env("AUTHKIT_TWILIO_MESSAGING_SERVICE_SID"),
+			BaseURL:             base,
+		}
+	case "messagebird":
+		sender = &sms.MessageBird{
+			AccessKey:  env("AUTHKIT_MESSAGEBIRD_ACCESS_KEY"),
+			Originator: env("AUTHKIT_MESSAGEBIRD_ORIGINATOR"),
+			BaseURL:    base,
+		}
+	case "vonage":
+		sender = &sms.Vonage{
+			APIKey:    env("AUTHKIT_VONAGE_API_KEY"),
+			APISecret: env("AUTHKIT_VONAGE_API_SECRET"),
+			From:      env("AUTHKIT_VONAGE_FROM"),
+			BaseURL:   base,
+		}
+	default:
+		return nil, fmt.Errorf("AUTHKIT_SMS_PROVIDER=%q is not twilio, messagebird or vonage; %s", p, smsHelp)
+	}
+	if err := sender.Check(); err != nil {
+		return nil, fmt.Errorf("%w; %s", err, smsHelp)
+	}
+	return sender, nil
+}

@@ -1,0 +1,480 @@
+package authkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// phoneSettings are the phone-account parts of Config, checked by New.
+type phoneSettings struct {
+	enabled, confirm, signInCodes bool
+	sender                        SMSSender
+	codeLength, maxAttempts       int
+	codeLifetime, resendGap       time.Duration
+	codeKey                       []byte // keys the HMACs of codes
+	templates                     struct {
+		verify, signIn, reset, changed smsTemplate
+	}
+	locks [32]sync.Mutex // see lock
+}
+
+// configurePhone checks and applies the phone-account fields of cfg.
+func (k *Kit) configurePhone(cfg Config) error {
+	p := &k.phone
+	p.enabled = cfg.PhoneAuth.on(false)
+	p.confirm = cfg.PhoneConfirmation.on(true)
+	p.signInCodes = cfg.SignInCodes.on(true)
+	p.sender = cfg.SMSSender
+	if p.enabled && p.sender == nil {
+		return errors.New("authkit: Config.SMSSender is required when PhoneAuth is On (outbox.New() records and prints texts in development)")
+	}
+	for _, n := range []struct {
+		name          string
+		in, lo, hi, d int
+		out           *int
+	}{
+		{"CodeLength", cfg.CodeLength, 6, 10, 6, &p.codeLength},
+		{"CodeMaxAttempts", cfg.CodeMaxAttempts, 1, 10, 5, &p.maxAttempts},
+	} {
+		switch {
+		case n.in == 0:
+			*n.out = n.d
+		case n.in < n.lo || n.in > n.hi:
+			return fmt.Errorf("authkit: Config.%s must be from %d to %d", n.name, n.lo, n.hi)
+		default:
+			*n.out = n.in
+		}
+	}
+	switch d := cfg.CodeLifetime; {
+	case d == 0:
+		p.codeLifetime = 5 * time.Minute
+	case d < 0 || d > 10*time.Minute:
+		return errors.New("authkit: Config.CodeLifetime must be positive and at most 10 minutes")
+	default:
+		p.codeLifetime = d
+	}
+	switch d := cfg.CodeResendGap; {
+	case d == 0:
+		p.resendGap = min(time.Minute, p.codeLifetime)
+	case d < 0 || d > p.codeLifetime:
+		return errors.New("authkit: Config.CodeResendGap must be positive and at most CodeLifetime")
+	default:
+		p.resendGap = d
+	}
+	tt := &p.templates
+	for _, t := range []struct {
+		name, in, def string
+		out           *smsTemplate
+	}{
+		{"VerifyPhone", cfg.SMSTemplates.VerifyPhone, DefaultSMSTemplates.VerifyPhone, &tt.verify},
+		{"SignInCode", cfg.SMSTemplates.SignInCode, DefaultSMSTemplates.SignInCode, &tt.signIn},
+		{"ResetCode", cfg.SMSTemplates.ResetCode, DefaultSMSTemplates.ResetCode, &tt.reset},
+		{"PhoneChanged", cfg.SMSTemplates.PhoneChanged, DefaultSMSTemplates.PhoneChanged, &tt.changed},
+	} {
+		var err error
+		if *t.out, err = parseSMSTemplate(t.name, t.in, t.def); err != nil {
+			return err
+		}
+	}
+	p.codeKey = k.subkey("sms code")
+	return nil
+}
+
+var errPhoneTaken = newError(CodePhoneTaken, "An account with this phone number exists already.")
+
+// phoneOn refuses every phone route while Config.PhoneAuth is off.
+func (k *Kit) phoneOn() error {
+	if !k.phone.enabled {
+		return newError(CodeFeatureDisabled, "Phone accounts are turned off for this app.")
+	}
+	return nil
+}
+
+// smsFailed is a text the caller waits for that the provider did not take.
+// The cause is logged; it holds neither the code nor the message.
+func smsFailed(err error) error {
+	return &Error{Code: CodeSMSFailed, Message: "The text message could not be sent. Ask for a new code in a minute.", Err: err}
+}
+
+// signUpWithPhone creates a password account for a phone number. With
+// phone confirmation on it texts a code (verifyPhone) and answers with no
+// session; off, it signs the new user in.
+func (k *Kit) signUpWithPhone(ctx context.Context, r *http.Request, phone, pw string, userData json.RawMessage) (grantAnswer, error) {
+	if err := k.phoneOn(); err != nil {
+		return grantAnswer{}, err
+	}
+	phone, err := normalizePhone(phone)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.checkPassword(pw); err != nil {
+		return grantAnswer{}, err
+	}
+	now := k.clock()
+	u := User{Provider: ProviderAltogic, Phone: phone, SignUpAt: now, LastLoginAt: now}
+	if err := applyUserData(&u, userData); err != nil {
+		return grantAnswer{}, err
+	}
+	if _, err := k.store.UserByPhone(ctx, phone); err == nil {
+		return grantAnswer{}, errPhoneTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, internalError(err)
+	}
+	if u.ID, err = k.newID(); err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	u.ProviderUserID = u.ID
+	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+		return grantAnswer{}, errPhoneTaken
+	} else if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	k.event(ctx, r, "sign-up", u.ID)
+	if k.phone.confirm {
+		// The caller waits for the text: a number the provider refuses is
+		// said at once. The account stays; resendVerificationCode texts
+		// another code.
+		if err := k.textCode(ctx, u, PurposeConfirmPhone, phone, k.phone.templates.verify); err != nil {
+			return grantAnswer{}, smsFailed(err)
+		}
+		return grantAnswer{User: u}, nil
+	}
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// signInWithPhone checks a phone number and password. Unknown numbers,
+// accounts without a password and wrong passwords fail alike, after the
+// same work; phone_not_verified comes only after the right password.
+func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw string) (grantAnswer, error) {
+	if err := k.phoneOn(); err != nil {
+		return grantAnswer{}, err
+	}
+	phone, err := normalizePhone(phone)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	errCredentials := newError(CodeInvalidCredentials, "The phone number or password is wrong.")
+	if !fitsPassword(pw) {
+		return grantAnswer{}, errCredentials
+	}
+	u, err := k.store.UserByPhone(ctx, phone)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, internalError(err)
+	}
+	// For an unknown number u is zero, and verify checks the dummy hash.
+	ok, err := k.verify(ctx, &u, pw)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if !ok {
+		k.event(ctx, r, "sign-in failed", u.ID)
+		return grantAnswer{}, errCredentials
+	}
+	if k.phone.confirm && !u.PhoneVerified {
+		return grantAnswer{}, newError(CodePhoneNotVerified, "Confirm your phone number first with the code we texted you.")
+	}
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, r, "sign-in", u.ID)
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// sendByPhone answers a send route as sendByEmail does: it checks the
+// number, then does the rest off the request path, so that the answer is
+// the same, in content and in time, whether or not an account has the
+// number. send runs only for an existing account.
+func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, u User) error) error {
+	phone, err := queryPhone(rawPhone)
+	if err != nil {
+		return err
+	}
+	k.goBackground(ctx, what, func(ctx context.Context) error {
+		u, err := k.store.UserByPhone(ctx, phone)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return send(ctx, u)
+	})
+	return nil
+}
+
+// codeReachable says whether codes may go to u's number: a confirmed one,
+// while confirmation is on. With it off any number of an account is.
+func (k *Kit) codeReachable(u User) bool {
+	return u.PhoneVerified || !k.phone.confirm
+}
+
+// resendVerificationCode texts a fresh confirmation code to an account
+// whose number is not confirmed yet.
+func (k *Kit) resendVerificationCode(ctx context.Context, phone string) error {
+	if err := k.phoneOn(); err != nil {
+		return err
+	}
+	if !k.phone.confirm {
+		return newError(CodeFeatureDisabled, "Phone confirmation is turned off for this app.")
+	}
+	return k.sendByPhone(ctx, phone, "resending a confirmation code", func(ctx context.Context, u User) error {
+		if u.PhoneVerified {
+			return nil
+		}
+		return k.textCode(ctx, u, PurposeConfirmPhone, u.Phone, k.phone.templates.verify)
+	})
+}
+
+// signInCodesOn refuses the sign-in code routes while they are off.
+func (k *Kit) signInCodesOn() error {
+	if err := k.phoneOn(); err != nil {
+		return err
+	}
+	if !k.phone.signInCodes {
+		return newError(CodeFeatureDisabled, "Sign-in codes are turned off for this app.")
+	}
+	return nil
+}
+
+// sendSignInCode texts a sign-in code to a confirmed number.
+func (k *Kit) sendSignInCode(ctx context.Context, phone string) error {
+	if err := k.signInCodesOn(); err != nil {
+		return err
+	}
+	return k.sendByPhone(ctx, phone, "sending a sign-in code", func(ctx context.Context, u User) error {
+		if !k.codeReachable(u) {
+			return nil
+		}
+		return k.textCode(ctx, u, PurposeSignInCode, u.Phone, k.phone.templates.signIn)
+	})
+}
+
+// signInWithCode spends a sign-in code and signs its account in.
+func (k *Kit) signInWithCode(ctx context.Context, r *http.Request, phone, code string) (grantAnswer, error) {
+	if err := k.signInCodesOn(); err != nil {
+		return grantAnswer{}, err
+	}
+	phone, err := queryPhone(phone)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	t, err := k.matchCode(ctx, r, phone, code, PurposeSignInCode)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	u, err := k.codeOwner(ctx, t)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	u.PhoneVerified = true // the code reached the phone
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, r, "sign-in by code", u.ID)
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// codeOwner spends a code matchCode accepted and returns the account it
+// was sent for, which must still have the number it was sent to.
+func (k *Kit) codeOwner(ctx context.Context, t Token) (User, error) {
+	t, err := k.spendCode(ctx, t)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, internalError(err)
+	}
+	if err != nil || u.Phone != t.Subject {
+		return User{}, errInvalidCode // the account or its number changed since
+	}
+	return u, nil
+}
+
+// sendResetPwdCode texts a reset code to a password account's number: a
+// confirmed one, while confirmation is on.
+func (k *Kit) sendResetPwdCode(ctx context.Context, phone string) error {
+	if err := k.phoneOn(); err != nil {
+		return err
+	}
+	return k.sendByPhone(ctx, phone, "sending a reset code", func(ctx context.Context, u User) error {
+		if u.Provider != ProviderAltogic || !k.codeReachable(u) {
+			return nil
+		}
+		return k.textCode(ctx, u, PurposeResetCode, u.Phone, k.phone.templates.reset)
+	})
+}
+
+// resetPwdWithCode spends a reset code, sets the new password and ends
+// every session; it also voids the account's other codes and links.
+// Nobody is signed in.
+func (k *Kit) resetPwdWithCode(ctx context.Context, r *http.Request, phone, code, pw string) error {
+	if err := k.phoneOn(); err != nil {
+		return err
+	}
+	if err := k.checkPassword(pw); err != nil {
+		return err
+	}
+	phone, err := queryPhone(phone)
+	if err != nil {
+		return err
+	}
+	// Check the code before hashing, so a wrong one costs no hash; spend it
+	// after, so a failed hash costs no code.
+	t, err := k.matchCode(ctx, r, phone, code, PurposeResetCode)
+	if err != nil {
+		return err
+	}
+	newHash, err := k.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	u, err := k.codeOwner(ctx, t)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = newHash
+	u.PhoneVerified = true // the code reached the phone
+	if err := k.store.UpdateUser(ctx, u); err != nil {
+		return internalError(err)
+	}
+	if err := k.endSessionsAndTokens(ctx, u.ID, ""); err != nil {
+		return err
+	}
+	k.event(ctx, r, "password reset", u.ID)
+	return nil
+}
+
+// verifyPhone spends the newest confirmation or change-phone code sent to
+// the number. A sign-up's confirmation signs the user in; a change of
+// number applies, and answers with no session.
+func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code string) (grantAnswer, error) {
+	if err := k.phoneOn(); err != nil {
+		return grantAnswer{}, err
+	}
+	phone, err := queryPhone(phone)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	t, err := k.matchCode(ctx, r, phone, code, PurposeConfirmPhone, PurposeChangePhone)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if t.Purpose == PurposeChangePhone {
+		u, err := k.applyPhoneChange(ctx, t)
+		if err != nil {
+			return grantAnswer{}, err
+		}
+		return grantAnswer{User: u}, nil
+	}
+	u, err := k.codeOwner(ctx, t)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	u.PhoneVerified = true
+	s, err := k.startSession(ctx, r, &u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, r, "phone confirmed", u.ID)
+	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// changePhone needs the current password. With confirmation on, the change
+// waits for the new number to confirm with verifyPhone; off, it applies at
+// once. Either way the old number is told once it applies.
+func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (User, error) {
+	if err := k.phoneOn(); err != nil {
+		return User{}, err
+	}
+	newPhone, err := normalizePhone(newPhone)
+	if err != nil {
+		return User{}, err
+	}
+	u := c.user
+	if newPhone == u.Phone {
+		return User{}, newError(CodePhoneUnchanged, "This is the account's phone number already.")
+	}
+	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
+		return User{}, err
+	}
+	if _, err := k.store.UserByPhone(ctx, newPhone); err == nil {
+		return User{}, errPhoneTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return User{}, internalError(err)
+	}
+	if k.phone.confirm {
+		if err := k.textCode(ctx, u, PurposeChangePhone, newPhone, k.phone.templates.verify); err != nil {
+			return User{}, smsFailed(err)
+		}
+		return u, nil
+	}
+	old := u.Phone
+	u.Phone, u.PhoneVerified = newPhone, false
+	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+		return User{}, errPhoneTaken
+	} else if err != nil {
+		return User{}, internalError(err)
+	}
+	if err := k.phoneChanged(ctx, u, old); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// applyPhoneChange spends a change-phone code and makes its number the
+// user's, confirmed.
+func (k *Kit) applyPhoneChange(ctx context.Context, t Token) (User, error) {
+	t, err := k.spendCode(ctx, t)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, errInvalidCode
+	}
+	if err != nil {
+		return User{}, internalError(err)
+	}
+	old := u.Phone
+	u.Phone, u.PhoneVerified = t.Subject, true
+	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+		return User{}, errPhoneTaken
+	} else if err != nil {
+		return User{}, internalError(err)
+	}
+	return u, k.phoneChanged(ctx, u, old)
+}
+
+// phoneChanged follows a change of u's number from old: it voids the codes
+// issued for the old number and texts it a notice.
+func (k *Kit) phoneChanged(ctx context.Context, u User, old string) error {
+	if err := k.store.DeleteUserTokens(ctx, u.ID, codePurposes...); err != nil {
+		return internalError(err)
+	}
+	k.event(ctx, nil, "phone changed", u.ID)
+	if old != "" {
+		k.goBackground(ctx, "texting a phone-changed notice", func(ctx context.Context) error {
+			m, err := k.phone.templates.changed.render(old, MessageData{AppName: k.appName, Phone: old, NewPhone: u.Phone, Name: u.Name})
+			if err != nil {
+				return err
+			}
+			return k.phone.sender.SendSMS(ctx, m)
+		})
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+package authkit_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/outbox"
+)
+
+// SMS codes: SECURITY 11, 13-15.
+
+// SECURITY 13, 14: CodeLength digits, kept only as a keyed hash bound to
+// the number, living CodeLifetime.
+func TestCodeShapeAndStorage(t *testing.T) {
+	h := newPhoneHarness(t)
+	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555555", phonePassword, nil).status)
+	code := h.code("+15555555555")
+	require.Regexp(t, `^\d{6}$`, code)
+
+	tok, err := h.store.LatestToken(context.Background(), authkit.PurposeConfirmPhone, "+15555555555", h.clock.Now())
+	require.NoError(t, err)
+	require.Regexp(t, `^[0-9a-f]{64}$`, tok.Hash)
+	require.NotEqual(t, sha256Hex(code), tok.Hash, "a code is kept as a keyed HMAC, not a plain hash")
+	require.NotContains(t, tok.Hash, code)
+	require.Equal(t, 5*time.Minute, tok.ExpiresAt.Sub(tok.CreatedAt))
+	require.Zero(t, tok.Attempts)
+
+	h8 := newPhoneHarness(t, func(c *authkit.Config) { c.CodeLength = 8 })
+	require.Equal(t, http.StatusOK, h8.signUpPhone("+15555555555", phonePassword, nil).status)
+	require.Regexp(t, `^\d{8}$`, h8.code("+15555555555"))
+}
+
+// zeroReader is a randomness source of zero bytes only.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// SECURITY 13: the code comes from Config.Rand, leading zeros kept.
+func TestCodeKeepsLeadingZeros(t *testing.T) {
+	var mu sync.Mutex
+	zeros := false
+	h := newPhoneHarness(t, func(c *authkit.Config) {
+		c.Rand = readerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if zeros {
+				return zeroReader{}.Read(p)
+			}
+			return rand.Read(p)
+		})
+	})
+	h.phoneUser("+15555555555", phonePassword)
+	mu.Lock()
+	zeros = true
+	mu.Unlock()
+	h.post(phoneQuery("send-code", "+15555555555", ""), nil, "")
+	require.Equal(t, "000000", h.code("+15555555555"))
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// race runs call 50 times at once and counts the 200s.
+func race(call func() int) int {
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	start := make(chan struct{})
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if call() == http.StatusOK {
+				wins.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return int(wins.Load())
+}
+
+// SECURITY 15: 50 parallel uses of the right code, exactly one success.
+func TestCodeSingleUseUnderConcurrency(t *testing.T) {
+	h := newPhoneHarness(t)
+	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555501", phonePassword, nil).status)
+	confirm := h.code("+15555555501")
+	require.Equal(t, 1, race(func() int {
+		return rawStatus(t, http.MethodPost, h.srv.URL+phoneQuery("verify-phone", "+15555555501", confirm), "")
+	}))
+
+	h.phoneUser("+15555555502", phonePassword)
+	h.post(phoneQuery("send-code", "+15555555502", ""), nil, "")
+	signIn := h.code("+15555555502")
+	require.Equal(t, 1, race(func() int {
+		return rawStatus(t, http.MethodPost, h.srv.URL+phoneQuery("signin-code", "+15555555502", signIn), "")
+	}))
+
+	h.clock.Advance(time.Minute)
+	h.post(phoneQuery("send-reset-code", "+15555555502", ""), nil, "")
+	reset := h.code("+15555555502")
+	require.Equal(t, 1, race(func() int {
+		return rawStatus(t, http.MethodPost, h.srv.URL+phoneQuery("reset-pwd-code", "+15555555502", reset), `{"newPassword":"a new long password"}`)
+	}))
+}
+
+// wrongCode is a well-formed code other than code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "000001"
+	}
+	return "000000"
+}
+
+// SECURITY 13: at most CodeMaxAttempts tries, the right one included; then
+// the code is dead.
+func TestCodeDiesAfterMaxAttempts(t *testing.T) {
+	h := newPhoneHarness(t)
+	h.phoneUser("+15555555501", phonePassword)
+	h.phoneUser("+15555555502", phonePassword)
+
+	h.post(phoneQuery("send-code", "+15555555501", ""), nil, "")
+	code := h.code("+15555555501")
+	for range 5 {
+		requireStatusCode(t, h.post(phoneQuery("signin-code", "+15555555501", wrongCode(code)), nil, ""), http.StatusBadRequest, "invalid_code")
+	}
+	requireStatusCode(t, h.post(phoneQuery("signin-code", "+15555555501", code), nil, ""), http.StatusBadRequest, "invalid_code")
+
+	// Four wrong tries leave the fifth to the right code.
+	h.post(phoneQuery("send-code", "+15555555502", ""), nil, "")
+	code = h.code("+15555555502")
+	for range 4 {
+		requireStatusCode(t, h.post(phoneQuery("signin-code", "+15555555502", wrongCode(code)), nil, ""), http.StatusBadRequest, "invalid_code")
+	}
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("signin-code", "+15555555502", code), nil, "").status)
+
+	// Tries racing each other are counted alike: of 50 wrong guesses and
+	// the right code after them, none gets through.
+	h.clock.Advance(time.Minute)
+	h.post(phoneQuery("send-code", "+15555555502", ""), nil, "")
+	code = h.code("+15555555502")
+	require.Zero(t, race(func() int {
+		return rawStatus(t, http.MethodPost, h.srv.URL+phoneQuery("signin-code", "+15555555502", wrongCode(code)), "")
+	}))
+	requireStatusCode(t, h.post(phoneQuery("signin-code", "+15555555502", code), nil, ""), http.StatusBadRequest, "invalid_code")
+}
+
+func TestCodeOnlyTheNewestWorks(t *testing.T) {
+	h := newPhoneHarness(t)
+	h.phoneUser("+15555555555", phonePassword)
+	h.post(phoneQuery("send-code", "+15555555555", ""), nil, "")
+	first := h.code("+15555555555")
+	h.clock.Advance(time.Minute)
+	h.post(phoneQuery("send-code", "+15555555555", ""), nil, "")
+	second := h.code("+15555555555")
+	if first != second { // one chance in a million that they are the same
+		requireStatusCode(t, h.post(phoneQuery("signin-code", "+15555555555", first), nil, ""), http.StatusBadRequest, "invalid_code")
+	}
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("signin-code", "+15555555555", second), nil, "").status)
+}
+
+// SECURITY 13: a code works only for its purpose and number.
+func TestCodeBoundToPurposeAndNumber(t *testing.T) {
+	h := newPhoneHarness(t)
+	h.phoneUser("+15555555501", phonePassword)
+	h.phoneUser("+15555555502", phonePassword)
+	h.post(phoneQuery("send-code", "+15555555501", ""), nil, "")
+	h.post(phoneQuery("send-code", "+15555555502", ""), nil, "")
+	code1, code2 := h.code("+15555555501"), h.code("+15555555502")
+
+	a := h.post(phoneQuery("reset-pwd-code", "+15555555501", code1), map[string]any{"newPassword": "a new long password"}, "")
+	requireStatusCode(t, a, http.StatusBadRequest, "invalid_code")
+	requireStatusCode(t, h.post(phoneQuery("verify-phone", "+15555555501", code1), nil, ""), http.StatusBadRequest, "invalid_code")
+	if code1 != code2 {
+		requireStatusCode(t, h.post(phoneQuery("signin-code", "+15555555502", code1), nil, ""), http.StatusBadRequest, "invalid_code")
+	}
+	in := h.post(phoneQuery("signin-code", "+15555555501", code1), nil, "")
+	require.Equal(t, http.StatusOK, in.status, "%s", in.raw)
+	require.Equal(t, "+15555555501", in.user()["phone"])
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("signin-code", "+15555555502", code2), nil, "").status)
+	require.Equal(t, http.StatusOK, h.signInPhone("+15555555501", phonePassword).status, "the password is as it was")
+}
+
+func TestCodeExpires(t *testing.T) {
+	h := newPhoneHarness(t)
+	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555501", phonePassword, nil).status)
+	confirm := h.code("+15555555501")
+	h.clock.Advance(5 * time.Minute)
+	requireStatusCode(t, h.post(phoneQuery("verify-phone", "+15555555501", confirm), nil, ""), http.StatusBadRequest, "invalid_code")
+
+	h.phoneUser("+15555555502", phonePassword)
+	h.post(phoneQuery("send-code", "+15555555502", ""), nil, "")
+	code := h.code("+15555555502")
+	h.clock.Advance(5*time.Minute - time.Millisecond)
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("signin-code", "+15555555502", code), nil, "").status)
+}
+
+// SECURITY 11: at least CodeResendGap between texts to one number, also
+// when many ask at once.
+func TestCodeResendGap(t *testing.T) {
+	h := newPhoneHarness(t)
+	h.phoneUser("+15555555555", phonePassword)
+	send := func(route string) answer {
+		a := h.post(phoneQuery(route, "+15555555555", ""), nil, "")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+		return a
+	}
+	send("send-code")
+	first := h.code("+15555555555")
+	h.clock.Advance(59 * time.Second)
+	send("send-code")
+	send("send-reset-code")
+	h.noMail("+15555555555")
+
+	h.clock.Advance(time.Second)
+	send("send-reset-code")
+	h.code("+15555555555")
+	// The skipped sends left the first code working.
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("signin-code", "+15555555555", first), nil, "").status)
+
+	h.clock.Advance(time.Minute)
+	require.Equal(t, 50, race(func() int {
+		return rawStatus(t, http.MethodPost, h.srv.URL+phoneQuery("send-code", "+15555555555", ""), "")
+	}))
+	h.code("+15555555555")
+	h.noMail("+15555555555")
+}
+
+// SECURITY 8: the phone send routes answer alike for unknown, unconfirmed
+// and confirmed numbers, and text nothing to unknown ones.
+func TestCodeSendRoutesAnswerAlike(t *testing.T) {
+	h := newPhoneHarness(t)
+	h.phoneUser("+15555555501", phonePassword)
+	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555502", phonePassword, nil).status)
+	h.code("+15555555502")
+	h.clock.Advance(time.Minute)
+	now := h.clock.Now()
+	require.NoError(t, h.store.CreateUser(context.Background(), authkit.User{
+		ID: "0123456789abcdef01234567", Provider: "google", ProviderUserID: "google-42",
+		Phone: "+15555555504", PhoneVerified: true, SignUpAt: now, LastLoginAt: now,
+	}))
+
+	for _, route := range []string{"send-code", "send-reset-code", "resend-code"} {
+		t.Run(route, func(t *testing.T) {
+			var answers []answer
+			for _, phone := range []string{"+15555555503", "+15555555502", "+15555555501", "+15555555504"} {
+				a := h.post(phoneQuery(route, phone, ""), nil, "")
+				require.Equal(t, http.StatusOK, a.status, "%s: %s", phone, a.raw)
+				answers = append(answers, a)
+			}
+			for _, a := range answers[1:] {
+				require.Equal(t, string(answers[0].raw), string(a.raw), "the same body for every number")
+				require.Equal(t, answers[0].header.Get("Content-Type"), a.header.Get("Content-Type"))
+			}
+		})
+		h.settle()
+		h.clock.Advance(time.Minute)
+	}
+	h.noMail("+15555555503")
+
+	got := map[string]int{}
+	for _, m := range h.box.Messages() {
+		if m.Kind == outbox.KindSMS {
+			got[m.To]++
+		}
+	}
+	// 01: confirmation, sign-in code, reset code. 02: confirmation at
+	// sign-up and on resend. 04 (no password): a sign-in code only.
+	require.Equal(t, map[string]int{"+15555555501": 3, "+15555555502": 2, "+15555555504": 1}, got)
+}
+
+// failingSender refuses every text, and keeps the ones it was given.
+type failingSender struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (f *failingSender) SendSMS(_ context.Context, m authkit.SMS) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bodies = append(f.bodies, m.Body)
+	return errors.New("provider said no (status 400)")
+}
+
+// A provider failure on a route that waits for its text is a 502
+// sms_failed; the log says why, without the code or the text.
+func TestCodeSMSFailed(t *testing.T) {
+	var logs syncBuffer
+	sender := &failingSender{}
+	h := newPhoneHarness(t, func(c *authkit.Config) {
+		c.SMSSender = sender
+		c.Logger = timelessLogger(&logs)
+	})
+	r, err := http.NewRequest(http.MethodPost, h.srv.URL+api+"signup-phone",
+		strings.NewReader(`{"phone":"+15555555555","password":"`+phonePassword+`"}`))
+	require.NoError(t, err)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(r)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode, "%s", raw)
+	require.Contains(t, string(raw), `"code":"sms_failed"`)
+	require.Contains(t, string(raw), `"origin":"server_error"`)
+	require.NotContains(t, string(raw), "provider said no")
+
+	h.settle()
+	require.Len(t, sender.bodies, 1)
+	out := logs.String()
+	require.Contains(t, out, "provider said no")
+	code := regexp.MustCompile(`\d{6}`).FindString(sender.bodies[0])
+	require.NotEmpty(t, code)
+	require.NotContains(t, out, code)
+	require.NotContains(t, out, sender.bodies[0])
+	// The account exists, unconfirmed: the owner asks for a new code.
+	requireStatusCode(t, h.signInPhone("+15555555555", phonePassword), http.StatusForbidden, "phone_not_verified")
+	require.False(t, bytes.Contains(raw, []byte(code)))
+}

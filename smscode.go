@@ -1,0 +1,188 @@
+package authkit
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/big"
+	"net/http"
+	"strings"
+)
+
+// SMS codes (SECURITY 11, 13-15): uniform digits from Config.Rand, kept
+// only as a keyed HMAC bound to their purpose and number, the newest of a
+// purpose and number the only one that works, a few tries each, spent
+// atomically, and at most one texted to a number per CodeResendGap.
+
+var errInvalidCode = newError(CodeInvalidCode, "The code is not valid: it is wrong, has expired, was used already or was tried too often. Ask for a new one.")
+
+// codePurposes are the purposes of the tokens that are SMS codes.
+var codePurposes = []TokenPurpose{PurposeConfirmPhone, PurposeSignInCode, PurposeResetCode, PurposeChangePhone}
+
+// newCode returns CodeLength decimal digits drawn uniformly from
+// Config.Rand, leading zeros kept.
+func (k *Kit) newCode() (string, error) {
+	n := k.phone.codeLength
+	v, err := rand.Int(k.rand, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil))
+	if err != nil {
+		return "", fmt.Errorf("authkit: reading randomness: %w", err)
+	}
+	s := v.String()
+	return strings.Repeat("0", n-len(s)) + s, nil
+}
+
+// codeHash is how a code is kept: an HMAC under a key derived from
+// Config.Secret, over the purpose and number it was sent for. A leaked
+// table of hashes cannot be searched for the few million codes without
+// the secret, and a code matches nowhere but where it was sent.
+func (k *Kit) codeHash(purpose TokenPurpose, phone, code string) string {
+	m := hmac.New(sha256.New, k.phone.codeKey)
+	m.Write([]byte(string(purpose) + "\x00" + phone + "\x00" + code))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// wellFormedCode says whether s could be a code at all: CodeLength ASCII
+// digits. Anything else is refused without spending a try.
+func (k *Kit) wellFormedCode(s string) bool {
+	if len(s) != k.phone.codeLength {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// textCode issues a code of the given purpose for u, bound to phone (which
+// voids u's older codes of that purpose), and texts it with t. When a code
+// went to that number less than CodeResendGap ago it does neither, and the
+// code sent before keeps working.
+func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone string, t smsTemplate) error {
+	code, err := k.issueCode(ctx, u.ID, purpose, phone)
+	if err != nil || code == "" {
+		return err
+	}
+	m, err := t.render(phone, MessageData{AppName: k.appName, Code: code, Phone: phone, Name: u.Name, ExpiresIn: k.phone.codeLifetime})
+	if err != nil {
+		return err
+	}
+	// Bounded here too: sign-up and changePhone text while the caller waits.
+	ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)
+	defer cancel()
+	if err := k.phone.sender.SendSMS(ctx, m); err != nil {
+		return err
+	}
+	k.log.InfoContext(ctx, "authkit: code texted", "user", u.ID, "purpose", string(purpose))
+	return nil
+}
+
+// issueCode stores a new code and returns it, or returns "" when a code
+// went to the number less than CodeResendGap ago. Within this process the
+// check and the issue are one step per number, so requests racing to text
+// one number text it once.
+func (k *Kit) issueCode(ctx context.Context, userID string, purpose TokenPurpose, phone string) (string, error) {
+	unlock := k.phone.lock(phone)
+	defer unlock()
+	now := k.clock()
+	for _, p := range codePurposes {
+		t, err := k.store.LatestToken(ctx, p, phone, now)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if now.Before(t.CreatedAt.Add(k.phone.resendGap)) {
+			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", userID, "purpose", string(purpose))
+			return "", nil
+		}
+	}
+	// A live code of this purpose and number with the same digits has the
+	// same hash: draw again (one chance in a million).
+	for range 3 {
+		code, err := k.newCode()
+		if err != nil {
+			return "", err
+		}
+		err = k.store.CreateToken(ctx, Token{
+			Hash: k.codeHash(purpose, phone, code), Purpose: purpose, UserID: userID, Subject: phone,
+			CreatedAt: now, ExpiresAt: now.Add(k.phone.codeLifetime),
+		})
+		if errors.Is(err, ErrDuplicate) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return code, nil
+	}
+	return "", errors.New("authkit: three fresh codes in a row matched live ones")
+}
+
+// lock serialises what is done for one number in this process (numbers
+// share a few locks).
+func (p *phoneSettings) lock(phone string) (unlock func()) {
+	h := fnv.New32a()
+	h.Write([]byte(phone))
+	m := &p.locks[h.Sum32()%uint32(len(p.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// matchCode checks guess against the newest live code of one of purposes
+// sent to phone, without spending it (spendCode does). The try is counted
+// before the guess is compared, atomically in the store, so no code is ever
+// compared more than CodeMaxAttempts times, however many guess at once;
+// after that even the right code fails.
+func (k *Kit) matchCode(ctx context.Context, r *http.Request, phone, guess string, purposes ...TokenPurpose) (Token, error) {
+	if !k.wellFormedCode(guess) {
+		return Token{}, errInvalidCode
+	}
+	now := k.clock()
+	var t Token
+	for _, p := range purposes {
+		c, err := k.store.LatestToken(ctx, p, phone, now)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Token{}, internalError(err)
+		}
+		if t.Hash == "" || c.CreatedAt.After(t.CreatedAt) {
+			t = c
+		}
+	}
+	if t.Hash == "" {
+		k.event(ctx, r, "code refused", "")
+		return Token{}, errInvalidCode
+	}
+	claimed, err := k.store.ClaimAttempt(ctx, t.Hash, k.phone.maxAttempts, now)
+	if err != nil {
+		return Token{}, internalError(err)
+	}
+	if !claimed || !hmac.Equal([]byte(k.codeHash(t.Purpose, phone, guess)), []byte(t.Hash)) {
+		k.event(ctx, r, "code refused", t.UserID)
+		return Token{}, errInvalidCode
+	}
+	return t, nil
+}
+
+// spendCode consumes a code matchCode accepted. Of the requests that race
+// to spend one code, one gets it and the others an invalid_code.
+func (k *Kit) spendCode(ctx context.Context, t Token) (Token, error) {
+	t, err := k.store.ConsumeToken(ctx, t.Purpose, t.Hash, k.clock())
+	if errors.Is(err, ErrNotFound) {
+		return Token{}, errInvalidCode
+	}
+	if err != nil {
+		return Token{}, internalError(err)
+	}
+	return t, nil
+}
