@@ -223,8 +223,10 @@ type SessionUserFinder interface {
 // [Kit.Cleanup] calls it; a store without it drops an expired record only
 // when it comes across it.
 type Cleaner interface {
-	// DeleteExpired deletes every token whose ExpiresAt is not after now, and
+	// DeleteExpired deletes every token whose ExpiresAt is not after now,
 	// every session that expired (ExpiresAt not after now) or has been idle
-	// (LastSeenAt not after idleSince), and reports how many records it deleted.
+	// (LastSeenAt not after idleSince) and, in a store that is also a
+	// [Limiter], every limit count whose window ended (its end not after
+	// now), and reports how many records it deleted.
 	DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error)
 }

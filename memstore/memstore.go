@@ -36,6 +36,8 @@ type Store struct {
 	tokens         map[string]*authkit.Token       // by Hash
 	userTokens     map[string]map[string]struct{}  // user ID -> token hashes
 	subjectTokens  map[subject]map[string]struct{} // purpose and subject -> token hashes
+
+	limits limits // rate-limit counters, under their own lock (limiter.go)
 }
 
 // subject is the key LatestToken finds tokens by.
@@ -444,12 +446,13 @@ func (s *Store) deleteTokenLocked(t *authkit.Token) {
 var _ authkit.Cleaner = (*Store)(nil)
 
 // DeleteExpired implements [authkit.Cleaner]. It walks every session and
-// token under the write lock, so a host with many of them calls it now and
-// then ([authkit.Kit.Cleanup] does), not on every request.
+// token under the write lock, and every limit counter under the limits'
+// lock, so a host with many of them calls it now and then
+// ([authkit.Kit.Cleanup] does), not on every request.
 func (s *Store) DeleteExpired(_ context.Context, now, idleSince time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var n int64
+	n := s.limits.deleteEnded(now)
 	for _, sess := range s.sessions {
 		if !sess.ExpiresAt.After(now) || !sess.LastSeenAt.After(idleSince) {
 			s.deleteSessionLocked(sess)

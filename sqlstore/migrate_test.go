@@ -27,7 +27,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		require.NoError(t, s.Migrate(ctx))
 		v, err = s.Version(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 1, v)
+		require.Equal(t, 2, v)
 
 		u := authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1", Email: "a@example.com",
 			SignUpAt: time.Now(), LastLoginAt: time.Now()}
@@ -37,7 +37,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		require.NoError(t, err, "a second Migrate keeps the data")
 		v, err = s.Version(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 1, v)
+		require.Equal(t, 2, v)
 	})
 }
 
@@ -77,7 +77,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			}
 			var rows int
 			require.NoError(t, stores[0].DB().QueryRow("SELECT COUNT(*) FROM authkit_schema").Scan(&rows))
-			require.Equal(t, 1, rows, "each step recorded once")
+			require.Equal(t, 2, rows, "each step recorded once")
 		})
 	}
 }

@@ -147,8 +147,9 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 	return nil
 }
 
-// DeleteExpired implements [authkit.Cleaner], with two statements that each
-// use an index on the time they compare.
+// DeleteExpired implements [authkit.Cleaner], with three statements
+// (sessions, tokens, limit counts) that each use an index on the time they
+// compare.
 func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error) {
 	sessions, err := s.exec(ctx, s.sql.deleteExpiredSessions, millis(now), millis(idleSince))
 	if err != nil {
@@ -158,7 +159,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) (in
 	if err != nil {
 		return sessions, fmt.Errorf("sqlstore: deleting expired tokens: %w", err)
 	}
-	return sessions + tokens, nil
+	limits, err := s.deleteEndedLimits(ctx, now)
+	return sessions + tokens + limits, err
 }
 
 // exec runs a statement and returns how many rows it affected.

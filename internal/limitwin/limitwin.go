@@ -1,0 +1,60 @@
+// Package limitwin holds what every [authkit.Limiter] shares: the checks of
+// its arguments and the arithmetic of fixed windows, in Unix milliseconds.
+package limitwin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/authkit/authkit"
+)
+
+// Window is the window of one length that holds a given now.
+type Window struct {
+	Len   int64 // length, milliseconds
+	Start int64 // start, Unix milliseconds: a multiple of Len
+}
+
+// Of checks key and window and returns the window of length window that
+// holds now, or an error wrapping [authkit.ErrInvalidLimit].
+func Of(key string, window time.Duration, now time.Time) (Window, error) {
+	if err := CheckKey(key); err != nil {
+		return Window{}, err
+	}
+	if window < time.Second || window%time.Millisecond != 0 {
+		return Window{}, fmt.Errorf("%w: window %v: at least a second, in whole milliseconds", authkit.ErrInvalidLimit, window)
+	}
+	n := window.Milliseconds()
+	ms := now.UnixMilli()
+	r := ms % n
+	if r < 0 { // before the epoch: round down, not toward zero
+		r += n
+	}
+	return Window{Len: n, Start: ms - r}, nil
+}
+
+// CheckKey returns an error wrapping [authkit.ErrInvalidLimit] unless key
+// holds 1 to [authkit.MaxLimitKey] bytes.
+func CheckKey(key string) error {
+	if key == "" || len(key) > authkit.MaxLimitKey {
+		return fmt.Errorf("%w: a key holds 1 to %d bytes, not %d", authkit.ErrInvalidLimit, authkit.MaxLimitKey, len(key))
+	}
+	return nil
+}
+
+// End returns the end of w.
+func (w Window) End() time.Time { return Time(w.Start + w.Len) }
+
+// Count returns what Count reports in w for a key whose newest window of
+// w's length started at start and holds hits (found false: none is
+// stored). A window newer than w is the caller's too (its clock lags): the
+// count of the newest window is reported, with that window's end.
+func (w Window) Count(found bool, start, hits int64) (int64, time.Time) {
+	if !found || start < w.Start {
+		return 0, w.End()
+	}
+	return hits, Time(start + w.Len)
+}
+
+// Time returns the time of a Unix millisecond, in UTC.
+func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
