@@ -30,7 +30,10 @@
 // hashes and spent atomically; SMS codes only as keyed HMACs, with a cap on
 // tries; sign-in and send routes answer alike for
 // known and unknown accounts; links are built from [Config.PublicURL] and
-// end only at [Config.RedirectURL].
+// end only at [Config.RedirectURL]. Abuse [Limits] on failed sign-ins per
+// account, requests per client IP, mails per address and texts per number
+// answer 429 with Retry-After; they are counted in a [Limiter] (by default
+// the store), so instances that share a database share them.
 package authkit
 
 import (
@@ -42,6 +45,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
@@ -183,6 +187,33 @@ type Config struct {
 	// an account on the email alone.
 	LinkVerifiedEmails Switch
 
+	// Limiter counts the abuse limits of Limits, shared by every instance
+	// that uses the same one. Default: the Store, when it implements
+	// [Limiter] (memstore and sqlstore stores do, so instances on one
+	// database share their limits with no more setup). A Store that does
+	// not needs one here: redislimit.New(client, "") counts in Redis,
+	// memstore.New() in this process only. New fails without one, rather
+	// than let each instance count alone.
+	Limiter Limiter
+	// Limits are the abuse limits: failed guesses per account, requests
+	// per client IP, mails per address, texts per number and per IP, an
+	// optional SMS budget and allowed SMS countries. A limit that is passed
+	// answers 429 too_many_requests with Retry-After. Default: each field
+	// of [Limits] states its own.
+	Limits Limits
+	// TrustedProxies are the reverse proxies and load balancers in front
+	// of the kit. When a request's connection comes from one of them, the
+	// client IP (for the per-IP limits, the logs and the sessions) is the
+	// rightmost X-Forwarded-For address that is not one of them. Default:
+	// none: the client IP is the connection's, and X-Forwarded-For, which
+	// any client can write, is ignored.
+	TrustedProxies []netip.Prefix
+	// MaxPendingSends bounds the messages being sent in the background at
+	// once (each waits at most SendTimeout). Past it, a message asked for
+	// is dropped and the drop logged as an error, so a flood of send
+	// requests cannot pile up goroutines. Default 1000.
+	MaxPendingSends int
+
 	// MaxConcurrentHashes bounds how many password hashes run at once, each
 	// taking 19 MiB: a flood of sign-ins waits instead of exhausting memory.
 	// Default 2 × GOMAXPROCS.
@@ -190,7 +221,10 @@ type Config struct {
 	// SendTimeout bounds each delivery of a message. Default 30 seconds.
 	SendTimeout time.Duration
 
-	// Logger receives the kit's logs. Default slog.Default().
+	// Logger receives the kit's logs: an Info record per auth event, with
+	// the user's id, and, like every record logged while serving a
+	// request, the request's ip and userAgent; never a password, token or
+	// code. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -222,13 +256,15 @@ type Kit struct {
 		confirm, magic, reset, changeEmail, emailChanged emailTemplate
 	}
 
-	phone phoneSettings
-	oauth oauthKit
+	phone  phoneSettings
+	oauth  oauthKit
+	limits limitSettings
 
 	hashSlots chan struct{}
 	dummyHash func() string // a real hash, verified for unknown users
 
 	background sync.WaitGroup
+	pending    chan struct{} // a slot per message sent in the background
 	handler    http.Handler
 }
 
@@ -271,6 +307,7 @@ func New(cfg Config) (*Kit, error) {
 	if k.log == nil {
 		k.log = slog.Default()
 	}
+	k.log = slog.New(clientLog{k.log.Handler()}) // see logctx.go
 	if k.now == nil {
 		k.now = time.Now
 	}
@@ -366,6 +403,17 @@ func New(cfg Config) (*Kit, error) {
 		}
 		return h
 	})
+	switch n := cfg.MaxPendingSends; {
+	case n < 0:
+		return nil, errors.New("authkit: Config.MaxPendingSends must not be negative")
+	case n == 0:
+		k.pending = make(chan struct{}, 1000)
+	default:
+		k.pending = make(chan struct{}, n)
+	}
+	if err := k.configureLimits(cfg); err != nil {
+		return nil, err
+	}
 	if err := k.configurePhone(cfg); err != nil {
 		return nil, err
 	}
@@ -411,11 +459,19 @@ func (k *Kit) Close(ctx context.Context) error {
 
 // goBackground runs f off the request path, so that what f does for a real
 // account (look it up, issue a token, send mail) costs the answer no time.
+// At most MaxPendingSends run at once; past that f is dropped, and logged.
 func (k *Kit) goBackground(ctx context.Context, what string, f func(ctx context.Context) error) {
 	ctx = context.WithoutCancel(ctx)
+	select {
+	case k.pending <- struct{}{}:
+	default:
+		k.log.ErrorContext(ctx, "authkit: "+what+" dropped: Config.MaxPendingSends messages are being sent already")
+		return
+	}
 	k.background.Add(1)
 	go func() {
 		defer k.background.Done()
+		defer func() { <-k.pending }()
 		ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)
 		defer cancel()
 		if err := f(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // Code is a stable, snake_case error code. Clients switch on it; it never
@@ -40,6 +41,7 @@ const (
 	CodePhoneTaken           Code = "phone_taken"            // 409: another account has this phone number
 	CodeRequestTooLarge      Code = "request_too_large"      // 413: the body passed the size cap
 	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: a body that is not application/json
+	CodeTooManyRequests      Code = "too_many_requests"      // 429: an abuse limit was passed (Config.Limits); Retry-After says when to try again
 	CodeInternal             Code = "internal_error"         // 500: the kit or a store failed; details are logged, not sent
 	CodeSMSFailed            Code = "sms_failed"             // 502: the SMS provider did not take a text the caller waits for
 	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting (e.g. for a hashing slot)
@@ -81,6 +83,7 @@ var codeStatus = map[Code]int{
 	CodePhoneTaken:           http.StatusConflict,
 	CodeRequestTooLarge:      http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeTooManyRequests:      http.StatusTooManyRequests,
 	CodeInternal:             http.StatusInternalServerError,
 	CodeSMSFailed:            http.StatusBadGateway,
 	CodeUnavailable:          http.StatusServiceUnavailable,
@@ -107,6 +110,9 @@ type Error struct {
 	Message string
 	Details map[string]any
 	Err     error
+	// RetryAfter, on a too_many_requests Error, is how long to wait; it is
+	// answered as Retry-After, in whole seconds rounded up (at least 1).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -144,6 +150,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	status := e.Code.Status()
 	privateHeaders(w.Header())
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfterHeader(e.RetryAfter))
+	}
 	if status >= 500 && log != nil {
 		log.ErrorContext(r.Context(), "authkit: request failed",
 			"method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)

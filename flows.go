@@ -74,12 +74,18 @@ func (k *Kit) signInWithEmail(ctx context.Context, r *http.Request, email, pw st
 		return grantAnswer{}, err
 	}
 	errCredentials := newError(CodeInvalidCredentials, "The email or password is wrong.")
-	if !fitsPassword(pw) {
-		return grantAnswer{}, errCredentials
-	}
 	u, err := k.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
+	}
+	// Counted before the check, for known and unknown emails alike: a
+	// limited account answers 429 whatever the password, and costs no hash.
+	if err := k.guess(ctx, r, accountKey(u.ID, "email", email), u.ID); err != nil {
+		return grantAnswer{}, err
+	}
+	if !fitsPassword(pw) {
+		k.event(ctx, r, "sign-in failed", u.ID)
+		return grantAnswer{}, errCredentials
 	}
 	// For an unknown email u is zero, and verify checks the dummy hash.
 	ok, err := k.verify(ctx, &u, pw)
@@ -90,7 +96,11 @@ func (k *Kit) signInWithEmail(ctx context.Context, r *http.Request, email, pw st
 		k.event(ctx, r, "sign-in failed", u.ID)
 		return grantAnswer{}, errCredentials
 	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return grantAnswer{}, err
+	}
 	if k.emailConfirmation && !u.EmailVerified {
+		k.event(ctx, r, "sign-in refused: email not verified", u.ID)
 		return grantAnswer{}, newError(CodeEmailNotVerified, "Confirm your email first: follow the link we sent you.")
 	}
 	s, err := k.startSession(ctx, r, &u)
@@ -125,7 +135,7 @@ func (k *Kit) startSession(ctx context.Context, r *http.Request, u *User) (issue
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(k.sessionLifetime),
 		UserAgent:  parseUserAgent(r.UserAgent()),
-		IP:         clientIP(r),
+		IP:         k.clientIP(r),
 	}
 	if err := k.store.CreateSession(ctx, s); err != nil {
 		return issuedSession{}, internalError(err)
@@ -184,13 +194,18 @@ func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 	return k.mail(ctx, k.templates.confirm, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.confirmLifetime})
 }
 
-// sendByEmail answers a send route: it checks the address, then does the
-// rest off the request path, so that the answer is the same, in content and
-// in time, whether or not an account has the address. send runs only for an
-// existing account.
-func (k *Kit) sendByEmail(ctx context.Context, rawEmail, what string, send func(ctx context.Context, u User) error) error {
+// sendByEmail answers a send route: it checks the address and counts it
+// (EmailsPerAddress, whatever the account), then does the rest off the
+// request path, so that the answer is the same, in content and in time,
+// whether or not an account has the address. send runs only for an
+// existing account, and only if the address did not get a message of this
+// kind a moment ago (EmailRepeats).
+func (k *Kit) sendByEmail(ctx context.Context, r *http.Request, rawEmail, kind, what string, send func(ctx context.Context, u User) error) error {
 	email, err := queryEmail(rawEmail)
 	if err != nil {
+		return err
+	}
+	if err := k.mailAsked(ctx, r, email); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -201,6 +216,9 @@ func (k *Kit) sendByEmail(ctx context.Context, rawEmail, what string, send func(
 		if err != nil {
 			return err
 		}
+		if ok, err := k.mailRepeat(ctx, kind, email, u.ID); !ok {
+			return err
+		}
 		return send(ctx, u)
 	})
 	return nil
@@ -208,11 +226,11 @@ func (k *Kit) sendByEmail(ctx context.Context, rawEmail, what string, send func(
 
 // resendConfirmation mails a fresh confirmation link to an account whose
 // email is not confirmed yet.
-func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
+func (k *Kit) resendConfirmation(ctx context.Context, r *http.Request, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Email confirmation is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, email, "resending a confirmation email", func(ctx context.Context, u User) error {
+	return k.sendByEmail(ctx, r, email, "confirm", "resending a confirmation email", func(ctx context.Context, u User) error {
 		if u.EmailVerified {
 			return nil
 		}
@@ -221,11 +239,11 @@ func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
 }
 
 // sendMagicLink mails a sign-in link to a confirmed account.
-func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
+func (k *Kit) sendMagicLink(ctx context.Context, r *http.Request, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Magic links need email confirmation, which is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, email, "sending a magic link", func(ctx context.Context, u User) error {
+	return k.sendByEmail(ctx, r, email, "magic", "sending a magic link", func(ctx context.Context, u User) error {
 		if !u.EmailVerified {
 			return nil
 		}
@@ -239,8 +257,8 @@ func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
 
 // sendResetLink mails a password-reset link to a password account: one
 // whose email is confirmed, while confirmation is on.
-func (k *Kit) sendResetLink(ctx context.Context, email string) error {
-	return k.sendByEmail(ctx, email, "sending a reset link", func(ctx context.Context, u User) error {
+func (k *Kit) sendResetLink(ctx context.Context, r *http.Request, email string) error {
+	return k.sendByEmail(ctx, r, email, "reset", "sending a reset link", func(ctx context.Context, u User) error {
 		if u.Provider != ProviderAltogic || (k.emailConfirmation && !u.EmailVerified) {
 			return nil
 		}
@@ -343,6 +361,11 @@ func (k *Kit) exchangeGrant(ctx context.Context, r *http.Request, key string) (g
 	if err != nil {
 		return grantAnswer{}, err
 	}
+	// A magic link, a confirmation or an OAuth sign-in proves the account
+	// as well as its password: it clears the failed guesses.
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return grantAnswer{}, err
+	}
 	k.event(ctx, r, "sign-in by "+g.Action, u.ID)
 	return grantAnswer{User: u, Session: &s}, nil
 }
@@ -390,6 +413,9 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	if err := k.endSessionsAndTokens(ctx, u.ID, ""); err != nil {
 		return err
 	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return err
+	}
 	k.event(ctx, nil, "password reset", u.ID)
 	return nil
 }
@@ -407,12 +433,12 @@ func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession st
 }
 
 // changePassword needs the current password; it ends every other session.
-func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string) error {
+func (k *Kit) changePassword(ctx context.Context, r *http.Request, c *caller, oldPw, newPw string) error {
 	if err := k.checkPassword(newPw); err != nil {
 		return err
 	}
 	u := c.user
-	if err := k.checkCurrentPassword(ctx, &u, oldPw); err != nil {
+	if err := k.checkCurrentPassword(ctx, r, &u, oldPw); err != nil {
 		return err
 	}
 	h, err := k.hash(ctx, newPw)
@@ -426,11 +452,17 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 	if err := k.endSessionsAndTokens(ctx, u.ID, c.session.ID); err != nil {
 		return err
 	}
-	k.event(ctx, nil, "password changed", u.ID)
+	k.event(ctx, r, "password changed", u.ID)
 	return nil
 }
 
-func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) error {
+// checkCurrentPassword checks the password a signed-in user gives to
+// change a credential. It counts toward FailedSignIns like a sign-in
+// (SECURITY 5): a stolen session must not become a password oracle.
+func (k *Kit) checkCurrentPassword(ctx context.Context, r *http.Request, u *User, pw string) error {
+	if err := k.guess(ctx, r, accountKey(u.ID, "", ""), u.ID); err != nil {
+		return err
+	}
 	wrong := newError(CodeWrongPassword, "The current password is wrong.")
 	if !fitsPassword(pw) {
 		return wrong
@@ -440,15 +472,16 @@ func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) erro
 		return err
 	}
 	if !ok {
+		k.event(ctx, r, "current password refused", u.ID)
 		return wrong
 	}
-	return nil
+	return k.guessedRight(ctx, u.ID)
 }
 
 // changeEmail needs the current password. With confirmation on, the change
 // waits for the new address to confirm by link; off, it applies at once.
 // Either way the old address is told once it applies.
-func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
+func (k *Kit) changeEmail(ctx context.Context, r *http.Request, c *caller, pw, newEmail string) (User, error) {
 	newEmail, err := normalizeEmail(newEmail)
 	if err != nil {
 		return User{}, err
@@ -457,7 +490,7 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	if newEmail == u.Email {
 		return User{}, newError(CodeEmailUnchanged, "This is the account's email already.")
 	}
-	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
+	if err := k.checkCurrentPassword(ctx, r, &u, pw); err != nil {
 		return User{}, err
 	}
 	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
@@ -467,6 +500,11 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 		return User{}, internalError(err)
 	}
 	if k.emailConfirmation {
+		// A link to an address the account does not own: counted, or one
+		// account could bury any mailbox in links.
+		if err := k.mailAsked(ctx, r, newEmail); err != nil {
+			return User{}, err
+		}
 		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail}, k.changeEmailLifetime)
 		if err != nil {
 			return User{}, internalError(err)
@@ -590,7 +628,7 @@ func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error
 func (k *Kit) event(ctx context.Context, r *http.Request, what, userID string) {
 	attrs := []any{"user", userID}
 	if r != nil {
-		attrs = append(attrs, "ip", clientIP(r), "userAgent", r.UserAgent())
+		attrs = append(attrs, "ip", k.clientIP(r), "userAgent", r.UserAgent())
 	}
 	k.log.InfoContext(ctx, "authkit: "+what, attrs...)
 }

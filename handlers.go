@@ -32,15 +32,20 @@ type route struct {
 	session bool // needs a live session; the caller is in the context
 }
 
+// routes is the router. The routes wrapped in perIP count toward
+// Limits.PerIP: those that sign up, sign in, check a code or send a
+// message. The grant and reset-pwd routes are not: their keys are 256-bit
+// secrets, nothing to guess, and reset-pwd must work for an account that
+// is being attacked.
 func (k *Kit) routes() http.Handler {
 	table := map[string]route{
-		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false},
-		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false},
+		apiPrefix + "signup-email":       {http.MethodPost, k.perIP(k.handleSignUpEmail), false},
+		apiPrefix + "signin-email":       {http.MethodPost, k.perIP(k.handleSignInEmail), false},
 		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false},
-		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false},
-		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false},
+		apiPrefix + "send-magic":         {http.MethodPost, k.perIP(k.handleSendMagicLink), false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.perIP(k.handleSendReset), false},
 		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false},
-		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false},
+		apiPrefix + "resend":             {http.MethodPost, k.perIP(k.handleResendConfirmation), false},
 		apiPrefix + "user":               {http.MethodGet, k.handleUser, true},
 		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true},
 		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
@@ -48,14 +53,14 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true},
 		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true},
 		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true},
-		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false},
-		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false},
-		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false},
-		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false},
-		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false},
-		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false},
-		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false},
-		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false},
+		apiPrefix + "signup-phone":       {http.MethodPost, k.perIP(k.handleSignUpPhone), false},
+		apiPrefix + "signin-phone":       {http.MethodPost, k.perIP(k.handleSignInPhone), false},
+		apiPrefix + "verify-phone":       {http.MethodPost, k.perIP(k.handleVerifyPhone), false},
+		apiPrefix + "resend-code":        {http.MethodPost, k.perIP(k.handleResendCode), false},
+		apiPrefix + "send-code":          {http.MethodPost, k.perIP(k.handleSendSignInCode), false},
+		apiPrefix + "signin-code":        {http.MethodPost, k.perIP(k.handleSignInCode), false},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIP(k.handleSendResetCode), false},
+		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.perIP(k.handleResetPasswordCode), false},
 		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true},
 		linkPath:                         {http.MethodGet, k.handleLink, false},
 	}
@@ -89,7 +94,7 @@ func (k *Kit) routes() http.Handler {
 	withCORS := k.cors(router)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		privateHeaders(w.Header())
-		withCORS.ServeHTTP(w, r)
+		withCORS.ServeHTTP(w, k.withClient(r))
 	})
 }
 
@@ -127,6 +132,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return newError(CodeUnsupportedMediaType, "The request body must be application/json.")
+	}
+	if err := strictObject(body, v); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -206,21 +214,21 @@ func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleSendMagicLink(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendMagicLink(r.Context(), r.URL.Query().Get("email")); err != nil {
+	if err := k.sendMagicLink(r.Context(), r, r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSendReset(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendResetLink(r.Context(), r.URL.Query().Get("email")); err != nil {
+	if err := k.sendResetLink(r.Context(), r, r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleResendConfirmation(w http.ResponseWriter, r *http.Request) error {
-	if err := k.resendConfirmation(r.Context(), r.URL.Query().Get("email")); err != nil {
+	if err := k.resendConfirmation(r.Context(), r, r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -288,7 +296,7 @@ func (k *Kit) handleChangePassword(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	if err := k.changePassword(r.Context(), callerFrom(r.Context()), req.OldPassword, req.NewPassword); err != nil {
+	if err := k.changePassword(r.Context(), r, callerFrom(r.Context()), req.OldPassword, req.NewPassword); err != nil {
 		return err
 	}
 	return ok(w)
@@ -302,7 +310,7 @@ func (k *Kit) handleChangeEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	u, err := k.changeEmail(r.Context(), callerFrom(r.Context()), req.CurrentPassword, req.NewEmail)
+	u, err := k.changeEmail(r.Context(), r, callerFrom(r.Context()), req.CurrentPassword, req.NewEmail)
 	if err != nil {
 		return err
 	}

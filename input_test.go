@@ -93,7 +93,7 @@ var badEmails = []struct {
 }
 
 func TestInputBadEmails(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, noLimits)
 	token := h.confirmedUser("owner@example.com", inputPassword)
 
 	endpoints := []struct {
@@ -168,7 +168,7 @@ func resetKey(h *harness, email string) string {
 }
 
 func TestInputBadPasswords(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, noLimits)
 	changer := h.confirmedUser("changer@example.com", inputPassword)
 	h.confirmedUser("resetter@example.com", inputPassword)
 

@@ -3,7 +3,6 @@ package authkit
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -185,16 +184,6 @@ func originOf(u string) string {
 	return u
 }
 
-// clientIP is the address the request came from. Forwarding headers are
-// not believed.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // The headers a browser may send with a cross-origin call of the client.
 const corsAllowHeaders = "Session, X-Client, X-Client-Key, Content-Type, Authorization"
 
@@ -209,6 +198,7 @@ func (k *Kit) cors(next http.Handler) http.Handler {
 		if allowed {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Access-Control-Expose-Headers", "Retry-After") // of a 429, for the app to read
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if !allowed {

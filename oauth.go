@@ -419,7 +419,7 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 	if !errors.As(err, &e) {
 		e = internalError(err)
 	}
-	attrs := []any{"provider", provider, "code", e.Code, "ip", clientIP(r), "userAgent", r.UserAgent()}
+	attrs := []any{"provider", provider, "code", e.Code, "ip", k.clientIP(r), "userAgent", r.UserAgent()}
 	if e.Err != nil {
 		attrs = append(attrs, "err", e.Err)
 	}
@@ -433,5 +433,5 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 
 // oauthEvent logs an OAuth auth event with the provider.
 func (k *Kit) oauthEvent(ctx context.Context, r *http.Request, what, provider, userID string) {
-	k.log.InfoContext(ctx, "authkit: "+what, "provider", provider, "user", userID, "ip", clientIP(r), "userAgent", r.UserAgent())
+	k.log.InfoContext(ctx, "authkit: "+what, "provider", provider, "user", userID, "ip", k.clientIP(r), "userAgent", r.UserAgent())
 }

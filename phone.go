@@ -125,6 +125,12 @@ func (k *Kit) signUpWithPhone(ctx context.Context, r *http.Request, phone, pw st
 	} else if !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
+	if k.phone.confirm {
+		// Counted before the account is made: a refused sign-up makes nothing.
+		if err := k.textAsked(ctx, r, phone, ""); err != nil {
+			return grantAnswer{}, err
+		}
+	}
 	if u.ID, err = k.newID(); err != nil {
 		return grantAnswer{}, internalError(err)
 	}
@@ -166,12 +172,17 @@ func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw st
 		return grantAnswer{}, err
 	}
 	errCredentials := newError(CodeInvalidCredentials, "The phone number or password is wrong.")
-	if !fitsPassword(pw) {
-		return grantAnswer{}, errCredentials
-	}
 	u, err := k.store.UserByPhone(ctx, phone)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
+	}
+	// Counted before the check, as signInWithEmail does.
+	if err := k.guess(ctx, r, accountKey(u.ID, "phone", phone), u.ID); err != nil {
+		return grantAnswer{}, err
+	}
+	if !fitsPassword(pw) {
+		k.event(ctx, r, "sign-in failed", u.ID)
+		return grantAnswer{}, errCredentials
 	}
 	// For an unknown number u is zero, and verify checks the dummy hash.
 	ok, err := k.verify(ctx, &u, pw)
@@ -182,7 +193,11 @@ func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw st
 		k.event(ctx, r, "sign-in failed", u.ID)
 		return grantAnswer{}, errCredentials
 	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return grantAnswer{}, err
+	}
 	if k.phone.confirm && !u.PhoneVerified {
+		k.event(ctx, r, "sign-in refused: phone not verified", u.ID)
 		return grantAnswer{}, newError(CodePhoneNotVerified, "Confirm your phone number first with the code we texted you.")
 	}
 	s, err := k.startSession(ctx, r, &u)
@@ -194,12 +209,16 @@ func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw st
 }
 
 // sendByPhone answers a send route as sendByEmail does: it checks the
-// number, then does the rest off the request path, so that the answer is
-// the same, in content and in time, whether or not an account has the
-// number. send runs only for an existing account.
-func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, u User) error) error {
+// number and counts it (SMSPerIP, SMSPerNumber, whatever the account), then
+// does the rest off the request path, so that the answer is the same, in
+// content and in time, whether or not an account has the number. send runs
+// only for an existing account.
+func (k *Kit) sendByPhone(ctx context.Context, r *http.Request, rawPhone, what string, send func(ctx context.Context, u User) error) error {
 	phone, err := queryPhone(rawPhone)
 	if err != nil {
+		return err
+	}
+	if err := k.textAsked(ctx, r, phone, ""); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -223,14 +242,14 @@ func (k *Kit) codeReachable(u User) bool {
 
 // resendVerificationCode texts a fresh confirmation code to an account
 // whose number is not confirmed yet.
-func (k *Kit) resendVerificationCode(ctx context.Context, phone string) error {
+func (k *Kit) resendVerificationCode(ctx context.Context, r *http.Request, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
 	if !k.phone.confirm {
 		return newError(CodeFeatureDisabled, "Phone confirmation is turned off for this app.")
 	}
-	return k.sendByPhone(ctx, phone, "resending a confirmation code", func(ctx context.Context, u User) error {
+	return k.sendByPhone(ctx, r, phone, "resending a confirmation code", func(ctx context.Context, u User) error {
 		if u.PhoneVerified {
 			return nil
 		}
@@ -250,11 +269,11 @@ func (k *Kit) signInCodesOn() error {
 }
 
 // sendSignInCode texts a sign-in code to a confirmed number.
-func (k *Kit) sendSignInCode(ctx context.Context, phone string) error {
+func (k *Kit) sendSignInCode(ctx context.Context, r *http.Request, phone string) error {
 	if err := k.signInCodesOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, phone, "sending a sign-in code", func(ctx context.Context, u User) error {
+	return k.sendByPhone(ctx, r, phone, "sending a sign-in code", func(ctx context.Context, u User) error {
 		if !k.codeReachable(u) {
 			return nil
 		}
@@ -271,12 +290,18 @@ func (k *Kit) signInWithCode(ctx context.Context, r *http.Request, phone, code s
 	if err != nil {
 		return grantAnswer{}, err
 	}
+	if err := k.guessAtNumber(ctx, r, phone); err != nil {
+		return grantAnswer{}, err
+	}
 	t, err := k.matchCode(ctx, r, phone, code, PurposeSignInCode)
 	if err != nil {
 		return grantAnswer{}, err
 	}
 	u, err := k.codeOwner(ctx, t)
 	if err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
 		return grantAnswer{}, err
 	}
 	u.PhoneVerified = true // the code reached the phone
@@ -286,6 +311,20 @@ func (k *Kit) signInWithCode(ctx context.Context, r *http.Request, phone, code s
 	}
 	k.event(ctx, r, "sign-in by code", u.ID)
 	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// guessAtNumber counts a code offered for a number toward FailedSignIns of
+// the account that has the number, or of the number when none has it (so
+// that both are limited alike).
+func (k *Kit) guessAtNumber(ctx context.Context, r *http.Request, phone string) error {
+	if !k.limits.failed.on() {
+		return nil
+	}
+	u, err := k.store.UserByPhone(ctx, phone)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return internalError(err)
+	}
+	return k.guess(ctx, r, accountKey(u.ID, "phone", phone), u.ID)
 }
 
 // codeOwner spends a code matchCode accepted and returns the account it
@@ -307,11 +346,11 @@ func (k *Kit) codeOwner(ctx context.Context, t Token) (User, error) {
 
 // sendResetPwdCode texts a reset code to a password account's number: a
 // confirmed one, while confirmation is on.
-func (k *Kit) sendResetPwdCode(ctx context.Context, phone string) error {
+func (k *Kit) sendResetPwdCode(ctx context.Context, r *http.Request, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, phone, "sending a reset code", func(ctx context.Context, u User) error {
+	return k.sendByPhone(ctx, r, phone, "sending a reset code", func(ctx context.Context, u User) error {
 		if u.Provider != ProviderAltogic || !k.codeReachable(u) {
 			return nil
 		}
@@ -355,6 +394,9 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, r *http.Request, phone, code
 	if err := k.endSessionsAndTokens(ctx, u.ID, ""); err != nil {
 		return err
 	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return err
+	}
 	k.event(ctx, r, "password reset", u.ID)
 	return nil
 }
@@ -368,6 +410,9 @@ func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code stri
 	}
 	phone, err := queryPhone(phone)
 	if err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.guessAtNumber(ctx, r, phone); err != nil {
 		return grantAnswer{}, err
 	}
 	t, err := k.matchCode(ctx, r, phone, code, PurposeConfirmPhone, PurposeChangePhone)
@@ -385,6 +430,9 @@ func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code stri
 	if err != nil {
 		return grantAnswer{}, err
 	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return grantAnswer{}, err
+	}
 	u.PhoneVerified = true
 	s, err := k.startSession(ctx, r, &u)
 	if err != nil {
@@ -397,7 +445,7 @@ func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code stri
 // changePhone needs the current password. With confirmation on, the change
 // waits for the new number to confirm with verifyPhone; off, it applies at
 // once. Either way the old number is told once it applies.
-func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (User, error) {
+func (k *Kit) changePhone(ctx context.Context, r *http.Request, c *caller, pw, newPhone string) (User, error) {
 	if err := k.phoneOn(); err != nil {
 		return User{}, err
 	}
@@ -409,7 +457,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if newPhone == u.Phone {
 		return User{}, newError(CodePhoneUnchanged, "This is the account's phone number already.")
 	}
-	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
+	if err := k.checkCurrentPassword(ctx, r, &u, pw); err != nil {
 		return User{}, err
 	}
 	if _, err := k.store.UserByPhone(ctx, newPhone); err == nil {
@@ -418,6 +466,9 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 		return User{}, internalError(err)
 	}
 	if k.phone.confirm {
+		if err := k.textAsked(ctx, r, newPhone, u.ID); err != nil {
+			return User{}, err
+		}
 		if err := k.textCode(ctx, u, PurposeChangePhone, newPhone, k.phone.templates.verify); err != nil {
 			return User{}, smsFailed(err)
 		}
@@ -469,6 +520,12 @@ func (k *Kit) phoneChanged(ctx context.Context, u User, old string) error {
 	k.event(ctx, nil, "phone changed", u.ID)
 	if old != "" {
 		k.goBackground(ctx, "texting a phone-changed notice", func(ctx context.Context) error {
+			if !k.textAllowed(ctx, old, u.ID) {
+				return nil
+			}
+			if ok, err := k.textBudget(ctx, u.ID); !ok {
+				return err
+			}
 			m, err := k.phone.templates.changed.render(old, MessageData{AppName: k.appName, Phone: old, NewPhone: u.Phone, Name: u.Name})
 			if err != nil {
 				return err

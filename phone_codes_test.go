@@ -99,7 +99,7 @@ func race(call func() int) int {
 
 // SECURITY 15: 50 parallel uses of the right code, exactly one success.
 func TestCodeSingleUseUnderConcurrency(t *testing.T) {
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, noLimits)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555501", phonePassword, nil).status)
 	confirm := h.code("+15555555501")
 	require.Equal(t, 1, race(func() int {
@@ -132,7 +132,7 @@ func wrongCode(code string) string {
 // SECURITY 13: at most CodeMaxAttempts tries, the right one included; then
 // the code is dead.
 func TestCodeDiesAfterMaxAttempts(t *testing.T) {
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, noLimits)
 	h.phoneUser("+15555555501", phonePassword)
 	h.phoneUser("+15555555502", phonePassword)
 
@@ -215,7 +215,7 @@ func TestCodeExpires(t *testing.T) {
 // SECURITY 11: at least CodeResendGap between texts to one number, also
 // when many ask at once.
 func TestCodeResendGap(t *testing.T) {
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, noLimits)
 	h.phoneUser("+15555555555", phonePassword)
 	send := func(route string) answer {
 		a := h.post(phoneQuery(route, "+15555555555", ""), nil, "")
@@ -246,7 +246,7 @@ func TestCodeResendGap(t *testing.T) {
 // SECURITY 8: the phone send routes answer alike for unknown, unconfirmed
 // and confirmed numbers, and text nothing to unknown ones.
 func TestCodeSendRoutesAnswerAlike(t *testing.T) {
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, noLimits)
 	h.phoneUser("+15555555501", phonePassword)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555502", phonePassword, nil).status)
 	h.code("+15555555502")

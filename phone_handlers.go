@@ -53,14 +53,14 @@ func (k *Kit) handleVerifyPhone(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleResendCode(w http.ResponseWriter, r *http.Request) error {
-	if err := k.resendVerificationCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
+	if err := k.resendVerificationCode(r.Context(), r, r.URL.Query().Get("phone")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSendSignInCode(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendSignInCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
+	if err := k.sendSignInCode(r.Context(), r, r.URL.Query().Get("phone")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -77,7 +77,7 @@ func (k *Kit) handleSignInCode(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleSendResetCode(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendResetPwdCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
+	if err := k.sendResetPwdCode(r.Context(), r, r.URL.Query().Get("phone")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -105,7 +105,7 @@ func (k *Kit) handleChangePhone(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	u, err := k.changePhone(r.Context(), callerFrom(r.Context()), req.CurrentPassword, req.NewPhone)
+	u, err := k.changePhone(r.Context(), r, callerFrom(r.Context()), req.CurrentPassword, req.NewPhone)
 	if err != nil {
 		return err
 	}

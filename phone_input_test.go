@@ -45,7 +45,7 @@ var badPhones = []struct{ name, phone string }{
 }
 
 func TestInputBadPhones(t *testing.T) {
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, noLimits)
 	token := h.phoneUser("+15555555500", phonePassword)
 
 	jsonRoutes := []struct {
@@ -121,7 +121,7 @@ func TestInputPlusInQueryPhone(t *testing.T) {
 }
 
 func TestInputBadCodes(t *testing.T) {
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, noLimits)
 	h.phoneUser("+15555555501", phonePassword)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555502", phonePassword, nil).status)
 	confirm := h.code("+15555555502")

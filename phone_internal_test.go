@@ -100,5 +100,13 @@ func FuzzNormalizePhone(f *testing.F) {
 		again, err := normalizePhone(n)
 		require.NoError(t, err, "the stored form is accepted as input")
 		require.Equal(t, n, again)
+		// The query form (where '+' may arrive as a space) reads every
+		// number the body form does, as the same number.
+		q, err := queryPhone(s)
+		require.NoError(t, err)
+		require.Equal(t, n, q)
+		q, err = queryPhone(strings.Replace(strings.TrimSpace(s), "+", " ", 1))
+		require.NoError(t, err)
+		require.Equal(t, n, q)
 	})
 }

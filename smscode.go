@@ -62,9 +62,13 @@ func (k *Kit) wellFormedCode(s string) bool {
 
 // textCode issues a code of the given purpose for u, bound to phone (which
 // voids u's older codes of that purpose), and texts it with t. When a code
-// went to that number less than CodeResendGap ago it does neither, and the
-// code sent before keeps working.
+// went to that number less than CodeResendGap ago, the number's region is
+// not in Limits.SMSCountries or Limits.SMSBudget is spent, it does neither,
+// and the code sent before keeps working.
 func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone string, t smsTemplate) error {
+	if !k.textAllowed(ctx, phone, u.ID) {
+		return nil
+	}
 	code, err := k.issueCode(ctx, u.ID, purpose, phone)
 	if err != nil || code == "" {
 		return err
@@ -103,6 +107,10 @@ func (k *Kit) issueCode(ctx context.Context, userID string, purpose TokenPurpose
 			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", userID, "purpose", string(purpose))
 			return "", nil
 		}
+	}
+	// Spent here, past the gap and before the new code voids the old one.
+	if ok, err := k.textBudget(ctx, userID); !ok {
+		return "", err
 	}
 	// A live code of this purpose and number with the same digits has the
 	// same hash: draw again (one chance in a million).

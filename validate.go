@@ -1,9 +1,11 @@
 package authkit
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"net/mail"
+	"reflect"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,9 +27,14 @@ const (
 // lower-cased. It takes a bare address ("ann@example.com"), never a display
 // name or a list.
 func normalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
 	bad := newError(CodeInvalidEmail, "Enter an email address such as name@example.com.")
-	if s == "" || len(s) > maxEmailLen || !utf8.ValidString(s) {
+	if !utf8.ValidString(s) {
+		return "", bad
+	}
+	// Checked as stored: lower-casing may lengthen a string ("Ⱥ" takes two
+	// bytes, "ⱥ" three), and the stored form must pass as input again.
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || len(s) > maxEmailLen {
 		return "", bad
 	}
 	for _, r := range s {
@@ -44,7 +51,7 @@ func normalizeEmail(s string) (string, error) {
 	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		return "", bad
 	}
-	return strings.ToLower(s), nil
+	return s, nil
 }
 
 // queryEmail reads an email from the query. The client puts it there
@@ -259,4 +266,53 @@ func validProfileKey(key string) bool {
 		}
 	}
 	return true
+}
+
+// strictObject refuses a body that is not one JSON object keyed exactly by
+// the json names of v's fields, each at most once. encoding/json alone
+// would take "null" for an object, match "Password" to the field
+// "password", and keep the last of two "password" keys: the kit would
+// then act on another value than the one a proxy, a firewall or a log
+// read. Malformed JSON is left to the decoder, which says what is wrong.
+func strictObject(body []byte, v any) error {
+	notObject := newError(CodeBadRequest, "The request body must hold one JSON object.")
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil {
+		return nil
+	} else if tok != json.Delim('{') {
+		return notObject
+	}
+	t := reflect.TypeOf(v).Elem()
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]bool{}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		fields[name] = true
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case !fields[key]:
+			e := newError(CodeBadRequest, "The field "+key+" is not known.")
+			e.Details = map[string]any{"field": key}
+			return e
+		case seen[key]:
+			e := newError(CodeBadRequest, "The field "+key+" is given twice.")
+			e.Details = map[string]any{"field": key}
+			return e
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }

@@ -46,7 +46,8 @@
 //	               a SQLite file path, postgres://…, mysql://… or memory
 //	-redirect-url  where email links end (default the app's own /)
 //	-public-url    base of links in mail (default http://<addr>)
-//	-dev           print mail and texts instead of sending them
+//	-dev           print mail and texts instead of sending them, and turn
+//	               the per-IP limits off (every request comes from one address)
 package main
 
 import (
@@ -87,7 +88,7 @@ func main() {
 	flag.StringVar(&o.db, "db", "./authkit.db", "where users and sessions live: a SQLite file `path`, postgres://…, mysql://… or memory")
 	flag.StringVar(&o.redirectURL, "redirect-url", "", "where email links end (default the app's own /)")
 	flag.StringVar(&o.publicURL, "public-url", "", "base `URL` of links in mail (default http://<addr>)")
-	flag.BoolVar(&o.dev, "dev", false, "print mail and texts on the console and list them at /dev/outbox instead of sending them")
+	flag.BoolVar(&o.dev, "dev", false, "print mail and texts on the console and list them at /dev/outbox instead of sending them; per-IP limits off")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -198,10 +199,16 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	var mailer authkit.Mailer
 	var texter authkit.SMSSender
 	var box *outbox.Outbox
+	var limits authkit.Limits // the defaults
 	if o.dev {
 		box = outbox.New()
 		box.Print = log
 		mailer, texter = box, box
+		// In development every request comes from one address, and a test
+		// suite sends hundreds: the per-IP limits are off. The others keep
+		// their defaults.
+		limits.PerIP = authkit.Rate{Max: -1}
+		limits.SMSPerIP = authkit.Rate{Max: -1}
 	} else {
 		m, err := smtpFromEnv(os.Getenv)
 		if err != nil {
@@ -233,6 +240,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		Providers:   providers,
 		PhoneAuth:   phoneAuth,
 		SMSSender:   texter,
+		Limits:      limits,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {

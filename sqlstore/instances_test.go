@@ -34,20 +34,25 @@ type instance struct {
 }
 
 // cluster starts n kits on the database at dsn, sharing one secret and one
-// mailbox, as instances behind a load balancer do.
-func cluster(t *testing.T, dsn string, n int) ([]*instance, *outbox.Outbox) {
+// mailbox, as instances behind a load balancer do. edit, if given, adjusts
+// each Config before New.
+func cluster(t *testing.T, dsn string, n int, edit ...func(*authkit.Config)) ([]*instance, *outbox.Outbox) {
 	box := outbox.New()
 	secret := bytes.Repeat([]byte("s"), 32)
 	var out []*instance
 	for range n {
-		kit, err := authkit.New(authkit.Config{
+		cfg := authkit.Config{
 			Store:       open(t, dsn),
 			Mailer:      box,
 			PublicURL:   publicURL,
 			RedirectURL: "https://app.example.com/after",
 			Secret:      secret,
 			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
+		}
+		for _, e := range edit {
+			e(&cfg)
+		}
+		kit, err := authkit.New(cfg)
 		require.NoError(t, err)
 		srv := httptest.NewServer(kit.Handler())
 		t.Cleanup(func() {

@@ -1,0 +1,47 @@
+package authkit
+
+import (
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+)
+
+// SECURITY 34: emails come from JSON bodies and, unencoded, from query
+// strings. Whatever they hold, parsing never panics, and what is accepted
+// is the stored form: lower-case, at most 254 bytes, without spaces or
+// control characters, and accepted again as itself (so an account is
+// stored and looked up under one key).
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{
+		"ann@example.com", "Ann@Example.COM", " ann@example.com ", "ann+tag@example.com", "ann tag@example.com",
+		"ann@b@example.com", "Ann <ann@example.com>", `"ann smith"@example.com`, "ann@[192.0.2.1]",
+		"ann@localhost", "ann@.example.com", "ann@example.com.", "@example.com", "ann@", "",
+		"ann\x00@example.com", "ann\r\n@example.com", "ann\xff@example.com", "ånn@exämple.com",
+		"\u212a@example.com", "\u0130@example.com", "ann@example.com, bob@example.com", "(comment)ann@example.com",
+		strings.Repeat("l", 64) + "@" + strings.Repeat("d", 185) + ".com",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, parse := range []func(string) (string, error){normalizeEmail, queryEmail} {
+			e, err := parse(s)
+			if err != nil {
+				require.Equal(t, CodeInvalidEmail, err.(*Error).Code)
+				continue
+			}
+			require.LessOrEqual(t, len(e), maxEmailLen, "%q", e)
+			require.True(t, utf8.ValidString(e), "%q", e)
+			require.Equal(t, strings.ToLower(e), e)
+			require.Contains(t, e, "@")
+			for _, r := range e {
+				require.False(t, unicode.IsSpace(r) || unicode.IsControl(r), "%q holds %q", e, r)
+			}
+			again, err := normalizeEmail(e)
+			require.NoError(t, err, "the stored form %q is accepted as input", e)
+			require.Equal(t, e, again)
+		}
+	})
+}

@@ -1,0 +1,441 @@
+package authkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Abuse limits (SECURITY 9-11), counted in Config.Limiter so that every
+// instance sharing it shares them:
+//
+//   - wrong guesses per account (Limits.FailedSignIns), counted before the
+//     guess is checked, so a limited request costs no hash;
+//   - requests per client IP (Limits.PerIP), by the router;
+//   - mails per address and texts per number (Limits.EmailsPerAddress,
+//     SMSPerNumber, SMSPerIP), counted on the request whatever the
+//     account, so the answer never tells whether one exists;
+//   - what only shapes what is sent, never the answer: repeats of a mail
+//     (Limits.EmailRepeats), the SMS budget and the allowed countries.
+//
+// A limit that is passed answers 429 too_many_requests with Retry-After.
+
+// Rate is a limit: at most Max events per Per. Events are counted in fixed
+// windows of length Per that start at multiples of Per since the Unix
+// epoch, so a limit of 10 per 15 minutes allows 10 from 12:00:00 to
+// 12:14:59.999, and 10 more from 12:15. The zero Rate keeps a field's
+// default; a negative Max turns the limit off. Otherwise Max is positive
+// and Per at least a second, in whole milliseconds.
+type Rate struct {
+	Max int
+	Per time.Duration
+}
+
+// Limits are the kit's abuse limits. Every field's zero value keeps the
+// default its comment states; a [Rate] with a negative Max turns that limit
+// off. Counts live in [Config.Limiter], so instances that share it share
+// the limits.
+type Limits struct {
+	// FailedSignIns caps the wrong guesses at one account: passwords given
+	// to signInWithEmail, signInWithPhone, changePassword, changeEmail and
+	// changePhone, and codes given to signInWithCode and verifyPhone. Past
+	// it, those routes answer 429 for the account until the window ends,
+	// the right password included. A success clears the count, and so does
+	// a completed password reset; resetting by link or code, and magic
+	// links, work while the account is limited. An email or number without
+	// an account is counted alike, so a limited answer does not tell
+	// whether it has one. Default 10 per 15 minutes.
+	FailedSignIns Rate
+	// PerIP caps the requests from one client IP (IPv6: one /64) to the
+	// sign-up, sign-in, verify, code and send routes, whatever the account
+	// asked for: signup-email, signup-phone, signin-email, signin-phone,
+	// signin-code, verify-phone, reset-pwd-code, send-magic, send-reset,
+	// resend, send-code, send-reset-code and resend-code. Default 30 per
+	// 15 minutes.
+	PerIP Rate
+	// EmailsPerAddress caps the mails asked for one address by send-magic,
+	// send-reset and resend, and by changeEmail for its new address.
+	// Every request counts, whether or not an account has the address, so
+	// the 429 past it is the same for every address. Default 10 per 24 hours.
+	EmailsPerAddress Rate
+	// EmailRepeats caps how often one address gets the same message (a
+	// magic link, a reset link, a confirmation link) from the send routes.
+	// Asked again sooner, a route answers as usual and sends nothing; the
+	// link sent before still works. Default 1 per minute.
+	EmailRepeats Rate
+	// SMSPerNumber caps the texts asked for one number by send-code,
+	// send-reset-code, resend-code, signUpWithPhone and changePhone (for
+	// its new number). Every request counts, whether or not an account has
+	// the number. The least time between two codes to a number is
+	// [Config.CodeResendGap]. Default 5 per 24 hours.
+	SMSPerNumber Rate
+	// SMSPerIP caps the requests that text (those of SMSPerNumber) from one
+	// client IP. Default 10 per 24 hours.
+	SMSPerIP Rate
+	// SMSBudget caps the texts the kit sends in all, to every number: for
+	// example {Max: 500, Per: time.Hour}. Past it no text is sent, the
+	// routes answer as usual, and the first text dropped in a window is
+	// logged as an error. Default: off.
+	SMSBudget Rate
+	// SMSCountries, when not empty, lists the regions texts may go to, as
+	// ISO 3166-1 alpha-2 codes ("US", "GB"). A text to a number of another
+	// region is not sent, and the route answers as if it were. A number
+	// that no region claims (+1 555 …) counts as the main region of its
+	// country code (US). Default: every region.
+	SMSCountries []string
+}
+
+// rate is a checked Rate; max 0 means off.
+type rate struct {
+	max int64
+	per time.Duration
+}
+
+func (r rate) on() bool { return r.max > 0 }
+
+// limitSettings are the checked Limits, Limiter and TrustedProxies.
+type limitSettings struct {
+	limiter Limiter
+	failed, perIP, mailPerAddress, mailRepeats,
+	smsPerNumber, smsPerIP, smsBudget rate
+	countries map[string]bool // nil: any
+	proxies   []netip.Prefix
+}
+
+// configureLimits checks and applies Config.Limiter, Limits and
+// TrustedProxies.
+func (k *Kit) configureLimits(cfg Config) error {
+	l := &k.limits
+	lim := cfg.Limits
+	needed := false
+	for _, f := range []struct {
+		name string
+		in   Rate
+		def  Rate
+		out  *rate
+	}{
+		{"FailedSignIns", lim.FailedSignIns, Rate{10, 15 * time.Minute}, &l.failed},
+		{"PerIP", lim.PerIP, Rate{30, 15 * time.Minute}, &l.perIP},
+		{"EmailsPerAddress", lim.EmailsPerAddress, Rate{10, 24 * time.Hour}, &l.mailPerAddress},
+		{"EmailRepeats", lim.EmailRepeats, Rate{1, time.Minute}, &l.mailRepeats},
+		{"SMSPerNumber", lim.SMSPerNumber, Rate{5, 24 * time.Hour}, &l.smsPerNumber},
+		{"SMSPerIP", lim.SMSPerIP, Rate{10, 24 * time.Hour}, &l.smsPerIP},
+		{"SMSBudget", lim.SMSBudget, Rate{-1, 0}, &l.smsBudget},
+	} {
+		r := f.in
+		if r == (Rate{}) {
+			r = f.def
+		}
+		switch {
+		case r.Max < 0:
+			continue // off
+		case r.Max == 0 || r.Per < time.Second || r.Per%time.Millisecond != 0:
+			return fmt.Errorf("authkit: Config.Limits.%s must have a positive Max and a Per of at least a second, in whole milliseconds (a negative Max turns it off)", f.name)
+		}
+		*f.out = rate{max: int64(r.Max), per: r.Per}
+		needed = true
+	}
+	if len(lim.SMSCountries) > 0 {
+		l.countries = map[string]bool{}
+		supported := phonenumbers.GetSupportedRegions()
+		for _, c := range lim.SMSCountries {
+			up := strings.ToUpper(strings.TrimSpace(c))
+			if !supported[up] {
+				return fmt.Errorf("authkit: Config.Limits.SMSCountries: %q is not a region code such as US or GB", c)
+			}
+			l.countries[up] = true
+		}
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return errors.New("authkit: Config.TrustedProxies holds an invalid prefix")
+		}
+		l.proxies = append(l.proxies, p.Masked())
+	}
+
+	l.limiter = cfg.Limiter
+	if l.limiter == nil {
+		l.limiter, _ = cfg.Store.(Limiter)
+	}
+	if l.limiter == nil && needed {
+		return errors.New("authkit: Config.Limiter is required: the Store does not implement authkit.Limiter, and the abuse limits must be counted somewhere " +
+			"(memstore.New() counts in this process, a sqlstore store in its database, redislimit.New(client, \"\") in Redis; " +
+			"negative Max in every Config.Limits rate turns them all off)")
+	}
+	return nil
+}
+
+// errTooManyRequests is the answer of every limit that is passed. It
+// carries when to try again, and nothing about the account.
+func errTooManyRequests(wait time.Duration) *Error {
+	secs := retrySeconds(wait)
+	return &Error{
+		Code:       CodeTooManyRequests,
+		Message:    "Too many requests. Try again later.",
+		Details:    map[string]any{"retryAfter": secs},
+		RetryAfter: time.Duration(secs) * time.Second,
+	}
+}
+
+// retrySeconds is a wait in whole seconds, rounded up, at least 1: what
+// Retry-After says.
+func retrySeconds(wait time.Duration) int64 {
+	secs := int64((wait + time.Second - 1) / time.Second)
+	return max(secs, 1)
+}
+
+// hit counts one event under key against lim. When the count passes the
+// limit it logs the event (who and from where, never the key, which may be
+// derived from an address) and returns errTooManyRequests.
+func (k *Kit) hit(ctx context.Context, r *http.Request, lim rate, name, key, userID string) error {
+	if !lim.on() {
+		return nil
+	}
+	now := k.clock()
+	n, end, err := k.limits.limiter.Hit(ctx, key, lim.per, now)
+	if err != nil {
+		return internalError(fmt.Errorf("authkit: counting %s: %w", name, err))
+	}
+	if n <= lim.max {
+		return nil
+	}
+	k.limitEvent(ctx, r, n == lim.max+1, name, userID)
+	return errTooManyRequests(end.Sub(now))
+}
+
+// limitEvent logs a request refused by a limit: the first refusal of a
+// window as a warning (a lockout), the others, which an attack may send by
+// the million, at debug level.
+func (k *Kit) limitEvent(ctx context.Context, r *http.Request, first bool, name, userID string) {
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"limit", name, "user", userID}
+	if r != nil {
+		attrs = append(attrs, "ip", k.clientIP(r), "userAgent", r.UserAgent())
+	}
+	k.log.Log(ctx, level, "authkit: too many requests", attrs...)
+}
+
+// limitDigest names an address or number in a limit key without spelling
+// it out, in a bounded length.
+func limitDigest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// accountKey is the key of FailedSignIns for an account: its id, or, for
+// an identifier (kind "email" or "phone") without an account, the
+// identifier, so that unknown identifiers are limited like known ones.
+func accountKey(userID, kind, identifier string) string {
+	if userID != "" && len(userID) <= 128 {
+		return "fail:user:" + userID
+	}
+	if userID != "" {
+		return "fail:user:" + limitDigest(userID)
+	}
+	return "fail:" + kind + ":" + limitDigest(identifier)
+}
+
+// guess counts one guess at an account before it is checked: past
+// FailedSignIns it refuses without checking, which costs no hash. Counting
+// first, rather than counting failures after, holds the limit exactly
+// against guesses raced in parallel; a success calls guessedRight, which
+// clears the count, so in effect failures are what is counted.
+func (k *Kit) guess(ctx context.Context, r *http.Request, key, userID string) error {
+	return k.hit(ctx, r, k.limits.failed, "FailedSignIns", key, userID)
+}
+
+// guessedRight clears an account's failed guesses after a success.
+func (k *Kit) guessedRight(ctx context.Context, userID string) error {
+	if !k.limits.failed.on() || userID == "" {
+		return nil
+	}
+	if err := k.limits.limiter.Reset(ctx, accountKey(userID, "", "")); err != nil {
+		return internalError(fmt.Errorf("authkit: clearing failed sign-ins: %w", err))
+	}
+	return nil
+}
+
+// perIP wraps the handler of a route that PerIP limits.
+func (k *Kit) perIP(h handlerFunc) handlerFunc {
+	if !k.limits.perIP.on() {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := k.hit(r.Context(), r, k.limits.perIP, "PerIP", "ip:"+ipKey(k.clientIP(r)), ""); err != nil {
+			return err
+		}
+		return h(w, r)
+	}
+}
+
+// ipKey is the part of a limit key that names a client: an IPv4 address,
+// or the /64 of an IPv6 one (a host is usually given a whole /64).
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		if len(ip) > 64 || ip == "" {
+			return "other:" + limitDigest(ip)
+		}
+		return "other:" + ip
+	}
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// mailAsked counts a mail asked for an address (EmailsPerAddress), on the
+// request, whatever the account.
+func (k *Kit) mailAsked(ctx context.Context, r *http.Request, email string) error {
+	return k.hit(ctx, r, k.limits.mailPerAddress, "EmailsPerAddress", "mail:"+limitDigest(email), "")
+}
+
+// mailRepeat says whether the message kind may go to an address again now
+// (EmailRepeats). It runs in the background, for a real account: it
+// shapes what is sent, never the answer.
+func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool, error) {
+	lim := k.limits.mailRepeats
+	if !lim.on() {
+		return true, nil
+	}
+	n, _, err := k.limits.limiter.Hit(ctx, "mail-repeat:"+kind+":"+limitDigest(email), lim.per, k.clock())
+	if err != nil {
+		return false, fmt.Errorf("authkit: counting EmailRepeats: %w", err)
+	}
+	if n > lim.max {
+		k.log.InfoContext(ctx, "authkit: mail not sent: the address got the same message a moment ago", "user", userID, "kind", kind)
+		return false, nil
+	}
+	return true, nil
+}
+
+// textAsked counts a text asked for a number (SMSPerIP, then
+// SMSPerNumber), on the request, whatever the account.
+func (k *Kit) textAsked(ctx context.Context, r *http.Request, phone, userID string) error {
+	if err := k.hit(ctx, r, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(k.clientIP(r)), userID); err != nil {
+		return err
+	}
+	return k.hit(ctx, r, k.limits.smsPerNumber, "SMSPerNumber", "sms:"+limitDigest(phone), userID)
+}
+
+// textAllowed says whether a text may go to phone: its region is allowed.
+// A refused one is logged, and the caller answers as if it went.
+func (k *Kit) textAllowed(ctx context.Context, phone, userID string) bool {
+	if k.limits.countries == nil || k.limits.countries[phoneRegion(phone)] {
+		return true
+	}
+	k.log.InfoContext(ctx, "authkit: text not sent: the number's region is not in Limits.SMSCountries", "user", userID, "region", phoneRegion(phone))
+	return false
+}
+
+// textBudget spends one text of SMSBudget and says whether it may be
+// sent. The first text dropped in a window is logged as an error: someone
+// should look.
+func (k *Kit) textBudget(ctx context.Context, userID string) (bool, error) {
+	lim := k.limits.smsBudget
+	if !lim.on() {
+		return true, nil
+	}
+	n, end, err := k.limits.limiter.Hit(ctx, "sms-budget", lim.per, k.clock())
+	if err != nil {
+		return false, fmt.Errorf("authkit: counting SMSBudget: %w", err)
+	}
+	if n <= lim.max {
+		return true, nil
+	}
+	level := slog.LevelDebug
+	if n == lim.max+1 {
+		level = slog.LevelError
+	}
+	k.log.Log(ctx, level, "authkit: text not sent: Limits.SMSBudget is spent", "user", userID, "until", end)
+	return false, nil
+}
+
+// phoneRegion is the region of an E.164 number: the one whose numbering
+// plan holds it, else the main region of its country code.
+func phoneRegion(e164 string) string {
+	n, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		return ""
+	}
+	if r := phonenumbers.GetRegionCodeForNumber(n); r != "" {
+		return r
+	}
+	return phonenumbers.GetRegionCodeForCountryCode(int(n.GetCountryCode()))
+}
+
+// clientIP is the address a request comes from: the connection's peer;
+// or, when the peer is one of Config.TrustedProxies, the rightmost address
+// of X-Forwarded-For that is not a trusted proxy (each proxy appends the
+// peer it saw, so that one was seen by a proxy we trust; whatever is left
+// of it, the client could have written).
+func (k *Kit) clientIP(r *http.Request) string {
+	peer, ok := parseHop(r.RemoteAddr)
+	if !ok {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		return host
+	}
+	if !k.trustedProxy(peer) {
+		return peer.String()
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		list := strings.Split(hops[i], ",")
+		for j := len(list) - 1; j >= 0; j-- {
+			a, ok := parseHop(strings.TrimSpace(list[j]))
+			if !ok {
+				return peer.String() // not an address: believe the last hop known
+			}
+			if !k.trustedProxy(a) {
+				return a.String()
+			}
+			peer = a
+		}
+	}
+	return peer.String() // all proxies: the leftmost
+}
+
+func (k *Kit) trustedProxy(a netip.Addr) bool {
+	for _, p := range k.limits.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHop reads an address as RemoteAddr or X-Forwarded-For give it:
+// "192.0.2.1", "192.0.2.1:1234", "2001:db8::1", "[2001:db8::1]:1234";
+// IPv4-mapped IPv6 is read as IPv4, and a zone is dropped.
+func parseHop(s string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+// retryAfterHeader is the Retry-After value of a wait.
+func retryAfterHeader(wait time.Duration) string {
+	return strconv.FormatInt(retrySeconds(wait), 10)
+}

@@ -1,0 +1,611 @@
+package authkit_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
+	"github.com/authkit/authkit/outbox"
+)
+
+// off turns a limit off.
+var off = authkit.Rate{Max: -1}
+
+// noLimits turns every abuse limit off, for a test that is not about them
+// and makes many requests from its one IP, for one account, address or
+// number. The limits' own tests are in this file.
+func noLimits(c *authkit.Config) {
+	c.Limits = authkit.Limits{
+		FailedSignIns: off, PerIP: off, EmailsPerAddress: off, EmailRepeats: off,
+		SMSPerNumber: off, SMSPerIP: off, SMSBudget: off,
+	}
+}
+
+// The harness clock starts at 03:04:05: the 15-minute window of the
+// default limits ends at 03:15:00, 655 seconds later.
+const windowLeft = "655"
+
+// requireLimited checks a 429 answer: its code, Retry-After and
+// details.retryAfter.
+func requireLimited(t *testing.T, a answer, retryAfter string) {
+	t.Helper()
+	requireStatusCode(t, a, http.StatusTooManyRequests, "too_many_requests")
+	require.Equal(t, retryAfter, a.header.Get("Retry-After"), "%s", a.raw)
+	n, err := strconv.Atoi(retryAfter)
+	require.NoError(t, err)
+	require.Equal(t, float64(n), answerDetails(t, a)["retryAfter"], "%s", a.raw)
+}
+
+// SECURITY 9, and the issue's "done when": 40 wrong passwords from one
+// client are answered 429 long before the 40th; while limited even the
+// right password is; once the window ends it works again.
+func TestFailedSignInsLimitTheAccount(t *testing.T) {
+	h := newHarness(t)
+	const email, pw = "ann@example.com", "correct horse battery"
+	h.confirmedUser(email, pw)
+	limitedAt := 0
+	for i := 1; i <= 40; i++ {
+		a := h.signIn(email, "wrong password "+strconv.Itoa(i))
+		if a.status == http.StatusTooManyRequests {
+			requireLimited(t, a, windowLeft)
+			limitedAt = i
+			break
+		}
+		requireStatusCode(t, a, http.StatusUnauthorized, "invalid_credentials")
+	}
+	require.Equal(t, 11, limitedAt, "10 failures per 15 minutes, then 429")
+	requireLimited(t, h.signIn(email, pw), windowLeft)
+
+	h.clock.Advance(655 * time.Second)
+	require.Equal(t, http.StatusOK, h.signIn(email, pw).status, "the window ended")
+}
+
+// SECURITY 9: a success clears the count.
+func TestSuccessfulSignInClearsFailures(t *testing.T) {
+	h := newHarness(t)
+	const email, pw = "ann@example.com", "correct horse battery"
+	h.confirmedUser(email, pw)
+	for range 9 {
+		require.Equal(t, http.StatusUnauthorized, h.signIn(email, "a wrong password").status)
+	}
+	require.Equal(t, http.StatusOK, h.signIn(email, pw).status)
+	for range 10 {
+		require.Equal(t, http.StatusUnauthorized, h.signIn(email, "a wrong password").status, "the count started again")
+	}
+	requireLimited(t, h.signIn(email, pw), windowLeft)
+}
+
+// SECURITY 6 and 9: a limited sign-in answers the same bytes for an
+// account and for an email or number that has none.
+func TestLimitedSignInAnswersAlikeForUnknownAccounts(t *testing.T) {
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.PerIP = off })
+	h.confirmedUser("ann@example.com", "correct horse battery")
+	h.phoneUser("+15555555501", "correct horse battery")
+	for _, c := range []struct {
+		name           string
+		known, unknown func() answer
+	}{
+		{"email",
+			func() answer { return h.signIn("ann@example.com", "a wrong password") },
+			func() answer { return h.signIn("nobody@example.com", "a wrong password") }},
+		{"phone",
+			func() answer { return h.signInPhone("+15555555501", "a wrong password") },
+			func() answer { return h.signInPhone("+15555555599", "a wrong password") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for range 10 {
+				k, u := c.known(), c.unknown()
+				require.Equal(t, http.StatusUnauthorized, k.status)
+				require.Equal(t, string(k.raw), string(u.raw))
+			}
+			k, u := c.known(), c.unknown()
+			requireLimited(t, k, windowLeft)
+			require.Equal(t, string(k.raw), string(u.raw), "the same 429 for both")
+			require.Equal(t, k.header.Get("Retry-After"), u.header.Get("Retry-After"))
+		})
+	}
+}
+
+// SECURITY 9: a limited account still recovers by magic link or reset,
+// and each clears the count.
+func TestLimitedAccountRecoversByLinks(t *testing.T) {
+	h := newHarness(t, func(c *authkit.Config) { c.Limits.PerIP = off })
+	const email, pw = "ann@example.com", "correct horse battery"
+	h.confirmedUser(email, pw)
+	lock := func() {
+		t.Helper()
+		for range 10 {
+			require.Equal(t, http.StatusUnauthorized, h.signIn(email, "a wrong password").status)
+		}
+		requireLimited(t, h.signIn(email, pw), windowLeft)
+	}
+
+	lock()
+	require.Equal(t, http.StatusOK, h.post(api+"send-magic?email="+email, nil, "").status)
+	q := h.follow(h.link(email))
+	g := h.grant(q.Get("access_token"))
+	require.Equal(t, http.StatusOK, g.status, "a magic link signs in while limited: %s", g.raw)
+	require.Equal(t, http.StatusOK, h.signIn(email, pw).status, "the magic link cleared the count")
+
+	lock()
+	require.Equal(t, http.StatusOK, h.post(api+"send-reset?email="+email, nil, "").status)
+	q = h.follow(h.link(email))
+	a := h.post(api+"reset-pwd?key="+q.Get("access_token"), map[string]any{"newPassword": "a brand new password"}, "")
+	require.Equal(t, http.StatusOK, a.status, "a reset works while limited: %s", a.raw)
+	require.Equal(t, http.StatusOK, h.signIn(email, "a brand new password").status, "the reset cleared the count")
+}
+
+// SECURITY 9: a reset by texted code works while limited, and clears the
+// count.
+func TestLimitedPhoneAccountRecoversByCode(t *testing.T) {
+	h := newPhoneHarness(t)
+	const phone, pw = "+15555555501", "correct horse battery"
+	h.phoneUser(phone, pw)
+	for range 10 {
+		require.Equal(t, http.StatusUnauthorized, h.signInPhone(phone, "a wrong password").status)
+	}
+	requireLimited(t, h.signInPhone(phone, pw), windowLeft)
+
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("send-reset-code", phone, ""), nil, "").status)
+	a := h.post(phoneQuery("reset-pwd-code", phone, h.code(phone)), map[string]any{"newPassword": "a brand new password"}, "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	require.Equal(t, http.StatusOK, h.signInPhone(phone, "a brand new password").status)
+}
+
+// SECURITY 5: the current password given to change a password, an email
+// or a number counts toward the same limit as sign-ins.
+func TestCurrentPasswordFailuresCount(t *testing.T) {
+	h := newPhoneHarness(t)
+	const email, pw = "ann@example.com", "correct horse battery"
+	tok := h.confirmedUser(email, pw)
+	for i := range 10 {
+		var a answer
+		switch i % 3 {
+		case 0:
+			a = h.post(api+"change-pwd", map[string]any{"oldPassword": "a wrong password", "newPassword": "a brand new password"}, tok)
+		case 1:
+			a = h.post(api+"change-email", map[string]any{"currentPassword": "a wrong password", "newEmail": "new@example.com"}, tok)
+		case 2:
+			a = h.post(api+"change-phone", map[string]any{"currentPassword": "a wrong password", "newPhone": "+15555555502"}, tok)
+		}
+		requireStatusCode(t, a, http.StatusForbidden, "wrong_password")
+	}
+	requireLimited(t, h.post(api+"change-pwd", map[string]any{"oldPassword": pw, "newPassword": "a brand new password"}, tok), windowLeft)
+	requireLimited(t, h.signIn(email, pw), windowLeft)
+	h.clock.Advance(655 * time.Second)
+	require.Equal(t, http.StatusOK, h.post(api+"change-pwd", map[string]any{"oldPassword": pw, "newPassword": "a brand new password"}, tok).status)
+}
+
+// SECURITY 9: wrong codes count toward the account's limit, and a number
+// without an account is limited alike.
+func TestCodeGuessesCount(t *testing.T) {
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.FailedSignIns = authkit.Rate{Max: 3, Per: time.Hour} })
+	const known, unknown = "+15555555501", "+15555555599"
+	h.phoneUser(known, "correct horse battery")
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("send-code", known, ""), nil, "").status)
+	code := h.code(known)
+	for range 3 {
+		k := h.post(phoneQuery("signin-code", known, wrongCode(code)), nil, "")
+		u := h.post(phoneQuery("signin-code", unknown, wrongCode(code)), nil, "")
+		requireStatusCode(t, k, http.StatusBadRequest, "invalid_code")
+		require.Equal(t, string(k.raw), string(u.raw))
+	}
+	// 03:04:05 in a window of an hour: 3355 seconds left.
+	k := h.post(phoneQuery("signin-code", known, code), nil, "")
+	requireLimited(t, k, "3355")
+	require.Equal(t, string(k.raw), string(h.post(phoneQuery("signin-code", unknown, code), nil, "").raw))
+	requireLimited(t, h.post(phoneQuery("verify-phone", known, code), nil, ""), "3355")
+}
+
+// SECURITY 10: one client IP is limited across identifiers.
+func TestPerIPLimitAcrossIdentifiers(t *testing.T) {
+	h := newHarness(t)
+	for i := range 30 {
+		a := h.signIn("user"+strconv.Itoa(i)+"@example.com", "a wrong password")
+		requireStatusCode(t, a, http.StatusUnauthorized, "invalid_credentials")
+	}
+	requireLimited(t, h.signIn("user30@example.com", "a wrong password"), windowLeft)
+	// Every route of the limit shares the count.
+	for _, path := range []string{"signup-email", "send-magic?email=a@example.com", "send-reset?email=a@example.com", "resend?email=a@example.com"} {
+		requireLimited(t, h.post(api+path, map[string]any{"email": "b@example.com", "password": "correct horse battery"}, ""), windowLeft)
+	}
+	// Those of session holders and links are not limited by it.
+	require.Equal(t, http.StatusBadRequest, h.get(api+"grant?key=nothing", "").status)
+}
+
+// SECURITY 10: X-Forwarded-For is believed only from a trusted proxy.
+func TestTrustedProxies(t *testing.T) {
+	from := func(h *harness, xff, email string) answer {
+		h.t.Helper()
+		return h.do(req{method: http.MethodPost, path: api + "signin-email",
+			body:   map[string]any{"email": email, "password": "a wrong password"},
+			header: map[string]string{"X-Forwarded-For": xff}})
+	}
+
+	t.Run("untrusted peer", func(t *testing.T) {
+		h := newHarness(t)
+		for i := range 30 {
+			a := from(h, "198.51.100."+strconv.Itoa(i), "user"+strconv.Itoa(i)+"@example.com")
+			require.Equal(t, http.StatusUnauthorized, a.status)
+		}
+		requireLimited(t, from(h, "203.0.113.1", "other@example.com"), windowLeft)
+	})
+
+	t.Run("trusted proxy", func(t *testing.T) {
+		h := newHarness(t, func(c *authkit.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		})
+		for i := range 30 {
+			a := from(h, "198.51.100.1", "user"+strconv.Itoa(i)+"@example.com")
+			require.Equal(t, http.StatusUnauthorized, a.status)
+		}
+		requireLimited(t, from(h, "198.51.100.1", "other@example.com"), windowLeft)
+		requireLimited(t, from(h, "203.0.113.66, 198.51.100.1", "other@example.com"), windowLeft)
+		require.Equal(t, http.StatusUnauthorized, from(h, "198.51.100.2", "other@example.com").status, "another client")
+
+		// The session records the client, not the proxy.
+		require.Equal(t, http.StatusOK, h.signUp("sue@example.com", "correct horse battery", nil).status)
+		h.follow(h.link("sue@example.com"))
+		tok := h.do(req{method: http.MethodPost, path: api + "signin-email",
+			body:   map[string]any{"email": "sue@example.com", "password": "correct horse battery"},
+			header: map[string]string{"X-Forwarded-For": "192.0.2.44"}}).token()
+		require.NotEmpty(t, tok)
+		u, err := h.store.UserByEmail(context.Background(), "sue@example.com")
+		require.NoError(t, err)
+		list, err := h.store.ListSessions(context.Background(), u.ID)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, "192.0.2.44", list[0].IP)
+	})
+}
+
+// SECURITY 8 and the send limits of the issue: per address a message of a
+// kind at most once a minute (silently) and 10 requests a day (429), the
+// same for an address with an account and one without.
+func TestEmailSendLimits(t *testing.T) {
+	h := newHarness(t, func(c *authkit.Config) { c.Limits.PerIP = off })
+	const known, unknown = "ann@example.com", "nobody@example.com"
+	h.confirmedUser(known, "correct horse battery")
+
+	send := func(route, email string) answer {
+		t.Helper()
+		return h.post(api+route+"?email="+email, nil, "")
+	}
+	// Three requests for each address: the same answers, and the known
+	// one gets a magic link and a reset link, but no second magic link.
+	for _, route := range []string{"send-magic", "send-magic", "send-reset"} {
+		k, u := send(route, known), send(route, unknown)
+		require.Equal(t, http.StatusOK, k.status)
+		require.Equal(t, string(k.raw), string(u.raw))
+	}
+	require.Contains(t, h.mail(known).Body, "/_auth/verify?key=")
+	require.Contains(t, h.mail(known).Body, "/_auth/verify?key=")
+	h.noMail(known)
+
+	for i := 4; i <= 10; i++ {
+		h.clock.Advance(time.Minute)
+		k, u := send("send-magic", known), send("send-magic", unknown)
+		require.Equal(t, http.StatusOK, k.status, "request %d", i)
+		require.Equal(t, string(k.raw), string(u.raw))
+		h.mail(known)
+	}
+	h.clock.Advance(time.Minute)
+	k, u := send("send-reset", known), send("send-reset", unknown)
+	requireLimited(t, k, untilMidnight(h))
+	require.Equal(t, string(k.raw), string(u.raw), "the same 429 for an unknown address")
+	require.Equal(t, k.header.Get("Retry-After"), u.header.Get("Retry-After"))
+	requireLimited(t, send("send-magic", unknown), untilMidnight(h))
+	h.noMail(known)
+	h.noMail(unknown)
+
+	h.clock.Advance(24 * time.Hour)
+	require.Equal(t, http.StatusOK, send("send-magic", known).status)
+	h.mail(known)
+}
+
+// untilMidnight is the Retry-After of a daily limit: the seconds to the
+// next UTC midnight.
+func untilMidnight(h *harness) string {
+	now := h.clock.Now()
+	return strconv.Itoa(int(now.Truncate(24*time.Hour).Add(24*time.Hour).Sub(now) / time.Second))
+}
+
+// changeEmail counts its new address, so one account cannot fill another
+// mailbox with links.
+func TestChangeEmailCountsTheNewAddress(t *testing.T) {
+	h := newHarness(t, func(c *authkit.Config) {
+		c.Limits.PerIP = off
+		c.Limits.EmailsPerAddress = authkit.Rate{Max: 2, Per: 24 * time.Hour}
+	})
+	tok := h.confirmedUser("ann@example.com", "correct horse battery")
+	change := func() answer {
+		return h.post(api+"change-email", map[string]any{"currentPassword": "correct horse battery", "newEmail": "victim@example.com"}, tok)
+	}
+	require.Equal(t, http.StatusOK, change().status)
+	require.Equal(t, http.StatusOK, change().status)
+	require.Equal(t, http.StatusTooManyRequests, change().status)
+	require.Equal(t, http.StatusTooManyRequests, h.post(api+"send-magic?email=victim@example.com", nil, "").status, "one count per address")
+}
+
+// knownNumbers makes confirmed phone accounts directly in the store, so no
+// text was asked for them yet.
+func knownNumbers(t *testing.T, h *harness, phones ...string) {
+	t.Helper()
+	now := h.clock.Now()
+	for i, p := range phones {
+		id := "0123456789abcdef0123456" + strconv.Itoa(i)
+		require.NoError(t, h.store.CreateUser(context.Background(), authkit.User{
+			ID: id, Provider: "altogic", ProviderUserID: id, Phone: p, PhoneVerified: true, SignUpAt: now, LastLoginAt: now,
+		}))
+	}
+}
+
+// texts counts the texts each number got.
+func texts(h *harness) map[string]int {
+	h.settle()
+	got := map[string]int{}
+	for _, m := range h.box.Messages() {
+		if m.Kind == outbox.KindSMS {
+			got[m.To]++
+		}
+	}
+	return got
+}
+
+// SECURITY 11: per number at most SMSPerNumber texts asked a day (429),
+// the same for a number with an account and one without.
+func TestSMSPerNumber(t *testing.T) {
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.PerIP, c.Limits.SMSPerIP = off, off })
+	const known, unknown = "+15555555501", "+15555555599"
+	knownNumbers(t, h, known)
+	routes := []string{"send-code", "send-reset-code", "resend-code", "send-code", "send-reset-code"}
+	for _, route := range routes {
+		k, u := h.post(phoneQuery(route, known, ""), nil, ""), h.post(phoneQuery(route, unknown, ""), nil, "")
+		require.Equal(t, http.StatusOK, k.status, "%s", k.raw)
+		require.Equal(t, string(k.raw), string(u.raw))
+		h.settle()                   // the code is made at the time of the request
+		h.clock.Advance(time.Minute) // past CodeResendGap
+	}
+	k, u := h.post(phoneQuery("send-code", known, ""), nil, ""), h.post(phoneQuery("send-code", unknown, ""), nil, "")
+	requireLimited(t, k, untilMidnight(h))
+	require.Equal(t, string(k.raw), string(u.raw), "the same 429 for an unknown number")
+	// resend-code texts nothing to a confirmed number: 4 codes.
+	require.Equal(t, map[string]int{known: 4}, texts(h))
+}
+
+// SECURITY 11: per client IP at most SMSPerIP texts asked a day.
+func TestSMSPerIP(t *testing.T) {
+	h := newPhoneHarness(t, func(c *authkit.Config) {
+		c.Limits.PerIP = off
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	from := func(ip, phone string) answer {
+		return h.do(req{method: http.MethodPost, path: phoneQuery("send-code", phone, ""), header: map[string]string{"X-Forwarded-For": ip}})
+	}
+	for i := range 10 {
+		require.Equal(t, http.StatusOK, from("198.51.100.1", "+155555555"+strconv.Itoa(10+i)).status)
+	}
+	require.Equal(t, http.StatusTooManyRequests, from("198.51.100.1", "+15555555520").status)
+	require.Equal(t, http.StatusTooManyRequests, h.do(req{method: http.MethodPost, path: api + "signup-phone",
+		body:   map[string]any{"phone": "+15555555521", "password": "correct horse battery"},
+		header: map[string]string{"X-Forwarded-For": "198.51.100.1"}}).status, "sign-up texts too")
+	_, err := h.store.UserByPhone(context.Background(), "+15555555521")
+	require.ErrorIs(t, err, authkit.ErrNotFound, "a refused sign-up makes no account")
+	require.Equal(t, http.StatusOK, from("198.51.100.2", "+15555555520").status, "another client")
+}
+
+// SECURITY 11: an optional budget of texts in all; past it nothing is
+// texted, the answer does not change, and the first drop is an error in
+// the log.
+func TestSMSBudget(t *testing.T) {
+	var logs syncBuffer
+	h := newPhoneHarness(t, func(c *authkit.Config) {
+		c.Limits.SMSBudget = authkit.Rate{Max: 2, Per: time.Hour}
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	phones := []string{"+15555555501", "+15555555502", "+15555555503"}
+	knownNumbers(t, h, phones...)
+	var raws []string
+	for _, p := range phones {
+		a := h.post(phoneQuery("send-code", p, ""), nil, "")
+		require.Equal(t, http.StatusOK, a.status)
+		raws = append(raws, string(a.raw))
+		h.settle() // one after the other, so that the third is the one dropped
+	}
+	require.Equal(t, raws[0], raws[2])
+	require.Equal(t, map[string]int{phones[0]: 1, phones[1]: 1}, texts(h))
+	require.Contains(t, logs.String(), `"level":"ERROR","msg":"authkit: text not sent: Limits.SMSBudget is spent"`)
+
+	h.clock.Advance(time.Hour)
+	require.Equal(t, http.StatusOK, h.post(phoneQuery("send-code", phones[2], ""), nil, "").status)
+	require.Equal(t, 1, texts(h)[phones[2]], "a new hour, a new budget")
+}
+
+// SECURITY 11: texts go only to the allowed countries, and a refused
+// destination answers like an allowed one.
+func TestSMSCountries(t *testing.T) {
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.SMSCountries = []string{"gb"} })
+	const us, gb = "+15555555501", "+447700900123"
+	knownNumbers(t, h, us, gb)
+	for _, route := range []string{"send-code", "send-reset-code"} {
+		a, b := h.post(phoneQuery(route, us, ""), nil, ""), h.post(phoneQuery(route, gb, ""), nil, "")
+		require.Equal(t, http.StatusOK, a.status)
+		require.Equal(t, string(a.raw), string(b.raw))
+		h.settle()
+		h.clock.Advance(time.Minute)
+	}
+	// Sign-up answers alike too, and texts nothing.
+	up := h.signUpPhone("+15555555502", "correct horse battery", "Ann")
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	require.Nil(t, up.body["session"])
+	require.Equal(t, map[string]int{gb: 2}, texts(h))
+}
+
+// Retry-After is the window's end minus now, rounded up to whole seconds,
+// and the app can read it across origins.
+func TestRetryAfter(t *testing.T) {
+	h := newHarness(t, func(c *authkit.Config) { c.Limits.FailedSignIns = authkit.Rate{Max: 1, Per: time.Minute} })
+	h.clock.Advance(400 * time.Millisecond) // 03:04:05.4
+	require.Equal(t, http.StatusUnauthorized, h.signIn("ann@example.com", "a wrong password").status)
+	a := h.do(req{method: http.MethodPost, path: api + "signin-email",
+		body:   map[string]any{"email": "ann@example.com", "password": "a wrong password"},
+		header: map[string]string{"Origin": "https://app.example.com"}})
+	requireLimited(t, a, "55") // 54.6 s to 03:05:00, rounded up
+	require.Equal(t, "Retry-After", a.header.Get("Access-Control-Expose-Headers"))
+	h.clock.Advance(54*time.Second + 599*time.Millisecond)
+	requireLimited(t, h.signIn("ann@example.com", "a wrong password"), "1")
+	h.clock.Advance(time.Millisecond)
+	require.Equal(t, http.StatusUnauthorized, h.signIn("ann@example.com", "a wrong password").status)
+}
+
+// SECURITY 36: a lockout is logged with who and from where, once per
+// window, and never with the email or a password.
+func TestLimitEventsAreLogged(t *testing.T) {
+	var logs syncBuffer
+	h := newHarness(t, func(c *authkit.Config) { c.Logger = timelessLogger(&logs) })
+	const email, pw = "wes@example.com", "correct horse battery"
+	h.confirmedUser(email, pw)
+	for range 12 {
+		h.signIn(email, "a wrong password")
+	}
+	u, err := h.store.UserByEmail(context.Background(), email)
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"authkit: too many requests"`) {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 2)
+	require.Contains(t, lines[0], `"level":"WARN"`)
+	require.Contains(t, lines[0], `"limit":"FailedSignIns"`)
+	require.Contains(t, lines[0], `"user":"`+u.ID+`"`)
+	require.Contains(t, lines[0], `"ip":"127.0.0.1"`)
+	require.Contains(t, lines[0], `"userAgent":"`+chromeUA+`"`)
+	require.Contains(t, lines[1], `"level":"DEBUG"`, "later refusals in the window are quieter")
+	for _, secret := range []string{email, pw, "a wrong password"} {
+		require.NotContains(t, logs.String(), secret)
+	}
+}
+
+func TestConfigLimits(t *testing.T) {
+	for name, edit := range map[string]func(*authkit.Config){
+		"Max 0 with a Per":        func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Per: time.Minute} },
+		"Per 0 with a Max":        func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Max: 3} },
+		"Per under a second":      func(c *authkit.Config) { c.Limits.FailedSignIns = authkit.Rate{Max: 3, Per: 500 * time.Millisecond} },
+		"Per not in milliseconds": func(c *authkit.Config) { c.Limits.SMSBudget = authkit.Rate{Max: 3, Per: time.Second + 1} },
+		"unknown country":         func(c *authkit.Config) { c.Limits.SMSCountries = []string{"XX"} },
+		"invalid proxy prefix":    func(c *authkit.Config) { c.TrustedProxies = []netip.Prefix{{}} },
+		"negative MaxPendingSends": func(c *authkit.Config) {
+			c.MaxPendingSends = -1
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := validConfig()
+			edit(&cfg)
+			_, err := authkit.New(cfg)
+			require.Error(t, err)
+		})
+	}
+
+	t.Run("a Store that is no Limiter", func(t *testing.T) {
+		cfg := validConfig()
+		cfg.Store = storeOnly{cfg.Store}
+		_, err := authkit.New(cfg)
+		require.Error(t, err)
+		for _, name := range []string{"Config.Limiter", "memstore", "sqlstore", "redislimit"} {
+			require.Contains(t, err.Error(), name)
+		}
+		cfg.Limiter = memstore.New()
+		_, err = authkit.New(cfg)
+		require.NoError(t, err, "with a Limiter of its own")
+		cfg.Limiter = nil
+		noLimits(&cfg)
+		_, err = authkit.New(cfg)
+		require.NoError(t, err, "with every limit off, nothing to count")
+	})
+}
+
+// gatedMailer holds every mail until released.
+type gatedMailer struct {
+	*outbox.Outbox
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedMailer) SendEmail(ctx context.Context, m authkit.Email) error {
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Outbox.SendEmail(ctx, m)
+}
+
+// Messages sent in the background are bounded: past MaxPendingSends a
+// message is dropped and logged, and the answer is the same.
+func TestBackgroundSendsAreBounded(t *testing.T) {
+	var logs syncBuffer
+	box := outbox.New()
+	g := &gatedMailer{Outbox: box, entered: make(chan struct{}, 10), release: make(chan struct{})}
+	h := newHarness(t, func(c *authkit.Config) {
+		c.Mailer = g
+		c.MaxPendingSends = 2
+		c.EmailConfirmation = authkit.Off
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	h.box = box
+	for _, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		require.Equal(t, http.StatusOK, h.signUp(e, "correct horse battery", nil).status)
+	}
+	answers := map[string]string{}
+	for i, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		a := h.post(api+"send-reset?email="+e, nil, "")
+		require.Equal(t, http.StatusOK, a.status)
+		answers[string(a.raw)] = e
+		if i < 2 {
+			<-g.entered // held in SendEmail
+		}
+	}
+	require.Len(t, answers, 1, "the same answer, dropped or not")
+	require.Contains(t, logs.String(), `"msg":"authkit: sending a reset link dropped: Config.MaxPendingSends messages are being sent already"`)
+	close(g.release)
+	h.mail("a@example.com")
+	h.mail("b@example.com")
+	h.noMail("c@example.com")
+}
+
+// errLimiter fails every count, as a Redis that is down.
+type errLimiter struct{}
+
+func (errLimiter) Hit(context.Context, string, time.Duration, time.Time) (int64, time.Time, error) {
+	return 0, time.Time{}, errors.New("connection refused")
+}
+
+func (errLimiter) Count(context.Context, string, time.Duration, time.Time) (int64, time.Time, error) {
+	return 0, time.Time{}, errors.New("connection refused")
+}
+
+func (errLimiter) Reset(context.Context, string) error { return errors.New("connection refused") }
+
+// A limiter that fails fails closed: the request is refused with a 500,
+// never let through uncounted.
+func TestLimiterFailureFailsClosed(t *testing.T) {
+	h := newHarness(t, func(c *authkit.Config) { c.Limiter = errLimiter{} })
+	resp, err := http.Post(h.srv.URL+api+"signin-email", "application/json",
+		strings.NewReader(`{"email":"ann@example.com","password":"correct horse battery"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+}

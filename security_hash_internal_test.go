@@ -1,0 +1,133 @@
+package authkit
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit/internal/password"
+)
+
+// accountsStore is enough of a Store for a sign-in: users found by email
+// and phone, and writes that succeed.
+type accountsStore struct {
+	Store
+	users []User
+}
+
+func (s accountsStore) UserByEmail(_ context.Context, email string) (User, error) {
+	for _, u := range s.users {
+		if u.Email != "" && u.Email == email {
+			return u, nil
+		}
+	}
+	return User{}, ErrNotFound
+}
+
+func (s accountsStore) UserByPhone(_ context.Context, phone string) (User, error) {
+	for _, u := range s.users {
+		if u.Phone != "" && u.Phone == phone {
+			return u, nil
+		}
+	}
+	return User{}, ErrNotFound
+}
+
+func (accountsStore) UpdateUser(context.Context, User) error       { return nil }
+func (accountsStore) CreateSession(context.Context, Session) error { return nil }
+
+// neverLimited is a Limiter under which nothing is ever limited.
+type neverLimited struct{}
+
+func (neverLimited) Hit(_ context.Context, _ string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	return 1, now.Add(window), nil
+}
+
+func (neverLimited) Count(_ context.Context, _ string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	return 0, now.Add(window), nil
+}
+
+func (neverLimited) Reset(context.Context, string) error { return nil }
+
+// SECURITY 7: every sign-in with a password verifies exactly one hash,
+// whoever it names: the account's own, or, for an unknown email or number
+// and for an account without a password (OAuth), the kit's dummy hash. So
+// the three take the same time as a wrong password. Counted by wrapping
+// the verification itself.
+func TestSignInVerifiesOneHashPerAttempt(t *testing.T) {
+	var mu sync.Mutex
+	var verified []string // the stored hash of each verification
+	saved := verifyPassword
+	t.Cleanup(func() { verifyPassword = saved })
+	verifyPassword = func(stored, pw string, p password.Params) (bool, bool, error) {
+		mu.Lock()
+		verified = append(verified, stored)
+		mu.Unlock()
+		return saved(stored, pw, p)
+	}
+
+	const pw = "correct horse battery"
+	own, err := hashPassword(rand.Reader, pw)
+	require.NoError(t, err)
+	store := accountsStore{users: []User{
+		{ID: "u1", Provider: ProviderAltogic, ProviderUserID: "u1", Email: "ann@example.com", EmailVerified: true,
+			Phone: "+15555555501", PhoneVerified: true, PasswordHash: own},
+		{ID: "u2", Provider: "google", ProviderUserID: "g2", Email: "oauth@example.com", EmailVerified: true,
+			Phone: "+15555555502", PhoneVerified: true},
+	}}
+	k, err := New(Config{
+		Store: store, Mailer: nopMailer{}, SMSSender: nopTexter{}, PhoneAuth: On, Limiter: neverLimited{},
+		PublicURL: "http://localhost", RedirectURL: "http://localhost/", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	dummy := k.dummyHash() // made at the first need, and once: not counted below
+
+	email := func(id, pw string) string { return `{"email":"` + id + `","password":"` + pw + `"}` }
+	phone := func(id, pw string) string { return `{"phone":"` + id + `","password":"` + pw + `"}` }
+	long := strings.Repeat("x", 4*maxPasswordRunes+1)
+	cases := []struct {
+		name, route, body string
+		status            int
+		stored            []string // what was verified, in order
+	}{
+		{"email: right password", "signin-email", email("ann@example.com", pw), http.StatusOK, []string{own}},
+		{"email: wrong password", "signin-email", email("ann@example.com", "wrong password"), http.StatusUnauthorized, []string{own}},
+		{"email: unknown account", "signin-email", email("nobody@example.com", pw), http.StatusUnauthorized, []string{dummy}},
+		{"email: OAuth-only account", "signin-email", email("oauth@example.com", pw), http.StatusUnauthorized, []string{dummy}},
+		{"email: OAuth-only account, empty password", "signin-email", email("oauth@example.com", ""), http.StatusUnauthorized, []string{dummy}},
+		{"phone: right password", "signin-phone", phone("+15555555501", pw), http.StatusOK, []string{own}},
+		{"phone: wrong password", "signin-phone", phone("+15555555501", "wrong password"), http.StatusUnauthorized, []string{own}},
+		{"phone: unknown number", "signin-phone", phone("+15555555503", pw), http.StatusUnauthorized, []string{dummy}},
+		{"phone: OAuth-only account", "signin-phone", phone("+15555555502", pw), http.StatusUnauthorized, []string{dummy}},
+		// SECURITY 3: an absurd password is refused before any hash, for
+		// every account alike.
+		{"email: absurd password, known account", "signin-email", email("ann@example.com", long), http.StatusUnauthorized, nil},
+		{"email: absurd password, unknown account", "signin-email", email("nobody@example.com", long), http.StatusUnauthorized, nil},
+		{"phone: absurd password, known account", "signin-phone", phone("+15555555501", long), http.StatusUnauthorized, nil},
+		{"phone: absurd password, unknown number", "signin-phone", phone("+15555555503", long), http.StatusUnauthorized, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			mu.Lock()
+			verified = nil
+			mu.Unlock()
+			r := httptest.NewRequest(http.MethodPost, apiPrefix+c.route, strings.NewReader(c.body))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			k.Handler().ServeHTTP(w, r)
+			require.Equal(t, c.status, w.Code, w.Body.String())
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, c.stored, verified)
+		})
+	}
+}
