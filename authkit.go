@@ -333,7 +333,7 @@ func New(cfg Config) (*Kit, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 			return nil, fmt.Errorf("authkit: Config.AllowedOrigins: %q is not an origin such as https://app.example.com", o)
 		}
-		k.origins[u.Scheme+"://"+strings.ToLower(u.Host)] = true
+		k.origins[canonicalOrigin(o)] = true
 	}
 	switch {
 	case k.minPassword == 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -163,25 +164,29 @@ func safeMethod(m string) bool {
 // origin or an allowed one, by Origin or, failing that, Sec-Fetch-Site.
 func (k *Kit) sameSite(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" {
-		return k.allowedOrigin(o) || strings.EqualFold(o, originOf(k.publicURL))
+		return k.allowedOrigin(o) || canonicalOrigin(o) == canonicalOrigin(k.publicURL)
 	}
 	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
 }
 
 func (k *Kit) allowedOrigin(o string) bool {
-	return len(k.origins) > 0 && k.origins[strings.ToLower(o)]
+	return len(k.origins) > 0 && k.origins[canonicalOrigin(o)]
 }
 
-// originOf is the scheme://host of an absolute URL.
-func originOf(u string) string {
-	i := strings.Index(u, "://")
-	if i < 0 {
-		return u
+// canonicalOrigin is the origin of an absolute URL as a browser writes it
+// in Origin: scheme and host in lower case, without the scheme's default
+// port ("https://API.example.com:443/auth" is "https://api.example.com").
+// What does not parse as such a URL is returned as it is, to match nothing.
+func canonicalOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return raw
 	}
-	if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-		return u[:i+3+j]
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if port := u.Port(); scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		host = strings.TrimSuffix(host, ":"+port)
 	}
-	return u
+	return scheme + "://" + host
 }
 
 // The headers a browser may send with a cross-origin call of the client.

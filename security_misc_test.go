@@ -3,8 +3,10 @@ package authkit_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -125,4 +127,61 @@ func TestLinksBuiltFromPublicURL(t *testing.T) {
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(t, err)
 	require.Equal(t, h.srv.URL+"/_auth/github/callback", loc.Query().Get("redirect_uri"))
+}
+
+// A PublicURL or an allowed origin written with its scheme's default port,
+// or in capitals, names the origin a browser sends without them (SECURITY
+// 24-25): the app's own cookie requests must not be refused for it.
+func TestOriginsCompareAsBrowsersWriteThem(t *testing.T) {
+	h := newHarness(t, func(c *authkit.Config) {
+		c.AllowedOrigins = []string{"https://App.Example.com:443"}
+		c.EmailConfirmation = authkit.Off
+	})
+	a := h.signUp("ann@example.com", inputPassword, "Ann")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	token := a.token()
+	for _, origin := range []string{"https://app.example.com", "https://APP.example.com"} {
+		header := cookieHeader(token)
+		header["Origin"] = origin
+		a := h.do(req{method: http.MethodPost, path: api + "signout-all-except", header: header})
+		require.Equal(t, http.StatusOK, a.status, "Origin %s: %s", origin, a.raw)
+	}
+	for _, origin := range []string{"https://app.example.com:8443", "http://app.example.com"} {
+		header := cookieHeader(token)
+		header["Origin"] = origin
+		a := h.do(req{method: http.MethodPost, path: api + "signout-all-except", header: header})
+		require.Equal(t, http.StatusForbidden, a.status, "Origin %s: %s", origin, a.raw)
+	}
+
+	// The kit's own origin, configured with its default port.
+	k, err := authkit.New(func() authkit.Config {
+		c := validConfig()
+		c.PublicURL = "https://API.example.com:443/auth"
+		c.EmailConfirmation = authkit.Off
+		return c
+	}())
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, api+"signup-email", strings.NewReader(`{"email":"bo@example.com","password":"`+inputPassword+`"}`))
+	r.Header.Set("Content-Type", "application/json")
+	k.Handler().ServeHTTP(w, r)
+	require.Equal(t, http.StatusOK, w.Code, "%s", w.Body)
+	var signedUp struct{ Session struct{ Token string } }
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &signedUp))
+	w = httptest.NewRecorder()
+	r = httptest.NewRequest(http.MethodPost, api+"signout-all-except", nil)
+	r.AddCookie(&http.Cookie{Name: "session_token", Value: signedUp.Session.Token})
+	r.Header.Set("Origin", "https://api.example.com")
+	k.Handler().ServeHTTP(w, r)
+	require.Equal(t, http.StatusOK, w.Code, "the kit's own origin: %s", w.Body)
+}
+
+// A JSON escape that decodes to U+FFFD (a lone surrogate) loses the
+// character it stood for; two such passwords would be one.
+func TestPasswordWithLostCharacterRefused(t *testing.T) {
+	h := newHarness(t)
+	a := h.do(req{method: http.MethodPost, path: api + "signup-email",
+		body: `{"email":"ann@example.com","password":"correct horse \ud800 battery"}`})
+	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.raw)
+	require.Equal(t, "bad_request", a.code())
 }

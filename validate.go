@@ -152,6 +152,12 @@ func (k *Kit) checkPassword(pw string) error {
 	if !utf8.ValidString(pw) {
 		return newError(CodeBadRequest, "The password is not valid UTF-8.")
 	}
+	if strings.ContainsRune(pw, utf8.RuneError) {
+		// What decodes to U+FFFD (a lone surrogate escape such as \ud800,
+		// say) is text that was lost: two different passwords would be
+		// stored as one.
+		return newError(CodeBadRequest, "The password holds U+FFFD, which stands for a character that was lost; choose another.")
+	}
 	n := utf8.RuneCountInString(pw)
 	if n < k.minPassword {
 		e := newError(CodePasswordTooShort, "The password is too short.")
