@@ -73,35 +73,56 @@ func (k *Kit) signInWithEmail(ctx context.Context, r *http.Request, email, pw st
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	errCredentials := newError(CodeInvalidCredentials, "The email or password is wrong.")
 	u, err := k.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
-	// Counted before the check, for known and unknown emails alike: a
-	// limited account answers 429 whatever the password, and costs no hash.
-	if err := k.guess(ctx, r, accountKey(u.ID, "email", email), u.ID); err != nil {
+	return k.signInWithPassword(ctx, r, passwordSignIn{
+		user: u, kind: "email", identifier: email,
+		wrong:       newError(CodeInvalidCredentials, "The email or password is wrong."),
+		unconfirmed: k.emailConfirmation && !u.EmailVerified,
+		refused:     newError(CodeEmailNotVerified, "Confirm your email first: follow the link we sent you."),
+	}, pw)
+}
+
+// passwordSignIn is a sign-in by identifier (an email or a phone number)
+// and password, once the account was looked up.
+type passwordSignIn struct {
+	user             User   // zero when no account has the identifier
+	kind, identifier string // "email" or "phone", and its normalised form
+	wrong            *Error // the one answer to every failure
+	unconfirmed      bool   // the identifier still awaits its confirmation
+	refused          *Error // the answer then, given only after the right password
+}
+
+// signInWithPassword finishes a password sign-in. The guess is counted
+// before it is checked, for known and unknown identifiers alike: a limited
+// account answers 429 whatever the password, and costs no hash. An unknown
+// identifier's zero user checks the dummy hash, so every failure takes the
+// same work and gets the same answer.
+func (k *Kit) signInWithPassword(ctx context.Context, r *http.Request, a passwordSignIn, pw string) (grantAnswer, error) {
+	u := a.user
+	if err := k.guess(ctx, r, accountKey(u.ID, a.kind, a.identifier), u.ID); err != nil {
 		return grantAnswer{}, err
 	}
 	if !fitsPassword(pw) {
 		k.event(ctx, r, "sign-in failed", u.ID)
-		return grantAnswer{}, errCredentials
+		return grantAnswer{}, a.wrong
 	}
-	// For an unknown email u is zero, and verify checks the dummy hash.
 	ok, err := k.verify(ctx, &u, pw)
 	if err != nil {
 		return grantAnswer{}, err
 	}
 	if !ok {
 		k.event(ctx, r, "sign-in failed", u.ID)
-		return grantAnswer{}, errCredentials
+		return grantAnswer{}, a.wrong
 	}
 	if err := k.guessedRight(ctx, u.ID); err != nil {
 		return grantAnswer{}, err
 	}
-	if k.emailConfirmation && !u.EmailVerified {
-		k.event(ctx, r, "sign-in refused: email not verified", u.ID)
-		return grantAnswer{}, newError(CodeEmailNotVerified, "Confirm your email first: follow the link we sent you.")
+	if a.unconfirmed {
+		k.event(ctx, r, "sign-in refused: "+a.kind+" not verified", u.ID)
+		return grantAnswer{}, a.refused
 	}
 	s, err := k.startSession(ctx, r, &u)
 	if err != nil {

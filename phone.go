@@ -171,41 +171,16 @@ func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw st
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	errCredentials := newError(CodeInvalidCredentials, "The phone number or password is wrong.")
 	u, err := k.store.UserByPhone(ctx, phone)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
-	// Counted before the check, as signInWithEmail does.
-	if err := k.guess(ctx, r, accountKey(u.ID, "phone", phone), u.ID); err != nil {
-		return grantAnswer{}, err
-	}
-	if !fitsPassword(pw) {
-		k.event(ctx, r, "sign-in failed", u.ID)
-		return grantAnswer{}, errCredentials
-	}
-	// For an unknown number u is zero, and verify checks the dummy hash.
-	ok, err := k.verify(ctx, &u, pw)
-	if err != nil {
-		return grantAnswer{}, err
-	}
-	if !ok {
-		k.event(ctx, r, "sign-in failed", u.ID)
-		return grantAnswer{}, errCredentials
-	}
-	if err := k.guessedRight(ctx, u.ID); err != nil {
-		return grantAnswer{}, err
-	}
-	if k.phone.confirm && !u.PhoneVerified {
-		k.event(ctx, r, "sign-in refused: phone not verified", u.ID)
-		return grantAnswer{}, newError(CodePhoneNotVerified, "Confirm your phone number first with the code we texted you.")
-	}
-	s, err := k.startSession(ctx, r, &u)
-	if err != nil {
-		return grantAnswer{}, err
-	}
-	k.event(ctx, r, "sign-in", u.ID)
-	return grantAnswer{User: u, Session: &s}, nil
+	return k.signInWithPassword(ctx, r, passwordSignIn{
+		user: u, kind: "phone", identifier: phone,
+		wrong:       newError(CodeInvalidCredentials, "The phone number or password is wrong."),
+		unconfirmed: k.phone.confirm && !u.PhoneVerified,
+		refused:     newError(CodePhoneNotVerified, "Confirm your phone number first with the code we texted you."),
+	}, pw)
 }
 
 // sendByPhone answers a send route as sendByEmail does: it checks the
