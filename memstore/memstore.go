@@ -1,9 +1,11 @@
-// Package memstore keeps authkit's users, sessions and one-time tokens in
-// memory. It suits tests, demos and a single process; everything is lost when
-// the process ends.
+// Package memstore keeps authkit's users, sessions, one-time tokens and
+// rate-limit counts in memory. It suits tests, demos and a single process;
+// everything is lost when the process ends, and limits are not shared with
+// other processes.
 //
-// A [Store] is safe for concurrent use. It implements [authkit.Store] and
-// passes the storetest conformance suite.
+// A [Store] is safe for concurrent use. It implements [authkit.Store],
+// [authkit.Limiter] and [authkit.Cleaner], and passes the storetest
+// conformance suites.
 package memstore
 
 import (

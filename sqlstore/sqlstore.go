@@ -1,5 +1,5 @@
-// Package sqlstore keeps authkit's users, sessions and one-time tokens in a
-// SQL database: SQLite (embedded, pure Go, no cgo: the default for a single
+// Package sqlstore keeps authkit's users, sessions, one-time tokens and
+// rate-limit counts in a SQL database: SQLite (embedded, pure Go, no cgo: the default for a single
 // server), PostgreSQL or MySQL/MariaDB (for production and for many
 // instances sharing one database).
 //
@@ -23,11 +23,17 @@
 // exactly one success. Nothing is cached in the process: a sign-out on one
 // instance is seen by the next request on any other.
 //
+// # Limits
+//
+// A Store implements [authkit.Limiter], so the kit's abuse limits are
+// counted in the authkit_limits table and shared by every instance on the
+// database: each hit is one upsert.
+//
 // # Expiry
 //
 // A Store implements [authkit.Cleaner]: [authkit.Kit.Cleanup] deletes
-// expired sessions and tokens in bulk, and [authkit.Kit.RunJanitor] does so
-// on a timer.
+// expired sessions and tokens and ended limit windows in bulk, and
+// [authkit.Kit.RunJanitor] does so on a timer.
 package sqlstore
 
 import (
