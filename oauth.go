@@ -243,8 +243,11 @@ func (k *Kit) oauthRoute(r *http.Request) (route, bool) {
 		}, false}, true
 	case tail == "callback":
 		method := http.MethodGet
-		if name == "apple" && r.Method == http.MethodPost {
-			method = http.MethodPost // Apple's response_mode=form_post
+		if name == "apple" { // Apple's response_mode=form_post POSTs
+			method = "GET, POST" // what the router's 405 says is allowed
+			if r.Method == http.MethodGet || r.Method == http.MethodPost {
+				method = r.Method
+			}
 		}
 		return route{method, func(w http.ResponseWriter, r *http.Request) error {
 			k.finishOAuth(w, r, name)

@@ -126,3 +126,12 @@ func TestRoutesOversizedQueryValues(t *testing.T) {
 		require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "https://app.example.com/after?"), resp.Header.Get("Location"))
 	}
 }
+
+// Apple's callback takes GET and POST (response_mode=form_post); a wrong
+// method is told both.
+func TestRoutesAppleCallbackAllowsBoth(t *testing.T) {
+	h := newHarness(t)
+	a := h.do(req{method: http.MethodPut, path: "/_auth/apple/callback"})
+	requireStatusCode(t, a, http.StatusMethodNotAllowed, "method_not_allowed")
+	require.Equal(t, "GET, POST", a.header.Get("Allow"))
+}
