@@ -40,19 +40,9 @@ func (k *Kit) signUpWithEmail(ctx context.Context, r *http.Request, email, pw st
 	} else if !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
-	if u.ID, err = k.newID(); err != nil {
-		return grantAnswer{}, internalError(err)
-	}
-	u.ProviderUserID = u.ID
-	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
+	if err := k.createPasswordUser(ctx, r, &u, pw, errTaken); err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
-		return grantAnswer{}, errTaken
-	} else if err != nil {
-		return grantAnswer{}, internalError(err)
-	}
-	k.event(ctx, r, "sign-up", u.ID)
 	if k.emailConfirmation {
 		k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
 			return k.mailConfirmation(ctx, u)
@@ -64,6 +54,26 @@ func (k *Kit) signUpWithEmail(ctx context.Context, r *http.Request, email, pw st
 		return grantAnswer{}, err
 	}
 	return grantAnswer{User: u, Session: &s}, nil
+}
+
+// createPasswordUser gives u an id and the hash of pw, and stores it. A
+// duplicate (the email or number was taken meanwhile) answers taken.
+func (k *Kit) createPasswordUser(ctx context.Context, r *http.Request, u *User, pw string, taken *Error) error {
+	var err error
+	if u.ID, err = k.newID(); err != nil {
+		return internalError(err)
+	}
+	u.ProviderUserID = u.ID
+	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
+		return err
+	}
+	if err := k.store.CreateUser(ctx, *u); errors.Is(err, ErrDuplicate) {
+		return taken
+	} else if err != nil {
+		return internalError(err)
+	}
+	k.event(ctx, r, "sign-up", u.ID)
+	return nil
 }
 
 // signInWithEmail checks an email and password. Unknown accounts, accounts

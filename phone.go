@@ -131,19 +131,9 @@ func (k *Kit) signUpWithPhone(ctx context.Context, r *http.Request, phone, pw st
 			return grantAnswer{}, err
 		}
 	}
-	if u.ID, err = k.newID(); err != nil {
-		return grantAnswer{}, internalError(err)
-	}
-	u.ProviderUserID = u.ID
-	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
+	if err := k.createPasswordUser(ctx, r, &u, pw, errPhoneTaken); err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
-		return grantAnswer{}, errPhoneTaken
-	} else if err != nil {
-		return grantAnswer{}, internalError(err)
-	}
-	k.event(ctx, r, "sign-up", u.ID)
 	if k.phone.confirm {
 		// The caller waits for the text: a number the provider refuses is
 		// said at once. The account stays; resendVerificationCode texts
