@@ -39,6 +39,10 @@
 //	                          or GitHub Enterprise (API_URL is the base of
 //	                          /user and /user/emails: https://HOST/api/v3)
 //
+// AUTHKIT_SECRET (at least 32 characters) becomes Config.Secret: set it, the
+// same everywhere, to run several instances or keep SMS codes and OAuth
+// sign-ins in flight across a restart.
+//
 // Flags:
 //
 //	-addr          listen address (default 127.0.0.1:8080)
@@ -231,7 +235,12 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		return nil, nil, err
 	}
 
+	secret, err := secretFromEnv(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
 	kit, err := authkit.New(authkit.Config{
+		Secret:      secret,
 		Store:       store,
 		Mailer:      mailer,
 		PublicURL:   o.publicURL,
@@ -282,6 +291,20 @@ func baseURL(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// secretFromEnv reads AUTHKIT_SECRET: at least 32 characters, the same on
+// every instance, so that SMS codes and OAuth sign-ins in flight survive a
+// restart and work on any instance. Unset, the kit makes one per process.
+func secretFromEnv(getenv func(string) string) ([]byte, error) {
+	s := getenv("AUTHKIT_SECRET")
+	if s == "" {
+		return nil, nil
+	}
+	if len(s) < 32 {
+		return nil, fmt.Errorf("AUTHKIT_SECRET has %d characters; it needs at least 32 random ones (openssl rand -base64 32)", len(s))
+	}
+	return []byte(s), nil
 }
 
 // smtpHelp says how to configure mail; it ends every SMTP configuration error.

@@ -355,3 +355,28 @@ func TestBaseURL(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretFromEnv(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(name string) string {
+			if name == "AUTHKIT_SECRET" {
+				return v
+			}
+			return ""
+		}
+	}
+	if s, err := secretFromEnv(env("")); err != nil || s != nil {
+		t.Errorf("unset: %q, %v; want none: the kit makes one", s, err)
+	}
+	if s, err := secretFromEnv(env("0123456789abcdef0123456789abcdef")); err != nil || len(s) != 32 {
+		t.Errorf("32 characters: %q, %v", s, err)
+	}
+	if _, err := secretFromEnv(env("short")); err == nil || !strings.Contains(err.Error(), "AUTHKIT_SECRET") {
+		t.Errorf("a short secret: %v; want an error naming AUTHKIT_SECRET", err)
+	}
+	clearSMTPEnv(t)
+	t.Setenv("AUTHKIT_SECRET", "short")
+	if _, _, err := newApp(devOptions(), io.Discard); err == nil {
+		t.Error("the app starts with a short AUTHKIT_SECRET")
+	}
+}
