@@ -438,6 +438,13 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	}
 	u.PasswordHash = newHash
 	u.EmailVerified = true // the link reached the mailbox
+	return k.finishReset(ctx, nil, u)
+}
+
+// finishReset stores u with its new password, ends every session, voids
+// outstanding links and codes, and clears the account's failed guesses: a
+// reset by link or by code ends alike, signing nobody in.
+func (k *Kit) finishReset(ctx context.Context, r *http.Request, u User) error {
 	if err := k.store.UpdateUser(ctx, u); err != nil {
 		return internalError(err)
 	}
@@ -447,7 +454,7 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	if err := k.guessedRight(ctx, u.ID); err != nil {
 		return err
 	}
-	k.event(ctx, nil, "password reset", u.ID)
+	k.event(ctx, r, "password reset", u.ID)
 	return nil
 }
 

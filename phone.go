@@ -353,17 +353,7 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, r *http.Request, phone, code
 	}
 	u.PasswordHash = newHash
 	u.PhoneVerified = true // the code reached the phone
-	if err := k.store.UpdateUser(ctx, u); err != nil {
-		return internalError(err)
-	}
-	if err := k.endSessionsAndTokens(ctx, u.ID, ""); err != nil {
-		return err
-	}
-	if err := k.guessedRight(ctx, u.ID); err != nil {
-		return err
-	}
-	k.event(ctx, r, "password reset", u.ID)
-	return nil
+	return k.finishReset(ctx, r, u)
 }
 
 // verifyPhone spends the newest confirmation or change-phone code sent to
