@@ -203,8 +203,11 @@ func newSessionToken(t *testing.T, h *harness, userID string) string {
 	require.NoError(t, err)
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now := h.clock.Now()
+	u, err := h.store.UserByID(context.Background(), userID)
+	require.NoError(t, err)
 	require.NoError(t, h.store.CreateSession(context.Background(), authkit.Session{
 		ID: token[:24], TokenHash: sha256Hex(token), UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour),
+		Stamp: u.Stamp,
 	}))
 	return token
 }
@@ -218,8 +221,9 @@ func TestCookiesCSRFOnEverySessionRoute(t *testing.T) {
 	h.phoneUser("+15555555501", inputPassword)
 	u, err := h.store.UserByPhone(context.Background(), "+15555555501")
 	require.NoError(t, err)
-	u.Email, u.EmailVerified = "ann@example.com", true
-	require.NoError(t, h.store.UpdateUser(context.Background(), u))
+	email, verified := "ann@example.com", true
+	_, err = h.store.UpdateUser(context.Background(), u.ID, authkit.UserUpdate{Set: authkit.UserFields{Email: &email, EmailVerified: &verified}})
+	require.NoError(t, err)
 	h.settle()
 
 	// Each route with a body that would do harm (no body signs the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -21,7 +20,7 @@ var errInvalidToken = newError(CodeInvalidToken, "The link or key is not valid: 
 // signUpWithEmail creates a password account. With email confirmation on it
 // mails a confirmation link and answers with no session; off, it signs the
 // new user in.
-func (k *Kit) signUpWithEmail(ctx context.Context, r *http.Request, email, pw string, userData json.RawMessage) (grantAnswer, error) {
+func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData json.RawMessage) (grantAnswer, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
 		return grantAnswer{}, err
@@ -40,7 +39,7 @@ func (k *Kit) signUpWithEmail(ctx context.Context, r *http.Request, email, pw st
 	} else if !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
-	if err := k.createPasswordUser(ctx, r, &u, pw, errTaken); err != nil {
+	if err := k.createPasswordUser(ctx, &u, pw, errTaken); err != nil {
 		return grantAnswer{}, err
 	}
 	if k.emailConfirmation {
@@ -49,18 +48,23 @@ func (k *Kit) signUpWithEmail(ctx context.Context, r *http.Request, email, pw st
 		})
 		return grantAnswer{User: u}, nil
 	}
-	s, err := k.startSession(ctx, r, &u)
-	if err != nil {
-		return grantAnswer{}, err
-	}
-	return grantAnswer{User: u, Session: &s}, nil
+	return k.signUpSession(ctx, u)
 }
 
-// createPasswordUser gives u an id and the hash of pw, and stores it. A
-// duplicate (the email or number was taken meanwhile) answers taken.
-func (k *Kit) createPasswordUser(ctx context.Context, r *http.Request, u *User, pw string, taken *Error) error {
+// signUpSession signs a new account in, under the stamp it was made with.
+func (k *Kit) signUpSession(ctx context.Context, u User) (grantAnswer, error) {
+	return k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, internalError(errors.New("authkit: a new account changed while it signed in")))
+}
+
+// createPasswordUser gives u an id, a credential stamp and the hash of pw,
+// and stores it. A duplicate (the email or number was taken meanwhile)
+// answers taken.
+func (k *Kit) createPasswordUser(ctx context.Context, u *User, pw string, taken *Error) error {
 	var err error
 	if u.ID, err = k.newID(); err != nil {
+		return internalError(err)
+	}
+	if u.Stamp, err = k.newID(); err != nil {
 		return internalError(err)
 	}
 	u.ProviderUserID = u.ID
@@ -72,13 +76,13 @@ func (k *Kit) createPasswordUser(ctx context.Context, r *http.Request, u *User, 
 	} else if err != nil {
 		return internalError(err)
 	}
-	k.event(ctx, r, "sign-up", u.ID)
+	k.event(ctx, "sign-up", u.ID)
 	return nil
 }
 
 // signInWithEmail checks an email and password. Unknown accounts, accounts
 // without a password and wrong passwords fail alike, after the same work.
-func (k *Kit) signInWithEmail(ctx context.Context, r *http.Request, email, pw string) (grantAnswer, error) {
+func (k *Kit) signInWithEmail(ctx context.Context, email, pw string) (grantAnswer, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
 		return grantAnswer{}, err
@@ -87,7 +91,7 @@ func (k *Kit) signInWithEmail(ctx context.Context, r *http.Request, email, pw st
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
-	return k.signInWithPassword(ctx, r, passwordSignIn{
+	return k.signInWithPassword(ctx, passwordSignIn{
 		user: u, kind: "email", identifier: email,
 		wrong:       newError(CodeInvalidCredentials, "The email or password is wrong."),
 		unconfirmed: k.emailConfirmation && !u.EmailVerified,
@@ -110,13 +114,17 @@ type passwordSignIn struct {
 // account answers 429 whatever the password, and costs no hash. An unknown
 // identifier's zero user checks the dummy hash, so every failure takes the
 // same work and gets the same answer.
-func (k *Kit) signInWithPassword(ctx context.Context, r *http.Request, a passwordSignIn, pw string) (grantAnswer, error) {
+//
+// The session is made under the credential stamp of the record whose hash
+// was verified: if a reset lands while the hash is checked, the sign-in
+// fails, and a session it made anyway would be dead on arrival.
+func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw string) (grantAnswer, error) {
 	u := a.user
-	if err := k.guess(ctx, r, accountKey(u.ID, a.kind, a.identifier), u.ID); err != nil {
+	if err := k.guess(ctx, accountKey(u.ID, a.kind, a.identifier), u.ID); err != nil {
 		return grantAnswer{}, err
 	}
 	if !fitsPassword(pw) {
-		k.event(ctx, r, "sign-in failed", u.ID)
+		k.event(ctx, "sign-in failed", u.ID)
 		return grantAnswer{}, a.wrong
 	}
 	ok, err := k.verify(ctx, &u, pw)
@@ -124,40 +132,49 @@ func (k *Kit) signInWithPassword(ctx context.Context, r *http.Request, a passwor
 		return grantAnswer{}, err
 	}
 	if !ok {
-		k.event(ctx, r, "sign-in failed", u.ID)
+		k.event(ctx, "sign-in failed", u.ID)
 		return grantAnswer{}, a.wrong
 	}
 	if err := k.guessedRight(ctx, u.ID); err != nil {
 		return grantAnswer{}, err
 	}
 	if a.unconfirmed {
-		k.event(ctx, r, "sign-in refused: "+a.kind+" not verified", u.ID)
+		k.event(ctx, "sign-in refused: "+a.kind+" not verified", u.ID)
 		return grantAnswer{}, a.refused
 	}
-	s, err := k.startSession(ctx, r, &u)
+	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, a.wrong)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	k.event(ctx, r, "sign-in", u.ID)
-	return grantAnswer{User: u, Session: &s}, nil
+	k.event(ctx, "sign-in", u.ID)
+	return answer, nil
 }
 
-// startSession signs u in on the device of r: a new session with a fresh
-// token, and lastLoginAt moved to now.
-func (k *Kit) startSession(ctx context.Context, r *http.Request, u *User) (issuedSession, error) {
+// startSession signs a user in on the device of the request: lastLoginAt
+// moves to now, up is written with it, and a new session with a fresh token
+// is made under stamp, the credential stamp that the checked credential
+// (a password hash, a grant, a code) was issued under. The write holds only
+// while the user's stamp is still that one; when it moved on (a password
+// reset, a sign-out everywhere) nobody is signed in and the answer is stale.
+func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpdate, stale error) (grantAnswer, error) {
 	now := k.clock()
-	u.LastLoginAt = now
-	if err := k.store.UpdateUser(ctx, *u); err != nil {
-		return issuedSession{}, internalError(err)
+	up.Set.LastLoginAt, up.If.Stamp = &now, &stamp
+	u, err := k.store.UpdateUser(ctx, userID, up)
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, stale
+	}
+	if err != nil {
+		return grantAnswer{}, internalError(err)
 	}
 	token, err := k.newToken()
 	if err != nil {
-		return issuedSession{}, internalError(err)
+		return grantAnswer{}, internalError(err)
 	}
 	id, err := k.newID()
 	if err != nil {
-		return issuedSession{}, internalError(err)
+		return grantAnswer{}, internalError(err)
 	}
+	c := clientOf(ctx)
 	s := Session{
 		ID:         id,
 		TokenHash:  hashToken(token),
@@ -165,13 +182,14 @@ func (k *Kit) startSession(ctx context.Context, r *http.Request, u *User) (issue
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(k.sessionLifetime),
-		UserAgent:  parseUserAgent(r.UserAgent()),
-		IP:         k.clientIP(r),
+		UserAgent:  parseUserAgent(c.userAgent),
+		IP:         c.ip,
+		Stamp:      stamp,
 	}
 	if err := k.store.CreateSession(ctx, s); err != nil {
-		return issuedSession{}, internalError(err)
+		return grantAnswer{}, internalError(err)
 	}
-	return issuedSession{Session: s, Token: token}, nil
+	return grantAnswer{User: u, Session: &issuedSession{Session: s, Token: token}}, nil
 }
 
 func parseUserAgent(header string) UserAgent {
@@ -218,7 +236,7 @@ func (k *Kit) mail(ctx context.Context, t emailTemplate, to string, d MessageDat
 
 // mailConfirmation sends u a link that confirms u.Email.
 func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
-	secret, err := k.issueToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email}, k.confirmLifetime)
+	secret, err := k.issueToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.confirmLifetime)
 	if err != nil {
 		return err
 	}
@@ -231,12 +249,12 @@ func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 // whether or not an account has the address. send runs only for an
 // existing account, and only if the address did not get a message of this
 // kind a moment ago (EmailRepeats).
-func (k *Kit) sendByEmail(ctx context.Context, r *http.Request, rawEmail, kind, what string, send func(ctx context.Context, u User) error) error {
+func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, u User) error) error {
 	email, err := queryEmail(rawEmail)
 	if err != nil {
 		return err
 	}
-	if err := k.mailAsked(ctx, r, email); err != nil {
+	if err := k.mailAsked(ctx, email); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -257,11 +275,11 @@ func (k *Kit) sendByEmail(ctx context.Context, r *http.Request, rawEmail, kind, 
 
 // resendConfirmation mails a fresh confirmation link to an account whose
 // email is not confirmed yet.
-func (k *Kit) resendConfirmation(ctx context.Context, r *http.Request, email string) error {
+func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Email confirmation is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, r, email, "confirm", "resending a confirmation email", func(ctx context.Context, u User) error {
+	return k.sendByEmail(ctx, email, "confirm", "resending a confirmation email", func(ctx context.Context, u User) error {
 		if u.EmailVerified {
 			return nil
 		}
@@ -270,15 +288,15 @@ func (k *Kit) resendConfirmation(ctx context.Context, r *http.Request, email str
 }
 
 // sendMagicLink mails a sign-in link to a confirmed account.
-func (k *Kit) sendMagicLink(ctx context.Context, r *http.Request, email string) error {
+func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Magic links need email confirmation, which is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, r, email, "magic", "sending a magic link", func(ctx context.Context, u User) error {
+	return k.sendByEmail(ctx, email, "magic", "sending a magic link", func(ctx context.Context, u User) error {
 		if !u.EmailVerified {
 			return nil
 		}
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email}, k.magicLifetime)
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.magicLifetime)
 		if err != nil {
 			return err
 		}
@@ -288,12 +306,12 @@ func (k *Kit) sendMagicLink(ctx context.Context, r *http.Request, email string) 
 
 // sendResetLink mails a password-reset link to a password account: one
 // whose email is confirmed, while confirmation is on.
-func (k *Kit) sendResetLink(ctx context.Context, r *http.Request, email string) error {
-	return k.sendByEmail(ctx, r, email, "reset", "sending a reset link", func(ctx context.Context, u User) error {
+func (k *Kit) sendResetLink(ctx context.Context, email string) error {
+	return k.sendByEmail(ctx, email, "reset", "sending a reset link", func(ctx context.Context, u User) error {
 		if u.Provider != ProviderAltogic || (k.emailConfirmation && !u.EmailVerified) {
 			return nil
 		}
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email}, k.resetLifetime)
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.resetLifetime)
 		if err != nil {
 			return err
 		}
@@ -335,16 +353,21 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, internalError(err)
 	}
-	if err != nil || u.Email != t.Subject {
-		return nil, errInvalidToken // the account or its email changed since
+	if err != nil || u.Email != t.Subject || !issuedUnder(t, u) {
+		return nil, errInvalidToken // the account, its email or its credentials changed since
 	}
 	if t.Purpose == PurposeConfirmEmail && !u.EmailVerified {
-		u.EmailVerified = true
-		if err := k.store.UpdateUser(ctx, u); err != nil {
+		verified := true
+		_, err := k.store.UpdateUser(ctx, u.ID, UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &t.Subject}})
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+			return nil, errInvalidToken
+		}
+		if err != nil {
 			return nil, internalError(err)
 		}
 	}
-	grant, err := k.issueToken(ctx, Token{Purpose: PurposeGrant, UserID: u.ID, Action: action, Link: t.Hash}, k.grantLifetime)
+	// The grant carries the user's stamp now: the link's, for a magic link.
+	grant, err := k.issueToken(ctx, Token{Purpose: PurposeGrant, UserID: u.ID, Action: action, Link: t.Hash, Stamp: u.Stamp}, k.grantLifetime)
 	if err != nil {
 		return nil, internalError(err)
 	}
@@ -353,7 +376,7 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 
 // exchangeGrant is getAuthGrant: it spends a grant key (and the link it came
 // from) and signs the user in.
-func (k *Kit) exchangeGrant(ctx context.Context, r *http.Request, key string) (grantAnswer, error) {
+func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error) {
 	if key == "" || len(key) > 256 {
 		return grantAnswer{}, errInvalidToken
 	}
@@ -375,30 +398,24 @@ func (k *Kit) exchangeGrant(ctx context.Context, r *http.Request, key string) (g
 			return grantAnswer{}, internalError(err)
 		}
 	}
-	u, err := k.store.UserByID(ctx, g.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, errInvalidToken
-	}
-	if err != nil {
-		return grantAnswer{}, internalError(err)
-	}
+	// The session is made under the grant's stamp: a grant minted before a
+	// reset or a sign-out everywhere signs nobody in.
+	var up UserUpdate
 	if link.Purpose == PurposeConfirmEmail {
-		if u.Email != link.Subject {
-			return grantAnswer{}, errInvalidToken
-		}
-		u.EmailVerified = true
+		verified := true
+		up = UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &link.Subject}}
 	}
-	s, err := k.startSession(ctx, r, &u)
+	answer, err := k.startSession(ctx, g.UserID, g.Stamp, up, errInvalidToken)
 	if err != nil {
 		return grantAnswer{}, err
 	}
 	// A magic link, a confirmation or an OAuth sign-in proves the account
 	// as well as its password: it clears the failed guesses.
-	if err := k.guessedRight(ctx, u.ID); err != nil {
+	if err := k.guessedRight(ctx, g.UserID); err != nil {
 		return grantAnswer{}, err
 	}
-	k.event(ctx, r, "sign-in by "+g.Action, u.ID)
-	return grantAnswer{User: u, Session: &s}, nil
+	k.event(ctx, "sign-in by "+g.Action, g.UserID)
+	return answer, nil
 }
 
 // resetPassword is resetPwdWithToken: it spends a reset token, sets the new
@@ -429,32 +446,68 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	if err != nil {
 		return internalError(err)
 	}
-	u, err := k.store.UserByID(ctx, t.UserID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return internalError(err)
-	}
-	if err != nil || u.Email != t.Subject {
-		return errInvalidToken // the account or its email changed since
-	}
-	u.PasswordHash = newHash
-	u.EmailVerified = true // the link reached the mailbox
-	return k.finishReset(ctx, nil, u)
+	// The link reached the mailbox, so the address is confirmed too; both
+	// only if the account still has that address and the stamp the link
+	// was issued under.
+	verified := true
+	return k.finishReset(ctx, t, newHash, UserUpdate{
+		Set: UserFields{EmailVerified: &verified},
+		If:  UserFields{Email: &t.Subject},
+	}, errInvalidToken)
 }
 
-// finishReset stores u with its new password, ends every session, voids
-// outstanding links and codes, and clears the account's failed guesses: a
-// reset by link or by code ends alike, signing nobody in.
-func (k *Kit) finishReset(ctx context.Context, r *http.Request, u User) error {
-	if err := k.store.UpdateUser(ctx, u); err != nil {
+// finishReset sets the new password hash of the user that the spent reset
+// token t was issued for, with a new credential stamp, in one write with up
+// that holds only while the user's stamp is t's. Every session and every
+// outstanding link and code dies with the old stamp; they are deleted too,
+// and the account's failed guesses cleared. A reset by link or by code ends
+// alike, signing nobody in. No sign-in that checked the old password can
+// undo it: the sign-in writes only lastLoginAt, and only under the old stamp.
+func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserUpdate, stale error) error {
+	stamp, err := k.newID()
+	if err != nil {
 		return internalError(err)
 	}
-	if err := k.endSessionsAndTokens(ctx, u.ID, ""); err != nil {
+	up.Set.PasswordHash, up.Set.Stamp, up.If.Stamp = &newHash, &stamp, &t.Stamp
+	if _, err := k.store.UpdateUser(ctx, t.UserID, up); errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return stale // the account, its address or its credentials changed since
+	} else if err != nil {
+		return internalError(err)
+	}
+	if err := k.endSessionsAndTokens(ctx, t.UserID, ""); err != nil {
 		return err
 	}
-	if err := k.guessedRight(ctx, u.ID); err != nil {
+	if err := k.guessedRight(ctx, t.UserID); err != nil {
 		return err
 	}
-	k.event(ctx, r, "password reset", u.ID)
+	k.event(ctx, "password reset", t.UserID)
+	return nil
+}
+
+// issuedUnder reports whether token t still holds for u: it was issued
+// under u's credential stamp, or it is a confirmation, which proves an
+// address and survives a change of password.
+func issuedUnder(t Token, u User) bool {
+	return t.Stamp == u.Stamp || t.Purpose == PurposeConfirmEmail || t.Purpose == PurposeConfirmPhone
+}
+
+// newStamp changes the user's credential stamp on behalf of the caller, if
+// the caller's session is still alive (its stamp is the user's), with
+// set written in the same step; keep names a session that takes the new
+// stamp too. Every other session dies with the old stamp.
+func (k *Kit) newStamp(ctx context.Context, c *caller, set UserFields, keep string) error {
+	stamp, err := k.newID()
+	if err != nil {
+		return internalError(err)
+	}
+	set.Stamp = &stamp
+	_, err = k.store.UpdateUser(ctx, c.user.ID, UserUpdate{Set: set, If: UserFields{Stamp: &c.session.Stamp}, KeepSession: keep})
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return errInvalidSession // the session died meanwhile
+	}
+	if err != nil {
+		return internalError(err)
+	}
 	return nil
 }
 
@@ -471,34 +524,35 @@ func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession st
 }
 
 // changePassword needs the current password; it ends every other session.
-func (k *Kit) changePassword(ctx context.Context, r *http.Request, c *caller, oldPw, newPw string) error {
+func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string) error {
 	if err := k.checkPassword(newPw); err != nil {
 		return err
 	}
 	u := c.user
-	if err := k.checkCurrentPassword(ctx, r, &u, oldPw); err != nil {
+	if err := k.checkCurrentPassword(ctx, &u, oldPw); err != nil {
 		return err
 	}
 	h, err := k.hash(ctx, newPw)
 	if err != nil {
 		return err
 	}
-	u.PasswordHash = h
-	if err := k.store.UpdateUser(ctx, u); err != nil {
-		return internalError(err)
+	// The caller's session keeps working: it takes the new stamp in the
+	// same write.
+	if err := k.newStamp(ctx, c, UserFields{PasswordHash: &h}, c.session.ID); err != nil {
+		return err
 	}
 	if err := k.endSessionsAndTokens(ctx, u.ID, c.session.ID); err != nil {
 		return err
 	}
-	k.event(ctx, r, "password changed", u.ID)
+	k.event(ctx, "password changed", u.ID)
 	return nil
 }
 
 // checkCurrentPassword checks the password a signed-in user gives to
 // change a credential. It counts toward FailedSignIns like a sign-in
 // (SECURITY 5): a stolen session must not become a password oracle.
-func (k *Kit) checkCurrentPassword(ctx context.Context, r *http.Request, u *User, pw string) error {
-	if err := k.guess(ctx, r, accountKey(u.ID, "", ""), u.ID); err != nil {
+func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) error {
+	if err := k.guess(ctx, accountKey(u.ID, "", ""), u.ID); err != nil {
 		return err
 	}
 	wrong := newError(CodeWrongPassword, "The current password is wrong.")
@@ -510,7 +564,7 @@ func (k *Kit) checkCurrentPassword(ctx context.Context, r *http.Request, u *User
 		return err
 	}
 	if !ok {
-		k.event(ctx, r, "current password refused", u.ID)
+		k.event(ctx, "current password refused", u.ID)
 		return wrong
 	}
 	return k.guessedRight(ctx, u.ID)
@@ -519,7 +573,7 @@ func (k *Kit) checkCurrentPassword(ctx context.Context, r *http.Request, u *User
 // changeEmail needs the current password. With confirmation on, the change
 // waits for the new address to confirm by link; off, it applies at once.
 // Either way the old address is told once it applies.
-func (k *Kit) changeEmail(ctx context.Context, r *http.Request, c *caller, pw, newEmail string) (User, error) {
+func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
 	newEmail, err := normalizeEmail(newEmail)
 	if err != nil {
 		return User{}, err
@@ -528,7 +582,7 @@ func (k *Kit) changeEmail(ctx context.Context, r *http.Request, c *caller, pw, n
 	if newEmail == u.Email {
 		return User{}, newError(CodeEmailUnchanged, "This is the account's email already.")
 	}
-	if err := k.checkCurrentPassword(ctx, r, &u, pw); err != nil {
+	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
 		return User{}, err
 	}
 	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
@@ -540,10 +594,10 @@ func (k *Kit) changeEmail(ctx context.Context, r *http.Request, c *caller, pw, n
 	if k.emailConfirmation {
 		// A link to an address the account does not own: counted, or one
 		// account could bury any mailbox in links.
-		if err := k.mailAsked(ctx, r, newEmail); err != nil {
+		if err := k.mailAsked(ctx, newEmail); err != nil {
 			return User{}, err
 		}
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail}, k.changeEmailLifetime)
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail, Stamp: c.session.Stamp}, k.changeEmailLifetime)
 		if err != nil {
 			return User{}, internalError(err)
 		}
@@ -554,14 +608,20 @@ func (k *Kit) changeEmail(ctx context.Context, r *http.Request, c *caller, pw, n
 		})
 		return u, nil
 	}
-	old := u.Email
-	u.Email, u.EmailVerified = newEmail, false
-	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+	unverified := false
+	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+		Set: UserFields{Email: &newEmail, EmailVerified: &unverified},
+		If:  UserFields{Stamp: &c.session.Stamp},
+	})
+	switch {
+	case errors.Is(err, ErrDuplicate):
 		return User{}, errTaken
-	} else if err != nil {
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return User{}, errInvalidSession // the session died meanwhile
+	case err != nil:
 		return User{}, internalError(err)
 	}
-	if err := k.emailChanged(ctx, u, old); err != nil {
+	if err := k.emailChanged(ctx, u, c.user.Email); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -584,11 +644,17 @@ func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
 	if err != nil {
 		return internalError(err)
 	}
-	old := u.Email
-	u.Email, u.EmailVerified = t.Subject, true
-	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+	old, verified := u.Email, true
+	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+		Set: UserFields{Email: &t.Subject, EmailVerified: &verified},
+		If:  UserFields{Email: &old, Stamp: &t.Stamp},
+	})
+	switch {
+	case errors.Is(err, ErrDuplicate):
 		return newError(CodeEmailTaken, "An account with this email exists already.")
-	} else if err != nil {
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return errInvalidToken // the account or its credentials changed since
+	case err != nil:
 		return internalError(err)
 	}
 	return k.emailChanged(ctx, u, old)
@@ -600,7 +666,7 @@ func (k *Kit) emailChanged(ctx context.Context, u User, old string) error {
 	if err := k.store.DeleteUserTokens(ctx, u.ID, PurposeConfirmEmail, PurposeResetPassword, PurposeMagicLink, PurposeGrant); err != nil {
 		return internalError(err)
 	}
-	k.event(ctx, nil, "email changed", u.ID)
+	k.event(ctx, "email changed", u.ID)
 	if old != "" {
 		k.goBackground(ctx, "sending an email-changed notice", func(ctx context.Context) error {
 			return k.mail(ctx, k.templates.emailChanged, old, MessageData{Name: u.Name, Email: old, NewEmail: u.Email})
@@ -618,7 +684,7 @@ func (k *Kit) listSessions(ctx context.Context, c *caller) ([]Session, error) {
 	now := k.clock()
 	live := make([]Session, 0, len(all))
 	for _, s := range all {
-		if k.alive(s, now) {
+		if k.alive(s, c.user, now) {
 			live = append(live, s)
 		}
 	}
@@ -645,28 +711,31 @@ func (k *Kit) signOut(ctx context.Context, c *caller, token string) error {
 	if !deleted {
 		return newError(CodeSessionNotFound, "You have no such session.")
 	}
-	k.event(ctx, nil, "signed out", c.user.ID)
+	k.event(ctx, "signed out", c.user.ID)
 	return nil
 }
 
-// signOutAll ends all the caller's sessions, or all but the current one.
+// signOutAll ends all the caller's sessions, or all but the current one. It
+// changes the credential stamp, so that a grant, link or code issued
+// before, and a session a sign-in was making at that moment, die too; the
+// current session, when it stays, takes the new stamp.
 func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error {
 	except := ""
 	if keepCurrent {
 		except = c.session.ID
 	}
+	if err := k.newStamp(ctx, c, UserFields{}, except); err != nil {
+		return err
+	}
 	if err := k.store.DeleteUserSessions(ctx, c.user.ID, except); err != nil {
 		return internalError(err)
 	}
-	k.event(ctx, nil, "signed out everywhere", c.user.ID)
+	k.event(ctx, "signed out everywhere", c.user.ID)
 	return nil
 }
 
-// event logs an auth event: never a secret, always who and from where.
-func (k *Kit) event(ctx context.Context, r *http.Request, what, userID string) {
-	attrs := []any{"user", userID}
-	if r != nil {
-		attrs = append(attrs, "ip", k.clientIP(r), "userAgent", r.UserAgent())
-	}
-	k.log.InfoContext(ctx, "authkit: "+what, attrs...)
+// event logs an auth event: never a secret, always who and, through the
+// context (see clientLog), from where.
+func (k *Kit) event(ctx context.Context, what, userID string) {
+	k.log.InfoContext(ctx, "authkit: "+what, "user", userID)
 }

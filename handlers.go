@@ -180,7 +180,7 @@ func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	ans, err := k.signUpWithEmail(r.Context(), r, req.Email, req.Password, req.NameOrUserData)
+	ans, err := k.signUpWithEmail(r.Context(), req.Email, req.Password, req.NameOrUserData)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	ans, err := k.signInWithEmail(r.Context(), r, req.Email, req.Password)
+	ans, err := k.signInWithEmail(r.Context(), req.Email, req.Password)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
-	ans, err := k.exchangeGrant(r.Context(), r, r.URL.Query().Get("key"))
+	ans, err := k.exchangeGrant(r.Context(), r.URL.Query().Get("key"))
 	if err != nil {
 		return err
 	}
@@ -214,21 +214,21 @@ func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleSendMagicLink(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendMagicLink(r.Context(), r, r.URL.Query().Get("email")); err != nil {
+	if err := k.sendMagicLink(r.Context(), r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSendReset(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendResetLink(r.Context(), r, r.URL.Query().Get("email")); err != nil {
+	if err := k.sendResetLink(r.Context(), r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleResendConfirmation(w http.ResponseWriter, r *http.Request) error {
-	if err := k.resendConfirmation(r.Context(), r, r.URL.Query().Get("email")); err != nil {
+	if err := k.resendConfirmation(r.Context(), r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -296,7 +296,7 @@ func (k *Kit) handleChangePassword(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	if err := k.changePassword(r.Context(), r, callerFrom(r.Context()), req.OldPassword, req.NewPassword); err != nil {
+	if err := k.changePassword(r.Context(), callerFrom(r.Context()), req.OldPassword, req.NewPassword); err != nil {
 		return err
 	}
 	return ok(w)
@@ -310,7 +310,7 @@ func (k *Kit) handleChangeEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	u, err := k.changeEmail(r.Context(), r, callerFrom(r.Context()), req.CurrentPassword, req.NewEmail)
+	u, err := k.changeEmail(r.Context(), callerFrom(r.Context()), req.CurrentPassword, req.NewEmail)
 	if err != nil {
 		return err
 	}

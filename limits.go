@@ -198,7 +198,7 @@ func retrySeconds(wait time.Duration) int64 {
 // hit counts one event under key against lim. When the count passes the
 // limit it logs the event (who and from where, never the key, which may be
 // derived from an address) and returns errTooManyRequests.
-func (k *Kit) hit(ctx context.Context, r *http.Request, lim rate, name, key, userID string) error {
+func (k *Kit) hit(ctx context.Context, lim rate, name, key, userID string) error {
 	if !lim.on() {
 		return nil
 	}
@@ -210,23 +210,19 @@ func (k *Kit) hit(ctx context.Context, r *http.Request, lim rate, name, key, use
 	if n <= lim.max {
 		return nil
 	}
-	k.limitEvent(ctx, r, n == lim.max+1, name, userID)
+	k.limitEvent(ctx, n == lim.max+1, name, userID)
 	return errTooManyRequests(end.Sub(now))
 }
 
 // limitEvent logs a request refused by a limit: the first refusal of a
 // window as a warning (a lockout), the others, which an attack may send by
 // the million, at debug level.
-func (k *Kit) limitEvent(ctx context.Context, r *http.Request, first bool, name, userID string) {
+func (k *Kit) limitEvent(ctx context.Context, first bool, name, userID string) {
 	level := slog.LevelDebug
 	if first {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"limit", name, "user", userID}
-	if r != nil {
-		attrs = append(attrs, "ip", k.clientIP(r), "userAgent", r.UserAgent())
-	}
-	k.log.Log(ctx, level, "authkit: too many requests", attrs...)
+	k.log.Log(ctx, level, "authkit: too many requests", "limit", name, "user", userID)
 }
 
 // limitDigest names an address or number in a limit key without spelling
@@ -254,8 +250,8 @@ func accountKey(userID, kind, identifier string) string {
 // first, rather than counting failures after, holds the limit exactly
 // against guesses raced in parallel; a success calls guessedRight, which
 // clears the count, so in effect failures are what is counted.
-func (k *Kit) guess(ctx context.Context, r *http.Request, key, userID string) error {
-	return k.hit(ctx, r, k.limits.failed, "FailedSignIns", key, userID)
+func (k *Kit) guess(ctx context.Context, key, userID string) error {
+	return k.hit(ctx, k.limits.failed, "FailedSignIns", key, userID)
 }
 
 // guessedRight clears an account's failed guesses after a success.
@@ -275,7 +271,7 @@ func (k *Kit) perIP(h handlerFunc) handlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := k.hit(r.Context(), r, k.limits.perIP, "PerIP", "ip:"+ipKey(k.clientIP(r)), ""); err != nil {
+		if err := k.hit(r.Context(), k.limits.perIP, "PerIP", "ip:"+ipKey(clientOf(r.Context()).ip), ""); err != nil {
 			return err
 		}
 		return h(w, r)
@@ -301,8 +297,8 @@ func ipKey(ip string) string {
 
 // mailAsked counts a mail asked for an address (EmailsPerAddress), on the
 // request, whatever the account.
-func (k *Kit) mailAsked(ctx context.Context, r *http.Request, email string) error {
-	return k.hit(ctx, r, k.limits.mailPerAddress, "EmailsPerAddress", "mail:"+limitDigest(email), "")
+func (k *Kit) mailAsked(ctx context.Context, email string) error {
+	return k.hit(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "mail:"+limitDigest(email), "")
 }
 
 // mailRepeat says whether the message kind may go to an address again now
@@ -326,11 +322,11 @@ func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool,
 
 // textAsked counts a text asked for a number (SMSPerIP, then
 // SMSPerNumber), on the request, whatever the account.
-func (k *Kit) textAsked(ctx context.Context, r *http.Request, phone, userID string) error {
-	if err := k.hit(ctx, r, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(k.clientIP(r)), userID); err != nil {
+func (k *Kit) textAsked(ctx context.Context, phone, userID string) error {
+	if err := k.hit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID); err != nil {
 		return err
 	}
-	return k.hit(ctx, r, k.limits.smsPerNumber, "SMSPerNumber", "sms:"+limitDigest(phone), userID)
+	return k.hit(ctx, k.limits.smsPerNumber, "SMSPerNumber", "sms:"+limitDigest(phone), userID)
 }
 
 // textAllowed says whether a text may go to phone: its region is allowed.

@@ -16,17 +16,32 @@ type clientKey struct{}
 // client is where a request comes from.
 type client struct{ ip, userAgent string }
 
-// maxLoggedUserAgent bounds the user agent in the logs: the header may
-// take a megabyte, a log line should not.
-const maxLoggedUserAgent = 512
+// maxUserAgent bounds the user agent the kit keeps of a request, in its
+// logs and in the sessions it stores: the header may take a megabyte, a log
+// line or a session row should not. Real browsers send a few hundred bytes.
+const maxUserAgent = 512
+
+// cappedUserAgent is r's User-Agent as the kit keeps it, at most
+// maxUserAgent bytes: every log record and every stored session takes it
+// from here, through the request's context (clientOf).
+func cappedUserAgent(r *http.Request) string {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return ua
+}
 
 // withClient notes in r's context where r comes from.
 func (k *Kit) withClient(r *http.Request) *http.Request {
-	ua := r.UserAgent()
-	if len(ua) > maxLoggedUserAgent {
-		ua = ua[:maxLoggedUserAgent]
-	}
-	return r.WithContext(context.WithValue(r.Context(), clientKey{}, client{ip: k.clientIP(r), userAgent: ua}))
+	return r.WithContext(context.WithValue(r.Context(), clientKey{}, client{ip: k.clientIP(r), userAgent: cappedUserAgent(r)}))
+}
+
+// clientOf is where the request being served comes from, as withClient
+// noted it; zero outside a request.
+func clientOf(ctx context.Context) client {
+	c, _ := ctx.Value(clientKey{}).(client)
+	return c
 }
 
 // clientLog is the kit's log handler: it adds the ip and userAgent of the

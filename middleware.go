@@ -125,7 +125,7 @@ func (k *Kit) authenticate(r *http.Request) (*caller, error) {
 		return nil, internalError(err)
 	}
 	now := k.clock()
-	if !k.alive(s, now) {
+	if !k.alive(s, u, now) {
 		return nil, errInvalidSession
 	}
 	if now.Sub(s.LastSeenAt) >= k.touchEvery {
@@ -151,9 +151,12 @@ func (k *Kit) sessionAndUser(ctx context.Context, tokenHash string) (Session, Us
 	return s, u, err
 }
 
-// alive reports whether s is neither past its absolute end nor idle too long.
-func (k *Kit) alive(s Session, now time.Time) bool {
-	return now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
+// alive reports whether s, a session of u, is neither past its absolute end
+// nor idle too long, and was made under u's credential stamp: a session
+// made before a password reset or a sign-out everywhere is dead, whether or
+// not it was deleted yet.
+func (k *Kit) alive(s Session, u User, now time.Time) bool {
+	return s.Stamp == u.Stamp && now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
 }
 
 func safeMethod(m string) bool {

@@ -348,7 +348,7 @@ func (k *Kit) finishOAuth(w http.ResponseWriter, r *http.Request, name string) {
 		k.oauthRedirectError(w, r, name, err)
 		return
 	}
-	grant, err := k.issueToken(r.Context(), Token{Purpose: PurposeGrant, UserID: u.ID, Action: actionOAuth}, k.grantLifetime)
+	grant, err := k.issueToken(r.Context(), Token{Purpose: PurposeGrant, UserID: u.ID, Action: actionOAuth, Stamp: u.Stamp}, k.grantLifetime)
 	if err != nil {
 		k.oauthRedirectError(w, r, name, internalError(err))
 		return
@@ -396,7 +396,7 @@ func (k *Kit) oauthCallback(ctx context.Context, r *http.Request, p *oauthProvid
 	if err != nil {
 		return User{}, oauthFailed(err)
 	}
-	return k.oauthUser(ctx, r, p.name, id)
+	return k.oauthUser(ctx, p.name, id)
 }
 
 // readOAuthCookie decodes the state cookie of a sign-in with provider.
@@ -422,7 +422,7 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 	if !errors.As(err, &e) {
 		e = internalError(err)
 	}
-	attrs := []any{"provider", provider, "code", e.Code, "ip", k.clientIP(r), "userAgent", r.UserAgent()}
+	attrs := []any{"provider", provider, "code", e.Code} // and the client, through the context
 	if e.Err != nil {
 		attrs = append(attrs, "err", e.Err)
 	}
@@ -435,6 +435,6 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 }
 
 // oauthEvent logs an OAuth auth event with the provider.
-func (k *Kit) oauthEvent(ctx context.Context, r *http.Request, what, provider, userID string) {
-	k.log.InfoContext(ctx, "authkit: "+what, "provider", provider, "user", userID, "ip", k.clientIP(r), "userAgent", r.UserAgent())
+func (k *Kit) oauthEvent(ctx context.Context, what, provider, userID string) {
+	k.log.InfoContext(ctx, "authkit: "+what, "provider", provider, "user", userID)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 )
@@ -14,7 +13,7 @@ import (
 // taken over on the email alone. With LinkVerifiedEmails, a sign-in whose
 // provider vouches for the email signs into the account that has it, if
 // that account confirmed it too.
-func (k *Kit) oauthUser(ctx context.Context, r *http.Request, provider string, id oauthIdentity) (User, error) {
+func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthIdentity) (User, error) {
 	if id.ID == "" || len(id.ID) > 256 {
 		return User{}, oauthFailed(fmt.Errorf("%s named no user", provider))
 	}
@@ -22,7 +21,7 @@ func (k *Kit) oauthUser(ctx context.Context, r *http.Request, provider string, i
 	id.EmailVerified = id.EmailVerified && id.Email != ""
 	u, err := k.store.UserByProvider(ctx, provider, id.ID)
 	if err == nil {
-		return k.refreshOAuthUser(ctx, r, u, id)
+		return k.refreshOAuthUser(ctx, u, id)
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return User{}, internalError(err)
@@ -31,10 +30,10 @@ func (k *Kit) oauthUser(ctx context.Context, r *http.Request, provider string, i
 		existing, err := k.store.UserByEmail(ctx, id.Email)
 		if err == nil {
 			if k.oauth.linkEmails && id.EmailVerified && existing.EmailVerified {
-				k.oauthEvent(ctx, r, "oauth sign-in by verified email", provider, existing.ID)
+				k.oauthEvent(ctx, "oauth sign-in by verified email", provider, existing.ID)
 				return existing, nil
 			}
-			k.oauthEvent(ctx, r, "oauth sign-in refused: email of another account", provider, existing.ID)
+			k.oauthEvent(ctx, "oauth sign-in refused: email of another account", provider, existing.ID)
 			return User{}, errAccountExists
 		}
 		if !errors.Is(err, ErrNotFound) {
@@ -51,6 +50,9 @@ func (k *Kit) oauthUser(ctx context.Context, r *http.Request, provider string, i
 	if u.ID, err = k.newID(); err != nil {
 		return User{}, internalError(err)
 	}
+	if u.Stamp, err = k.newID(); err != nil {
+		return User{}, internalError(err)
+	}
 	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
 		// A twin callback created the identity meanwhile, or another
 		// account took the email.
@@ -61,30 +63,36 @@ func (k *Kit) oauthUser(ctx context.Context, r *http.Request, provider string, i
 	} else if err != nil {
 		return User{}, internalError(err)
 	}
-	k.oauthEvent(ctx, r, "oauth sign-up", provider, u.ID)
+	k.oauthEvent(ctx, "oauth sign-up", provider, u.ID)
 	return u, nil
 }
 
 // refreshOAuthUser fills what an account lacks from what the provider says
 // now: a name or picture it has no value for, the confirmation of its own
-// email. The email itself is the account's and never changes here.
-func (k *Kit) refreshOAuthUser(ctx context.Context, r *http.Request, u User, id oauthIdentity) (User, error) {
-	changed := false
+// email. The email itself is the account's and never changes here. Each
+// fill holds only if the field is still as it was read; when another write
+// got there first, the fill waits for the next sign-in.
+func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthIdentity) (User, error) {
+	var up UserUpdate
 	if u.Name == "" && id.Name != "" {
-		u.Name, changed = id.Name, true
+		up.Set.Name, up.If.Name = &id.Name, &u.Name
 	}
 	if u.ProfilePicture == "" && id.Picture != "" {
-		u.ProfilePicture, changed = id.Picture, true
+		up.Set.ProfilePicture, up.If.ProfilePicture = &id.Picture, &u.ProfilePicture
 	}
 	if !u.EmailVerified && u.Email != "" && u.Email == id.Email && id.EmailVerified {
-		u.EmailVerified, changed = true, true
+		verified := true
+		up.Set.EmailVerified, up.If.Email = &verified, &u.Email
 	}
-	if changed {
-		if err := k.store.UpdateUser(ctx, u); err != nil {
+	if up.Set != (UserFields{}) {
+		switch fresh, err := k.store.UpdateUser(ctx, u.ID, up); {
+		case err == nil:
+			u = fresh
+		case !errors.Is(err, ErrConflict):
 			return User{}, internalError(err)
 		}
 	}
-	k.oauthEvent(ctx, r, "oauth sign-in", u.Provider, u.ID)
+	k.oauthEvent(ctx, "oauth sign-in", u.Provider, u.ID)
 	return u, nil
 }
 

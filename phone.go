@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -104,7 +103,7 @@ func smsFailed(err error) error {
 // signUpWithPhone creates a password account for a phone number. With
 // phone confirmation on it texts a code (verifyPhone) and answers with no
 // session; off, it signs the new user in.
-func (k *Kit) signUpWithPhone(ctx context.Context, r *http.Request, phone, pw string, userData json.RawMessage) (grantAnswer, error) {
+func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData json.RawMessage) (grantAnswer, error) {
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
 	}
@@ -127,11 +126,11 @@ func (k *Kit) signUpWithPhone(ctx context.Context, r *http.Request, phone, pw st
 	}
 	if k.phone.confirm {
 		// Counted before the account is made: a refused sign-up makes nothing.
-		if err := k.textAsked(ctx, r, phone, ""); err != nil {
+		if err := k.textAsked(ctx, phone, ""); err != nil {
 			return grantAnswer{}, err
 		}
 	}
-	if err := k.createPasswordUser(ctx, r, &u, pw, errPhoneTaken); err != nil {
+	if err := k.createPasswordUser(ctx, &u, pw, errPhoneTaken); err != nil {
 		return grantAnswer{}, err
 	}
 	if k.phone.confirm {
@@ -143,17 +142,13 @@ func (k *Kit) signUpWithPhone(ctx context.Context, r *http.Request, phone, pw st
 		}
 		return grantAnswer{User: u}, nil
 	}
-	s, err := k.startSession(ctx, r, &u)
-	if err != nil {
-		return grantAnswer{}, err
-	}
-	return grantAnswer{User: u, Session: &s}, nil
+	return k.signUpSession(ctx, u)
 }
 
 // signInWithPhone checks a phone number and password. Unknown numbers,
 // accounts without a password and wrong passwords fail alike, after the
 // same work; phone_not_verified comes only after the right password.
-func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw string) (grantAnswer, error) {
+func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswer, error) {
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
 	}
@@ -165,7 +160,7 @@ func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw st
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
-	return k.signInWithPassword(ctx, r, passwordSignIn{
+	return k.signInWithPassword(ctx, passwordSignIn{
 		user: u, kind: "phone", identifier: phone,
 		wrong:       newError(CodeInvalidCredentials, "The phone number or password is wrong."),
 		unconfirmed: k.phone.confirm && !u.PhoneVerified,
@@ -178,12 +173,12 @@ func (k *Kit) signInWithPhone(ctx context.Context, r *http.Request, phone, pw st
 // does the rest off the request path, so that the answer is the same, in
 // content and in time, whether or not an account has the number. send runs
 // only for an existing account.
-func (k *Kit) sendByPhone(ctx context.Context, r *http.Request, rawPhone, what string, send func(ctx context.Context, u User) error) error {
+func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, u User) error) error {
 	phone, err := queryPhone(rawPhone)
 	if err != nil {
 		return err
 	}
-	if err := k.textAsked(ctx, r, phone, ""); err != nil {
+	if err := k.textAsked(ctx, phone, ""); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -207,14 +202,14 @@ func (k *Kit) codeReachable(u User) bool {
 
 // resendVerificationCode texts a fresh confirmation code to an account
 // whose number is not confirmed yet.
-func (k *Kit) resendVerificationCode(ctx context.Context, r *http.Request, phone string) error {
+func (k *Kit) resendVerificationCode(ctx context.Context, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
 	if !k.phone.confirm {
 		return newError(CodeFeatureDisabled, "Phone confirmation is turned off for this app.")
 	}
-	return k.sendByPhone(ctx, r, phone, "resending a confirmation code", func(ctx context.Context, u User) error {
+	return k.sendByPhone(ctx, phone, "resending a confirmation code", func(ctx context.Context, u User) error {
 		if u.PhoneVerified {
 			return nil
 		}
@@ -234,11 +229,11 @@ func (k *Kit) signInCodesOn() error {
 }
 
 // sendSignInCode texts a sign-in code to a confirmed number.
-func (k *Kit) sendSignInCode(ctx context.Context, r *http.Request, phone string) error {
+func (k *Kit) sendSignInCode(ctx context.Context, phone string) error {
 	if err := k.signInCodesOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, r, phone, "sending a sign-in code", func(ctx context.Context, u User) error {
+	return k.sendByPhone(ctx, phone, "sending a sign-in code", func(ctx context.Context, u User) error {
 		if !k.codeReachable(u) {
 			return nil
 		}
@@ -247,7 +242,7 @@ func (k *Kit) sendSignInCode(ctx context.Context, r *http.Request, phone string)
 }
 
 // signInWithCode spends a sign-in code and signs its account in.
-func (k *Kit) signInWithCode(ctx context.Context, r *http.Request, phone, code string) (grantAnswer, error) {
+func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnswer, error) {
 	if err := k.signInCodesOn(); err != nil {
 		return grantAnswer{}, err
 	}
@@ -255,33 +250,40 @@ func (k *Kit) signInWithCode(ctx context.Context, r *http.Request, phone, code s
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessAtNumber(ctx, r, phone); err != nil {
+	if err := k.guessAtNumber(ctx, phone); err != nil {
 		return grantAnswer{}, err
 	}
-	t, err := k.matchCode(ctx, r, phone, code, PurposeSignInCode)
+	t, err := k.matchCode(ctx, phone, code, PurposeSignInCode)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	u, err := k.codeOwner(ctx, t)
+	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessedRight(ctx, u.ID); err != nil {
+	if err := k.guessedRight(ctx, t.UserID); err != nil {
 		return grantAnswer{}, err
 	}
-	u.PhoneVerified = true // the code reached the phone
-	s, err := k.startSession(ctx, r, &u)
+	// The code reached the phone: the number is confirmed too.
+	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	k.event(ctx, r, "sign-in by code", u.ID)
-	return grantAnswer{User: u, Session: &s}, nil
+	k.event(ctx, "sign-in by code", t.UserID)
+	return answer, nil
+}
+
+// phoneProven is the write that confirms the number a spent code t was
+// sent to, if the account still has it.
+func phoneProven(t Token) UserUpdate {
+	verified := true
+	return UserUpdate{Set: UserFields{PhoneVerified: &verified}, If: UserFields{Phone: &t.Subject}}
 }
 
 // guessAtNumber counts a code offered for a number toward FailedSignIns of
 // the account that has the number, or of the number when none has it (so
 // that both are limited alike).
-func (k *Kit) guessAtNumber(ctx context.Context, r *http.Request, phone string) error {
+func (k *Kit) guessAtNumber(ctx context.Context, phone string) error {
 	if !k.limits.failed.on() {
 		return nil
 	}
@@ -289,33 +291,36 @@ func (k *Kit) guessAtNumber(ctx context.Context, r *http.Request, phone string) 
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return internalError(err)
 	}
-	return k.guess(ctx, r, accountKey(u.ID, "phone", phone), u.ID)
+	return k.guess(ctx, accountKey(u.ID, "phone", phone), u.ID)
 }
 
-// codeOwner spends a code matchCode accepted and returns the account it
-// was sent for, which must still have the number it was sent to.
-func (k *Kit) codeOwner(ctx context.Context, t Token) (User, error) {
+// codeOwner spends a code matchCode accepted and checks that the account
+// it was sent for still has the number it was sent to and, but for a
+// confirmation, the credential stamp it was issued under. It returns the
+// spent code; a confirmation's carries the account's stamp of now.
+func (k *Kit) codeOwner(ctx context.Context, t Token) (Token, error) {
 	t, err := k.spendCode(ctx, t)
 	if err != nil {
-		return User{}, err
+		return Token{}, err
 	}
 	u, err := k.store.UserByID(ctx, t.UserID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return User{}, internalError(err)
+		return Token{}, internalError(err)
 	}
-	if err != nil || u.Phone != t.Subject {
-		return User{}, errInvalidCode // the account or its number changed since
+	if err != nil || u.Phone != t.Subject || !issuedUnder(t, u) {
+		return Token{}, errInvalidCode // the account, its number or its credentials changed since
 	}
-	return u, nil
+	t.Stamp = u.Stamp
+	return t, nil
 }
 
 // sendResetPwdCode texts a reset code to a password account's number: a
 // confirmed one, while confirmation is on.
-func (k *Kit) sendResetPwdCode(ctx context.Context, r *http.Request, phone string) error {
+func (k *Kit) sendResetPwdCode(ctx context.Context, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, r, phone, "sending a reset code", func(ctx context.Context, u User) error {
+	return k.sendByPhone(ctx, phone, "sending a reset code", func(ctx context.Context, u User) error {
 		if u.Provider != ProviderAltogic || !k.codeReachable(u) {
 			return nil
 		}
@@ -326,7 +331,7 @@ func (k *Kit) sendResetPwdCode(ctx context.Context, r *http.Request, phone strin
 // resetPwdWithCode spends a reset code, sets the new password and ends
 // every session; it also voids the account's other codes and links.
 // Nobody is signed in.
-func (k *Kit) resetPwdWithCode(ctx context.Context, r *http.Request, phone, code, pw string) error {
+func (k *Kit) resetPwdWithCode(ctx context.Context, phone, code, pw string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
@@ -339,7 +344,7 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, r *http.Request, phone, code
 	}
 	// Check the code before hashing, so a wrong one costs no hash; spend it
 	// after, so a failed hash costs no code.
-	t, err := k.matchCode(ctx, r, phone, code, PurposeResetCode)
+	t, err := k.matchCode(ctx, phone, code, PurposeResetCode)
 	if err != nil {
 		return err
 	}
@@ -347,19 +352,18 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, r *http.Request, phone, code
 	if err != nil {
 		return err
 	}
-	u, err := k.codeOwner(ctx, t)
+	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return err
 	}
-	u.PasswordHash = newHash
-	u.PhoneVerified = true // the code reached the phone
-	return k.finishReset(ctx, r, u)
+	// The code reached the phone: the number is confirmed too.
+	return k.finishReset(ctx, t, newHash, phoneProven(t), errInvalidCode)
 }
 
 // verifyPhone spends the newest confirmation or change-phone code sent to
 // the number. A sign-up's confirmation signs the user in; a change of
 // number applies, and answers with no session.
-func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code string) (grantAnswer, error) {
+func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer, error) {
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
 	}
@@ -367,10 +371,10 @@ func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code stri
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessAtNumber(ctx, r, phone); err != nil {
+	if err := k.guessAtNumber(ctx, phone); err != nil {
 		return grantAnswer{}, err
 	}
-	t, err := k.matchCode(ctx, r, phone, code, PurposeConfirmPhone, PurposeChangePhone)
+	t, err := k.matchCode(ctx, phone, code, PurposeConfirmPhone, PurposeChangePhone)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -381,26 +385,25 @@ func (k *Kit) verifyPhone(ctx context.Context, r *http.Request, phone, code stri
 		}
 		return grantAnswer{User: u}, nil
 	}
-	u, err := k.codeOwner(ctx, t)
+	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessedRight(ctx, u.ID); err != nil {
+	if err := k.guessedRight(ctx, t.UserID); err != nil {
 		return grantAnswer{}, err
 	}
-	u.PhoneVerified = true
-	s, err := k.startSession(ctx, r, &u)
+	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	k.event(ctx, r, "phone confirmed", u.ID)
-	return grantAnswer{User: u, Session: &s}, nil
+	k.event(ctx, "phone confirmed", t.UserID)
+	return answer, nil
 }
 
 // changePhone needs the current password. With confirmation on, the change
 // waits for the new number to confirm with verifyPhone; off, it applies at
 // once. Either way the old number is told once it applies.
-func (k *Kit) changePhone(ctx context.Context, r *http.Request, c *caller, pw, newPhone string) (User, error) {
+func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (User, error) {
 	if err := k.phoneOn(); err != nil {
 		return User{}, err
 	}
@@ -412,7 +415,7 @@ func (k *Kit) changePhone(ctx context.Context, r *http.Request, c *caller, pw, n
 	if newPhone == u.Phone {
 		return User{}, newError(CodePhoneUnchanged, "This is the account's phone number already.")
 	}
-	if err := k.checkCurrentPassword(ctx, r, &u, pw); err != nil {
+	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
 		return User{}, err
 	}
 	if _, err := k.store.UserByPhone(ctx, newPhone); err == nil {
@@ -421,7 +424,7 @@ func (k *Kit) changePhone(ctx context.Context, r *http.Request, c *caller, pw, n
 		return User{}, internalError(err)
 	}
 	if k.phone.confirm {
-		if err := k.textAsked(ctx, r, newPhone, u.ID); err != nil {
+		if err := k.textAsked(ctx, newPhone, u.ID); err != nil {
 			return User{}, err
 		}
 		if err := k.textCode(ctx, u, PurposeChangePhone, newPhone, k.phone.templates.verify); err != nil {
@@ -429,14 +432,20 @@ func (k *Kit) changePhone(ctx context.Context, r *http.Request, c *caller, pw, n
 		}
 		return u, nil
 	}
-	old := u.Phone
-	u.Phone, u.PhoneVerified = newPhone, false
-	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+	unverified := false
+	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+		Set: UserFields{Phone: &newPhone, PhoneVerified: &unverified},
+		If:  UserFields{Stamp: &c.session.Stamp},
+	})
+	switch {
+	case errors.Is(err, ErrDuplicate):
 		return User{}, errPhoneTaken
-	} else if err != nil {
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return User{}, errInvalidSession // the session died meanwhile
+	case err != nil:
 		return User{}, internalError(err)
 	}
-	if err := k.phoneChanged(ctx, u, old); err != nil {
+	if err := k.phoneChanged(ctx, u, c.user.Phone); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -456,11 +465,17 @@ func (k *Kit) applyPhoneChange(ctx context.Context, t Token) (User, error) {
 	if err != nil {
 		return User{}, internalError(err)
 	}
-	old := u.Phone
-	u.Phone, u.PhoneVerified = t.Subject, true
-	if err := k.store.UpdateUser(ctx, u); errors.Is(err, ErrDuplicate) {
+	old, verified := u.Phone, true
+	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+		Set: UserFields{Phone: &t.Subject, PhoneVerified: &verified},
+		If:  UserFields{Phone: &old, Stamp: &t.Stamp},
+	})
+	switch {
+	case errors.Is(err, ErrDuplicate):
 		return User{}, errPhoneTaken
-	} else if err != nil {
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return User{}, errInvalidCode // the account or its credentials changed since
+	case err != nil:
 		return User{}, internalError(err)
 	}
 	return u, k.phoneChanged(ctx, u, old)
@@ -472,7 +487,7 @@ func (k *Kit) phoneChanged(ctx context.Context, u User, old string) error {
 	if err := k.store.DeleteUserTokens(ctx, u.ID, codePurposes...); err != nil {
 		return internalError(err)
 	}
-	k.event(ctx, nil, "phone changed", u.ID)
+	k.event(ctx, "phone changed", u.ID)
 	if old != "" {
 		k.goBackground(ctx, "texting a phone-changed notice", func(ctx context.Context) error {
 			if !k.textAllowed(ctx, old, u.ID) {

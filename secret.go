@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -84,7 +85,10 @@ func (k *Kit) hash(ctx context.Context, pw string) (string, error) {
 // user without a password (an OAuth account, or nobody: u is then zero) is
 // checked against a dummy hash, so every failure costs the same time. When
 // the stored hash is weaker than today's parameters (or bcrypt) and pw is
-// right, the hash is upgraded in place.
+// right, the hash is upgraded in place: a compare-and-set on the hash that
+// was verified, so that a password set meanwhile (a reset) is never
+// overwritten with a hash of the old one. The upgrade then waits for the
+// next sign-in.
 func (k *Kit) verify(ctx context.Context, u *User, pw string) (bool, error) {
 	stored := u.PasswordHash
 	if stored == "" {
@@ -107,11 +111,16 @@ func (k *Kit) verify(ctx context.Context, u *User, pw string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		u.PasswordHash = h
-		if err := k.store.UpdateUser(ctx, *u); err != nil {
+		_, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{Set: UserFields{PasswordHash: &h}, If: UserFields{PasswordHash: &stored}})
+		switch {
+		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
+			k.log.InfoContext(ctx, "authkit: password hash not upgraded: the password changed meanwhile", "user", u.ID)
+		case err != nil:
 			return false, internalError(err)
+		default:
+			u.PasswordHash = h
+			k.log.InfoContext(ctx, "authkit: password hash upgraded", "user", u.ID)
 		}
-		k.log.InfoContext(ctx, "authkit: password hash upgraded", "user", u.ID)
 	}
 	return true, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -43,20 +42,19 @@ func TestEverySignInCostsAHash(t *testing.T) {
 	require.NoError(t, err)
 	k.dummyHash() // made once, outside the slots
 
-	r := httptest.NewRequest("POST", "/", nil)
 	for _, email := range []string{"nobody@example.com", "oauth@example.com"} {
 		release, err := k.acquireHashSlot(context.Background())
 		require.NoError(t, err)
 		cancelled, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err = k.signInWithEmail(cancelled, r, email, "some password")
+		_, err = k.signInWithEmail(cancelled, email, "some password")
 		var e *Error
 		require.True(t, errors.As(err, &e), "%v", err)
 		require.Equal(t, CodeUnavailable, e.Code, "%s waited for a hashing slot", email)
 		release()
 
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err = k.signInWithEmail(ctx, r, email, "some password")
+		_, err = k.signInWithEmail(ctx, email, "some password")
 		cancel()
 		require.True(t, errors.As(err, &e))
 		require.Equal(t, CodeInvalidCredentials, e.Code)

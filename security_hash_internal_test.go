@@ -42,7 +42,16 @@ func (s accountsStore) UserByPhone(_ context.Context, phone string) (User, error
 	return User{}, ErrNotFound
 }
 
-func (accountsStore) UpdateUser(context.Context, User) error       { return nil }
+func (s accountsStore) UpdateUser(_ context.Context, id string, up UserUpdate) (User, error) {
+	for _, u := range s.users {
+		if u.ID == id {
+			up.Set.ApplyTo(&u)
+			return u, nil
+		}
+	}
+	return User{}, ErrNotFound
+}
+
 func (accountsStore) CreateSession(context.Context, Session) error { return nil }
 
 // neverLimited is a Limiter under which nothing is ever limited.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/big"
-	"net/http"
 	"strings"
 )
 
@@ -69,7 +68,7 @@ func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone 
 	if !k.textAllowed(ctx, phone, u.ID) {
 		return nil
 	}
-	code, err := k.issueCode(ctx, u.ID, purpose, phone)
+	code, err := k.issueCode(ctx, u, purpose, phone)
 	if err != nil || code == "" {
 		return err
 	}
@@ -91,7 +90,8 @@ func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone 
 // went to the number less than CodeResendGap ago. Within this process the
 // check and the issue are one step per number, so requests racing to text
 // one number text it once.
-func (k *Kit) issueCode(ctx context.Context, userID string, purpose TokenPurpose, phone string) (string, error) {
+func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone string) (string, error) {
+	userID := u.ID
 	unlock := k.phone.lock(phone)
 	defer unlock()
 	now := k.clock()
@@ -120,7 +120,7 @@ func (k *Kit) issueCode(ctx context.Context, userID string, purpose TokenPurpose
 			return "", err
 		}
 		err = k.store.CreateToken(ctx, Token{
-			Hash: k.codeHash(purpose, phone, code), Purpose: purpose, UserID: userID, Subject: phone,
+			Hash: k.codeHash(purpose, phone, code), Purpose: purpose, UserID: userID, Subject: phone, Stamp: u.Stamp,
 			CreatedAt: now, ExpiresAt: now.Add(k.phone.codeLifetime),
 		})
 		if errors.Is(err, ErrDuplicate) {
@@ -149,7 +149,7 @@ func (p *phoneSettings) lock(phone string) (unlock func()) {
 // before the guess is compared, atomically in the store, so no code is ever
 // compared more than CodeMaxAttempts times, however many guess at once;
 // after that even the right code fails.
-func (k *Kit) matchCode(ctx context.Context, r *http.Request, phone, guess string, purposes ...TokenPurpose) (Token, error) {
+func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...TokenPurpose) (Token, error) {
 	if !k.wellFormedCode(guess) {
 		return Token{}, errInvalidCode
 	}
@@ -168,7 +168,7 @@ func (k *Kit) matchCode(ctx context.Context, r *http.Request, phone, guess strin
 		}
 	}
 	if t.Hash == "" {
-		k.event(ctx, r, "code refused", "")
+		k.event(ctx, "code refused", "")
 		return Token{}, errInvalidCode
 	}
 	claimed, err := k.store.ClaimAttempt(ctx, t.Hash, k.phone.maxAttempts, now)
@@ -176,7 +176,7 @@ func (k *Kit) matchCode(ctx context.Context, r *http.Request, phone, guess strin
 		return Token{}, internalError(err)
 	}
 	if !claimed || !hmac.Equal([]byte(k.codeHash(t.Purpose, phone, guess)), []byte(t.Hash)) {
-		k.event(ctx, r, "code refused", t.UserID)
+		k.event(ctx, "code refused", t.UserID)
 		return Token{}, errInvalidCode
 	}
 	return t, nil

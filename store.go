@@ -15,6 +15,9 @@ var (
 	// ErrDuplicate: a unique key (user id, email, phone, provider identity,
 	// session id, token hash) is already taken.
 	ErrDuplicate = errors.New("authkit: duplicate")
+	// ErrConflict: a conditional write ([UserUpdate.If]) found the record
+	// changed since it was read, and wrote nothing.
+	ErrConflict = errors.New("authkit: conflict")
 )
 
 // ProviderAltogic is the provider of accounts that sign in with a password.
@@ -40,6 +43,12 @@ type User struct {
 	Profile     map[string]json.RawMessage
 	SignUpAt    time.Time
 	LastLoginAt time.Time
+	// Stamp is the credential stamp: an opaque value that changes whenever
+	// the password is set or reset and whenever every session is ended. A
+	// session, a grant key, a sign-in link or code carries the stamp it was
+	// made under, and is dead once the user's stamp moves on. "" is a stamp
+	// like any other (the one of accounts made before stamps existed).
+	Stamp string
 }
 
 // Session is a signed-in device. The token that authenticates it is never
@@ -54,6 +63,10 @@ type Session struct {
 	ExpiresAt  time.Time // absolute end, whatever the activity
 	UserAgent  UserAgent
 	IP         string
+	// Stamp is the user's credential stamp when the credential that made
+	// this session was checked (see [User.Stamp]). The session is alive
+	// only while the user's stamp is the same.
+	Stamp string
 }
 
 // UserAgent is a parsed User-Agent header, shaped as ua-parser reports it.
@@ -118,7 +131,10 @@ type Token struct {
 	Link   string
 	// Attempts counts the tries spent on a code (see
 	// [TokenStore.ClaimAttempt]); it is 0 on a new token.
-	Attempts  int
+	Attempts int
+	// Stamp is the user's credential stamp when the token was issued (see
+	// [User.Stamp]).
+	Stamp     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -149,10 +165,84 @@ type UserStore interface {
 	UserByPhone(ctx context.Context, phone string) (User, error)
 	// UserByProvider returns the user with that provider identity, or ErrNotFound.
 	UserByProvider(ctx context.Context, provider, providerUserID string) (User, error)
-	// UpdateUser replaces the stored user whose ID is u.ID with u. It returns
-	// ErrNotFound if there is none, ErrDuplicate if u's email, phone or
-	// provider identity belongs to another user (and then changes nothing).
-	UpdateUser(ctx context.Context, u User) error
+	// UpdateUser writes the fields up.Set names, and no others, to the user
+	// with that id, in one atomic step, if every field up.If names holds the
+	// value given there; and when up.Set names a Stamp and up.KeepSession
+	// names a session of this user, that session takes the new stamp in the
+	// same step. It returns the user as stored afterwards; ErrNotFound if
+	// there is no such user, ErrConflict if a field of up.If differs,
+	// ErrDuplicate if the email or phone of up.Set belongs to another user.
+	// On an error it changes nothing. Writers that race on one user each
+	// see their own fields stored: no write undoes another's.
+	UpdateUser(ctx context.Context, id string, up UserUpdate) (User, error)
+}
+
+// UserUpdate is one write to a user: the fields it sets, the values it
+// expects to find, and the session it keeps alive across a new stamp. See
+// [UserStore.UpdateUser].
+//
+// The kit writes users this way, rather than by replacing a record it read
+// before, because its flows are slow between the read and the write (a
+// password hash takes tens of milliseconds): a whole record written back
+// would undo whatever another flow wrote meanwhile, such as a password reset.
+// A flow whose decision rests on a field it read (the hash it verified, the
+// address a link was sent to, the stamp of the caller's session) names that
+// field in If, so the write happens only if the decision still holds.
+type UserUpdate struct {
+	Set UserFields // the fields written
+	If  UserFields // the fields that must hold these values, or ErrConflict
+	// KeepSession is the id of a session that takes Set.Stamp in the same
+	// atomic step: the caller's own, when a password change keeps it. It
+	// means nothing without Set.Stamp.
+	KeepSession string
+}
+
+// UserFields names some fields of a [User], with values; a nil field is not
+// named. Email and Phone compare and store as given, "" meaning none.
+type UserFields struct {
+	Email          *string
+	EmailVerified  *bool
+	Phone          *string
+	PhoneVerified  *bool
+	Name           *string
+	ProfilePicture *string
+	PasswordHash   *string
+	Stamp          *string
+	LastLoginAt    *time.Time
+}
+
+// Matches reports whether every field f names has that value in u. Times
+// compare with [time.Time.Equal]. Stores may use it to check [UserUpdate.If].
+func (f UserFields) Matches(u User) bool {
+	return holds(f.Email, u.Email) && holds(f.EmailVerified, u.EmailVerified) &&
+		holds(f.Phone, u.Phone) && holds(f.PhoneVerified, u.PhoneVerified) &&
+		holds(f.Name, u.Name) && holds(f.ProfilePicture, u.ProfilePicture) &&
+		holds(f.PasswordHash, u.PasswordHash) && holds(f.Stamp, u.Stamp) &&
+		(f.LastLoginAt == nil || f.LastLoginAt.Equal(u.LastLoginAt))
+}
+
+// ApplyTo sets in u every field f names. Stores may use it to apply
+// [UserUpdate.Set].
+func (f UserFields) ApplyTo(u *User) {
+	assign(&u.Email, f.Email)
+	assign(&u.EmailVerified, f.EmailVerified)
+	assign(&u.Phone, f.Phone)
+	assign(&u.PhoneVerified, f.PhoneVerified)
+	assign(&u.Name, f.Name)
+	assign(&u.ProfilePicture, f.ProfilePicture)
+	assign(&u.PasswordHash, f.PasswordHash)
+	assign(&u.Stamp, f.Stamp)
+	assign(&u.LastLoginAt, f.LastLoginAt)
+}
+
+// holds reports whether a field not named (nil) or named with v.
+func holds[T comparable](p *T, v T) bool { return p == nil || *p == v }
+
+// assign sets *dst to *p when p names a value.
+func assign[T any](dst, p *T) {
+	if p != nil {
+		*dst = *p
+	}
 }
 
 // SessionStore keeps sessions. Sessions are returned as stored, expired or

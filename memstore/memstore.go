@@ -186,22 +186,51 @@ func (s *Store) userLocked(id string, found bool) (authkit.User, error) {
 	return authkit.User{}, fmt.Errorf("memstore: user: %w", authkit.ErrNotFound)
 }
 
-// UpdateUser implements [authkit.UserStore]. The keys u gives up (an old
-// email, phone or provider identity) are free for other users afterwards.
-func (s *Store) UpdateUser(_ context.Context, u authkit.User) error {
+// UpdateUser implements [authkit.UserStore]: the check of up.If, the write
+// of up.Set and the new stamp of up.KeepSession happen under one lock. The
+// keys the user gives up (an old email or phone) are free for other users
+// afterwards.
+func (s *Store) UpdateUser(_ context.Context, id string, up authkit.UserUpdate) (authkit.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.users[u.ID]
+	old, ok := s.users[id]
 	if !ok {
-		return fmt.Errorf("memstore: user %q: %w", u.ID, authkit.ErrNotFound)
+		return authkit.User{}, fmt.Errorf("memstore: user %q: %w", id, authkit.ErrNotFound)
 	}
+	if !up.If.Matches(*old) {
+		return authkit.User{}, fmt.Errorf("memstore: user %q changed: %w", id, authkit.ErrConflict)
+	}
+	u := cloneUser(*old)
+	up.Set.ApplyTo(&u)
 	if err := s.checkUserKeys(&u); err != nil {
-		return err
+		return authkit.User{}, err
 	}
 	s.unindexUser(old)
-	stored := cloneUser(u)
-	s.users[u.ID] = &stored
-	s.indexUser(&stored)
+	s.users[id] = &u
+	s.indexUser(&u)
+	if sess, ok := s.sessions[up.KeepSession]; ok && up.Set.Stamp != nil && sess.UserID == id {
+		sess.Stamp = u.Stamp
+	}
+	return cloneUser(u), nil
+}
+
+// DeleteUser removes the user with that id, with every session and token
+// of theirs, in one step. A missing user is a no-op and returns nil.
+func (s *Store) DeleteUser(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return nil
+	}
+	for sid := range s.userSessions[id] {
+		s.deleteSessionLocked(s.sessions[sid])
+	}
+	for hash := range s.userTokens[id] {
+		s.deleteTokenLocked(s.tokens[hash])
+	}
+	s.unindexUser(u)
+	delete(s.users, id)
 	return nil
 }
 

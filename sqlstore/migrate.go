@@ -84,9 +84,18 @@ const migrationLockID = 0x6175746b6974 // "authkit"
 // SQLite), and each step runs once. A database already at a newer version
 // than this code knows is left as it is.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, 0)
+}
+
+// migrate is Migrate, applying only the steps up to version upTo when upTo
+// is not 0: the tests make a database of an older release this way.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	steps, err := loadMigrations(s.dialect)
 	if err != nil {
 		return fmt.Errorf("sqlstore: reading migrations: %w", err)
+	}
+	if upTo != 0 {
+		steps = slices.DeleteFunc(steps, func(m migration) bool { return m.version > upTo })
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {

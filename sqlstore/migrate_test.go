@@ -14,6 +14,9 @@ import (
 	"github.com/authkit/authkit/sqlstore"
 )
 
+// schemaVersion is the newest step in migrations/<dialect>.
+const schemaVersion = 3
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
@@ -27,7 +30,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		require.NoError(t, s.Migrate(ctx))
 		v, err = s.Version(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 2, v)
+		require.Equal(t, schemaVersion, v)
 
 		u := authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1", Email: "a@example.com",
 			SignUpAt: time.Now(), LastLoginAt: time.Now()}
@@ -37,7 +40,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		require.NoError(t, err, "a second Migrate keeps the data")
 		v, err = s.Version(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 2, v)
+		require.Equal(t, schemaVersion, v)
 	})
 }
 
@@ -77,9 +80,80 @@ func TestMigrateConcurrently(t *testing.T) {
 			}
 			var rows int
 			require.NoError(t, stores[0].DB().QueryRow("SELECT COUNT(*) FROM authkit_schema").Scan(&rows))
-			require.Equal(t, 2, rows, "each step recorded once")
+			require.Equal(t, schemaVersion, rows, "each step recorded once")
 		})
 	}
+}
+
+// A database that the previous release left (schema version 2) keeps its
+// sessions through the upgrade: its users, sessions and tokens take the
+// stamp "" alike, so every session still carries its user's stamp.
+func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		s, err := sqlstore.Open(dsn(t))
+		require.NoError(t, err)
+		defer s.Close()
+		require.NoError(t, s.MigrateTo(ctx, 2))
+		v, err := s.Version(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, v)
+
+		// The rows as the previous release wrote them: its columns only.
+		for _, stmt := range []string{
+			`INSERT INTO authkit_users (id, provider, provider_user_id, email, email_fold, email_verified,
+				phone, phone_verified, name, profile_picture, password_hash, profile, sign_up_at, last_login_at)
+			VALUES ('u1', 'altogic', 'u1', 'ann@example.com', 'ann@example.com', TRUE,
+				NULL, FALSE, 'Ann', '', 'old hash', '{"plan":"pro"}', 1700000000000, 1700000001000)`,
+			`INSERT INTO authkit_sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
+			VALUES ('s1', 'h1', 'u1', 1700000001000, 1700000002000, 4102444800000, '{"family":"Firefox"}', '192.0.2.1')`,
+			`INSERT INTO authkit_tokens (hash, purpose, user_id, subject, action, link, attempts, created_at, expires_at)
+			VALUES ('t1', 'reset-pwd', 'u1', 'ann@example.com', '', '', 0, 1700000001000, 4102444800000)`,
+		} {
+			_, err := s.DB().ExecContext(ctx, stmt)
+			require.NoError(t, err, stmt)
+		}
+
+		require.NoError(t, s.Migrate(ctx))
+		v, err = s.Version(ctx)
+		require.NoError(t, err)
+		require.Equal(t, schemaVersion, v)
+
+		u, err := s.UserByID(ctx, "u1")
+		require.NoError(t, err)
+		require.Equal(t, "", u.Stamp)
+		require.Equal(t, "ann@example.com", u.Email)
+		require.Equal(t, "old hash", u.PasswordHash)
+		require.Equal(t, `"pro"`, string(u.Profile["plan"]))
+		require.Equal(t, time.UnixMilli(1700000001000).UTC(), u.LastLoginAt)
+
+		sess, su, err := s.SessionAndUser(ctx, "h1")
+		require.NoError(t, err, "the session survives the upgrade")
+		require.Equal(t, "s1", sess.ID)
+		require.Equal(t, "Firefox", sess.UserAgent.Family)
+		require.Equal(t, "", sess.Stamp)
+		require.Equal(t, u, su)
+		require.Equal(t, su.Stamp, sess.Stamp, "the session carries its user's stamp")
+
+		tok, err := s.TokenByHash(ctx, "t1", time.UnixMilli(1700000002000))
+		require.NoError(t, err)
+		require.Equal(t, "", tok.Stamp)
+
+		// The new release writes over the old rows: a password change
+		// that keeps the session it was made from.
+		hash, stamp, old := "new hash", "a1b2c3", ""
+		u, err = s.UpdateUser(ctx, "u1", authkit.UserUpdate{
+			Set:         authkit.UserFields{PasswordHash: &hash, Stamp: &stamp},
+			If:          authkit.UserFields{Stamp: &old},
+			KeepSession: "s1",
+		})
+		require.NoError(t, err)
+		require.Equal(t, stamp, u.Stamp)
+		sess, su, err = s.SessionAndUser(ctx, "h1")
+		require.NoError(t, err)
+		require.Equal(t, u, su)
+		require.Equal(t, stamp, sess.Stamp, "the kept session takes the new stamp")
+	})
 }
 
 func TestSQLiteFileKeepsDataAcrossReopen(t *testing.T) {

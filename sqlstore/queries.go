@@ -8,27 +8,27 @@ import (
 // The statements of a Store, written with ? placeholders.
 const (
 	userColumns = `id, provider, provider_user_id, email, email_verified, phone, phone_verified,
-		name, profile_picture, password_hash, profile, sign_up_at, last_login_at`
-	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip`
-	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, created_at, expires_at`
+		name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp`
+	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp`
+	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, stamp, created_at, expires_at`
 
 	qCreateUser = `INSERT INTO authkit_users (` + userColumns + `, email_fold)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUserByID       = `SELECT ` + userColumns + ` FROM authkit_users WHERE id = ?`
 	qUserByEmail    = `SELECT ` + userColumns + ` FROM authkit_users WHERE email_fold = ?`
 	qUserByPhone    = `SELECT ` + userColumns + ` FROM authkit_users WHERE phone = ?`
 	qUserByProvider = `SELECT ` + userColumns + ` FROM authkit_users WHERE provider = ? AND provider_user_id = ?`
-	qUpdateUser     = `UPDATE authkit_users SET provider = ?, provider_user_id = ?, email = ?, email_verified = ?,
-		phone = ?, phone_verified = ?, name = ?, profile_picture = ?, password_hash = ?, profile = ?,
-		sign_up_at = ?, last_login_at = ?, email_fold = ? WHERE id = ?`
-	qUserExists = `SELECT 1 FROM authkit_users WHERE id = ?`
+	// qUpdateUser takes, for %s, the "column = ?" list of the fields an
+	// UpdateUser sets.
+	qUpdateUser       = `UPDATE authkit_users SET %s WHERE id = ?`
+	qKeepSessionStamp = `UPDATE authkit_sessions SET stamp = ? WHERE id = ? AND user_id = ?`
 
-	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,
+	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.stamp,
 		u.id, u.provider, u.provider_user_id, u.email, u.email_verified, u.phone, u.phone_verified,
-		u.name, u.profile_picture, u.password_hash, u.profile, u.sign_up_at, u.last_login_at
+		u.name, u.profile_picture, u.password_hash, u.profile, u.sign_up_at, u.last_login_at, u.stamp
 		FROM authkit_sessions s JOIN authkit_users u ON u.id = s.user_id WHERE s.token_hash = ?`
 
-	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qSessionByTokenHash  = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE token_hash = ?`
 	qListSessions        = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE user_id = ? ORDER BY created_at, id`
 	qTouchSession        = `UPDATE authkit_sessions SET last_seen_at = ? WHERE id = ?`
@@ -37,7 +37,7 @@ const (
 	qDeleteExpiredSess   = `DELETE FROM authkit_sessions WHERE expires_at <= ? OR last_seen_at <= ?`
 	qDeleteExpiredTokens = `DELETE FROM authkit_tokens WHERE expires_at <= ?`
 
-	qCreateToken      = `INSERT INTO authkit_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCreateToken      = `INSERT INTO authkit_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qVoidTokens       = `DELETE FROM authkit_tokens WHERE user_id = ? AND purpose = ?`
 	qTokenByHash      = `SELECT ` + tokenColumns + ` FROM authkit_tokens WHERE hash = ? AND expires_at > ?`
 	qTokenForConsume  = `SELECT ` + tokenColumns + ` FROM authkit_tokens WHERE hash = ? AND purpose = ?`
@@ -50,8 +50,10 @@ const (
 )
 
 // queries holds every statement in the Store's dialect, rewritten once.
+// userForUpdate is qUserByID with the dialect's row lock (see lockRow): the
+// read of UpdateUser's transaction.
 type queries struct {
-	createUser, userByID, userByEmail, userByPhone, userByProvider, updateUser, userExists string
+	createUser, userByID, userByEmail, userByPhone, userByProvider, userForUpdate, keepSessionStamp string
 
 	createSession, sessionByTokenHash, sessionAndUser, listSessions, touchSession string
 	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok    string
@@ -65,7 +67,7 @@ func newQueries(d Dialect) *queries {
 	return &queries{
 		createUser: q(qCreateUser), userByID: q(qUserByID), userByEmail: q(qUserByEmail),
 		userByPhone: q(qUserByPhone), userByProvider: q(qUserByProvider),
-		updateUser: q(qUpdateUser), userExists: q(qUserExists),
+		userForUpdate: q(qUserByID) + lockRow(d), keepSessionStamp: q(qKeepSessionStamp),
 
 		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash), sessionAndUser: q(qSessionAndUser),
 		listSessions: q(qListSessions), touchSession: q(qTouchSession),
@@ -76,6 +78,16 @@ func newQueries(d Dialect) *queries {
 		tokenForConsume: q(qTokenForConsume), deleteToken: q(qDeleteToken),
 		latestToken: q(qLatestToken), claimAttempt: q(qClaimAttempt),
 	}
+}
+
+// lockRow is the clause that makes a SELECT lock the rows it reads until
+// the transaction ends. SQLite needs none: its write transactions begin
+// IMMEDIATE, holding the database's one write lock from the start.
+func lockRow(d Dialect) string {
+	if d == SQLite {
+		return ""
+	}
+	return " FOR UPDATE"
 }
 
 // rebind rewrites the ? placeholders of query as PostgreSQL's $1, $2…; the

@@ -20,8 +20,11 @@
 //
 // Every one-time token and code is spent by a conditional statement whose
 // affected-row count says who won, so N instances racing for one token get
-// exactly one success. Nothing is cached in the process: a sign-out on one
-// instance is seen by the next request on any other.
+// exactly one success. A user is written in a transaction that locks its
+// row before checking the conditions of the write (see [Store.UpdateUser]),
+// so racing writers neither undo each other's fields nor act on a row that
+// has changed. Nothing is cached in the process: a sign-out on one instance
+// is seen by the next request on any other.
 //
 // # Limits
 //
@@ -123,7 +126,10 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 
 // New returns a Store over db, which the host opened with the driver of
 // dialect (see [Dialect]) and still owns: Close leaves it open. A SQLite
-// db should enable foreign keys and a busy timeout, as [Open] does.
+// db should enable foreign keys and a busy timeout, and begin its
+// transactions IMMEDIATE (the driver's _txlock=immediate), as [Open] does:
+// [Store.UpdateUser] reads and then writes in one transaction, and a
+// deferred one fails with SQLITE_BUSY when another writer goes first.
 func New(db *sql.DB, dialect Dialect) (*Store, error) {
 	switch dialect {
 	case SQLite, Postgres, MySQL:

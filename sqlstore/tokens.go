@@ -27,7 +27,7 @@ func (s *Store) CreateToken(ctx context.Context, t authkit.Token) error {
 		}
 	}
 	_, err = tx.ExecContext(ctx, s.sql.createToken, t.Hash, string(t.Purpose), nullIfEmpty(t.UserID),
-		t.Subject, t.Action, t.Link, t.Attempts, millis(t.CreatedAt), millis(t.ExpiresAt))
+		t.Subject, t.Action, t.Link, t.Attempts, t.Stamp, millis(t.CreatedAt), millis(t.ExpiresAt))
 	if s.isDuplicate(err) {
 		return fmt.Errorf("sqlstore: token hash: %w", authkit.ErrDuplicate)
 	}
@@ -47,7 +47,7 @@ func scanToken(row rowScanner) (authkit.Token, error) {
 		userID           sql.NullString
 		created, expires int64
 	)
-	err := row.Scan(&t.Hash, &purpose, &userID, &t.Subject, &t.Action, &t.Link, &t.Attempts, &created, &expires)
+	err := row.Scan(&t.Hash, &purpose, &userID, &t.Subject, &t.Action, &t.Link, &t.Attempts, &t.Stamp, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authkit.Token{}, errTokenNotFound
 	}

@@ -50,7 +50,7 @@ func userArgs(u *authkit.User) ([]any, error) {
 	return []any{
 		u.ID, u.Provider, u.ProviderUserID, nullIfEmpty(u.Email), u.EmailVerified,
 		nullIfEmpty(u.Phone), u.PhoneVerified, u.Name, u.ProfilePicture, u.PasswordHash,
-		profile, millis(u.SignUpAt), millis(u.LastLoginAt), foldEmail(u.Email),
+		profile, millis(u.SignUpAt), millis(u.LastLoginAt), u.Stamp, foldEmail(u.Email),
 	}, nil
 }
 
@@ -92,21 +92,26 @@ func (s *Store) UserByProvider(ctx context.Context, provider, providerUserID str
 
 // user runs a query for one user.
 func (s *Store) user(ctx context.Context, query string, args ...any) (authkit.User, error) {
-	var (
-		u   authkit.User
-		row userRow
-	)
-	err := s.queryRow(ctx, query, args...).Scan(row.dest(&u)...)
+	u, err := scanUser(s.queryRow(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return authkit.User{}, fmt.Errorf("sqlstore: user: %w", authkit.ErrNotFound)
 	}
 	if err != nil {
 		return authkit.User{}, fmt.Errorf("sqlstore: reading a user: %w", err)
 	}
-	if err := row.finish(&u); err != nil {
+	return u, nil
+}
+
+// scanUser reads the userColumns of row. No row is sql.ErrNoRows.
+func scanUser(row rowScanner) (authkit.User, error) {
+	var (
+		u authkit.User
+		r userRow
+	)
+	if err := row.Scan(r.dest(&u)...); err != nil {
 		return authkit.User{}, err
 	}
-	return u, nil
+	return u, r.finish(&u)
 }
 
 // userRow holds the columns of a user that need converting after Scan.
@@ -119,7 +124,7 @@ type userRow struct {
 // dest returns the Scan destinations of userColumns, filling u and r.
 func (r *userRow) dest(u *authkit.User) []any {
 	return []any{&u.ID, &u.Provider, &u.ProviderUserID, &r.email, &u.EmailVerified, &r.phone, &u.PhoneVerified,
-		&u.Name, &u.ProfilePicture, &u.PasswordHash, &r.profile, &r.signUpAt, &r.lastLogin}
+		&u.Name, &u.ProfilePicture, &u.PasswordHash, &r.profile, &r.signUpAt, &r.lastLogin, &u.Stamp}
 }
 
 // finish converts the scanned columns into u.
@@ -130,35 +135,96 @@ func (r *userRow) finish(u *authkit.User) (err error) {
 	return err
 }
 
-// UpdateUser implements [authkit.UserStore].
-func (s *Store) UpdateUser(ctx context.Context, u authkit.User) error {
-	args, err := userArgs(&u)
+// UpdateUser implements [authkit.UserStore] with one transaction that
+// reads the user's row and holds it locked to the end: SELECT … FOR UPDATE
+// on PostgreSQL and MySQL, and on SQLite the database's write lock, which
+// the transaction takes at its start (BEGIN IMMEDIATE: see [Open]). up.If
+// is checked against the row as it is then, and the columns up.Set names,
+// and the kept session's stamp, are written before the lock is released.
+// A racing UpdateUser of the same user waits for the lock and then reads
+// the row as this one left it: its check sees this write, and its own
+// write, of its own columns only, keeps this one's.
+func (s *Store) UpdateUser(ctx context.Context, id string, up authkit.UserUpdate) (authkit.User, error) {
+	tx, err := s.db.BeginTx(ctx, s.writeTx)
 	if err != nil {
-		return err
+		return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
 	}
-	// The columns after id, then id for the WHERE.
-	args = append(args[1:], u.ID)
-	res, err := s.db.ExecContext(ctx, s.sql.updateUser, args...)
-	if s.isDuplicate(err) {
-		return fmt.Errorf("sqlstore: user: %w", authkit.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: updating a user: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: updating a user: %w", err)
-	} else if n > 0 {
-		return nil
-	}
-	// A MySQL connection that counts changed rows reports 0 for an update
-	// that changed nothing: tell that from a missing user.
-	var one int
-	err = s.db.QueryRowContext(ctx, s.sql.userExists, u.ID).Scan(&one)
+	defer tx.Rollback()
+	u, err := scanUser(tx.QueryRowContext(ctx, s.sql.userForUpdate, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlstore: user %q: %w", u.ID, authkit.ErrNotFound)
+		return authkit.User{}, fmt.Errorf("sqlstore: user %q: %w", id, authkit.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: updating a user: %w", err)
+		return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
 	}
-	return nil
+	if t := up.If.LastLoginAt; t != nil {
+		stored := storedTime(*t) // compared as stored: to the millisecond
+		up.If.LastLoginAt = &stored
+	}
+	if !up.If.Matches(u) {
+		return authkit.User{}, fmt.Errorf("sqlstore: user %q changed: %w", id, authkit.ErrConflict)
+	}
+	if sets, args := userSets(up.Set); len(sets) > 0 {
+		query := rebind(s.dialect, fmt.Sprintf(qUpdateUser, strings.Join(sets, ", ")))
+		_, err := tx.ExecContext(ctx, query, append(args, id)...)
+		if s.isDuplicate(err) {
+			return authkit.User{}, fmt.Errorf("sqlstore: user: %w", authkit.ErrDuplicate)
+		}
+		if err != nil {
+			return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
+		}
+	}
+	if up.Set.Stamp != nil && up.KeepSession != "" {
+		if _, err := tx.ExecContext(ctx, s.sql.keepSessionStamp, *up.Set.Stamp, up.KeepSession, id); err != nil {
+			return authkit.User{}, fmt.Errorf("sqlstore: keeping a session: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
+	}
+	up.Set.ApplyTo(&u)
+	u.LastLoginAt = storedTime(u.LastLoginAt)
+	return u, nil
+}
+
+// storedTime returns t as the store keeps it and reads it back: to the
+// millisecond, in UTC.
+func storedTime(t time.Time) time.Time { return fromMillis(millis(t)) }
+
+// userSets returns the assignments ("column = ?") of the fields f names,
+// and their values in the same order. Email sets email_fold with it.
+func userSets(f authkit.UserFields) (sets []string, args []any) {
+	set := func(column string, value any) {
+		sets = append(sets, column+" = ?")
+		args = append(args, value)
+	}
+	if f.Email != nil {
+		set("email", nullIfEmpty(*f.Email))
+		set("email_fold", foldEmail(*f.Email))
+	}
+	if f.EmailVerified != nil {
+		set("email_verified", *f.EmailVerified)
+	}
+	if f.Phone != nil {
+		set("phone", nullIfEmpty(*f.Phone))
+	}
+	if f.PhoneVerified != nil {
+		set("phone_verified", *f.PhoneVerified)
+	}
+	if f.Name != nil {
+		set("name", *f.Name)
+	}
+	if f.ProfilePicture != nil {
+		set("profile_picture", *f.ProfilePicture)
+	}
+	if f.PasswordHash != nil {
+		set("password_hash", *f.PasswordHash)
+	}
+	if f.Stamp != nil {
+		set("stamp", *f.Stamp)
+	}
+	if f.LastLoginAt != nil {
+		set("last_login_at", millis(*f.LastLoginAt))
+	}
+	return sets, args
 }

@@ -22,6 +22,7 @@ func newCode(hash, userID, phone string, purpose authkit.TokenPurpose, created t
 		Purpose:   purpose,
 		UserID:    userID,
 		Subject:   phone,
+		Stamp:     "stamp-" + userID,
 		CreatedAt: created,
 		ExpiresAt: created.Add(5 * time.Minute),
 	}

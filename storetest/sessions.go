@@ -152,7 +152,11 @@ func testSessionAndUser(t *testing.T, s authkit.Store) {
 	ctx := context.Background()
 	u := createUser(t, s, "u1", "+15550000001")
 	createUser(t, s, "u2", "")
-	want := createSession(t, s, "s1", "u1", at(0))
+	// The session's stamp differs from its user's: a store that reads one
+	// for the other shows.
+	want := newSession("s1", "u1", at(0))
+	want.Stamp = "stamp-before"
+	require.NoError(t, s.CreateSession(ctx, want))
 	createSession(t, s, "s2", "u2", at(0))
 
 	sess, user, err := f.SessionAndUser(ctx, want.TokenHash)

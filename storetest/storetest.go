@@ -48,6 +48,12 @@ func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
 		{"missing user", testUserMissing},
 		{"update user", testUpdateUser},
 		{"update user refuses keys of others", testUpdateUserDuplicates},
+		{"update user writes only named fields", testUpdateUserOnlyNamed},
+		{"update user conditions", testUpdateUserConditions},
+		{"update missing user", testUpdateUserMissing},
+		{"racing writers keep every field", testUpdateUserRaced},
+		{"compare-and-set raced", testCompareAndSetRaced},
+		{"keep session takes the new stamp", testKeepSession},
 		{"returned users are copies", testUserCopies},
 		{"session round trip", testSessionRoundTrip},
 		{"create session refuses duplicates", testCreateSessionDuplicates},
@@ -79,8 +85,12 @@ func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
 
 // Fixtures and comparisons
 
+// ptr returns a pointer to a copy of v, to name a field in
+// [authkit.UserFields].
+func ptr[T any](v T) *T { return &v }
+
 // newUser returns a password account with every field set; email and phone
-// may be empty.
+// may be empty. Its stamp is "stamp-" + id.
 func newUser(id, email, phone string) authkit.User {
 	return authkit.User{
 		ID:             id,
@@ -99,6 +109,7 @@ func newUser(id, email, phone string) authkit.User {
 		},
 		SignUpAt:    at(time.Hour),
 		LastLoginAt: at(2*time.Hour + 500*time.Millisecond),
+		Stamp:       "stamp-" + id,
 	}
 }
 
@@ -110,6 +121,8 @@ func createUser(t *testing.T, s authkit.Store, id, phone string) authkit.User {
 	return u
 }
 
+// newSession returns a session of userID with every field set, made under
+// the stamp newUser gives that user.
 func newSession(id, userID string, created time.Time) authkit.Session {
 	return authkit.Session{
 		ID:         id,
@@ -123,7 +136,8 @@ func newSession(id, userID string, created time.Time) authkit.Session {
 			Device: authkit.Device{Family: "Other"},
 			OS:     authkit.OS{Family: "Linux", Major: "6"},
 		},
-		IP: "192.0.2.7",
+		IP:    "192.0.2.7",
+		Stamp: "stamp-" + userID,
 	}
 }
 
@@ -134,6 +148,8 @@ func createSession(t *testing.T, s authkit.Store, id, userID string, created tim
 	return sess
 }
 
+// newToken returns a token of userID with every field but Attempts set,
+// issued under the stamp newUser gives that user.
 func newToken(hash, userID string, purpose authkit.TokenPurpose) authkit.Token {
 	return authkit.Token{
 		Hash:      hash,
@@ -142,6 +158,7 @@ func newToken(hash, userID string, purpose authkit.TokenPurpose) authkit.Token {
 		Subject:   userID + "@example.com",
 		Action:    "magic-link",
 		Link:      "link-" + hash,
+		Stamp:     "stamp-" + userID,
 		CreatedAt: at(0),
 		ExpiresAt: at(10 * time.Minute),
 	}
