@@ -339,6 +339,45 @@ func TestSignOutAll(t *testing.T) {
 	}
 }
 
+// Ending every session also ends what would make a new one: a grant key,
+// a reset key and a sign-in code issued before carry the old credential
+// stamp, and sign nobody in afterwards. A thief who got one out of the
+// owner's mailbox or phone is out with the owner's other devices; the
+// session that asked to keep itself keeps working.
+func TestSignOutAllEndsPendingSignIns(t *testing.T) {
+	for _, route := range []string{"signout-all", "signout-all-except"} {
+		t.Run(route, func(t *testing.T) {
+			h := newPhoneHarness(t)
+			const email, phone, pw = "vic@example.com", "+15555555555", "correct horse battery"
+			owner := h.phoneUser(phone, pw)
+			addr, verified := email, true
+			u, err := h.store.UserByPhone(t.Context(), phone)
+			require.NoError(t, err)
+			_, err = h.store.UpdateUser(t.Context(), u.ID, authkit.UserUpdate{Set: authkit.UserFields{Email: &addr, EmailVerified: &verified}})
+			require.NoError(t, err)
+
+			stolenGrant := h.magicGrant(email)
+			stolenReset := h.resetKey(email)
+			h.clock.Advance(time.Minute) // past CodeResendGap
+			require.Equal(t, http.StatusOK, h.post(phoneQuery("send-code", phone, ""), nil, "").status)
+			stolenCode := h.code(phone)
+
+			require.Equal(t, http.StatusOK, h.post(api+route, nil, owner).status)
+
+			require.Equal(t, "invalid_token", h.grant(stolenGrant).code(), "the grant key")
+			reset := h.post(api+"reset-pwd?key="+stolenReset, map[string]any{"newPassword": "the thief's password"}, "")
+			require.Equal(t, "invalid_token", reset.code(), "the reset key")
+			require.Equal(t, "invalid_code", h.post(phoneQuery("signin-code", phone, stolenCode), nil, "").code(), "the sign-in code")
+			want := http.StatusUnauthorized
+			if route == "signout-all-except" {
+				want = http.StatusOK
+			}
+			require.Equal(t, want, h.get(api+"user", owner).status, "the owner's own session")
+			require.Equal(t, http.StatusOK, h.signIn(email, pw).status, "the password still works")
+		})
+	}
+}
+
 // SECURITY 15: a grant key and a reset key, used by 50 at once, work once.
 func TestOneTimeKeysUnderConcurrency(t *testing.T) {
 	h := newHarness(t)

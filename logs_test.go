@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/oauthtest"
 )
 
 // syncBuffer collects log output written from many goroutines.
@@ -130,3 +131,69 @@ func timelessLogger(w io.Writer) *slog.Logger {
 }
 
 func keyOf(link string) string { return strings.SplitN(link, "key=", 2)[1] }
+
+// A User-Agent of 100 KB, sent to every route, makes no log line over
+// 1 KB: the kit keeps the first 512 bytes of it, for its logs and its
+// sessions alike, on the API, the email links and the OAuth routes.
+func TestHugeUserAgentLogsNoHugeLine(t *testing.T) {
+	var logs syncBuffer
+	gh := oauthtest.NewGitHub(t)
+	h := newPhoneHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}), func(c *authkit.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Limits.FailedSignIns = authkit.Rate{Max: 2, Per: time.Hour} // so that a limit logs too
+	})
+	huge := strings.Repeat("Mozilla/5.0 (X11; Linux x86_64) ", 100<<10/32)
+	session := h.confirmedUser("ann@example.com", "correct horse battery")
+	h.settle()
+
+	const pw, phone = "correct horse battery", "+15555555555"
+	calls := []req{
+		{method: http.MethodPost, path: api + "signup-email", body: map[string]any{"email": "bob@example.com", "password": pw}},
+		{method: http.MethodPost, path: api + "signin-email", body: map[string]any{"email": "ann@example.com", "password": pw}},
+		{method: http.MethodPost, path: api + "signin-email", body: map[string]any{"email": "ann@example.com", "password": "wrong password"}},
+		{method: http.MethodPost, path: api + "signin-email", body: map[string]any{"email": "ann@example.com", "password": "wrong password"}},
+		{method: http.MethodPost, path: api + "signin-email", body: map[string]any{"email": "ann@example.com", "password": "wrong password"}},
+		{method: http.MethodGet, path: api + "grant?key=no-such-key"},
+		{method: http.MethodPost, path: api + "send-magic?email=ann@example.com"},
+		{method: http.MethodPost, path: api + "send-reset?email=ann@example.com"},
+		{method: http.MethodPost, path: api + "reset-pwd?key=no-such-key", body: map[string]any{"newPassword": pw}},
+		{method: http.MethodPost, path: api + "resend?email=bob@example.com"},
+		{method: http.MethodGet, path: api + "user", token: session},
+		{method: http.MethodGet, path: api + "sessions", token: session},
+		{method: http.MethodPost, path: api + "change-pwd", body: map[string]any{"oldPassword": "wrong password", "newPassword": pw + "!"}, token: session},
+		{method: http.MethodPost, path: api + "change-email", body: map[string]any{"currentPassword": "wrong password", "newEmail": "ann2@example.com"}, token: session},
+		{method: http.MethodPost, path: api + "signup-phone", body: map[string]any{"phone": phone, "password": pw}},
+		{method: http.MethodPost, path: api + "signin-phone", body: map[string]any{"phone": phone, "password": "wrong password"}},
+		{method: http.MethodPost, path: phoneQuery("verify-phone", phone, "000000")},
+		{method: http.MethodPost, path: phoneQuery("resend-code", phone, "")},
+		{method: http.MethodPost, path: phoneQuery("send-code", phone, "")},
+		{method: http.MethodPost, path: phoneQuery("signin-code", phone, "000000")},
+		{method: http.MethodPost, path: phoneQuery("send-reset-code", phone, "")},
+		{method: http.MethodPost, path: phoneQuery("reset-pwd-code", phone, "000000"), body: map[string]any{"newPassword": pw}},
+		{method: http.MethodPost, path: api + "change-phone", body: map[string]any{"currentPassword": "wrong password", "newPhone": "+15555555556"}, token: session},
+		{method: http.MethodGet, path: "/_auth/verify?key=no-such-key"},
+		{method: http.MethodGet, path: "/_auth/nope"},
+		{method: http.MethodGet, path: "/_auth/github/callback?state=forged&code=x"},
+		{method: http.MethodGet, path: "/no/such/route"},
+		{method: http.MethodPost, path: api + "signout-all-except", token: session},
+		{method: http.MethodPost, path: api + "signout-all", token: session},
+	}
+	for _, c := range calls {
+		c.header = map[string]string{"User-Agent": huge}
+		h.do(c)
+	}
+	b := h.browser()
+	b.userAgent = huge
+	require.Equal(t, "200", b.signIn("github").Get("status"))
+	h.settle()
+
+	out := logs.String()
+	for _, want := range []string{"sign-up", "sign-in", "sign-in failed", "too many requests", "oauth sign-in failed", "oauth sign-up", "code refused"} {
+		require.Contains(t, out, `"msg":"authkit: `+want+`"`)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, line := range lines {
+		require.LessOrEqual(t, len(line), 1024, "a log line of %d bytes: %.200s…", len(line), line)
+	}
+	require.Contains(t, out, huge[:512], "the logs keep the start of the user agent")
+}

@@ -1,6 +1,7 @@
 package authkit_test
 
 import (
+	"cmp"
 	"errors"
 	"html"
 	"io"
@@ -45,8 +46,9 @@ func withProviders(providers map[string]authkit.OAuthProvider) func(*authkit.Con
 // browser is a user agent with its own cookie jar. It follows no redirect
 // by itself, so that a test can stop, or tamper, at every step.
 type browser struct {
-	h      *harness
-	client *http.Client
+	h         *harness
+	client    *http.Client
+	userAgent string // chromeUA when empty
 }
 
 func (h *harness) browser() *browser {
@@ -68,7 +70,7 @@ func (b *browser) send(method, rawURL string, form url.Values) (*http.Response, 
 	}
 	req, err := http.NewRequest(method, rawURL, body)
 	require.NoError(b.h.t, err)
-	req.Header.Set("User-Agent", chromeUA)
+	req.Header.Set("User-Agent", cmp.Or(b.userAgent, chromeUA))
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
