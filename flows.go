@@ -159,12 +159,9 @@ func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw strin
 func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpdate, stale error) (grantAnswer, error) {
 	now := k.clock()
 	up.Set.LastLoginAt, up.If.Stamp = &now, &stamp
-	u, err := k.store.UpdateUser(ctx, userID, up)
-	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, stale
-	}
+	u, err := k.updateUser(ctx, userID, up, nil, stale)
 	if err != nil {
-		return grantAnswer{}, internalError(err)
+		return grantAnswer{}, err
 	}
 	token, err := k.newToken()
 	if err != nil {
@@ -358,12 +355,9 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 	}
 	if t.Purpose == PurposeConfirmEmail && !u.EmailVerified {
 		verified := true
-		_, err := k.store.UpdateUser(ctx, u.ID, UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &t.Subject}})
-		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-			return nil, errInvalidToken
-		}
-		if err != nil {
-			return nil, internalError(err)
+		up := UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &t.Subject}}
+		if _, err := k.updateUser(ctx, u.ID, up, nil, errInvalidToken); err != nil {
+			return nil, err
 		}
 	}
 	// The grant carries the user's stamp now: the link's, for a magic link.
@@ -469,10 +463,9 @@ func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserU
 		return internalError(err)
 	}
 	up.Set.PasswordHash, up.Set.Stamp, up.If.Stamp = &newHash, &stamp, &t.Stamp
-	if _, err := k.store.UpdateUser(ctx, t.UserID, up); errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-		return stale // the account, its address or its credentials changed since
-	} else if err != nil {
-		return internalError(err)
+	// Stale when the account, its address or its credentials changed since.
+	if _, err := k.updateUser(ctx, t.UserID, up, nil, stale); err != nil {
+		return err
 	}
 	if err := k.endSessionsAndTokens(ctx, t.UserID, ""); err != nil {
 		return err
@@ -501,14 +494,25 @@ func (k *Kit) newStamp(ctx context.Context, c *caller, set UserFields, keep stri
 		return internalError(err)
 	}
 	set.Stamp = &stamp
-	_, err = k.store.UpdateUser(ctx, c.user.ID, UserUpdate{Set: set, If: UserFields{Stamp: &c.session.Stamp}, KeepSession: keep})
-	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-		return errInvalidSession // the session died meanwhile
+	_, err = k.updateUser(ctx, c.user.ID, UserUpdate{Set: set, If: UserFields{Stamp: &c.session.Stamp}, KeepSession: keep}, nil, errInvalidSession)
+	return err
+}
+
+// updateUser writes up to the user with that id. A duplicate email or
+// phone answers taken; a condition of up.If that no longer holds (or a user
+// that is gone) answers stale: what the flow decided on changed meanwhile.
+func (k *Kit) updateUser(ctx context.Context, id string, up UserUpdate, taken, stale error) (User, error) {
+	u, err := k.store.UpdateUser(ctx, id, up)
+	switch {
+	case err == nil:
+		return u, nil
+	case taken != nil && errors.Is(err, ErrDuplicate):
+		return User{}, taken
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return User{}, stale
+	default:
+		return User{}, internalError(err)
 	}
-	if err != nil {
-		return internalError(err)
-	}
-	return nil
 }
 
 // endSessionsAndTokens ends the user's sessions but exceptSession, and voids
@@ -609,17 +613,12 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 		return u, nil
 	}
 	unverified := false
-	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+	u, err = k.updateUser(ctx, u.ID, UserUpdate{
 		Set: UserFields{Email: &newEmail, EmailVerified: &unverified},
 		If:  UserFields{Stamp: &c.session.Stamp},
-	})
-	switch {
-	case errors.Is(err, ErrDuplicate):
-		return User{}, errTaken
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return User{}, errInvalidSession // the session died meanwhile
-	case err != nil:
-		return User{}, internalError(err)
+	}, errTaken, errInvalidSession)
+	if err != nil {
+		return User{}, err
 	}
 	if err := k.emailChanged(ctx, u, c.user.Email); err != nil {
 		return User{}, err
@@ -645,17 +644,12 @@ func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
 		return internalError(err)
 	}
 	old, verified := u.Email, true
-	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+	u, err = k.updateUser(ctx, u.ID, UserUpdate{
 		Set: UserFields{Email: &t.Subject, EmailVerified: &verified},
 		If:  UserFields{Email: &old, Stamp: &t.Stamp},
-	})
-	switch {
-	case errors.Is(err, ErrDuplicate):
-		return newError(CodeEmailTaken, "An account with this email exists already.")
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return errInvalidToken // the account or its credentials changed since
-	case err != nil:
-		return internalError(err)
+	}, newError(CodeEmailTaken, "An account with this email exists already."), errInvalidToken)
+	if err != nil {
+		return err
 	}
 	return k.emailChanged(ctx, u, old)
 }

@@ -433,17 +433,12 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 		return u, nil
 	}
 	unverified := false
-	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+	u, err = k.updateUser(ctx, u.ID, UserUpdate{
 		Set: UserFields{Phone: &newPhone, PhoneVerified: &unverified},
 		If:  UserFields{Stamp: &c.session.Stamp},
-	})
-	switch {
-	case errors.Is(err, ErrDuplicate):
-		return User{}, errPhoneTaken
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return User{}, errInvalidSession // the session died meanwhile
-	case err != nil:
-		return User{}, internalError(err)
+	}, errPhoneTaken, errInvalidSession)
+	if err != nil {
+		return User{}, err
 	}
 	if err := k.phoneChanged(ctx, u, c.user.Phone); err != nil {
 		return User{}, err
@@ -466,17 +461,12 @@ func (k *Kit) applyPhoneChange(ctx context.Context, t Token) (User, error) {
 		return User{}, internalError(err)
 	}
 	old, verified := u.Phone, true
-	u, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{
+	u, err = k.updateUser(ctx, u.ID, UserUpdate{
 		Set: UserFields{Phone: &t.Subject, PhoneVerified: &verified},
 		If:  UserFields{Phone: &old, Stamp: &t.Stamp},
-	})
-	switch {
-	case errors.Is(err, ErrDuplicate):
-		return User{}, errPhoneTaken
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return User{}, errInvalidCode // the account or its credentials changed since
-	case err != nil:
-		return User{}, internalError(err)
+	}, errPhoneTaken, errInvalidCode)
+	if err != nil {
+		return User{}, err
 	}
 	return u, k.phoneChanged(ctx, u, old)
 }

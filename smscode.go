@@ -91,7 +91,6 @@ func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone 
 // check and the issue are one step per number, so requests racing to text
 // one number text it once.
 func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone string) (string, error) {
-	userID := u.ID
 	unlock := k.phone.lock(phone)
 	defer unlock()
 	now := k.clock()
@@ -104,12 +103,12 @@ func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone
 			return "", err
 		}
 		if now.Before(t.CreatedAt.Add(k.phone.resendGap)) {
-			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", userID, "purpose", string(purpose))
+			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", u.ID, "purpose", string(purpose))
 			return "", nil
 		}
 	}
 	// Spent here, past the gap and before the new code voids the old one.
-	if ok, err := k.textBudget(ctx, userID); !ok {
+	if ok, err := k.textBudget(ctx, u.ID); !ok {
 		return "", err
 	}
 	// A live code of this purpose and number with the same digits has the
@@ -120,7 +119,7 @@ func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone
 			return "", err
 		}
 		err = k.store.CreateToken(ctx, Token{
-			Hash: k.codeHash(purpose, phone, code), Purpose: purpose, UserID: userID, Subject: phone, Stamp: u.Stamp,
+			Hash: k.codeHash(purpose, phone, code), Purpose: purpose, UserID: u.ID, Subject: phone, Stamp: u.Stamp,
 			CreatedAt: now, ExpiresAt: now.Add(k.phone.codeLifetime),
 		})
 		if errors.Is(err, ErrDuplicate) {
