@@ -38,10 +38,6 @@ type Limiter interface {
 	// and the window's end. It is atomic: N concurrent Hits on one key in
 	// one window return N distinct counts 1..N, across instances too.
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (count int64, resetAt time.Time, err error)
-	// Count returns what Hit would count before this event, counting
-	// nothing: the count of key in the window that holds now (0 when there
-	// is none) and the window's end.
-	Count(ctx context.Context, key string, window time.Duration, now time.Time) (count int64, resetAt time.Time, err error)
 	// Reset forgets every count of key, in every window length (a
 	// successful sign-in clears its failures). An unknown key is a no-op
 	// and returns nil.

@@ -130,18 +130,40 @@ type Token struct {
 	Action string
 	Link   string
 	// Attempts counts the tries spent on a code (see
-	// [TokenStore.ClaimAttempt]); it is 0 on a new token.
+	// [PhoneStore.ClaimAttempt]); it is 0 on a new token.
 	Attempts int
 	// Stamp is the user's credential stamp when the token was issued (see
 	// [User.Stamp]).
-	Stamp     string
+	Stamp string
+	// Data is what the kit keeps with the token, opaque to the store: at
+	// most [MaxTokenData] bytes, returned as stored (nil and empty alike).
+	Data      []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
 
-// Store is everything the kit keeps. The memstore and sqlstore packages
-// implement it; the storetest package checks an implementation against the
-// contracts written here.
+// MaxTokenData is the most bytes of [Token.Data] a store must keep.
+const MaxTokenData = 64 << 10
+
+// Store is the core every store implements: users found by id, email and
+// provider identity, sessions and one-time tokens. The memstore and sqlstore
+// packages implement it; the storetest package checks an implementation
+// against the contracts written here.
+//
+// What some features need beyond the core is an optional capability: an
+// interface [New] finds on the Store by type assertion, and demands only
+// when a feature that needs it is on. [PhoneStore] is needed by
+// [Config.PhoneAuth]; [SessionUserFinder] makes every authenticated
+// request one lookup instead of two; [Cleaner] lets [Kit.Cleanup] delete
+// expired records in bulk; a Store that is a [Limiter] counts the abuse
+// limits (else [Config.Limiter] must).
+//
+// A store that wraps another by embedding it promotes the embedded store's
+// capabilities too, whether or not the wrapper means to offer them: a
+// wrapper that overrides the user methods of an embedded store that is a
+// SessionUserFinder gets found users through the embedded store's
+// SessionAndUser. Embed the interface (a field of type authkit.Store), not
+// the concrete store, to offer the core alone.
 type Store interface {
 	UserStore
 	SessionStore
@@ -161,8 +183,6 @@ type UserStore interface {
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByEmail returns the user with that email, or ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (User, error)
-	// UserByPhone returns the user with that phone, or ErrNotFound.
-	UserByPhone(ctx context.Context, phone string) (User, error)
 	// UserByProvider returns the user with that provider identity, or ErrNotFound.
 	UserByProvider(ctx context.Context, provider, providerUserID string) (User, error)
 	// UpdateUser writes the fields up.Set names, and no others, to the user
@@ -175,6 +195,10 @@ type UserStore interface {
 	// On an error it changes nothing. Writers that race on one user each
 	// see their own fields stored: no write undoes another's.
 	UpdateUser(ctx context.Context, id string, up UserUpdate) (User, error)
+	// DeleteUser deletes the user with that id, every session of theirs and
+	// every token bound to them (by UserID), in one atomic step. It returns
+	// ErrNotFound if there is no such user, and then deletes nothing.
+	DeleteUser(ctx context.Context, id string) error
 }
 
 // UserUpdate is one write to a user: the fields it sets, the values it
@@ -286,7 +310,15 @@ type TokenStore interface {
 	// DeleteUserTokens deletes the user's tokens of the given purposes; with
 	// no purposes it deletes nothing.
 	DeleteUserTokens(ctx context.Context, userID string, purposes ...TokenPurpose) error
+}
 
+// PhoneStore is what phone accounts need of a [Store] beyond the core:
+// users found by number, and codes found by the number they were sent to
+// with a count of the tries spent on each. [New] demands it when
+// [Config.PhoneAuth] is On.
+type PhoneStore interface {
+	// UserByPhone returns the user with that phone, or ErrNotFound.
+	UserByPhone(ctx context.Context, phone string) (User, error)
 	// LatestToken returns the newest unexpired token of that purpose bound
 	// to subject (by CreatedAt, then Hash), or ErrNotFound. A code is found
 	// this way, by the phone it was sent to, before its guess is checked.
