@@ -43,7 +43,7 @@ func TestCookiesOnlyTheOAuthState(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Equal(t, []string{"oauth.go"}, setters)
+	require.Equal(t, []string{"oauth_handlers.go"}, setters)
 }
 
 // requireStateCookie checks one Set-Cookie of the OAuth state over https:
@@ -75,7 +75,7 @@ func requireStateCookie(t *testing.T, raw string, set bool, sameSite http.SameSi
 // SECURITY 23: every Set-Cookie of a sign-in with a provider, started,
 // ended well, ended badly, with GitHub (SameSite=Lax) and Apple (whose
 // callback is a cross-site form POST: SameSite=None, documented in
-// oauth.go), on an https PublicURL.
+// oauth_handlers.go), on an https PublicURL.
 func TestCookiesOAuthStateEverywhere(t *testing.T) {
 	const public = "https://api.example.com"
 	gh := oauthtest.NewGitHub(t)

@@ -1,9 +1,6 @@
 package authkit
 
 import (
-	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 )
@@ -131,50 +128,4 @@ func newError(code Code, message string) *Error {
 // internalError wraps a failure the client must not see the text of.
 func internalError(err error) *Error {
 	return &Error{Code: CodeInternal, Message: "Something went wrong on our side.", Err: err}
-}
-
-// wireError is one entry of the Altogic error body.
-type wireError struct {
-	Origin  string         `json:"origin"`
-	Code    Code           `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
-}
-
-// writeError answers err as the Altogic error body. Errors that are not an
-// *Error are internal: logged, and answered 500 without their text.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = internalError(err)
-	}
-	status := e.Code.Status()
-	privateHeaders(w.Header())
-	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", retryAfterHeader(e.RetryAfter))
-	}
-	if status >= 500 && log != nil {
-		log.ErrorContext(r.Context(), "authkit: request failed",
-			"method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)
-	}
-	body := struct {
-		Errors [1]wireError `json:"errors"`
-	}{[1]wireError{{Origin: "client_error", Code: e.Code, Message: e.Message, Details: e.Details}}}
-	if status >= 500 {
-		body.Errors[0].Origin = "server_error"
-	}
-	writeJSON(w, status, body)
-}
-
-// writeJSON answers v as JSON with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError,
-			[]byte(`{"errors":[{"origin":"server_error","code":"internal_error","message":"Something went wrong on our side."}]}`)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
 }

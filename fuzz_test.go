@@ -33,7 +33,7 @@ import (
 // JSON with no-store; on non-2xx the Altogic error body, whose code maps to
 // the status it came with. The targets serve the Handler in process
 // (httptest.NewRecorder) over memstore, with cheap password hashing
-// (authkit.CheapHashingForTest) and limits too high to reach, so that an
+// (authkit.CheapHashing) and limits too high to reach, so that an
 // iteration costs microseconds and every path stays open to the fuzzer.
 
 const (
@@ -61,7 +61,6 @@ func generousLimits(c *authkit.Config) {
 // has fuzzEmail and fuzzPhone, whose id it returns.
 func fuzzKit(f *testing.F, edit ...func(*authkit.Config)) (*authkit.Kit, *memstore.Store, string) {
 	f.Helper()
-	authkit.CheapHashingForTest(f)
 	store := memstore.New()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	cfg := authkit.Config{
@@ -70,6 +69,7 @@ func fuzzKit(f *testing.F, edit ...func(*authkit.Config)) (*authkit.Kit, *memsto
 		Logger: discardLogger(), Now: func() time.Time { return now },
 	}
 	generousLimits(&cfg)
+	authkit.CheapHashing(&cfg)
 	for _, e := range edit {
 		e(&cfg)
 	}

@@ -1,27 +1,16 @@
 package authkit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 )
 
 // apiPrefix is where the Altogic client sends its auth calls.
 const apiPrefix = "/_api/rest/v1/auth/"
-
-// linkPath is the GET that every email link points at.
-const linkPath = "/_auth/verify"
-
-// maxBody caps every request body.
-const maxBody = 64 << 10
 
 // handlerFunc is a handler whose failure the router answers.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -98,77 +87,17 @@ func (k *Kit) routes() http.Handler {
 	})
 }
 
-// privateHeaders marks an answer as one that carries credentials: never
-// cached, and never leaking its URL (which may hold a key) as a Referer.
-func privateHeaders(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-}
-
-// decodeBody reads a JSON object into v strictly: at most maxBody bytes,
-// Content-Type application/json, no unknown fields, nothing after it. An
-// absent body leaves v as it is when optional is true.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	body, err := io.ReadAll(r.Body)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return newError(CodeRequestTooLarge, "The request body is too large.")
+// perIP wraps the handler of a route that Limits.PerIP counts.
+func (k *Kit) perIP(h handlerFunc) handlerFunc {
+	if !k.limits.perIP.on() {
+		return h
 	}
-	if err != nil {
-		return newError(CodeBadRequest, "The request body could not be read.")
-	}
-	if !utf8.Valid(body) {
-		// The decoder would turn bad bytes into U+FFFD, and two different
-		// passwords into one.
-		return newError(CodeBadRequest, "The request body is not valid UTF-8.")
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		if optional {
-			return nil
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := k.ipAsked(r.Context()); err != nil {
+			return err
 		}
-		return newError(CodeBadRequest, "The request needs a JSON body.")
+		return h(w, r)
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return newError(CodeUnsupportedMediaType, "The request body must be application/json.")
-	}
-	if err := strictObject(body, v); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badJSON(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return newError(CodeBadRequest, "The request body must hold one JSON object.")
-	}
-	return nil
-}
-
-// badJSON turns a decoding error into an answer that says what was wrong
-// without echoing the value.
-func badJSON(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		e := newError(CodeBadRequest, "The field "+typeErr.Field+" must be a "+typeErr.Type.String()+".")
-		e.Details = map[string]any{"field": typeErr.Field}
-		return e
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		e := newError(CodeBadRequest, "The field "+field+" is not known.")
-		e.Details = map[string]any{"field": field}
-		return e
-	}
-	return newError(CodeBadRequest, "The request body is not a valid JSON object.")
-}
-
-// ok answers a call whose client reads nothing but errors.
-func ok(w http.ResponseWriter) error {
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
 }
 
 func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {

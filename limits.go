@@ -7,14 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/authkit/authkit/internal/clientip"
+	"github.com/authkit/authkit/internal/phonenum"
 )
 
 // Abuse limits (SECURITY 9-11), counted in Config.Limiter so that every
@@ -109,8 +106,8 @@ type limitSettings struct {
 	limiter Limiter
 	failed, perIP, mailPerAddress, mailRepeats,
 	smsPerNumber, smsPerIP, smsBudget rate
-	countries map[string]bool // nil: any
-	proxies   []netip.Prefix
+	countries map[string]bool   // nil: any
+	clients   clientip.Resolver // who a request comes from, behind TrustedProxies
 }
 
 // configureLimits checks and applies Config.Limiter, Limits and
@@ -148,20 +145,17 @@ func (k *Kit) configureLimits(cfg Config) error {
 	}
 	if len(lim.SMSCountries) > 0 {
 		l.countries = map[string]bool{}
-		supported := phonenumbers.GetSupportedRegions()
 		for _, c := range lim.SMSCountries {
 			up := strings.ToUpper(strings.TrimSpace(c))
-			if !supported[up] {
+			if !phonenum.KnownRegion(up) {
 				return fmt.Errorf("authkit: Config.Limits.SMSCountries: %q is not a region code such as US or GB", c)
 			}
 			l.countries[up] = true
 		}
 	}
-	for _, p := range cfg.TrustedProxies {
-		if !p.IsValid() {
-			return errors.New("authkit: Config.TrustedProxies holds an invalid prefix")
-		}
-		l.proxies = append(l.proxies, p.Masked())
+	var ok bool
+	if l.clients, ok = clientip.NewResolver(cfg.TrustedProxies); !ok {
+		return errors.New("authkit: Config.TrustedProxies holds an invalid prefix")
 	}
 
 	l.limiter = cfg.Limiter
@@ -265,34 +259,21 @@ func (k *Kit) guessedRight(ctx context.Context, userID string) error {
 	return nil
 }
 
-// perIP wraps the handler of a route that PerIP limits.
-func (k *Kit) perIP(h handlerFunc) handlerFunc {
-	if !k.limits.perIP.on() {
-		return h
-	}
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := k.hit(r.Context(), k.limits.perIP, "PerIP", "ip:"+ipKey(clientOf(r.Context()).ip), ""); err != nil {
-			return err
-		}
-		return h(w, r)
-	}
+// ipAsked counts a request from the client toward PerIP.
+func (k *Kit) ipAsked(ctx context.Context) error {
+	return k.hit(ctx, k.limits.perIP, "PerIP", "ip:"+ipKey(clientOf(ctx).ip), "")
 }
 
 // ipKey is the part of a limit key that names a client: an IPv4 address,
 // or the /64 of an IPv6 one (a host is usually given a whole /64).
 func ipKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		if len(ip) > 64 || ip == "" {
-			return "other:" + limitDigest(ip)
-		}
-		return "other:" + ip
+	if b, ok := clientip.Block(ip); ok {
+		return b
 	}
-	if a.Is6() {
-		p, _ := a.WithZone("").Prefix(64)
-		return p.String()
+	if len(ip) > 64 || ip == "" {
+		return "other:" + limitDigest(ip)
 	}
-	return a.String()
+	return "other:" + ip
 }
 
 // mailAsked counts a mail asked for an address (EmailsPerAddress), on the
@@ -332,10 +313,10 @@ func (k *Kit) textAsked(ctx context.Context, phone, userID string) error {
 // textAllowed says whether a text may go to phone: its region is allowed.
 // A refused one is logged, and the caller answers as if it went.
 func (k *Kit) textAllowed(ctx context.Context, phone, userID string) bool {
-	if k.limits.countries == nil || k.limits.countries[phoneRegion(phone)] {
+	if k.limits.countries == nil || k.limits.countries[phonenum.Region(phone)] {
 		return true
 	}
-	k.log.InfoContext(ctx, "authkit: text not sent: the number's region is not in Limits.SMSCountries", "user", userID, "region", phoneRegion(phone))
+	k.log.InfoContext(ctx, "authkit: text not sent: the number's region is not in Limits.SMSCountries", "user", userID, "region", phonenum.Region(phone))
 	return false
 }
 
@@ -360,78 +341,4 @@ func (k *Kit) textBudget(ctx context.Context, userID string) (bool, error) {
 	}
 	k.log.Log(ctx, level, "authkit: text not sent: Limits.SMSBudget is spent", "user", userID, "until", end)
 	return false, nil
-}
-
-// phoneRegion is the region of an E.164 number: the one whose numbering
-// plan holds it, else the main region of its country code.
-func phoneRegion(e164 string) string {
-	n, err := phonenumbers.Parse(e164, "ZZ")
-	if err != nil {
-		return ""
-	}
-	if r := phonenumbers.GetRegionCodeForNumber(n); r != "" {
-		return r
-	}
-	return phonenumbers.GetRegionCodeForCountryCode(int(n.GetCountryCode()))
-}
-
-// clientIP is the address a request comes from: the connection's peer;
-// or, when the peer is one of Config.TrustedProxies, the rightmost address
-// of X-Forwarded-For that is not a trusted proxy (each proxy appends the
-// peer it saw, so that one was seen by a proxy we trust; whatever is left
-// of it, the client could have written).
-func (k *Kit) clientIP(r *http.Request) string {
-	peer, ok := parseHop(r.RemoteAddr)
-	if !ok {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			return r.RemoteAddr
-		}
-		return host
-	}
-	if !k.trustedProxy(peer) {
-		return peer.String()
-	}
-	hops := r.Header.Values("X-Forwarded-For")
-	for i := len(hops) - 1; i >= 0; i-- {
-		list := strings.Split(hops[i], ",")
-		for j := len(list) - 1; j >= 0; j-- {
-			a, ok := parseHop(strings.TrimSpace(list[j]))
-			if !ok {
-				return peer.String() // not an address: believe the last hop known
-			}
-			if !k.trustedProxy(a) {
-				return a.String()
-			}
-			peer = a
-		}
-	}
-	return peer.String() // all proxies: the leftmost
-}
-
-func (k *Kit) trustedProxy(a netip.Addr) bool {
-	for _, p := range k.limits.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// parseHop reads an address as RemoteAddr or X-Forwarded-For give it:
-// "192.0.2.1", "192.0.2.1:1234", "2001:db8::1", "[2001:db8::1]:1234";
-// IPv4-mapped IPv6 is read as IPv4, and a zone is dropped.
-func parseHop(s string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap().WithZone(""), true
-	}
-	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
-		return a.Unmap().WithZone(""), true
-	}
-	return netip.Addr{}, false
-}
-
-// retryAfterHeader is the Retry-After value of a wait.
-func retryAfterHeader(wait time.Duration) string {
-	return strconv.FormatInt(retrySeconds(wait), 10)
 }

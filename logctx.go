@@ -3,7 +3,6 @@ package authkit
 import (
 	"context"
 	"log/slog"
-	"net/http"
 )
 
 // Where a request comes from, in every record the kit logs while serving
@@ -15,27 +14,6 @@ type clientKey struct{}
 
 // client is where a request comes from.
 type client struct{ ip, userAgent string }
-
-// maxUserAgent bounds the user agent the kit keeps of a request, in its
-// logs and in the sessions it stores: the header may take a megabyte, a log
-// line or a session row should not. Real browsers send a few hundred bytes.
-const maxUserAgent = 512
-
-// cappedUserAgent is r's User-Agent as the kit keeps it, at most
-// maxUserAgent bytes: every log record and every stored session takes it
-// from here, through the request's context (clientOf).
-func cappedUserAgent(r *http.Request) string {
-	ua := r.UserAgent()
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
-	return ua
-}
-
-// withClient notes in r's context where r comes from.
-func (k *Kit) withClient(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), clientKey{}, client{ip: k.clientIP(r), userAgent: cappedUserAgent(r)}))
-}
 
 // clientOf is where the request being served comes from, as withClient
 // noted it; zero outside a request.
@@ -70,4 +48,10 @@ func (h clientLog) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h clientLog) WithGroup(name string) slog.Handler {
 	return clientLog{h.Handler.WithGroup(name)}
+}
+
+// event logs an auth event: never a secret, always who and, through the
+// context (see clientLog), from where.
+func (k *Kit) event(ctx context.Context, what, userID string) {
+	k.log.InfoContext(ctx, "authkit: "+what, "user", userID)
 }

@@ -3,10 +3,10 @@ package authkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // SessionCookie is the cookie a session token is read from, when it comes
@@ -15,12 +15,6 @@ import (
 const SessionCookie = "session_token"
 
 type ctxKey struct{}
-
-// caller is who an authenticated request comes from.
-type caller struct {
-	session Session
-	user    User
-}
 
 // SessionFromContext returns the session of a request that passed
 // [Kit.RequireSession] or [Kit.LoadSession] with one.
@@ -84,6 +78,27 @@ func (k *Kit) LoadSession(next http.Handler) http.Handler {
 	})
 }
 
+// maxUserAgent bounds the user agent the kit keeps of a request, in its
+// logs and in the sessions it stores: the header may take a megabyte, a log
+// line or a session row should not. Real browsers send a few hundred bytes.
+const maxUserAgent = 512
+
+// cappedUserAgent is r's User-Agent as the kit keeps it, at most
+// maxUserAgent bytes: every log record and every stored session takes it
+// from here, through the request's context (clientOf).
+func cappedUserAgent(r *http.Request) string {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return ua
+}
+
+// withClient notes in r's context where r comes from.
+func (k *Kit) withClient(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), clientKey{}, client{ip: k.limits.clients.IP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")), userAgent: cappedUserAgent(r)}))
+}
+
 // sessionToken finds the token a request carries, and whether it came from
 // the cookie (which a browser sends by itself, so it needs a CSRF check).
 func sessionToken(r *http.Request) (token string, fromCookie bool) {
@@ -99,64 +114,22 @@ func sessionToken(r *http.Request) (token string, fromCookie bool) {
 	return "", false
 }
 
-var (
-	errMissingSession = newError(CodeMissingSessionToken, "Sign in first: this request needs a session token.")
-	errInvalidSession = newError(CodeInvalidSessionToken, "The session is not valid: it ended, was signed out or never existed.")
-)
-
-// authenticate finds the request's live session and its user.
+// authenticate finds the request's live session and its user: from the
+// Session header, an Authorization Bearer token or the session cookie,
+// which a browser sends by itself and so is refused on an unsafe request
+// from another site.
 func (k *Kit) authenticate(r *http.Request) (*caller, error) {
 	token, fromCookie := sessionToken(r)
 	if token == "" {
 		return nil, errMissingSession
 	}
-	if len(token) > 256 {
+	if len(token) > maxTokenLen {
 		return nil, errInvalidSession
 	}
 	if fromCookie && !safeMethod(r.Method) && !k.sameSite(r) {
 		return nil, newError(CodeOriginNotAllowed, "A session cookie was sent from an origin this app does not allow.")
 	}
-	ctx := r.Context()
-	s, u, err := k.sessionAndUser(ctx, hashToken(token))
-	if errors.Is(err, ErrNotFound) {
-		return nil, errInvalidSession
-	}
-	if err != nil {
-		return nil, internalError(err)
-	}
-	now := k.clock()
-	if !k.alive(s, u, now) {
-		return nil, errInvalidSession
-	}
-	if now.Sub(s.LastSeenAt) >= k.touchEvery {
-		s.LastSeenAt = now
-		if err := k.store.TouchSession(ctx, s.ID, now); err != nil {
-			return nil, internalError(err)
-		}
-	}
-	return &caller{session: s, user: u}, nil
-}
-
-// sessionAndUser finds the session with that token hash and its user: in
-// one query when the store can, else in two.
-func (k *Kit) sessionAndUser(ctx context.Context, tokenHash string) (Session, User, error) {
-	if f, ok := k.store.(SessionUserFinder); ok {
-		return f.SessionAndUser(ctx, tokenHash)
-	}
-	s, err := k.store.SessionByTokenHash(ctx, tokenHash)
-	if err != nil {
-		return Session{}, User{}, err
-	}
-	u, err := k.store.UserByID(ctx, s.UserID)
-	return s, u, err
-}
-
-// alive reports whether s, a session of u, is neither past its absolute end
-// nor idle too long, and was made under u's credential stamp: a session
-// made before a password reset or a sign-out everywhere is dead, whether or
-// not it was deleted yet.
-func (k *Kit) alive(s Session, u User, now time.Time) bool {
-	return s.Stamp == u.Stamp && now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
+	return k.callerOf(r.Context(), token)
 }
 
 func safeMethod(m string) bool {
@@ -170,6 +143,19 @@ func (k *Kit) sameSite(r *http.Request) bool {
 		return k.allowedOrigin(o) || canonicalOrigin(o) == canonicalOrigin(k.publicURL)
 	}
 	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+}
+
+// configureOrigins checks and applies AllowedOrigins.
+func (k *Kit) configureOrigins(cfg Config) error {
+	k.origins = map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("authkit: Config.AllowedOrigins: %q is not an origin such as https://app.example.com", o)
+		}
+		k.origins[canonicalOrigin(o)] = true
+	}
+	return nil
 }
 
 func (k *Kit) allowedOrigin(o string) bool {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/authkit/authkit/internal/oauthid"
 )
 
 // oauthUser finds the account of an identity, or creates it. An identity
@@ -13,7 +15,7 @@ import (
 // taken over on the email alone. With LinkVerifiedEmails, a sign-in whose
 // provider vouches for the email signs into the account that has it, if
 // that account confirmed it too.
-func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthIdentity) (User, error) {
+func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identity) (User, error) {
 	if id.ID == "" || len(id.ID) > 256 {
 		return User{}, oauthFailed(fmt.Errorf("%s named no user", provider))
 	}
@@ -72,7 +74,7 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthIdentity) 
 // email. The email itself is the account's and never changes here. Each
 // fill holds only if the field is still as it was read; when another write
 // got there first, the fill waits for the next sign-in.
-func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthIdentity) (User, error) {
+func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthid.Identity) (User, error) {
 	var up UserUpdate
 	if u.Name == "" && id.Name != "" {
 		up.Set.Name, up.If.Name = &id.Name, &u.Name

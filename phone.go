@@ -12,6 +12,7 @@ import (
 // phoneSettings are the phone-account parts of Config, checked by New.
 type phoneSettings struct {
 	enabled, confirm, signInCodes bool
+	store                         PhoneStore // the Store, when PhoneAuth is on
 	sender                        SMSSender
 	codeLength, maxAttempts       int
 	codeLifetime, resendGap       time.Duration
@@ -31,6 +32,12 @@ func (k *Kit) configurePhone(cfg Config) error {
 	p.sender = cfg.SMSSender
 	if p.enabled && p.sender == nil {
 		return errors.New("authkit: Config.SMSSender is required when PhoneAuth is On (outbox.New() records and prints texts in development)")
+	}
+	if p.enabled {
+		var ok bool
+		if p.store, ok = cfg.Store.(PhoneStore); !ok {
+			return errors.New("authkit: PhoneAuth needs a Store that implements authkit.PhoneStore (users found by number, SMS codes); memstore and sqlstore stores do")
+		}
 	}
 	for _, n := range []struct {
 		name          string
@@ -65,15 +72,15 @@ func (k *Kit) configurePhone(cfg Config) error {
 	default:
 		p.resendGap = d
 	}
-	tt := &p.templates
+	tt, def := &p.templates, DefaultSMSTemplates()
 	for _, t := range []struct {
 		name, in, def string
 		out           *smsTemplate
 	}{
-		{"VerifyPhone", cfg.SMSTemplates.VerifyPhone, DefaultSMSTemplates.VerifyPhone, &tt.verify},
-		{"SignInCode", cfg.SMSTemplates.SignInCode, DefaultSMSTemplates.SignInCode, &tt.signIn},
-		{"ResetCode", cfg.SMSTemplates.ResetCode, DefaultSMSTemplates.ResetCode, &tt.reset},
-		{"PhoneChanged", cfg.SMSTemplates.PhoneChanged, DefaultSMSTemplates.PhoneChanged, &tt.changed},
+		{"VerifyPhone", cfg.SMSTemplates.VerifyPhone, def.VerifyPhone, &tt.verify},
+		{"SignInCode", cfg.SMSTemplates.SignInCode, def.SignInCode, &tt.signIn},
+		{"ResetCode", cfg.SMSTemplates.ResetCode, def.ResetCode, &tt.reset},
+		{"PhoneChanged", cfg.SMSTemplates.PhoneChanged, def.PhoneChanged, &tt.changed},
 	} {
 		var err error
 		if *t.out, err = parseSMSTemplate(t.name, t.in, t.def); err != nil {
@@ -119,7 +126,7 @@ func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData js
 	if err := applyUserData(&u, userData); err != nil {
 		return grantAnswer{}, err
 	}
-	if _, err := k.store.UserByPhone(ctx, phone); err == nil {
+	if _, err := k.phone.store.UserByPhone(ctx, phone); err == nil {
 		return grantAnswer{}, errPhoneTaken
 	} else if !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
@@ -156,7 +163,7 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	u, err := k.store.UserByPhone(ctx, phone)
+	u, err := k.phone.store.UserByPhone(ctx, phone)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return grantAnswer{}, internalError(err)
 	}
@@ -182,7 +189,7 @@ func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
-		u, err := k.store.UserByPhone(ctx, phone)
+		u, err := k.phone.store.UserByPhone(ctx, phone)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -287,7 +294,7 @@ func (k *Kit) guessAtNumber(ctx context.Context, phone string) error {
 	if !k.limits.failed.on() {
 		return nil
 	}
-	u, err := k.store.UserByPhone(ctx, phone)
+	u, err := k.phone.store.UserByPhone(ctx, phone)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return internalError(err)
 	}
@@ -418,7 +425,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
 		return User{}, err
 	}
-	if _, err := k.store.UserByPhone(ctx, newPhone); err == nil {
+	if _, err := k.phone.store.UserByPhone(ctx, newPhone); err == nil {
 		return User{}, errPhoneTaken
 	} else if !errors.Is(err, ErrNotFound) {
 		return User{}, internalError(err)

@@ -18,11 +18,38 @@ func TestREADMEListsEveryConfigFieldAndCode(t *testing.T) {
 	readme := string(raw)
 	fields := reflect.TypeFor[Config]()
 	for i := range fields.NumField() {
+		if !fields.Field(i).IsExported() {
+			continue
+		}
 		name := fields.Field(i).Name
 		require.True(t, strings.Contains(readme, "| `"+name+"` |"), "README's Config table lacks %s", name)
 	}
 	for code, status := range codeStatus {
 		row := "| `" + string(code) + "` | " + strconv.Itoa(status) + " |"
 		require.True(t, strings.Contains(readme, row), "README's error table lacks %q", row)
+	}
+}
+
+// The README tells a store author how big the core is, and lists each
+// capability with its methods: the numbers must follow the interfaces.
+func TestREADMEStatesTheStoreContract(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	readme := string(raw)
+	for name, iface := range map[string]reflect.Type{
+		"`authkit.Store` (the core)":   reflect.TypeFor[Store](),
+		"`authkit.PhoneStore`":        reflect.TypeFor[PhoneStore](),
+		"`authkit.Limiter`":           reflect.TypeFor[Limiter](),
+		"`authkit.SessionUserFinder`": reflect.TypeFor[SessionUserFinder](),
+		"`authkit.Cleaner`":           reflect.TypeFor[Cleaner](),
+	} {
+		row := "| " + name + " | " + strconv.Itoa(iface.NumMethod()) + ": "
+		at := strings.Index(readme, row)
+		require.True(t, at >= 0, "README's store table lacks %q", row)
+		line, _, _ := strings.Cut(readme[at:], "\n")
+		for i := range iface.NumMethod() {
+			m := iface.Method(i).Name
+			require.Contains(t, line, "`"+m+"`", "README's row for %s lacks %s", name, m)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 // and phone, and writes that succeed.
 type accountsStore struct {
 	Store
+	PhoneStore
 	users []User
 }
 
@@ -61,10 +62,6 @@ func (neverLimited) Hit(_ context.Context, _ string, window time.Duration, now t
 	return 1, now.Add(window), nil
 }
 
-func (neverLimited) Count(_ context.Context, _ string, window time.Duration, now time.Time) (int64, time.Time, error) {
-	return 0, now.Add(window), nil
-}
-
 func (neverLimited) Reset(context.Context, string) error { return nil }
 
 // SECURITY 7: every sign-in with a password verifies exactly one hash,
@@ -75,17 +72,15 @@ func (neverLimited) Reset(context.Context, string) error { return nil }
 func TestSignInVerifiesOneHashPerAttempt(t *testing.T) {
 	var mu sync.Mutex
 	var verified []string // the stored hash of each verification
-	saved := verifyPassword
-	t.Cleanup(func() { verifyPassword = saved })
-	verifyPassword = func(stored, pw string, p password.Params) (bool, bool, error) {
+	countVerifications := func(stored, pw string, p password.Params) (bool, bool, error) {
 		mu.Lock()
 		verified = append(verified, stored)
 		mu.Unlock()
-		return saved(stored, pw, p)
+		return password.Verify(stored, pw, p)
 	}
 
 	const pw = "correct horse battery"
-	own, err := hashPassword(rand.Reader, pw)
+	own, err := password.Hash(rand.Reader, pw, password.Default)
 	require.NoError(t, err)
 	store := accountsStore{users: []User{
 		{ID: "u1", Provider: ProviderAltogic, ProviderUserID: "u1", Email: "ann@example.com", EmailVerified: true,
@@ -96,6 +91,7 @@ func TestSignInVerifiesOneHashPerAttempt(t *testing.T) {
 	k, err := New(Config{
 		Store: store, Mailer: nopMailer{}, SMSSender: nopTexter{}, PhoneAuth: On, Limiter: neverLimited{},
 		PublicURL: "http://localhost", RedirectURL: "http://localhost/", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		test: testHooks{verifyPassword: countVerifications},
 	})
 	require.NoError(t, err)
 	dummy := k.dummyHash() // made at the first need, and once: not counted below

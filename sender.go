@@ -70,39 +70,63 @@ type EmailTemplates struct {
 	EmailChanged  EmailTemplate // to the old address: it was replaced
 }
 
-// DefaultEmailTemplates are the messages used where Config.EmailTemplates
-// leaves a field zero.
-var DefaultEmailTemplates = EmailTemplates{
-	ConfirmEmail: EmailTemplate{
-		Subject: "Confirm your email for {{.AppName}}",
-		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
-			"Confirm your email address by opening this link:\n\n{{.Link}}\n\n" +
-			"The link works for {{duration .ExpiresIn}}. If you did not sign up for {{.AppName}}, ignore this message.\n",
-	},
-	MagicLink: EmailTemplate{
-		Subject: "Your sign-in link for {{.AppName}}",
-		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
-			"Open this link to sign in to {{.AppName}}:\n\n{{.Link}}\n\n" +
-			"The link works once, for {{duration .ExpiresIn}}. If you did not ask for it, ignore this message.\n",
-	},
-	ResetPassword: EmailTemplate{
-		Subject: "Reset your {{.AppName}} password",
-		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
-			"Open this link to choose a new password:\n\n{{.Link}}\n\n" +
-			"The link works once, for {{duration .ExpiresIn}}. If you did not ask for it, ignore this message: your password stays as it is.\n",
-	},
-	ChangeEmail: EmailTemplate{
-		Subject: "Confirm your new email for {{.AppName}}",
-		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
-			"Open this link to make {{.NewEmail}} the email of your {{.AppName}} account:\n\n{{.Link}}\n\n" +
-			"The link works for {{duration .ExpiresIn}}. If you did not ask for this, ignore this message.\n",
-	},
-	EmailChanged: EmailTemplate{
-		Subject: "Your {{.AppName}} email was changed",
-		Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
-			"The email of your {{.AppName}} account is now {{.NewEmail}}, and no longer {{.Email}}.\n\n" +
-			"If you did not make this change, reset your password and contact us at once.\n",
-	},
+// DefaultEmailTemplates returns the messages used where
+// Config.EmailTemplates leaves a field zero.
+func DefaultEmailTemplates() EmailTemplates {
+	return EmailTemplates{
+		ConfirmEmail: EmailTemplate{
+			Subject: "Confirm your email for {{.AppName}}",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"Confirm your email address by opening this link:\n\n{{.Link}}\n\n" +
+				"The link works for {{duration .ExpiresIn}}. If you did not sign up for {{.AppName}}, ignore this message.\n",
+		},
+		MagicLink: EmailTemplate{
+			Subject: "Your sign-in link for {{.AppName}}",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"Open this link to sign in to {{.AppName}}:\n\n{{.Link}}\n\n" +
+				"The link works once, for {{duration .ExpiresIn}}. If you did not ask for it, ignore this message.\n",
+		},
+		ResetPassword: EmailTemplate{
+			Subject: "Reset your {{.AppName}} password",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"Open this link to choose a new password:\n\n{{.Link}}\n\n" +
+				"The link works once, for {{duration .ExpiresIn}}. If you did not ask for it, ignore this message: your password stays as it is.\n",
+		},
+		ChangeEmail: EmailTemplate{
+			Subject: "Confirm your new email for {{.AppName}}",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"Open this link to make {{.NewEmail}} the email of your {{.AppName}} account:\n\n{{.Link}}\n\n" +
+				"The link works for {{duration .ExpiresIn}}. If you did not ask for this, ignore this message.\n",
+		},
+		EmailChanged: EmailTemplate{
+			Subject: "Your {{.AppName}} email was changed",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"The email of your {{.AppName}} account is now {{.NewEmail}}, and no longer {{.Email}}.\n\n" +
+				"If you did not make this change, reset your password and contact us at once.\n",
+		},
+	}
+}
+
+// configureEmails checks and applies EmailTemplates.
+func (k *Kit) configureEmails(cfg Config) error {
+	tt, in, def := &k.templates, cfg.EmailTemplates, DefaultEmailTemplates()
+	for _, t := range []struct {
+		name    string
+		in, def EmailTemplate
+		out     *emailTemplate
+	}{
+		{"ConfirmEmail", in.ConfirmEmail, def.ConfirmEmail, &tt.confirm},
+		{"MagicLink", in.MagicLink, def.MagicLink, &tt.magic},
+		{"ResetPassword", in.ResetPassword, def.ResetPassword, &tt.reset},
+		{"ChangeEmail", in.ChangeEmail, def.ChangeEmail, &tt.changeEmail},
+		{"EmailChanged", in.EmailChanged, def.EmailChanged, &tt.emailChanged},
+	} {
+		var err error
+		if *t.out, err = parseEmailTemplate(t.name, t.in, t.def); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // emailTemplate is an EmailTemplate parsed once, at New.
@@ -207,14 +231,16 @@ type SMSTemplates struct {
 	PhoneChanged string // to the old number: it was replaced
 }
 
-// DefaultSMSTemplates are the texts used where Config.SMSTemplates leaves a
-// field empty. They hold no name: what the user typed could make a text
-// longer than one segment.
-var DefaultSMSTemplates = SMSTemplates{
-	VerifyPhone:  "{{.Code}} is your {{.AppName}} verification code. It expires in {{duration .ExpiresIn}}. Do not share it with anyone.",
-	SignInCode:   "{{.Code}} is your {{.AppName}} sign-in code. It expires in {{duration .ExpiresIn}}. Never share it: we will never ask you for it.",
-	ResetCode:    "{{.Code}} is your {{.AppName}} password reset code. It expires in {{duration .ExpiresIn}}. If you did not ask for it, ignore this text.",
-	PhoneChanged: "The phone number of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
+// DefaultSMSTemplates returns the texts used where Config.SMSTemplates
+// leaves a field empty. They hold no name: what the user typed could make a
+// text longer than one segment.
+func DefaultSMSTemplates() SMSTemplates {
+	return SMSTemplates{
+		VerifyPhone:  "{{.Code}} is your {{.AppName}} verification code. It expires in {{duration .ExpiresIn}}. Do not share it with anyone.",
+		SignInCode:   "{{.Code}} is your {{.AppName}} sign-in code. It expires in {{duration .ExpiresIn}}. Never share it: we will never ask you for it.",
+		ResetCode:    "{{.Code}} is your {{.AppName}} password reset code. It expires in {{duration .ExpiresIn}}. If you did not ask for it, ignore this text.",
+		PhoneChanged: "The phone number of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
+	}
 }
 
 // smsTemplate is a text message template parsed once, at New.

@@ -95,7 +95,7 @@ func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone
 	defer unlock()
 	now := k.clock()
 	for _, p := range codePurposes {
-		t, err := k.store.LatestToken(ctx, p, phone, now)
+		t, err := k.phone.store.LatestToken(ctx, p, phone, now)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -155,7 +155,7 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 	now := k.clock()
 	var t Token
 	for _, p := range purposes {
-		c, err := k.store.LatestToken(ctx, p, phone, now)
+		c, err := k.phone.store.LatestToken(ctx, p, phone, now)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -170,7 +170,7 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 		k.event(ctx, "code refused", "")
 		return Token{}, errInvalidCode
 	}
-	claimed, err := k.store.ClaimAttempt(ctx, t.Hash, k.phone.maxAttempts, now)
+	claimed, err := k.phone.store.ClaimAttempt(ctx, t.Hash, k.phone.maxAttempts, now)
 	if err != nil {
 		return Token{}, internalError(err)
 	}

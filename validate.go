@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/authkit/authkit/internal/phonenum"
 )
 
 const (
@@ -61,76 +61,27 @@ func queryEmail(raw string) (string, error) {
 	return normalizeEmail(strings.ReplaceAll(raw, " ", "+"))
 }
 
-// maxPhoneLen bounds a phone number as typed: E.164 has at most 15 digits,
-// and this leaves room for spaces, dashes and brackets.
-const maxPhoneLen = 32
-
-// parsePhone is phonenumbers.Parse; a test swaps it for one that panics.
-var parsePhone = phonenumbers.Parse
-
 // normalizePhone checks a phone number and returns its stored form, E.164
-// ("+15555555555"). It takes international format only: a '+', the country
-// code and the number, with spaces, dashes, dots or brackets between digits
-// if the user likes. The number must be possible for its country (of a
-// length the country uses); whether it is assigned is not checked, so the
-// seeds' own +15555555555 is accepted. Letters (vanity numbers),
-// extensions and national formats are refused.
-func normalizePhone(s string) (e164 string, err error) {
-	bad := newError(CodeInvalidPhone, "Enter a phone number in international format, such as +15555555555.")
-	s = strings.TrimSpace(s)
-	if len(s) < 2 || len(s) > maxPhoneLen || s[0] != '+' {
-		return "", bad
-	}
-	for _, r := range s[1:] {
-		switch {
-		case r >= '0' && r <= '9':
-		case r == ' ', r == '-', r == '.', r == '(', r == ')':
-		default:
-			return "", bad
-		}
-	}
-	defer func() {
-		// The parser is a large port of libphonenumber: whatever it trips
-		// on is a bad number, never a crashed request.
-		if recover() != nil {
-			e164, err = "", bad
-		}
-	}()
-	e164, ok := possibleE164(s)
+// ("+15555555555"); see [phonenum.Normalize] for what it takes.
+func normalizePhone(s string) (string, error) {
+	e164, ok := phonenum.Normalize(s)
 	if !ok {
-		return "", bad
-	}
-	// The stored form must read back as itself, or a number would be
-	// stored under one key and looked up under another ("+49 00 …" loses
-	// a trunk 0 on every reading).
-	if again, _ := possibleE164(e164); again != e164 {
-		return "", bad
+		return "", errInvalidPhone
 	}
 	return e164, nil
 }
 
-// possibleE164 parses an international number and returns it as E.164 if
-// it is a possible number without an extension, of at most the 15 digits
-// E.164 allows (the metadata knows a few longer ones, which no SMS
-// provider takes).
-func possibleE164(s string) (string, bool) {
-	n, err := parsePhone(s, "ZZ")
-	if err != nil || n.GetExtension() != "" || !phonenumbers.IsPossibleNumber(n) {
-		return "", false
+// queryPhone reads a phone number from the query, where '+' may arrive as
+// a space.
+func queryPhone(raw string) (string, error) {
+	e164, ok := phonenum.Query(raw)
+	if !ok {
+		return "", errInvalidPhone
 	}
-	e164 := phonenumbers.Format(n, phonenumbers.E164)
-	return e164, len(e164) <= 16
+	return e164, nil
 }
 
-// queryPhone reads a phone number from the query. The client encodes it,
-// but a caller that does not sends '+' as a space: a leading space is read
-// back as '+'.
-func queryPhone(raw string) (string, error) {
-	if t := strings.TrimLeft(raw, " "); len(t) < len(raw) && !strings.HasPrefix(t, "+") {
-		raw = "+" + t
-	}
-	return normalizePhone(raw)
-}
+var errInvalidPhone = newError(CodeInvalidPhone, "Enter a phone number in international format, such as +15555555555.")
 
 //go:embed common_passwords.txt
 var commonPasswordList string

@@ -5,11 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/limitwin"
 )
-
-var _ authkit.Limiter = (*Store)(nil)
 
 // limits are a Store's rate-limit counters. They have a lock of their own,
 // so counting never waits on the users, sessions and tokens. The zero value
@@ -50,24 +47,6 @@ func (s *Store) Hit(_ context.Context, key string, window time.Duration, now tim
 		c.hits++
 	}
 	return c.hits, limitwin.Time(c.start + w.Len), nil
-}
-
-// Count implements [authkit.Limiter].
-func (s *Store) Count(_ context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
-	w, err := limitwin.Of(key, window, now)
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	l := &s.limits
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	c := l.byKey[key][w.Len]
-	if c == nil {
-		n, end := w.Count(false, 0, 0)
-		return n, end, nil
-	}
-	n, end := w.Count(true, c.start, c.hits)
-	return n, end, nil
 }
 
 // Reset implements [authkit.Limiter].

@@ -6,14 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/memstore"
-	"github.com/authkit/authkit/storetest"
 )
-
-func TestLimiter(t *testing.T) {
-	storetest.RunLimiter(t, func(*testing.T) authkit.Limiter { return memstore.New() })
-}
 
 // BenchmarkHit counts hits on 1,000 keys in turn (serial) and on one key
 // from every P at once (parallel: all wait on one lock).

@@ -3,12 +3,14 @@
 // everything is lost when the process ends, and limits are not shared with
 // other processes.
 //
-// A [Store] is safe for concurrent use. It implements [authkit.Store],
-// [authkit.Limiter] and [authkit.Cleaner], and passes the storetest
-// conformance suites.
+// A [Store] is safe for concurrent use. It implements [authkit.Store] and
+// every optional capability: [authkit.PhoneStore], [authkit.SessionUserFinder],
+// [authkit.Cleaner] and [authkit.Limiter]. It passes every group of the
+// storetest conformance suite.
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,7 +22,13 @@ import (
 	"github.com/authkit/authkit"
 )
 
-var _ authkit.Store = (*Store)(nil)
+var (
+	_ authkit.Store             = (*Store)(nil)
+	_ authkit.PhoneStore        = (*Store)(nil)
+	_ authkit.SessionUserFinder = (*Store)(nil)
+	_ authkit.Cleaner           = (*Store)(nil)
+	_ authkit.Limiter           = (*Store)(nil)
+)
 
 // Store is an in-memory [authkit.Store]. The zero value is not usable: call
 // [New].
@@ -159,7 +167,7 @@ func (s *Store) UserByEmail(_ context.Context, email string) (authkit.User, erro
 	return s.userLocked(id, ok)
 }
 
-// UserByPhone implements [authkit.UserStore].
+// UserByPhone implements [authkit.PhoneStore].
 func (s *Store) UserByPhone(_ context.Context, phone string) (authkit.User, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -214,14 +222,14 @@ func (s *Store) UpdateUser(_ context.Context, id string, up authkit.UserUpdate) 
 	return cloneUser(u), nil
 }
 
-// DeleteUser removes the user with that id, with every session and token
-// of theirs, in one step. A missing user is a no-op and returns nil.
+// DeleteUser implements [authkit.UserStore]: the user, their sessions and
+// their tokens go under one lock.
 func (s *Store) DeleteUser(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
 	if !ok {
-		return nil
+		return fmt.Errorf("memstore: user %q: %w", id, authkit.ErrNotFound)
 	}
 	for sid := range s.userSessions[id] {
 		s.deleteSessionLocked(s.sessions[sid])
@@ -270,6 +278,23 @@ func (s *Store) SessionByTokenHash(_ context.Context, tokenHash string) (authkit
 		return *sess, nil
 	}
 	return authkit.Session{}, errSessionNotFound
+}
+
+// SessionAndUser implements [authkit.SessionUserFinder]: both lookups under
+// one read lock, so the user is the one of the session found.
+func (s *Store) SessionAndUser(_ context.Context, tokenHash string) (authkit.Session, authkit.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sess, ok := s.sessionsByHash[tokenHash]
+	if !ok {
+		return authkit.Session{}, authkit.User{}, errSessionNotFound
+	}
+	// CreateSession does not check that the user exists, so it may not.
+	u, err := s.userLocked(sess.UserID, true)
+	if err != nil {
+		return authkit.Session{}, authkit.User{}, err
+	}
+	return *sess, u, nil
 }
 
 // ListSessions implements [authkit.SessionStore]: oldest first, ties broken
@@ -339,6 +364,13 @@ func (s *Store) deleteSessionLocked(sess *authkit.Session) {
 
 // Tokens
 
+// cloneToken returns a copy of t that shares no memory with it: Data is
+// copied.
+func cloneToken(t authkit.Token) authkit.Token {
+	t.Data = bytes.Clone(t.Data) // nil stays nil
+	return t
+}
+
 // CreateToken implements [authkit.TokenStore]. A token with an empty UserID
 // voids no other token.
 func (s *Store) CreateToken(_ context.Context, t authkit.Token) error {
@@ -350,7 +382,7 @@ func (s *Store) CreateToken(_ context.Context, t authkit.Token) error {
 	if t.UserID != "" {
 		s.deleteUserTokensLocked(t.UserID, t.Purpose)
 	}
-	stored := t
+	stored := cloneToken(t)
 	s.tokens[t.Hash] = &stored
 	if t.UserID != "" {
 		addToSet(s.userTokens, t.UserID, t.Hash)
@@ -391,11 +423,12 @@ func (s *Store) TokenByHash(_ context.Context, hash string, now time.Time) (auth
 	if !ok || !t.ExpiresAt.After(now) {
 		return authkit.Token{}, errTokenNotFound
 	}
-	return *t, nil
+	return cloneToken(*t), nil
 }
 
 // ConsumeToken implements [authkit.TokenStore]. An expired token it finds is
-// dropped on the way.
+// dropped on the way. The token it returns is no longer stored, so it is
+// not copied.
 func (s *Store) ConsumeToken(_ context.Context, purpose authkit.TokenPurpose, hash string, now time.Time) (authkit.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -422,7 +455,7 @@ func (s *Store) DeleteUserTokens(_ context.Context, userID string, purposes ...a
 	return nil
 }
 
-// LatestToken implements [authkit.TokenStore].
+// LatestToken implements [authkit.PhoneStore].
 func (s *Store) LatestToken(_ context.Context, purpose authkit.TokenPurpose, subj string, now time.Time) (authkit.Token, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -440,10 +473,10 @@ func (s *Store) LatestToken(_ context.Context, purpose authkit.TokenPurpose, sub
 	if latest == nil {
 		return authkit.Token{}, errTokenNotFound
 	}
-	return *latest, nil
+	return cloneToken(*latest), nil
 }
 
-// ClaimAttempt implements [authkit.TokenStore].
+// ClaimAttempt implements [authkit.PhoneStore].
 func (s *Store) ClaimAttempt(_ context.Context, hash string, max int, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -473,8 +506,6 @@ func (s *Store) deleteTokenLocked(t *authkit.Token) {
 }
 
 // Expiry
-
-var _ authkit.Cleaner = (*Store)(nil)
 
 // DeleteExpired implements [authkit.Cleaner]. It walks every session and
 // token under the write lock, and every limit counter under the limits'

@@ -26,9 +26,7 @@ package redislimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -99,39 +97,6 @@ func (l *Limiter) Hit(ctx context.Context, key string, window time.Duration, now
 		return 0, time.Time{}, fmt.Errorf("redislimit: counting a hit: %w", err)
 	}
 	return got[0], limitwin.Time(got[1] + w.Len), nil
-}
-
-// Count implements [authkit.Limiter] with one HMGET.
-func (l *Limiter) Count(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
-	w, err := limitwin.Of(key, window, now)
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	f := strconv.FormatInt(w.Len, 10)
-	got, err := l.client.HMGet(ctx, l.prefix+key, f+":start", f+":hits").Result()
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("redislimit: reading a count: %w", err)
-	}
-	start, okStart, err1 := parseField(got[0])
-	hits, okHits, err2 := parseField(got[1])
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, time.Time{}, fmt.Errorf("redislimit: reading a count of %q: %w", l.prefix+key, err)
-	}
-	n, end := w.Count(okStart && okHits, start, hits)
-	return n, end, nil
-}
-
-// parseField reads an integer field of HMGET's answer; ok is false when the
-// field is missing.
-func parseField(v any) (n int64, ok bool, err error) {
-	switch v := v.(type) {
-	case nil:
-		return 0, false, nil
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil, err
-	}
-	return 0, false, fmt.Errorf("unexpected field %T", v)
 }
 
 // Reset implements [authkit.Limiter] with one DEL.

@@ -20,35 +20,45 @@ import (
 // limiter is also an [authkit.Cleaner], its DeleteExpired is checked to
 // delete the counts whose window ended.
 //
-// A backend shared by many instances proves it with [RaceHits] over
-// limiters of its own, each with its own connections to one database.
+// A store that is also a limiter need not call it: [Run] runs the same
+// cases on the store, in its "limiter" group. A backend shared by many
+// instances proves it with [RaceHits] over limiters of its own, each with
+// its own connections to one database.
 func RunLimiter(t *testing.T, newLimiter func(t *testing.T) authkit.Limiter) {
-	cases := []struct {
-		name string
-		run  func(t *testing.T, l authkit.Limiter)
-	}{
-		{"hits count up in a window", testLimitCounts},
-		{"windows start at multiples of their length", testLimitAlignment},
-		{"a new window starts at the boundary", testLimitRollover},
-		{"keys and window lengths are independent", testLimitIndependent},
-		{"count counts nothing", testLimitCountOnly},
-		{"reset forgets every window of a key", testLimitReset},
-		{"bad keys and windows are refused", testLimitInvalid},
-		{"a lagging clock counts in the newest window", testLimitLaggingClock},
-		{"hits raced", func(t *testing.T, l authkit.Limiter) { RaceHits(t, 50, l) }},
-		{"delete expired deletes ended windows", testLimitDeleteExpired},
-	}
-	for _, c := range cases {
+	for _, c := range limiterCases() {
 		t.Run(c.name, func(t *testing.T) {
 			c.run(t, newLimiter(t))
 		})
 	}
 }
 
+// limiterCase is one conformance case of [authkit.Limiter], run on a fresh
+// limiter.
+type limiterCase struct {
+	name string
+	run  func(t *testing.T, l authkit.Limiter)
+}
+
+// limiterCases returns the cases [RunLimiter] runs, and [Run] on a store
+// that is a limiter.
+func limiterCases() []limiterCase {
+	return []limiterCase{
+		{"hits count up in a window", testLimitCounts},
+		{"windows start at multiples of their length", testLimitAlignment},
+		{"a new window starts at the boundary", testLimitRollover},
+		{"keys and window lengths are independent", testLimitIndependent},
+		{"reset forgets every window of a key", testLimitReset},
+		{"bad keys and windows are refused", testLimitInvalid},
+		{"a lagging clock counts in the newest window", testLimitLaggingClock},
+		{"hits raced", func(t *testing.T, l authkit.Limiter) { RaceHits(t, 50, l) }},
+		{"delete expired deletes ended windows", testLimitDeleteExpired},
+	}
+}
+
 // RaceHits starts n goroutines that each Hit one key once, in one window,
 // at the same moment, through the limiters in turn (goroutine i uses
 // limiters[i%len(limiters)]). It fails t unless the counts they get are
-// exactly 1..n and every limiter then counts n.
+// exactly 1..n and a hit through each limiter afterwards counts on from n.
 func RaceHits(t *testing.T, n int, limiters ...authkit.Limiter) {
 	t.Helper()
 	require.NotEmpty(t, limiters)
@@ -83,9 +93,7 @@ func RaceHits(t *testing.T, n int, limiters ...authkit.Limiter) {
 	}
 	require.Equal(t, want, counts, "%d racing hits get the counts 1..%d", n, n)
 	for i, l := range limiters {
-		got, _, err := l.Count(ctx, key, window, now)
-		require.NoError(t, err)
-		require.EqualValues(t, n, got, "limiter %d counts every hit", i)
+		hit(t, l, key, window, now, int64(n+i+1), boundary(window))
 	}
 }
 
@@ -108,15 +116,6 @@ func hit(t *testing.T, l authkit.Limiter, key string, window time.Duration, now 
 	requireSameTime(t, wantEnd, end, "Hit: resetAt")
 }
 
-// count checks what Count reports.
-func count(t *testing.T, l authkit.Limiter, key string, window time.Duration, now time.Time, wantCount int64, wantEnd time.Time) {
-	t.Helper()
-	n, end, err := l.Count(context.Background(), key, window, now)
-	require.NoError(t, err)
-	require.Equal(t, wantCount, n, "Count(%q, %v, %v): count", key, window, now)
-	requireSameTime(t, wantEnd, end, "Count: resetAt")
-}
-
 func testLimitCounts(t *testing.T, l authkit.Limiter) {
 	const key, window = "signin-fail:acct:u1", time.Minute
 	b := boundary(window)
@@ -124,7 +123,7 @@ func testLimitCounts(t *testing.T, l authkit.Limiter) {
 	for i := int64(1); i <= 5; i++ {
 		hit(t, l, key, window, now.Add(time.Duration(i)*time.Second), i, b)
 	}
-	count(t, l, key, window, b.Add(-time.Millisecond), 5, b)
+	hit(t, l, key, window, b.Add(-time.Millisecond), 6, b)
 }
 
 func testLimitAlignment(t *testing.T, l authkit.Limiter) {
@@ -145,16 +144,14 @@ func testLimitRollover(t *testing.T, l authkit.Limiter) {
 	b := boundary(window)
 	hit(t, l, key, window, b.Add(-time.Millisecond), 1, b)
 	hit(t, l, key, window, b.Add(-time.Millisecond), 2, b)
-	count(t, l, key, window, b.Add(-time.Millisecond), 2, b)
+	hit(t, l, key, window, b.Add(-time.Millisecond), 3, b)
 
 	// At the boundary the next window starts from nothing.
-	count(t, l, key, window, b, 0, b.Add(window))
 	hit(t, l, key, window, b, 1, b.Add(window))
 	hit(t, l, key, window, b.Add(window-time.Millisecond), 2, b.Add(window))
 
 	// A window with no hits between: the count starts again too.
 	later := b.Add(2*window + 5*time.Second)
-	count(t, l, key, window, later, 0, b.Add(3*window))
 	hit(t, l, key, window, later, 1, b.Add(3*window))
 }
 
@@ -176,25 +173,12 @@ func testLimitIndependent(t *testing.T, l authkit.Limiter) {
 		}
 	}
 	for i, key := range keys {
-		count(t, l, key, time.Hour, now, int64(i+1), b)
-		// The same key in minutes is a count of its own.
-		count(t, l, key, time.Minute, now, 0, m)
+		hit(t, l, key, time.Hour, now, int64(i+2), b)
+		// The same key in minutes is a count of its own, and its hits
+		// count nothing in hours.
+		hit(t, l, key, time.Minute, now, 1, m)
+		hit(t, l, key, time.Hour, now, int64(i+3), b)
 	}
-	hit(t, l, keys[0], time.Minute, now, 1, m)
-	count(t, l, keys[0], time.Hour, now, 1, b)
-	count(t, l, keys[1], time.Minute, now, 0, m)
-}
-
-func testLimitCountOnly(t *testing.T, l authkit.Limiter) {
-	const key, window = "sms:+15555555555:day", 24 * time.Hour
-	b := boundary(window)
-	count(t, l, key, window, base, 0, b)
-	count(t, l, key, window, base, 0, b)
-	hit(t, l, key, window, base, 1, b)
-	for range 3 {
-		count(t, l, key, window, base.Add(time.Hour), 1, b)
-	}
-	hit(t, l, key, window, base.Add(time.Hour), 2, b)
 }
 
 func testLimitReset(t *testing.T, l authkit.Limiter) {
@@ -210,15 +194,16 @@ func testLimitReset(t *testing.T, l authkit.Limiter) {
 		}
 	}
 	require.NoError(t, l.Reset(ctx, key))
-	count(t, l, key, time.Minute, base, 0, m)
-	count(t, l, key, time.Hour, base, 0, h)
-	count(t, l, other, time.Minute, base, 3, m)
-	count(t, l, other, time.Hour, base, 3, h)
 	hit(t, l, key, time.Minute, base, 1, m)
+	hit(t, l, key, time.Hour, base, 1, h)
+	hit(t, l, other, time.Minute, base, 4, m)
+	hit(t, l, other, time.Hour, base, 4, h)
+	hit(t, l, key, time.Minute, base, 2, m)
 
 	require.NoError(t, l.Reset(ctx, key), "again")
 	require.NoError(t, l.Reset(ctx, "never:counted"), "an unknown key")
-	count(t, l, key, time.Minute, base, 0, m)
+	hit(t, l, key, time.Minute, base, 1, m)
+	hit(t, l, key, time.Hour, base, 1, h)
 }
 
 func testLimitInvalid(t *testing.T, l authkit.Limiter) {
@@ -232,19 +217,15 @@ func testLimitInvalid(t *testing.T, l authkit.Limiter) {
 	for _, key := range []string{"", longest + "x", strings.Repeat("\xff", 1000)} {
 		_, _, err := l.Hit(ctx, key, time.Minute, base)
 		require.ErrorIs(t, err, authkit.ErrInvalidLimit, "Hit with a key of %d bytes", len(key))
-		_, _, err = l.Count(ctx, key, time.Minute, base)
-		require.ErrorIs(t, err, authkit.ErrInvalidLimit, "Count with a key of %d bytes", len(key))
 		require.ErrorIs(t, l.Reset(ctx, key), authkit.ErrInvalidLimit, "Reset with a key of %d bytes", len(key))
 	}
 	for _, w := range []time.Duration{0, -time.Minute, time.Millisecond, 999 * time.Millisecond,
 		time.Second + time.Nanosecond, time.Minute + 500*time.Microsecond} {
 		_, _, err := l.Hit(ctx, longest, w, base)
 		require.ErrorIs(t, err, authkit.ErrInvalidLimit, "Hit with a window of %v", w)
-		_, _, err = l.Count(ctx, longest, w, base)
-		require.ErrorIs(t, err, authkit.ErrInvalidLimit, "Count with a window of %v", w)
 	}
 	// A prefix of a refused key is not counted in its place.
-	count(t, l, longest, time.Minute, base, 1, b)
+	hit(t, l, longest, time.Minute, base, 2, b)
 }
 
 func testLimitLaggingClock(t *testing.T, l authkit.Limiter) {
@@ -254,9 +235,9 @@ func testLimitLaggingClock(t *testing.T, l authkit.Limiter) {
 	// An instance whose clock is a little behind, at the boundary: its hit
 	// counts in the newer window, and does not start the old one again.
 	hit(t, l, key, window, b.Add(-time.Millisecond), 2, b.Add(window))
-	count(t, l, key, window, b.Add(-time.Millisecond), 2, b.Add(window))
-	hit(t, l, key, window, b.Add(-window-time.Second), 3, b.Add(window))
-	count(t, l, key, window, b.Add(window-time.Millisecond), 3, b.Add(window))
+	hit(t, l, key, window, b.Add(-time.Millisecond), 3, b.Add(window))
+	hit(t, l, key, window, b.Add(-window-time.Second), 4, b.Add(window))
+	hit(t, l, key, window, b.Add(window-time.Millisecond), 5, b.Add(window))
 	// The next window still starts afresh.
 	hit(t, l, key, window, b.Add(window), 1, b.Add(2*window))
 	hit(t, l, key, window, b.Add(-5*window), 2, b.Add(2*window))
@@ -277,15 +258,17 @@ func testLimitDeleteExpired(t *testing.T, l authkit.Limiter) {
 	n, err := c.DeleteExpired(ctx, b, b)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n, "one window ended")
-	// Asked with an earlier now, the deleted count is still gone.
-	count(t, l, "ended", time.Minute, b.Add(-time.Millisecond), 0, b)
-	count(t, l, "ended", time.Hour, b, 1, h)
-	count(t, l, "live", time.Minute, b, 1, b.Add(time.Minute))
-
 	n, err = c.DeleteExpired(ctx, b, b)
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing left to delete")
+
+	// Hit with an earlier now, the deleted count starts again from nothing;
+	// the others count on.
+	hit(t, l, "ended", time.Minute, b.Add(-time.Millisecond), 1, b)
+	hit(t, l, "ended", time.Hour, b, 2, h)
+	hit(t, l, "live", time.Minute, b, 2, b.Add(time.Minute))
+
 	n, err = c.DeleteExpired(ctx, h, h)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, n, "the rest ended by the hour")
+	require.EqualValues(t, 3, n, "by the hour every window ended, the minute counted again too")
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/authkit/authkit"
 )
 
-// The cases on [authkit.SessionStore].
+// The cases on [authkit.SessionStore] and [authkit.SessionUserFinder].
 
 func testSessionRoundTrip(t *testing.T, s authkit.Store) {
 	ctx := context.Background()
@@ -144,11 +145,7 @@ func testDeleteUserSessions(t *testing.T, s authkit.Store) {
 	require.NoError(t, s.DeleteUserSessions(ctx, "nobody", ""), "a user without sessions")
 }
 
-func testSessionAndUser(t *testing.T, s authkit.Store) {
-	f, ok := s.(authkit.SessionUserFinder)
-	if !ok {
-		t.Skip("the store does not implement authkit.SessionUserFinder")
-	}
+func testSessionAndUser(t *testing.T, s sessionUserStore) {
 	ctx := context.Background()
 	u := createUser(t, s, "u1", "+15550000001")
 	createUser(t, s, "u2", "")
@@ -157,17 +154,30 @@ func testSessionAndUser(t *testing.T, s authkit.Store) {
 	want := newSession("s1", "u1", at(0))
 	want.Stamp = "stamp-before"
 	require.NoError(t, s.CreateSession(ctx, want))
-	createSession(t, s, "s2", "u2", at(0))
+	other := createSession(t, s, "s2", "u2", at(0))
 
-	sess, user, err := f.SessionAndUser(ctx, want.TokenHash)
+	sess, user, err := s.SessionAndUser(ctx, want.TokenHash)
 	require.NoError(t, err)
 	requireSameSession(t, want, sess)
 	requireSameUser(t, u, user)
 
-	_, _, err = f.SessionAndUser(ctx, "missing")
+	// Changing what was returned changes nothing stored.
+	user.Name = "changed"
+	user.Profile["age"][0] = '9'
+	user.Profile["new"] = json.RawMessage(`1`)
+	sess.UserID, sess.Stamp = "u2", "changed"
+	sess, user, err = s.SessionAndUser(ctx, want.TokenHash)
+	require.NoError(t, err)
+	requireSameSession(t, want, sess)
+	requireSameUser(t, u, user)
+
+	_, _, err = s.SessionAndUser(ctx, "missing")
 	requireNotFound(t, err)
 	_, err = s.DeleteSession(ctx, "u1", "s1")
 	require.NoError(t, err)
-	_, _, err = f.SessionAndUser(ctx, want.TokenHash)
+	_, _, err = s.SessionAndUser(ctx, want.TokenHash)
 	requireNotFound(t, err, "a deleted session")
+	require.NoError(t, s.DeleteUser(ctx, "u2"))
+	_, _, err = s.SessionAndUser(ctx, other.TokenHash)
+	requireNotFound(t, err, "the session of a deleted user")
 }

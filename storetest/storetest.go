@@ -1,6 +1,6 @@
 // Package storetest checks an [authkit.Store] implementation against the
-// contracts written on [authkit.UserStore], [authkit.SessionStore] and
-// [authkit.TokenStore].
+// contracts written on [authkit.Store], on the optional capabilities a store
+// may have beyond it, and on [authkit.Limiter].
 //
 // An implementation runs the whole suite from its own test:
 //
@@ -8,16 +8,43 @@
 //		storetest.Run(t, func(t *testing.T) authkit.Store { return memstore.New() })
 //	}
 //
+// # Groups
+//
+// [Run] groups its cases by the interface they check, each case a subtest
+// of its group ("core/delete user"):
+//
+//   - core: [authkit.Store], which every store implements: users, sessions
+//     and one-time tokens.
+//   - phone: [authkit.PhoneStore]: users found by phone, codes found by the
+//     number they were sent to and tried a bounded number of times.
+//   - session and user: [authkit.SessionUserFinder].
+//   - cleaner: [authkit.Cleaner], the bulk delete of what expired.
+//   - limiter: [authkit.Limiter], the cases of [RunLimiter] run on the store.
+//
+// A group whose interface the store does not implement is skipped, saying
+// which; every other group must pass. So a store that implements the core
+// alone passes with phone off: it still keeps each user's Phone and refuses
+// one that another user has (that is core), but nothing finds a user by it.
+// Where a core case can check more on a store that has a capability (a user
+// moved to a new phone is found there), it does.
+//
+// A limiter that is no store, such as one on Redis, runs [RunLimiter]
+// instead, and a backend shared by many instances adds [RaceHits].
+//
+// # What the suite assumes
+//
 // Every case is a subtest on a fresh store. The suite stores only times
 // truncated to the millisecond and compares them with [time.Time.Equal], so a
 // store may keep milliseconds and return times in any location. It compares
-// Profile values as JSON, so a store may re-encode them. It creates the users
-// that sessions and tokens belong to first, so a store may enforce foreign
-// keys. Expiry is judged through the now argument against a fixed base time:
-// the suite never sleeps.
+// Profile values as JSON, so a store may re-encode them, and token Data as
+// bytes, so a store may return nil for empty Data and empty for nil. It
+// creates the users that sessions and tokens belong to first, so a store may
+// enforce foreign keys. Expiry is judged through the now argument against a
+// fixed base time: the suite never sleeps.
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,50 +63,121 @@ var base = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 func at(d time.Duration) time.Time { return base.Add(d).Truncate(time.Millisecond) }
 
 // Run runs every conformance case as a subtest of t, each on a fresh store
-// from newStore. newStore may register cleanups with t.
+// from newStore, in the groups the package doc lists. newStore may register
+// cleanups with t. Run calls it once more, first, to learn which interfaces
+// the store implements.
 func Run(t *testing.T, newStore func(t *testing.T) authkit.Store) {
-	cases := []struct {
-		name string
-		run  func(t *testing.T, s authkit.Store)
-	}{
-		{"user round trip", testUserRoundTrip},
-		{"user by email is case-insensitive", testUserByEmailFolded},
-		{"create user refuses duplicates", testCreateUserDuplicates},
-		{"missing user", testUserMissing},
-		{"update user", testUpdateUser},
-		{"update user refuses keys of others", testUpdateUserDuplicates},
-		{"update user writes only named fields", testUpdateUserOnlyNamed},
-		{"update user conditions", testUpdateUserConditions},
-		{"update missing user", testUpdateUserMissing},
-		{"racing writers keep every field", testUpdateUserRaced},
-		{"compare-and-set raced", testCompareAndSetRaced},
-		{"keep session takes the new stamp", testKeepSession},
-		{"returned users are copies", testUserCopies},
-		{"session round trip", testSessionRoundTrip},
-		{"create session refuses duplicates", testCreateSessionDuplicates},
-		{"list sessions oldest first", testListSessions},
-		{"touch session", testTouchSession},
-		{"delete session only for its owner", testDeleteSession},
-		{"delete user sessions", testDeleteUserSessions},
-		{"session and user in one lookup", testSessionAndUser},
-		{"token by hash does not spend", testTokenByHash},
-		{"consume token once", testConsumeTokenOnce},
-		{"consume token of another purpose", testConsumeTokenWrongPurpose},
-		{"token expiry", testTokenExpiry},
-		{"new token voids older ones", testCreateTokenVoids},
-		{"create token refuses duplicate hash", testCreateTokenDuplicate},
-		{"delete user tokens by purpose", testDeleteUserTokens},
-		{"consume token raced", testConsumeTokenRaced},
-		{"create tokens concurrently", testCreateTokensConcurrently},
-		{"latest token by subject", testLatestToken},
-		{"claim attempt", testClaimAttempt},
-		{"claim attempt raced", testClaimAttemptRaced},
-		{"delete expired", testDeleteExpired},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			c.run(t, newStore(t))
+	probe := newStore(t)
+	for _, g := range groups() {
+		t.Run(g.name, func(t *testing.T) {
+			if !g.has(probe) {
+				t.Skipf("the store does not implement %s", g.needs)
+			}
+			for _, c := range g.cases {
+				t.Run(c.name, func(t *testing.T) {
+					c.run(t, newStore(t))
+				})
+			}
 		})
+	}
+}
+
+// group is the cases on one interface: they run on a store that implements
+// it, and are skipped together on one that does not.
+type group struct {
+	name  string
+	needs string // the interface, as the skip names it
+	has   func(s authkit.Store) bool
+	cases []storeCase
+}
+
+// storeCase is one conformance case, run on a fresh store.
+type storeCase struct {
+	name string
+	run  func(t *testing.T, s authkit.Store)
+}
+
+// The stores the cases of a capability take: a store that has it.
+type (
+	phoneStore interface {
+		authkit.Store
+		authkit.PhoneStore
+	}
+	sessionUserStore interface {
+		authkit.Store
+		authkit.SessionUserFinder
+	}
+	cleanerStore interface {
+		authkit.Store
+		authkit.Cleaner
+	}
+)
+
+// implements reports whether s is an S.
+func implements[S any](s authkit.Store) bool {
+	_, ok := s.(S)
+	return ok
+}
+
+// on makes a case on an S, such as a [phoneStore], a case on any store: its
+// group runs it only on a store that is an S.
+func on[S any](run func(t *testing.T, s S)) func(t *testing.T, s authkit.Store) {
+	return func(t *testing.T, s authkit.Store) { run(t, s.(S)) }
+}
+
+// groups returns every group of cases, in the order Run runs them.
+func groups() []group {
+	var limiter []storeCase
+	for _, c := range limiterCases() {
+		limiter = append(limiter, storeCase{c.name, on(c.run)})
+	}
+	return []group{
+		{"core", "authkit.Store", implements[authkit.Store], []storeCase{
+			{"user round trip", testUserRoundTrip},
+			{"user by email is case-insensitive", testUserByEmailFolded},
+			{"create user refuses duplicates", testCreateUserDuplicates},
+			{"missing user", testUserMissing},
+			{"update user", testUpdateUser},
+			{"update user refuses keys of others", testUpdateUserDuplicates},
+			{"update user writes only named fields", testUpdateUserOnlyNamed},
+			{"update user conditions", testUpdateUserConditions},
+			{"update missing user", testUpdateUserMissing},
+			{"racing writers keep every field", testUpdateUserRaced},
+			{"compare-and-set raced", testCompareAndSetRaced},
+			{"keep session takes the new stamp", testKeepSession},
+			{"returned users are copies", testUserCopies},
+			{"delete user", testDeleteUser},
+			{"session round trip", testSessionRoundTrip},
+			{"create session refuses duplicates", testCreateSessionDuplicates},
+			{"list sessions oldest first", testListSessions},
+			{"touch session", testTouchSession},
+			{"delete session only for its owner", testDeleteSession},
+			{"delete user sessions", testDeleteUserSessions},
+			{"token by hash does not spend", testTokenByHash},
+			{"consume token once", testConsumeTokenOnce},
+			{"consume token of another purpose", testConsumeTokenWrongPurpose},
+			{"token expiry", testTokenExpiry},
+			{"new token voids older ones", testCreateTokenVoids},
+			{"create token refuses duplicate hash", testCreateTokenDuplicate},
+			{"delete user tokens by purpose", testDeleteUserTokens},
+			{"consume token raced", testConsumeTokenRaced},
+			{"create tokens concurrently", testCreateTokensConcurrently},
+			{"token data round trip", testTokenData},
+		}},
+		{"phone", "authkit.PhoneStore", implements[phoneStore], []storeCase{
+			{"user by phone", on(testUserByPhone)},
+			{"latest token by subject", on(testLatestToken)},
+			{"latest token carries data", on(testLatestTokenData)},
+			{"claim attempt", on(testClaimAttempt)},
+			{"claim attempt raced", on(testClaimAttemptRaced)},
+		}},
+		{"session and user", "authkit.SessionUserFinder", implements[sessionUserStore], []storeCase{
+			{"session and user in one lookup", on(testSessionAndUser)},
+		}},
+		{"cleaner", "authkit.Cleaner", implements[cleanerStore], []storeCase{
+			{"delete expired", on(testDeleteExpired)},
+		}},
+		{"limiter", "authkit.Limiter", implements[authkit.Limiter], limiter},
 	}
 }
 
@@ -159,6 +257,7 @@ func newToken(hash, userID string, purpose authkit.TokenPurpose) authkit.Token {
 		Action:    "magic-link",
 		Link:      "link-" + hash,
 		Stamp:     "stamp-" + userID,
+		Data:      []byte(`{"next":"/after/` + hash + `"}`),
 		CreatedAt: at(0),
 		ExpiresAt: at(10 * time.Minute),
 	}
@@ -203,13 +302,30 @@ func requireSameSession(t *testing.T, want, got authkit.Session) {
 	require.Equal(t, want, got)
 }
 
+// requireSameToken compares tokens field by field: times with Equal, Data
+// as bytes.
 func requireSameToken(t *testing.T, want, got authkit.Token) {
 	t.Helper()
 	requireSameTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
 	requireSameTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")
-	want.CreatedAt, want.ExpiresAt = time.Time{}, time.Time{}
-	got.CreatedAt, got.ExpiresAt = time.Time{}, time.Time{}
+	requireSameData(t, want.Data, got.Data)
+	want.CreatedAt, want.ExpiresAt, want.Data = time.Time{}, time.Time{}, nil
+	got.CreatedAt, got.ExpiresAt, got.Data = time.Time{}, time.Time{}, nil
 	require.Equal(t, want, got)
+}
+
+// requireSameData compares token Data as bytes, nil and empty alike. A
+// mismatch is told by where it starts: Data may be 64 KiB long.
+func requireSameData(t *testing.T, want, got []byte) {
+	t.Helper()
+	if bytes.Equal(want, got) {
+		return
+	}
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	require.Failf(t, "Data differs", "want %d bytes, got %d; they differ from byte %d", len(want), len(got), i)
 }
 
 func requireNotFound(t *testing.T, err error, msgAndArgs ...any) {
@@ -220,6 +336,28 @@ func requireNotFound(t *testing.T, err error, msgAndArgs ...any) {
 func requireDuplicate(t *testing.T, err error, msgAndArgs ...any) {
 	t.Helper()
 	require.ErrorIs(t, err, authkit.ErrDuplicate, msgAndArgs...)
+}
+
+// requireByPhone requires UserByPhone to find want by phone, when s is an
+// [authkit.PhoneStore]. A core store keeps phones but finds no one by
+// them: then there is nothing to check.
+func requireByPhone(t *testing.T, s authkit.Store, phone string, want authkit.User) {
+	t.Helper()
+	if p, ok := s.(authkit.PhoneStore); ok {
+		got, err := p.UserByPhone(context.Background(), phone)
+		require.NoError(t, err, "UserByPhone(%q)", phone)
+		requireSameUser(t, want, got)
+	}
+}
+
+// requireNoneByPhone requires UserByPhone to find no one by phone, when s
+// is an [authkit.PhoneStore].
+func requireNoneByPhone(t *testing.T, s authkit.Store, phone string, msgAndArgs ...any) {
+	t.Helper()
+	if p, ok := s.(authkit.PhoneStore); ok {
+		_, err := p.UserByPhone(context.Background(), phone)
+		requireNotFound(t, err, msgAndArgs...)
+	}
 }
 
 // sessionIDs returns the user's session ids in the order ListSessions gives.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -211,5 +212,65 @@ func testCreateTokensConcurrently(t *testing.T, s authkit.Store) {
 		require.NoError(t, err, "user %d", i)
 		require.True(t, tokenExists(t, s, fmt.Sprintf("u%02d-2", i)), "user %d's newest token", i)
 		require.False(t, tokenExists(t, s, fmt.Sprintf("u%02d-1", i)), "user %d's older token", i)
+	}
+}
+
+// dataCase is a Data a token round-trips.
+type dataCase struct {
+	name string
+	data []byte
+}
+
+// tokenData returns the Data the cases round-trip: none, a few bytes that
+// are no text (a store must not keep them as a string), and the most a
+// store must keep, with every byte value in it.
+func tokenData() []dataCase {
+	largest := make([]byte, authkit.MaxTokenData)
+	for i := range largest {
+		largest[i] = byte(i * 7)
+	}
+	return []dataCase{
+		{"nil", nil},
+		{"empty", []byte{}},
+		{"some bytes", []byte("\x00{\"next\":\"/after\"}\xff\xfe")},
+		{"MaxTokenData bytes", largest},
+	}
+}
+
+// scribble changes every byte of b: a store that kept or handed out b's
+// memory, rather than a copy, shows the change.
+func scribble(b []byte) {
+	for i := range b {
+		b[i]++
+	}
+}
+
+func testTokenData(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	for i, c := range tokenData() {
+		t.Run(c.name, func(t *testing.T) {
+			user := fmt.Sprint("u", i)
+			createUser(t, s, user, "")
+			in := slices.Clone(c.data)
+			want := newToken("h-"+user, user, authkit.PurposeMagicLink)
+			want.Data = in
+			require.NoError(t, s.CreateToken(ctx, want))
+			want.Data = c.data
+			// Changing the slice passed in changes nothing stored.
+			scribble(in)
+
+			got, err := s.TokenByHash(ctx, want.Hash, at(time.Minute))
+			require.NoError(t, err)
+			requireSameToken(t, want, got)
+			// Nor does changing the one returned.
+			scribble(got.Data)
+			got, err = s.TokenByHash(ctx, want.Hash, at(time.Minute))
+			require.NoError(t, err)
+			requireSameToken(t, want, got)
+
+			got, err = s.ConsumeToken(ctx, authkit.PurposeMagicLink, want.Hash, at(time.Minute))
+			require.NoError(t, err)
+			requireSameToken(t, want, got)
+		})
 	}
 }

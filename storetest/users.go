@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -27,9 +28,7 @@ func testUserRoundTrip(t *testing.T, s authkit.Store) {
 	require.NoError(t, err)
 	requireSameUser(t, want, got)
 
-	got, err = s.UserByPhone(ctx, "+15555555555")
-	require.NoError(t, err)
-	requireSameUser(t, want, got)
+	requireByPhone(t, s, "+15555555555", want)
 
 	got, err = s.UserByProvider(ctx, "github", "gh-1234")
 	require.NoError(t, err)
@@ -92,8 +91,7 @@ func testCreateUserDuplicates(t *testing.T, s authkit.Store) {
 				requireNotFound(t, err, "email of the refused user")
 			}
 			if u.Phone != orig.Phone {
-				_, err := s.UserByPhone(ctx, u.Phone)
-				requireNotFound(t, err, "phone of the refused user")
+				requireNoneByPhone(t, s, u.Phone, "phone of the refused user")
 			}
 			if u.Provider != orig.Provider {
 				_, err := s.UserByProvider(ctx, u.Provider, u.ProviderUserID)
@@ -111,8 +109,7 @@ func testCreateUserDuplicates(t *testing.T, s authkit.Store) {
 		}
 		_, err := s.UserByEmail(ctx, "")
 		requireNotFound(t, err, "empty email")
-		_, err = s.UserByPhone(ctx, "")
-		requireNotFound(t, err, "empty phone")
+		requireNoneByPhone(t, s, "", "empty phone")
 	})
 }
 
@@ -124,8 +121,7 @@ func testUserMissing(t *testing.T, s authkit.Store) {
 	requireNotFound(t, err, "UserByID")
 	_, err = s.UserByEmail(ctx, "nobody@example.com")
 	requireNotFound(t, err, "UserByEmail")
-	_, err = s.UserByPhone(ctx, "+15555550002")
-	requireNotFound(t, err, "UserByPhone")
+	requireNoneByPhone(t, s, "+15555550002", "UserByPhone")
 	_, err = s.UserByProvider(ctx, "github", "u1")
 	requireNotFound(t, err, "UserByProvider with another provider")
 	_, err = s.UserByProvider(ctx, authkit.ProviderAltogic, "nobody")
@@ -179,4 +175,74 @@ func testUserCopies(t *testing.T, s authkit.Store) {
 	require.NoError(t, err)
 	want.Name = "Updated"
 	requireSameUser(t, want, got)
+}
+
+func testDeleteUser(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	gone := newUser("u1", "ann@example.com", "+15555550001")
+	gone.Provider, gone.ProviderUserID = "github", "gh-1"
+	require.NoError(t, s.CreateUser(ctx, gone))
+	kept := createUser(t, s, "u2", "+15555550002")
+	createSession(t, s, "s1", "u1", at(0))
+	createSession(t, s, "s2", "u1", at(time.Minute))
+	keptSession := createSession(t, s, "s3", "u2", at(0))
+	createToken(t, s, "u1-magic", "u1", authkit.PurposeMagicLink)
+	createToken(t, s, "u1-reset", "u1", authkit.PurposeResetPassword)
+	keptToken := createToken(t, s, "u2-magic", "u2", authkit.PurposeMagicLink)
+	// A token bound to no user but sent to u1's email: DeleteUser goes by
+	// UserID, not by Subject, and must leave it be.
+	unbound := newToken("unbound", "", authkit.PurposeConfirmEmail)
+	unbound.Subject = gone.Email
+	require.NoError(t, s.CreateToken(ctx, unbound))
+
+	// requireKept requires u2, its session and token, and the unbound
+	// token, untouched.
+	requireKept := func(t *testing.T) {
+		t.Helper()
+		requireUser(t, s, kept)
+		requireSessions(t, s, "u2", keptSession)
+		for _, want := range []authkit.Token{keptToken, unbound} {
+			got, err := s.TokenByHash(ctx, want.Hash, at(time.Minute))
+			require.NoError(t, err, "token %s", want.Hash)
+			requireSameToken(t, want, got)
+		}
+	}
+
+	require.NoError(t, s.DeleteUser(ctx, "u1"))
+	_, err := s.UserByID(ctx, "u1")
+	requireNotFound(t, err, "UserByID")
+	_, err = s.UserByEmail(ctx, gone.Email)
+	requireNotFound(t, err, "UserByEmail")
+	_, err = s.UserByProvider(ctx, gone.Provider, gone.ProviderUserID)
+	requireNotFound(t, err, "UserByProvider")
+	requireNoneByPhone(t, s, gone.Phone, "UserByPhone")
+	require.Empty(t, sessionIDs(t, s, "u1"), "the user's sessions")
+	for _, hash := range []string{"hash-s1", "hash-s2"} {
+		_, err := s.SessionByTokenHash(ctx, hash)
+		requireNotFound(t, err, "session %s", hash)
+	}
+	require.False(t, tokenExists(t, s, "u1-magic"), "the user's magic link")
+	require.False(t, tokenExists(t, s, "u1-reset"), "the user's reset link")
+	requireKept(t)
+
+	// The user's email, phone and provider identity are free for a new
+	// account.
+	again := newUser("u3", gone.Email, gone.Phone)
+	again.Provider, again.ProviderUserID = gone.Provider, gone.ProviderUserID
+	require.NoError(t, s.CreateUser(ctx, again))
+	got, err := s.UserByEmail(ctx, gone.Email)
+	require.NoError(t, err)
+	requireSameUser(t, again, got)
+	got, err = s.UserByProvider(ctx, gone.Provider, gone.ProviderUserID)
+	require.NoError(t, err)
+	requireSameUser(t, again, got)
+	requireByPhone(t, s, gone.Phone, again)
+
+	// No such user: ErrNotFound, and nothing deleted. "" is no user's id,
+	// though it is the UserID of the unbound token.
+	for _, id := range []string{"u1", "nobody", ""} {
+		requireNotFound(t, s.DeleteUser(ctx, id), "DeleteUser(%q)", id)
+	}
+	requireKept(t)
+	requireUser(t, s, again)
 }

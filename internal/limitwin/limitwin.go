@@ -42,19 +42,5 @@ func CheckKey(key string) error {
 	return nil
 }
 
-// End returns the end of w.
-func (w Window) End() time.Time { return Time(w.Start + w.Len) }
-
-// Count returns what Count reports in w for a key whose newest window of
-// w's length started at start and holds hits (found false: none is
-// stored). A window newer than w is the caller's too (its clock lags): the
-// count of the newest window is reported, with that window's end.
-func (w Window) Count(found bool, start, hits int64) (int64, time.Time) {
-	if !found || start < w.Start {
-		return 0, w.End()
-	}
-	return hits, Time(start + w.Len)
-}
-
 // Time returns the time of a Unix millisecond, in UTC.
 func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

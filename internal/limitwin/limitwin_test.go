@@ -46,22 +46,3 @@ func TestOfRefuses(t *testing.T) {
 		}
 	}
 }
-
-func TestCount(t *testing.T) {
-	w := Window{Len: 1000, Start: 5000}
-	for _, c := range []struct {
-		found       bool
-		start, hits int64
-		n, end      int64
-	}{
-		{false, 0, 0, 0, 6000},
-		{true, 4000, 7, 0, 6000}, // an older window: ended
-		{true, 5000, 7, 7, 6000},
-		{true, 7000, 3, 3, 8000}, // a newer window: the caller's clock lags
-	} {
-		n, end := w.Count(c.found, c.start, c.hits)
-		if n != c.n || end.UnixMilli() != c.end {
-			t.Errorf("Count(%v, %d, %d) = %d, %d; want %d, %d", c.found, c.start, c.hits, n, end.UnixMilli(), c.n, c.end)
-		}
-	}
-}

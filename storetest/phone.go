@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,8 +15,8 @@ import (
 	"github.com/authkit/authkit"
 )
 
-// The cases on codes: tokens found by subject and tried a bounded number of
-// times, and on bulk expiry ([authkit.Cleaner]).
+// The cases on [authkit.PhoneStore]: users found by phone, and codes found
+// by the number they were sent to and tried a bounded number of times.
 
 // newCode returns a phone code token sent to phone, created at created.
 func newCode(hash, userID, phone string, purpose authkit.TokenPurpose, created time.Time) authkit.Token {
@@ -28,7 +31,31 @@ func newCode(hash, userID, phone string, purpose authkit.TokenPurpose, created t
 	}
 }
 
-func testLatestToken(t *testing.T, s authkit.Store) {
+func testUserByPhone(t *testing.T, s phoneStore) {
+	ctx := context.Background()
+	want := createUser(t, s, "u1", "+15555550001")
+	createUser(t, s, "u2", "")
+
+	got, err := s.UserByPhone(ctx, "+15555550001")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	// Changing what was returned changes nothing stored.
+	got.Name = "changed"
+	got.Phone = "+15555550009"
+	got.Profile["age"][0] = '9'
+	got.Profile["new"] = json.RawMessage(`1`)
+	got, err = s.UserByPhone(ctx, "+15555550001")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+
+	_, err = s.UserByPhone(ctx, "+15555550002")
+	requireNotFound(t, err, "a phone no one has")
+	_, err = s.UserByPhone(ctx, "")
+	requireNotFound(t, err, "empty phone, which u2 has")
+}
+
+func testLatestToken(t *testing.T, s phoneStore) {
 	ctx := context.Background()
 	createUser(t, s, "u1", "+15550000001")
 	createUser(t, s, "u2", "+15550000002")
@@ -75,7 +102,31 @@ func testLatestToken(t *testing.T, s authkit.Store) {
 	requireNotFound(t, err, "voided token")
 }
 
-func testClaimAttempt(t *testing.T, s authkit.Store) {
+func testLatestTokenData(t *testing.T, s phoneStore) {
+	ctx := context.Background()
+	for i, c := range tokenData() {
+		t.Run(c.name, func(t *testing.T) {
+			user, phone := fmt.Sprint("u", i), fmt.Sprintf("+155555500%02d", i)
+			createUser(t, s, user, phone)
+			in := slices.Clone(c.data)
+			code := newCode("c-"+user, user, phone, authkit.PurposeSignInCode, at(0))
+			code.Data = in
+			require.NoError(t, s.CreateToken(ctx, code))
+			code.Data = c.data
+			scribble(in)
+
+			got, err := s.LatestToken(ctx, authkit.PurposeSignInCode, phone, at(time.Minute))
+			require.NoError(t, err)
+			requireSameToken(t, code, got)
+			scribble(got.Data)
+			got, err = s.LatestToken(ctx, authkit.PurposeSignInCode, phone, at(time.Minute))
+			require.NoError(t, err)
+			requireSameToken(t, code, got)
+		})
+	}
+}
+
+func testClaimAttempt(t *testing.T, s phoneStore) {
 	ctx := context.Background()
 	createUser(t, s, "u1", "+15550000001")
 	code := newCode("c1", "u1", "+15550000001", authkit.PurposeSignInCode, at(0))
@@ -110,7 +161,7 @@ func testClaimAttempt(t *testing.T, s authkit.Store) {
 	require.Equal(t, 4, got.Attempts)
 }
 
-func testClaimAttemptRaced(t *testing.T, s authkit.Store) {
+func testClaimAttemptRaced(t *testing.T, s phoneStore) {
 	const n, max = 50, 5
 	ctx := context.Background()
 	createUser(t, s, "u1", "+15550000001")
@@ -141,44 +192,4 @@ func testClaimAttemptRaced(t *testing.T, s authkit.Store) {
 		require.NoError(t, err, "goroutine %d", i)
 	}
 	require.EqualValues(t, max, wins.Load(), "exactly max of %d racing claims win", n)
-}
-
-func testDeleteExpired(t *testing.T, s authkit.Store) {
-	c, ok := s.(authkit.Cleaner)
-	if !ok {
-		t.Skip("the store does not implement authkit.Cleaner")
-	}
-	ctx := context.Background()
-	createUser(t, s, "u1", "")
-	now := at(time.Hour)
-
-	live := newSession("live", "u1", at(0))
-	live.LastSeenAt, live.ExpiresAt = now.Add(-time.Minute), now.Add(time.Hour)
-	expired := newSession("expired", "u1", at(0))
-	expired.LastSeenAt, expired.ExpiresAt = now.Add(-time.Minute), now
-	idle := newSession("idle", "u1", at(0))
-	idle.LastSeenAt, idle.ExpiresAt = now.Add(-30*time.Minute), now.Add(time.Hour)
-	for _, sess := range []authkit.Session{live, expired, idle} {
-		require.NoError(t, s.CreateSession(ctx, sess))
-	}
-	liveToken := newToken("live", "", authkit.PurposeGrant)
-	liveToken.ExpiresAt = now.Add(time.Millisecond)
-	deadToken := newToken("dead", "", authkit.PurposeMagicLink)
-	deadToken.ExpiresAt = now
-	require.NoError(t, s.CreateToken(ctx, liveToken))
-	require.NoError(t, s.CreateToken(ctx, deadToken))
-
-	n, err := c.DeleteExpired(ctx, now, now.Add(-30*time.Minute))
-	require.NoError(t, err)
-	require.EqualValues(t, 3, n, "one expired and one idle session, one expired token")
-	require.Equal(t, []string{"live"}, sessionIDs(t, s, "u1"))
-	// Asked with an earlier now, a deleted token is still gone.
-	_, err = s.TokenByHash(ctx, "dead", at(0))
-	requireNotFound(t, err, "the expired token")
-	_, err = s.TokenByHash(ctx, "live", now)
-	require.NoError(t, err, "the live token")
-
-	n, err = c.DeleteExpired(ctx, now, now.Add(-30*time.Minute))
-	require.NoError(t, err)
-	require.Zero(t, n, "nothing left to delete")
 }

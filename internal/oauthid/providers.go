@@ -1,4 +1,4 @@
-package authkit
+package oauthid
 
 import (
 	"context"
@@ -14,25 +14,24 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
-// providerSpec is what the kit knows of a provider: its real endpoints,
-// the scopes it asks for by default, and how it learns who the user is.
-type providerSpec struct {
+// spec is what this package knows of a provider: its real endpoints, the
+// scopes it asks for by default, and how it learns who the user is.
+type spec struct {
 	authURL, tokenURL, apiURL string
 	issuer, jwksURL           string // OpenID providers
 	openID                    bool   // the token answer carries an id_token
 	authStyle                 oauth2.AuthStyle
 	scopes                    []string
-	identify                  func(ctx context.Context, p *oauthProvider, tok *oauth2.Token, nonce string, params url.Values) (oauthIdentity, error)
+	identify                  func(ctx context.Context, p *Provider, tok *oauth2.Token, nonce string, params url.Values) (Identity, error)
 }
 
-// providerSpecs are the providers the Altogic client names, by that name.
-var providerSpecs = map[string]*providerSpec{
+// specs are the providers the Altogic client names, by that name. Nothing
+// writes to it.
+var specs = map[string]*spec{
 	"google": {
 		authURL:   "https://accounts.google.com/o/oauth2/v2/auth",
 		tokenURL:  "https://oauth2.googleapis.com/token",
@@ -87,7 +86,7 @@ var providerSpecs = map[string]*providerSpec{
 	},
 }
 
-// maxAPIBody caps what the kit reads of a provider's answer.
+// maxAPIBody caps what is read of a provider's answer.
 const maxAPIBody = 1 << 20
 
 // errAPIStatus is a user API answering other than 200.
@@ -99,7 +98,7 @@ type errAPIStatus struct {
 func (e *errAPIStatus) Error() string { return fmt.Sprintf("%s answered %d", e.what, e.status) }
 
 // getJSON reads a provider's user API with the access token.
-func (p *oauthProvider) getJSON(ctx context.Context, tok *oauth2.Token, path string, query url.Values, v any) error {
+func (p *Provider) getJSON(ctx context.Context, tok *oauth2.Token, path string, query url.Values, v any) error {
 	u := p.cfg.APIURL + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -126,7 +125,7 @@ func (p *oauthProvider) getJSON(ctx context.Context, tok *oauth2.Token, path str
 	return nil
 }
 
-// idClaims are the claims the kit reads of an id_token.
+// idClaims are the claims read of an id_token.
 type idClaims struct {
 	Subject       string       `json:"sub"`
 	Email         string       `json:"email"`
@@ -157,8 +156,8 @@ func (b *flexibleBool) UnmarshalJSON(raw []byte) error {
 
 // verifyIDToken checks the id_token of the token answer with go-oidc
 // (signature by the provider's key set, RS256 only, issuer, audience,
-// expiry) and its nonce against the one the browser's cookie holds.
-func (p *oauthProvider) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce string) (idClaims, error) {
+// expiry) and its nonce against the sign-in's.
+func (p *Provider) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce string) (idClaims, error) {
 	var c idClaims
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
@@ -182,22 +181,22 @@ func (p *oauthProvider) verifyIDToken(ctx context.Context, tok *oauth2.Token, no
 
 // identifyGoogle reads the id_token: sub, email, email_verified, name,
 // picture.
-func identifyGoogle(ctx context.Context, p *oauthProvider, tok *oauth2.Token, nonce string, _ url.Values) (oauthIdentity, error) {
+func identifyGoogle(ctx context.Context, p *Provider, tok *oauth2.Token, nonce string, _ url.Values) (Identity, error) {
 	c, err := p.verifyIDToken(ctx, tok, nonce)
 	if err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
-	return oauthIdentity{ID: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified), Name: c.Name, Picture: c.Picture}, nil
+	return Identity{ID: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified), Name: c.Name, Picture: c.Picture}, nil
 }
 
 // identifyApple reads the id_token (sub, email, email_verified) and, on the
 // user's first consent only, the name Apple posts in the "user" field.
-func identifyApple(ctx context.Context, p *oauthProvider, tok *oauth2.Token, nonce string, params url.Values) (oauthIdentity, error) {
+func identifyApple(ctx context.Context, p *Provider, tok *oauth2.Token, nonce string, params url.Values) (Identity, error) {
 	c, err := p.verifyIDToken(ctx, tok, nonce)
 	if err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
-	id := oauthIdentity{ID: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified)}
+	id := Identity{ID: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified)}
 	var user struct {
 		Name struct {
 			FirstName string `json:"firstName"`
@@ -212,7 +211,7 @@ func identifyApple(ctx context.Context, p *oauthProvider, tok *oauth2.Token, non
 
 // identifyGitHub reads /user and, for the email, /user/emails: only the
 // primary address, and only when GitHub verified it.
-func identifyGitHub(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ string, _ url.Values) (oauthIdentity, error) {
+func identifyGitHub(ctx context.Context, p *Provider, tok *oauth2.Token, _ string, _ url.Values) (Identity, error) {
 	var u struct {
 		ID        json.Number `json:"id"`
 		Login     string      `json:"login"`
@@ -220,12 +219,12 @@ func identifyGitHub(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ 
 		AvatarURL string      `json:"avatar_url"`
 	}
 	if err := p.getJSON(ctx, tok, "/user", nil, &u); err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
 	if _, err := u.ID.Int64(); err != nil {
-		return oauthIdentity{}, errors.New("github /user has no numeric id")
+		return Identity{}, errors.New("github /user has no numeric id")
 	}
-	id := oauthIdentity{ID: u.ID.String(), Name: u.Name, Picture: u.AvatarURL}
+	id := Identity{ID: u.ID.String(), Name: u.Name, Picture: u.AvatarURL}
 	if id.Name == "" {
 		id.Name = u.Login
 	}
@@ -240,7 +239,7 @@ func identifyGitHub(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ 
 		return id, nil // scopes without user:email: no address
 	}
 	if err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
 	for _, e := range emails {
 		if e.Primary && e.Verified {
@@ -251,8 +250,8 @@ func identifyGitHub(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ 
 }
 
 // identifyFacebook reads /me. Facebook does not say whether the address
-// was confirmed, so the kit takes it as unverified.
-func identifyFacebook(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ string, _ url.Values) (oauthIdentity, error) {
+// was confirmed, so it counts as unverified.
+func identifyFacebook(ctx context.Context, p *Provider, tok *oauth2.Token, _ string, _ url.Values) (Identity, error) {
 	var u struct {
 		ID      string `json:"id"`
 		Name    string `json:"name"`
@@ -269,9 +268,9 @@ func identifyFacebook(ctx context.Context, p *oauthProvider, tok *oauth2.Token, 
 	proof.Write([]byte(tok.AccessToken))
 	q := url.Values{"fields": {"id,name,email,picture.width(256).height(256)"}, "appsecret_proof": {hex.EncodeToString(proof.Sum(nil))}}
 	if err := p.getJSON(ctx, tok, "/me", q, &u); err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
-	id := oauthIdentity{ID: u.ID, Email: u.Email, Name: u.Name}
+	id := Identity{ID: u.ID, Email: u.Email, Name: u.Name}
 	if !u.Picture.Data.IsSilhouette {
 		id.Picture = u.Picture.Data.URL
 	}
@@ -280,7 +279,7 @@ func identifyFacebook(ctx context.Context, p *oauthProvider, tok *oauth2.Token, 
 
 // identifyDiscord reads /users/@me: the email counts as verified when
 // Discord says "verified".
-func identifyDiscord(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ string, _ url.Values) (oauthIdentity, error) {
+func identifyDiscord(ctx context.Context, p *Provider, tok *oauth2.Token, _ string, _ url.Values) (Identity, error) {
 	var u struct {
 		ID         string `json:"id"`
 		Username   string `json:"username"`
@@ -290,9 +289,9 @@ func identifyDiscord(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _
 		Verified   bool   `json:"verified"`
 	}
 	if err := p.getJSON(ctx, tok, "/users/@me", nil, &u); err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
-	id := oauthIdentity{ID: u.ID, Email: u.Email, EmailVerified: u.Verified, Name: u.GlobalName}
+	id := Identity{ID: u.ID, Email: u.Email, EmailVerified: u.Verified, Name: u.GlobalName}
 	if id.Name == "" {
 		id.Name = u.Username
 	}
@@ -305,7 +304,7 @@ func identifyDiscord(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _
 // identifyX reads /2/users/me. X shares an email only with apps it grants
 // email access, asked for with the users.email scope; the address it
 // shares is one the user confirmed.
-func identifyX(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ string, _ url.Values) (oauthIdentity, error) {
+func identifyX(ctx context.Context, p *Provider, tok *oauth2.Token, _ string, _ url.Values) (Identity, error) {
 	var u struct {
 		Data struct {
 			ID              string `json:"id"`
@@ -320,72 +319,12 @@ func identifyX(ctx context.Context, p *oauthProvider, tok *oauth2.Token, _ strin
 		fields += ",confirmed_email"
 	}
 	if err := p.getJSON(ctx, tok, "/2/users/me", url.Values{"user.fields": {fields}}, &u); err != nil {
-		return oauthIdentity{}, err
+		return Identity{}, err
 	}
 	d := u.Data
-	id := oauthIdentity{ID: d.ID, Email: d.ConfirmedEmail, EmailVerified: d.ConfirmedEmail != "", Name: d.Name, Picture: d.ProfileImageURL}
+	id := Identity{ID: d.ID, Email: d.ConfirmedEmail, EmailVerified: d.ConfirmedEmail != "", Name: d.Name, Picture: d.ProfileImageURL}
 	if id.Name == "" {
 		id.Name = d.Username
 	}
 	return id, nil
-}
-
-// oauth2Config is the provider as golang.org/x/oauth2 sees it.
-func (p *oauthProvider) oauth2Config(publicURL, secret string) *oauth2.Config {
-	return &oauth2.Config{
-		ClientID:     p.cfg.ClientID,
-		ClientSecret: secret,
-		Endpoint:     oauth2.Endpoint{AuthURL: p.cfg.AuthURL, TokenURL: p.cfg.TokenURL, AuthStyle: p.spec.authStyle},
-		RedirectURL:  publicURL + oauthPrefix + p.name + "/callback",
-		Scopes:       p.cfg.Scopes,
-	}
-}
-
-// authCodeURL is where the browser consents: with the state, the PKCE
-// challenge and, for OpenID providers, the nonce.
-func (p *oauthProvider) authCodeURL(publicURL string, c oauthCookie) string {
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(c.Verifier)}
-	if c.Nonce != "" {
-		opts = append(opts, oidc.Nonce(c.Nonce))
-	}
-	if p.apple != nil && (slices.Contains(p.cfg.Scopes, "name") || slices.Contains(p.cfg.Scopes, "email")) {
-		// Apple sends name and email only by form POST.
-		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
-	}
-	return p.oauth2Config(publicURL, "").AuthCodeURL(c.State, opts...)
-}
-
-// exchange trades the code and the PKCE verifier for the provider's token.
-func (p *oauthProvider) exchange(ctx context.Context, publicURL, code, verifier string, now time.Time) (*oauth2.Token, error) {
-	secret := p.cfg.ClientSecret
-	if p.apple != nil {
-		var err error
-		if secret, err = p.apple.get(now); err != nil {
-			return nil, err
-		}
-	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
-	tok, err := p.oauth2Config(publicURL, secret).Exchange(ctx, code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		return nil, fmt.Errorf("%s token endpoint: %w", p.name, quietError(err))
-	}
-	return tok, nil
-}
-
-// quietError keeps of an HTTP failure what may be logged: no URL (which
-// may carry a proof or code), no response body.
-func quietError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		return fmt.Errorf("answered %d %.64q", status, re.ErrorCode)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
 }

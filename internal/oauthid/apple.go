@@ -1,11 +1,10 @@
-package authkit
+package oauthid
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"sync"
 	"time"
 
@@ -13,9 +12,9 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-// Apple's client secret is a JWT the app signs with its key: the kit makes
-// one, keeps it appleSecretLifetime (Apple takes up to six months) and
-// makes the next once less than appleSecretRenew of it is left.
+// Apple's client secret is a JWT the app signs with its key: a Provider
+// makes one, keeps it appleSecretLifetime (Apple takes up to six months)
+// and makes the next once less than appleSecretRenew of it is left.
 const (
 	appleSecretLifetime = 24 * time.Hour
 	appleSecretRenew    = time.Hour
@@ -32,21 +31,23 @@ type appleSecret struct {
 	expires time.Time
 }
 
-func newAppleSecret(c OAuthProvider, field func(string) string) (*appleSecret, error) {
+// newAppleSecret checks Apple's fields of c. Its audience is set once
+// the issuer is known.
+func newAppleSecret(c Config) (*appleSecret, error) {
 	if c.TeamID == "" || c.KeyID == "" || len(c.PrivateKey) == 0 {
-		return nil, errors.New(field("TeamID") + ", KeyID and PrivateKey are required for Apple")
+		return nil, &FieldError{"TeamID, KeyID and PrivateKey", "are required for Apple"}
 	}
 	block, _ := pem.Decode(c.PrivateKey)
 	if block == nil {
-		return nil, errors.New(field("PrivateKey") + " is not PEM: use the contents of the .p8 file Apple gave you")
+		return nil, &FieldError{"PrivateKey", "is not PEM: use the contents of the .p8 file Apple gave you"}
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, errors.New(field("PrivateKey") + " is not a PKCS #8 key: use the contents of the .p8 file Apple gave you")
+		return nil, &FieldError{"PrivateKey", "is not a PKCS #8 key: use the contents of the .p8 file Apple gave you"}
 	}
 	ec, ok := k.(*ecdsa.PrivateKey)
 	if !ok || ec.Curve != elliptic.P256() {
-		return nil, errors.New(field("PrivateKey") + " is not a P-256 key, as Apple's keys are")
+		return nil, &FieldError{"PrivateKey", "is not a P-256 key, as Apple's keys are"}
 	}
 	return &appleSecret{key: ec, teamID: c.TeamID, keyID: c.KeyID, clientID: c.ClientID}, nil
 }

@@ -1,0 +1,333 @@
+package authkit
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authkit/authkit/internal/password"
+)
+
+// Switch turns a feature on or off. Its zero value, Default, keeps the
+// feature's documented default.
+type Switch uint8
+
+// The values of a Switch.
+const (
+	Default Switch = iota
+	On
+	Off
+)
+
+func (s Switch) on(byDefault bool) bool {
+	switch s {
+	case On:
+		return true
+	case Off:
+		return false
+	}
+	return byDefault
+}
+
+// Config is the kit's settings: Altogic's "App settings → Authentication".
+// Store, Mailer, PublicURL and RedirectURL are required; every other field
+// has the default its comment states.
+type Config struct {
+	// Store keeps users, sessions and one-time tokens. Required.
+	Store Store
+	// Mailer delivers confirmation, magic-link, reset and notice emails.
+	// Required.
+	Mailer Mailer
+
+	// PublicURL is the absolute http(s) URL at which users reach the
+	// Handler, such as "https://api.example.com" or
+	// "https://example.com/auth". Every link in mail is built from it, never
+	// from the request's Host. Required.
+	PublicURL string
+	// RedirectURL is the page of the app where links and sign-ins end: the
+	// kit redirects there with access_token, action and status (or error)
+	// in the query. Absolute http(s). Required.
+	RedirectURL string
+	// AllowedOrigins are the browser origins ("https://app.example.com")
+	// allowed to call the kit with credentials. Default: none, which suits
+	// an app served from the kit's own origin.
+	AllowedOrigins []string
+	// AppName names the app in messages. Default "authkit".
+	AppName string
+	// Secret keys what the kit must recognise later without storing it in
+	// the clear: the HMACs of SMS codes and the OAuth state cookie. At least
+	// 32 random bytes, the same on every instance, kept out of the
+	// database. Default: random at New, which suits one process; then codes
+	// and OAuth sign-ins in flight do not survive a restart.
+	Secret []byte
+
+	// EmailConfirmation: new email addresses must be confirmed by link
+	// before they can sign in. Default On. When Off, sign-up answers with a
+	// session at once, changeEmail applies at once, and magic links are
+	// refused (as Altogic does).
+	EmailConfirmation Switch
+
+	// MinPasswordLength is the fewest characters a new password may have.
+	// Default 8; at least 6 (Altogic's own minimum).
+	MinPasswordLength int
+
+	// SessionLifetime is how long a session lasts from sign-in, however
+	// active. Default 30 days.
+	SessionLifetime time.Duration
+	// SessionIdleTimeout ends a session unused this long. Default 7 days.
+	SessionIdleTimeout time.Duration
+	// ConfirmEmailLifetime is how long a confirmation link works. Default 24 hours.
+	ConfirmEmailLifetime time.Duration
+	// ChangeEmailLifetime is how long an email-change link works. Default 24 hours.
+	ChangeEmailLifetime time.Duration
+	// MagicLinkLifetime is how long a magic link works. Default 15 minutes.
+	MagicLinkLifetime time.Duration
+	// ResetPasswordLifetime is how long a reset link works. Default 1 hour.
+	ResetPasswordLifetime time.Duration
+	// GrantLifetime is how long the access_token of a redirect can be
+	// exchanged with getAuthGrant. Default 2 minutes.
+	GrantLifetime time.Duration
+
+	// EmailTemplates overrides the messages; zero fields keep
+	// [DefaultEmailTemplates].
+	EmailTemplates EmailTemplates
+
+	// PhoneAuth turns on phone accounts and SMS codes: signUpWithPhone,
+	// signInWithPhone, verifyPhone, resendVerificationCode, sendSignInCode,
+	// signInWithCode, sendResetPwdCode, resetPwdWithCode and changePhone.
+	// Default Off, as in Altogic; while off those routes answer 403
+	// feature_disabled.
+	PhoneAuth Switch
+	// SMSSender delivers the texts. Required when PhoneAuth is On (the sms
+	// package has Twilio, MessageBird and Vonage senders; outbox.New()
+	// records and prints texts in development).
+	SMSSender SMSSender
+	// PhoneConfirmation: new phone numbers must be confirmed with a texted
+	// code (verifyPhone) before they can sign in, and a change of number
+	// applies only once the new number confirms. Default On. When Off,
+	// sign-up answers with a session at once, changePhone applies at once
+	// and resendVerificationCode is refused.
+	PhoneConfirmation Switch
+	// SignInCodes allows signing in with a texted code (sendSignInCode,
+	// signInWithCode). Default On (while PhoneAuth is on).
+	SignInCodes Switch
+	// CodeLength is the number of digits of an SMS code: 6 to 10. Default 6.
+	CodeLength int
+	// CodeLifetime is how long an SMS code works: at most 10 minutes.
+	// Default 5 minutes.
+	CodeLifetime time.Duration
+	// CodeMaxAttempts is how many guesses a code takes, the right one
+	// included, before it is dead: 1 to 10. Default 5.
+	CodeMaxAttempts int
+	// CodeResendGap is the least time between two codes texted to one
+	// number; a send route asked again sooner answers as usual and texts
+	// nothing (the code sent before still works). At most CodeLifetime.
+	// Default 60 seconds (or CodeLifetime, if that is shorter).
+	CodeResendGap time.Duration
+	// SMSTemplates overrides the text messages; empty fields keep
+	// [DefaultSMSTemplates].
+	SMSTemplates SMSTemplates
+
+	// Providers turns on sign-in with OAuth providers (signInWithProvider),
+	// keyed by the name the client uses: "google", "apple", "facebook",
+	// "twitter" (X), "github", "discord". Default: none. Register
+	// <PublicURL>/_auth/<name>/callback as the redirect URI at each.
+	Providers map[string]OAuthProvider
+	// LinkVerifiedEmails lets an OAuth sign-in whose provider vouches for
+	// the email (Google, Apple, GitHub, Discord, X; never Facebook) sign in
+	// to the existing account that has that email, if the account confirmed
+	// it too; the provider's identity is not stored on that account.
+	// Default Off: an OAuth sign-in whose email belongs to another account
+	// is refused with account_exists, for an identity is never attached to
+	// an account on the email alone.
+	LinkVerifiedEmails Switch
+
+	// Limiter counts the abuse limits of Limits, shared by every instance
+	// that uses the same one. Default: the Store, when it implements
+	// [Limiter] (memstore and sqlstore stores do, so instances on one
+	// database share their limits with no more setup). A Store that does
+	// not needs one here: redislimit.New(client, "") counts in Redis,
+	// memstore.New() in this process only. New fails without one, rather
+	// than let each instance count alone.
+	Limiter Limiter
+	// Limits are the abuse limits: failed guesses per account, requests
+	// per client IP, mails per address, texts per number and per IP, an
+	// optional SMS budget and allowed SMS countries. A limit that is passed
+	// answers 429 too_many_requests with Retry-After. Default: each field
+	// of [Limits] states its own.
+	Limits Limits
+	// TrustedProxies are the reverse proxies and load balancers in front
+	// of the kit. When a request's connection comes from one of them, the
+	// client IP (for the per-IP limits, the logs and the sessions) is the
+	// rightmost X-Forwarded-For address that is not one of them. Default:
+	// none: the client IP is the connection's, and X-Forwarded-For, which
+	// any client can write, is ignored.
+	TrustedProxies []netip.Prefix
+	// MaxPendingSends bounds the messages being sent in the background at
+	// once (each waits at most SendTimeout). Past it, a message asked for
+	// is dropped and the drop logged as an error, so a flood of send
+	// requests cannot pile up goroutines. Default 1000.
+	MaxPendingSends int
+
+	// MaxConcurrentHashes bounds how many password hashes run at once, each
+	// taking 19 MiB: a flood of sign-ins waits instead of exhausting memory.
+	// Default 2 × GOMAXPROCS.
+	MaxConcurrentHashes int
+	// SendTimeout bounds each delivery of a message. Default 30 seconds.
+	SendTimeout time.Duration
+
+	// Logger receives the kit's logs: an Info record per auth event, with
+	// the user's id, and, like every record logged while serving a
+	// request, the request's ip and userAgent; never a password, token or
+	// code. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand is the source of every token and salt. Default crypto/rand.Reader.
+	Rand io.Reader
+
+	// test holds what only the package's own tests set (export_test.go).
+	test testHooks
+}
+
+// testHooks are the seams the tests use, in place of package variables
+// they would swap: a kit's tests can then run in parallel.
+type testHooks struct {
+	// hashParams replaces the argon2id parameters of new hashes (the fuzz
+	// targets hash thousands of times a second).
+	hashParams *password.Params
+	// verifyPassword replaces password.Verify (a test counts its calls).
+	verifyPassword func(stored, pw string, p password.Params) (ok, rehash bool, err error)
+}
+
+// bounded is a numeric field of Config: its zero value takes def, any
+// other must lie within [lo, hi], which rule says in words.
+type bounded[T int | time.Duration] struct {
+	name    string
+	in, def T
+	lo, hi  T
+	rule    string
+	out     *T
+}
+
+// applyBounded checks and applies fields, in order.
+func applyBounded[T int | time.Duration](fields ...bounded[T]) error {
+	for _, f := range fields {
+		switch {
+		case f.in == 0:
+			*f.out = f.def
+		case f.in < f.lo || f.in > f.hi:
+			return fmt.Errorf("authkit: Config.%s must be %s", f.name, f.rule)
+		default:
+			*f.out = f.in
+		}
+	}
+	return nil
+}
+
+// forever is the bound of a duration that has none above.
+const forever = time.Duration(math.MaxInt64)
+
+// configureDependencies checks and applies Store and Mailer (required), and
+// Logger, Now and Rand.
+func (k *Kit) configureDependencies(cfg Config) error {
+	if cfg.Store == nil {
+		return errors.New("authkit: Config.Store is required (memstore.New() keeps everything in memory)")
+	}
+	if cfg.Mailer == nil {
+		return errors.New("authkit: Config.Mailer is required (outbox.New() records and prints mail in development)")
+	}
+	k.store, k.mailer = cfg.Store, cfg.Mailer
+	k.log, k.now, k.rand = cmp.Or(cfg.Logger, slog.Default()), cfg.Now, cmp.Or(cfg.Rand, io.Reader(rand.Reader))
+	k.log = slog.New(clientLog{k.log.Handler()}) // see logctx.go
+	if k.now == nil {
+		k.now = time.Now
+	}
+	return nil
+}
+
+// configureURLs checks and applies PublicURL and RedirectURL.
+func (k *Kit) configureURLs(cfg Config) error {
+	public, err := absoluteURL("PublicURL", cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	if public.RawQuery != "" || public.Fragment != "" {
+		return errors.New("authkit: Config.PublicURL must have no query or fragment")
+	}
+	redirect, err := absoluteURL("RedirectURL", cfg.RedirectURL)
+	if err != nil {
+		return err
+	}
+	if redirect.Fragment != "" {
+		return errors.New("authkit: Config.RedirectURL must have no fragment")
+	}
+	k.publicURL, k.redirectURL = strings.TrimSuffix(public.String(), "/"), redirect
+	return nil
+}
+
+func absoluteURL(field, raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, fmt.Errorf("authkit: Config.%s is required", field)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("authkit: Config.%s must be an absolute http(s) URL without user info, not %q", field, raw)
+	}
+	return u, nil
+}
+
+// configureSecret checks and applies Secret, or draws one.
+func (k *Kit) configureSecret(cfg Config) error {
+	switch n := len(cfg.Secret); {
+	case n == 0:
+		k.secret = make([]byte, 32)
+		if _, err := io.ReadFull(k.rand, k.secret); err != nil {
+			return fmt.Errorf("authkit: making a secret: %w", err)
+		}
+	case n < 32:
+		return fmt.Errorf("authkit: Config.Secret has %d bytes; it needs at least 32 random bytes", n)
+	default:
+		k.secret = bytes.Clone(cfg.Secret)
+	}
+	return nil
+}
+
+// configureAccounts checks and applies AppName, EmailConfirmation, the
+// lifetimes of sessions and links, SendTimeout and MaxPendingSends.
+func (k *Kit) configureAccounts(cfg Config) error {
+	k.appName = cmp.Or(cfg.AppName, "authkit")
+	k.emailConfirmation = cfg.EmailConfirmation.on(true)
+	const rule = "positive (or zero, for the default)"
+	err := applyBounded(
+		bounded[time.Duration]{"SessionLifetime", cfg.SessionLifetime, 30 * 24 * time.Hour, 1, forever, rule, &k.sessionLifetime},
+		bounded[time.Duration]{"SessionIdleTimeout", cfg.SessionIdleTimeout, 7 * 24 * time.Hour, 1, forever, rule, &k.sessionIdle},
+		bounded[time.Duration]{"ConfirmEmailLifetime", cfg.ConfirmEmailLifetime, 24 * time.Hour, 1, forever, rule, &k.confirmLifetime},
+		bounded[time.Duration]{"ChangeEmailLifetime", cfg.ChangeEmailLifetime, 24 * time.Hour, 1, forever, rule, &k.changeEmailLifetime},
+		bounded[time.Duration]{"MagicLinkLifetime", cfg.MagicLinkLifetime, 15 * time.Minute, 1, forever, rule, &k.magicLifetime},
+		bounded[time.Duration]{"ResetPasswordLifetime", cfg.ResetPasswordLifetime, time.Hour, 1, forever, rule, &k.resetLifetime},
+		bounded[time.Duration]{"GrantLifetime", cfg.GrantLifetime, 2 * time.Minute, 1, forever, rule, &k.grantLifetime},
+		bounded[time.Duration]{"SendTimeout", cfg.SendTimeout, 30 * time.Second, 1, forever, rule, &k.sendTimeout},
+	)
+	if err != nil {
+		return err
+	}
+	// Record activity at most this often: a session used all day costs a
+	// write a few times a day, not one per request.
+	k.touchEvery = min(k.sessionIdle/20, time.Hour)
+	var pending int
+	if err := applyBounded(bounded[int]{"MaxPendingSends", cfg.MaxPendingSends, 1000, 1, math.MaxInt, "positive (or zero, for the default)", &pending}); err != nil {
+		return err
+	}
+	k.pending = make(chan struct{}, pending)
+	return nil
+}

@@ -1,0 +1,344 @@
+package authkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+)
+
+// signUpWithEmail creates a password account. With email confirmation on it
+// mails a confirmation link and answers with no session; off, it signs the
+// new user in.
+func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData json.RawMessage) (grantAnswer, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.checkPassword(pw); err != nil {
+		return grantAnswer{}, err
+	}
+	now := k.clock()
+	u := User{Provider: ProviderAltogic, Email: email, SignUpAt: now, LastLoginAt: now}
+	if err := applyUserData(&u, userData); err != nil {
+		return grantAnswer{}, err
+	}
+	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
+	if _, err := k.store.UserByEmail(ctx, email); err == nil {
+		return grantAnswer{}, errTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, internalError(err)
+	}
+	if err := k.createPasswordUser(ctx, &u, pw, errTaken); err != nil {
+		return grantAnswer{}, err
+	}
+	if k.emailConfirmation {
+		k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
+			return k.mailConfirmation(ctx, u)
+		})
+		return grantAnswer{User: u}, nil
+	}
+	return k.signUpSession(ctx, u)
+}
+
+// signInWithEmail checks an email and password. Unknown accounts, accounts
+// without a password and wrong passwords fail alike, after the same work.
+func (k *Kit) signInWithEmail(ctx context.Context, email, pw string) (grantAnswer, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	u, err := k.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, internalError(err)
+	}
+	return k.signInWithPassword(ctx, passwordSignIn{
+		user: u, kind: "email", identifier: email,
+		wrong:       newError(CodeInvalidCredentials, "The email or password is wrong."),
+		unconfirmed: k.emailConfirmation && !u.EmailVerified,
+		refused:     newError(CodeEmailNotVerified, "Confirm your email first: follow the link we sent you."),
+	}, pw)
+}
+
+// mail renders a template for u and delivers it to the address to.
+func (k *Kit) mail(ctx context.Context, t emailTemplate, to string, d MessageData) error {
+	d.AppName = k.appName
+	if d.Email == "" {
+		d.Email = to
+	}
+	m, err := t.render(to, d)
+	if err != nil {
+		return err
+	}
+	return k.mailer.SendEmail(ctx, m)
+}
+
+// mailConfirmation sends u a link that confirms u.Email.
+func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
+	secret, err := k.issueToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.confirmLifetime)
+	if err != nil {
+		return err
+	}
+	return k.mail(ctx, k.templates.confirm, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.confirmLifetime})
+}
+
+// sendByEmail answers a send route: it checks the address and counts it
+// (EmailsPerAddress, whatever the account), then does the rest off the
+// request path, so that the answer is the same, in content and in time,
+// whether or not an account has the address. send runs only for an
+// existing account, and only if the address did not get a message of this
+// kind a moment ago (EmailRepeats).
+func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, u User) error) error {
+	email, err := queryEmail(rawEmail)
+	if err != nil {
+		return err
+	}
+	if err := k.mailAsked(ctx, email); err != nil {
+		return err
+	}
+	k.goBackground(ctx, what, func(ctx context.Context) error {
+		u, err := k.store.UserByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ok, err := k.mailRepeat(ctx, kind, email, u.ID); !ok {
+			return err
+		}
+		return send(ctx, u)
+	})
+	return nil
+}
+
+// resendConfirmation mails a fresh confirmation link to an account whose
+// email is not confirmed yet.
+func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
+	if !k.emailConfirmation {
+		return newError(CodeFeatureDisabled, "Email confirmation is turned off for this app.")
+	}
+	return k.sendByEmail(ctx, email, "confirm", "resending a confirmation email", func(ctx context.Context, u User) error {
+		if u.EmailVerified {
+			return nil
+		}
+		return k.mailConfirmation(ctx, u)
+	})
+}
+
+// sendMagicLink mails a sign-in link to a confirmed account.
+func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
+	if !k.emailConfirmation {
+		return newError(CodeFeatureDisabled, "Magic links need email confirmation, which is turned off for this app.")
+	}
+	return k.sendByEmail(ctx, email, "magic", "sending a magic link", func(ctx context.Context, u User) error {
+		if !u.EmailVerified {
+			return nil
+		}
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.magicLifetime)
+		if err != nil {
+			return err
+		}
+		return k.mail(ctx, k.templates.magic, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.magicLifetime})
+	})
+}
+
+// sendResetLink mails a password-reset link to a password account: one
+// whose email is confirmed, while confirmation is on.
+func (k *Kit) sendResetLink(ctx context.Context, email string) error {
+	return k.sendByEmail(ctx, email, "reset", "sending a reset link", func(ctx context.Context, u User) error {
+		if u.Provider != ProviderAltogic || (k.emailConfirmation && !u.EmailVerified) {
+			return nil
+		}
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.resetLifetime)
+		if err != nil {
+			return err
+		}
+		return k.mail(ctx, k.templates.reset, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.resetLifetime})
+	})
+}
+
+// followLink handles the GET of an email link and returns the query to
+// redirect with. It spends no sign-in or reset credential: mail scanners
+// fetch links too. A confirmation takes effect here, harmlessly; a sign-in
+// happens only when the app exchanges the grant key, which spends the link.
+func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
+	if key == "" || len(key) > maxTokenLen {
+		return nil, errInvalidToken
+	}
+	now := k.clock()
+	t, err := k.store.TokenByHash(ctx, hashToken(key), now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidToken
+	}
+	if err != nil {
+		return nil, internalError(err)
+	}
+	action := string(t.Purpose)
+	switch t.Purpose {
+	case PurposeResetPassword:
+		// The app shows a form and calls resetPwdWithToken with this key.
+		return url.Values{"access_token": {key}, "action": {action}, "status": {"200"}}, nil
+	case PurposeChangeEmail:
+		if err := k.applyEmailChange(ctx, t); err != nil {
+			return nil, err
+		}
+		return url.Values{"action": {action}, "status": {"200"}}, nil
+	case PurposeConfirmEmail, PurposeMagicLink:
+	default:
+		return nil, errInvalidToken
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, internalError(err)
+	}
+	if err != nil || u.Email != t.Subject || !issuedUnder(t, u) {
+		return nil, errInvalidToken // the account, its email or its credentials changed since
+	}
+	if t.Purpose == PurposeConfirmEmail && !u.EmailVerified {
+		verified := true
+		up := UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &t.Subject}}
+		if _, err := k.updateUser(ctx, u.ID, up, nil, errInvalidToken); err != nil {
+			return nil, err
+		}
+	}
+	// The grant carries the user's stamp now: the link's, for a magic link.
+	grant, err := k.issueToken(ctx, Token{Purpose: PurposeGrant, UserID: u.ID, Action: action, Link: t.Hash, Stamp: u.Stamp}, k.grantLifetime)
+	if err != nil {
+		return nil, internalError(err)
+	}
+	return url.Values{"access_token": {grant}, "action": {action}, "status": {"200"}}, nil
+}
+
+// resetPassword is resetPwdWithToken: it spends a reset token, sets the new
+// password and ends every session. Nobody is signed in.
+func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
+	if err := k.checkPassword(pw); err != nil {
+		return err
+	}
+	if key == "" || len(key) > maxTokenLen {
+		return errInvalidToken
+	}
+	hash := hashToken(key)
+	// Look before hashing, so a bad key costs no hash; spend after, so a
+	// failed hash costs no token.
+	if _, err := k.store.TokenByHash(ctx, hash, k.clock()); errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	} else if err != nil {
+		return internalError(err)
+	}
+	newHash, err := k.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	t, err := k.store.ConsumeToken(ctx, PurposeResetPassword, hash, k.clock())
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	// The link reached the mailbox, so the address is confirmed too; both
+	// only if the account still has that address and the stamp the link
+	// was issued under.
+	verified := true
+	return k.finishReset(ctx, t, newHash, UserUpdate{
+		Set: UserFields{EmailVerified: &verified},
+		If:  UserFields{Email: &t.Subject},
+	}, errInvalidToken)
+}
+
+// changeEmail needs the current password. With confirmation on, the change
+// waits for the new address to confirm by link; off, it applies at once.
+// Either way the old address is told once it applies.
+func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
+	newEmail, err := normalizeEmail(newEmail)
+	if err != nil {
+		return User{}, err
+	}
+	u := c.user
+	if newEmail == u.Email {
+		return User{}, newError(CodeEmailUnchanged, "This is the account's email already.")
+	}
+	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
+		return User{}, err
+	}
+	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
+	if _, err := k.store.UserByEmail(ctx, newEmail); err == nil {
+		return User{}, errTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return User{}, internalError(err)
+	}
+	if k.emailConfirmation {
+		// A link to an address the account does not own: counted, or one
+		// account could bury any mailbox in links.
+		if err := k.mailAsked(ctx, newEmail); err != nil {
+			return User{}, err
+		}
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail, Stamp: c.session.Stamp}, k.changeEmailLifetime)
+		if err != nil {
+			return User{}, internalError(err)
+		}
+		k.goBackground(ctx, "sending an email-change link", func(ctx context.Context) error {
+			return k.mail(ctx, k.templates.changeEmail, newEmail, MessageData{
+				Link: k.linkURL(secret), Name: u.Name, Email: u.Email, NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
+			})
+		})
+		return u, nil
+	}
+	unverified := false
+	u, err = k.updateUser(ctx, u.ID, UserUpdate{
+		Set: UserFields{Email: &newEmail, EmailVerified: &unverified},
+		If:  UserFields{Stamp: &c.session.Stamp},
+	}, errTaken, errInvalidSession)
+	if err != nil {
+		return User{}, err
+	}
+	if err := k.emailChanged(ctx, u, c.user.Email); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// applyEmailChange spends a change-email token and makes its address the
+// user's, confirmed.
+func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
+	t, err := k.store.ConsumeToken(ctx, PurposeChangeEmail, t.Hash, k.clock())
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	u, err := k.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	old, verified := u.Email, true
+	u, err = k.updateUser(ctx, u.ID, UserUpdate{
+		Set: UserFields{Email: &t.Subject, EmailVerified: &verified},
+		If:  UserFields{Email: &old, Stamp: &t.Stamp},
+	}, newError(CodeEmailTaken, "An account with this email exists already."), errInvalidToken)
+	if err != nil {
+		return err
+	}
+	return k.emailChanged(ctx, u, old)
+}
+
+// emailChanged follows a change of u's email from old: it voids the links
+// and grants issued for the old address and tells that address.
+func (k *Kit) emailChanged(ctx context.Context, u User, old string) error {
+	if err := k.store.DeleteUserTokens(ctx, u.ID, PurposeConfirmEmail, PurposeResetPassword, PurposeMagicLink, PurposeGrant); err != nil {
+		return internalError(err)
+	}
+	k.event(ctx, "email changed", u.ID)
+	if old != "" {
+		k.goBackground(ctx, "sending an email-changed notice", func(ctx context.Context) error {
+			return k.mail(ctx, k.templates.emailChanged, old, MessageData{Name: u.Name, Email: old, NewEmail: u.Email})
+		})
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package oauthid_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit/internal/oauthid"
+	"github.com/authkit/authkit/internal/oauthtest"
+)
+
+const redirectURL = "https://app.example.com/_auth/p/callback"
+
+// appleKey is a key like the .p8 file Apple hands out: a P-256 key in
+// PKCS #8 PEM.
+func appleKey(t *testing.T) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// consent opens authURL at a fake, which consents at once, and returns
+// the parameters it sends back to the redirect URL.
+func consent(t *testing.T, authURL string) url.Values {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authURL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	back, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, redirectURL, back.Scheme+"://"+back.Host+back.Path)
+	return back.Query()
+}
+
+func TestKnown(t *testing.T) {
+	for _, name := range []string{"google", "apple", "facebook", "twitter", "github", "discord"} {
+		require.True(t, oauthid.Known(name), name)
+	}
+	for _, name := range []string{"", "GitHub", "x", "myspace"} {
+		require.False(t, oauthid.Known(name), name)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	pemKey := appleKey(t)
+	for name, tc := range map[string]struct {
+		provider       string
+		cfg            oauthid.Config
+		field, problem string
+	}{
+		"no client id":         {"github", oauthid.Config{ClientID: " ", ClientSecret: "b"}, "ClientID", "is required"},
+		"no secret":            {"discord", oauthid.Config{ClientID: "a"}, "ClientSecret", "is required"},
+		"apple without key":    {"apple", oauthid.Config{ClientID: "a", TeamID: "T", KeyID: "K"}, "TeamID, KeyID and PrivateKey", "are required for Apple"},
+		"apple with secret":    {"apple", oauthid.Config{ClientID: "a", ClientSecret: "b", TeamID: "T", KeyID: "K", PrivateKey: pemKey}, "ClientSecret", "is not used: Apple's secret is made from TeamID, KeyID and PrivateKey"},
+		"apple key not PEM":    {"apple", oauthid.Config{ClientID: "a", TeamID: "T", KeyID: "K", PrivateKey: []byte("nope")}, "PrivateKey", "is not PEM: use the contents of the .p8 file Apple gave you"},
+		"apple key not PKCS8":  {"apple", oauthid.Config{ClientID: "a", TeamID: "T", KeyID: "K", PrivateKey: []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")}, "PrivateKey", "is not a PKCS #8 key: use the contents of the .p8 file Apple gave you"},
+		"apple fields on X":    {"twitter", oauthid.Config{ClientID: "a", ClientSecret: "b", KeyID: "K"}, "TeamID, KeyID and PrivateKey", "are for Apple only"},
+		"relative URL":         {"github", oauthid.Config{ClientID: "a", ClientSecret: "b", TokenURL: "/token"}, "TokenURL", "must be an absolute http(s) URL"},
+		"URL with a user":      {"github", oauthid.Config{ClientID: "a", ClientSecret: "b", APIURL: "https://u:p@ghe.example.com/api/v3"}, "APIURL", "must be an absolute http(s) URL"},
+		"issuer for github":    {"github", oauthid.Config{ClientID: "a", ClientSecret: "b", Issuer: "https://x.example.com"}, "Issuer", "is not used by github"},
+		"API URL for google":   {"google", oauthid.Config{ClientID: "a", ClientSecret: "b", APIURL: "https://x.example.com"}, "APIURL", "is not used by google"},
+		"JWKS URL for discord": {"discord", oauthid.Config{ClientID: "a", ClientSecret: "b", JWKSURL: "https://x.example.com"}, "JWKSURL", "is not used by discord"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := oauthid.New(tc.provider, tc.cfg)
+			var fe *oauthid.FieldError
+			require.True(t, errors.As(err, &fe), "%v", err)
+			require.Equal(t, tc.field, fe.Field)
+			require.Equal(t, tc.problem, fe.Problem)
+			require.Equal(t, tc.field+" "+tc.problem, err.Error())
+		})
+	}
+	_, err := oauthid.New("myspace", oauthid.Config{ClientID: "a", ClientSecret: "b"})
+	require.Error(t, err)
+	var fe *oauthid.FieldError
+	require.False(t, errors.As(err, &fe), "an unknown provider is no field's fault")
+}
+
+// The consent URL carries the client, the redirect URL, the default
+// scopes, the state and the PKCE S256 challenge; OpenID providers add the
+// nonce, and Apple asks for a form POST.
+func TestAuthCodeURL(t *testing.T) {
+	verifier := strings.Repeat("v", 43)
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	for _, tc := range []struct {
+		provider, nonce, scope, responseMode string
+		cfg                                  oauthid.Config
+	}{
+		{provider: "github", scope: "read:user user:email", cfg: oauthid.Config{ClientSecret: "s"}},
+		{provider: "twitter", scope: "tweet.read users.read", cfg: oauthid.Config{ClientSecret: "s"}},
+		{provider: "google", nonce: "n0nce", scope: "openid email profile", cfg: oauthid.Config{ClientSecret: "s"}},
+		{provider: "apple", nonce: "n0nce", scope: "name email", responseMode: "form_post", cfg: oauthid.Config{TeamID: "T", KeyID: "K", PrivateKey: appleKey(t)}},
+		{provider: "apple", nonce: "n0nce", scope: "openid", cfg: oauthid.Config{TeamID: "T", KeyID: "K", PrivateKey: appleKey(t), Scopes: []string{"openid"}}},
+	} {
+		t.Run(tc.provider+" "+tc.scope, func(t *testing.T) {
+			tc.cfg.ClientID = "client"
+			p, err := oauthid.New(tc.provider, tc.cfg)
+			require.NoError(t, err)
+			require.Equal(t, tc.provider, p.Name())
+			require.Equal(t, tc.nonce != "", p.OpenID())
+			u, err := url.Parse(p.AuthCodeURL(redirectURL, "st4te", verifier, tc.nonce))
+			require.NoError(t, err)
+			require.Equal(t, "https", u.Scheme)
+			q := u.Query()
+			require.Equal(t, url.Values{
+				"client_id": {"client"}, "redirect_uri": {redirectURL}, "response_type": {"code"},
+				"scope": {tc.scope}, "state": {"st4te"},
+				"code_challenge": {challenge}, "code_challenge_method": {"S256"},
+			}, without(q, "nonce", "response_mode"))
+			require.Equal(t, tc.nonce, q.Get("nonce"))
+			require.Equal(t, tc.responseMode, q.Get("response_mode"))
+		})
+	}
+}
+
+// without is q less keys.
+func without(q url.Values, keys ...string) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	for _, k := range keys {
+		out.Del(k)
+	}
+	return out
+}
+
+// A whole sign-in with an OAuth 2.0 provider: consent, exchange, user API.
+func TestGitHub(t *testing.T) {
+	gh := oauthtest.NewGitHub(t)
+	p, err := oauthid.New("github", oauthid.Config{
+		ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
+		AuthURL: gh.AuthURL(), TokenURL: gh.TokenURL(), APIURL: gh.APIURL() + "/",
+	})
+	require.NoError(t, err)
+	verifier := strings.Repeat("x", 43)
+	back := consent(t, p.AuthCodeURL(redirectURL, "st4te", verifier, ""))
+	require.Equal(t, "st4te", back.Get("state"))
+
+	_, err = p.Exchange(t.Context(), redirectURL, back.Get("code"), strings.Repeat("y", 43), time.Now())
+	require.EqualError(t, err, `github token endpoint: answered 400 "invalid_grant"`, "a wrong verifier; no URL nor body in the error")
+
+	back = consent(t, p.AuthCodeURL(redirectURL, "st4te", verifier, ""))
+	tok, err := p.Exchange(t.Context(), redirectURL, back.Get("code"), verifier, time.Now())
+	require.NoError(t, err)
+	id, err := p.Identify(t.Context(), tok, "", back)
+	require.NoError(t, err)
+	require.Equal(t, oauthid.Identity{
+		ID: "109847134", Email: "rooby@example.com", EmailVerified: true, Name: "Rooby",
+		Picture: "https://avatars.githubusercontent.com/u/109847134?v=4",
+	}, id)
+
+	gh.FailAPI("/user", http.StatusInternalServerError)
+	_, err = p.Identify(t.Context(), tok, "", back)
+	require.EqualError(t, err, "github /user answered 500")
+}
+
+// An OpenID provider's id_token is checked, its nonce included.
+func TestOpenID(t *testing.T) {
+	op := oauthtest.NewOpenID(t)
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	op.SetNow(func() time.Time { return now })
+	p, err := oauthid.New("google", oauthid.Config{
+		ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
+		AuthURL: op.AuthURL(), TokenURL: op.TokenURL(), Issuer: op.Issuer(), JWKSURL: op.JWKSURL(),
+		Now: func() time.Time { return now },
+	})
+	require.NoError(t, err)
+	verifier := strings.Repeat("x", 43)
+	signIn := func(nonce string) (oauthid.Identity, error) {
+		back := consent(t, p.AuthCodeURL(redirectURL, "st4te", verifier, nonce))
+		tok, err := p.Exchange(t.Context(), redirectURL, back.Get("code"), verifier, now)
+		require.NoError(t, err)
+		return p.Identify(t.Context(), tok, nonce, back)
+	}
+	id, err := signIn("n0nce")
+	require.NoError(t, err)
+	require.Equal(t, oauthid.Identity{
+		ID: "109847134298377823387", Email: "rooby@example.com", EmailVerified: true, Name: "Rooby",
+		Picture: "https://lh3.googleusercontent.com/a-/AOh14GhCpme",
+	}, id)
+
+	op.Tamper(func(c map[string]any) { c["nonce"] = "another" })
+	_, err = signIn("n0nce")
+	require.EqualError(t, err, "google id_token: the nonce is not this sign-in's")
+	op.Tamper(nil)
+
+	now = now.Add(2 * time.Hour) // the kit's clock; the fake's stays
+	op.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
+	_, err = signIn("n0nce")
+	require.ErrorContains(t, err, "token is expired", "the id_token is checked against Config.Now")
+}

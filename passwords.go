@@ -1,0 +1,304 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/authkit/authkit/internal/password"
+)
+
+// createPasswordUser gives u an id, a credential stamp and the hash of pw,
+// and stores it. A duplicate (the email or number was taken meanwhile)
+// answers taken.
+func (k *Kit) createPasswordUser(ctx context.Context, u *User, pw string, taken *Error) error {
+	var err error
+	if u.ID, err = k.newID(); err != nil {
+		return internalError(err)
+	}
+	if u.Stamp, err = k.newID(); err != nil {
+		return internalError(err)
+	}
+	u.ProviderUserID = u.ID
+	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
+		return err
+	}
+	if err := k.store.CreateUser(ctx, *u); errors.Is(err, ErrDuplicate) {
+		return taken
+	} else if err != nil {
+		return internalError(err)
+	}
+	k.event(ctx, "sign-up", u.ID)
+	return nil
+}
+
+// passwordSignIn is a sign-in by identifier (an email or a phone number)
+// and password, once the account was looked up.
+type passwordSignIn struct {
+	user             User   // zero when no account has the identifier
+	kind, identifier string // "email" or "phone", and its normalised form
+	wrong            *Error // the one answer to every failure
+	unconfirmed      bool   // the identifier still awaits its confirmation
+	refused          *Error // the answer then, given only after the right password
+}
+
+// signInWithPassword finishes a password sign-in. The guess is counted
+// before it is checked, for known and unknown identifiers alike: a limited
+// account answers 429 whatever the password, and costs no hash. An unknown
+// identifier's zero user checks the dummy hash, so every failure takes the
+// same work and gets the same answer.
+//
+// The session is made under the credential stamp of the record whose hash
+// was verified: if a reset lands while the hash is checked, the sign-in
+// fails, and a session it made anyway would be dead on arrival.
+func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw string) (grantAnswer, error) {
+	u := a.user
+	if err := k.guess(ctx, accountKey(u.ID, a.kind, a.identifier), u.ID); err != nil {
+		return grantAnswer{}, err
+	}
+	if !fitsPassword(pw) {
+		k.event(ctx, "sign-in failed", u.ID)
+		return grantAnswer{}, a.wrong
+	}
+	ok, err := k.verify(ctx, &u, pw)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if !ok {
+		k.event(ctx, "sign-in failed", u.ID)
+		return grantAnswer{}, a.wrong
+	}
+	if err := k.guessedRight(ctx, u.ID); err != nil {
+		return grantAnswer{}, err
+	}
+	if a.unconfirmed {
+		k.event(ctx, "sign-in refused: "+a.kind+" not verified", u.ID)
+		return grantAnswer{}, a.refused
+	}
+	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, a.wrong)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, "sign-in", u.ID)
+	return answer, nil
+}
+
+// finishReset sets the new password hash of the user that the spent reset
+// token t was issued for, with a new credential stamp, in one write with up
+// that holds only while the user's stamp is t's. Every session and every
+// outstanding link and code dies with the old stamp; they are deleted too,
+// and the account's failed guesses cleared. A reset by link or by code ends
+// alike, signing nobody in. No sign-in that checked the old password can
+// undo it: the sign-in writes only lastLoginAt, and only under the old stamp.
+func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserUpdate, stale error) error {
+	stamp, err := k.newID()
+	if err != nil {
+		return internalError(err)
+	}
+	up.Set.PasswordHash, up.Set.Stamp, up.If.Stamp = &newHash, &stamp, &t.Stamp
+	// Stale when the account, its address or its credentials changed since.
+	if _, err := k.updateUser(ctx, t.UserID, up, nil, stale); err != nil {
+		return err
+	}
+	if err := k.endSessionsAndTokens(ctx, t.UserID, ""); err != nil {
+		return err
+	}
+	if err := k.guessedRight(ctx, t.UserID); err != nil {
+		return err
+	}
+	k.event(ctx, "password reset", t.UserID)
+	return nil
+}
+
+// newStamp changes the user's credential stamp on behalf of the caller, if
+// the caller's session is still alive (its stamp is the user's), with
+// set written in the same step; keep names a session that takes the new
+// stamp too. Every other session dies with the old stamp.
+func (k *Kit) newStamp(ctx context.Context, c *caller, set UserFields, keep string) error {
+	stamp, err := k.newID()
+	if err != nil {
+		return internalError(err)
+	}
+	set.Stamp = &stamp
+	_, err = k.updateUser(ctx, c.user.ID, UserUpdate{Set: set, If: UserFields{Stamp: &c.session.Stamp}, KeepSession: keep}, nil, errInvalidSession)
+	return err
+}
+
+// updateUser writes up to the user with that id. A duplicate email or
+// phone answers taken; a condition of up.If that no longer holds (or a user
+// that is gone) answers stale: what the flow decided on changed meanwhile.
+func (k *Kit) updateUser(ctx context.Context, id string, up UserUpdate, taken, stale error) (User, error) {
+	u, err := k.store.UpdateUser(ctx, id, up)
+	switch {
+	case err == nil:
+		return u, nil
+	case taken != nil && errors.Is(err, ErrDuplicate):
+		return User{}, taken
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return User{}, stale
+	default:
+		return User{}, internalError(err)
+	}
+}
+
+// endSessionsAndTokens ends the user's sessions but exceptSession, and voids
+// every outstanding link, grant and code but confirmations: what a password change does.
+func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession string) error {
+	if err := k.store.DeleteUserSessions(ctx, userID, exceptSession); err != nil {
+		return internalError(err)
+	}
+	if err := k.store.DeleteUserTokens(ctx, userID, PurposeResetPassword, PurposeMagicLink, PurposeGrant, PurposeChangeEmail, PurposeSignInCode, PurposeResetCode, PurposeChangePhone); err != nil {
+		return internalError(err)
+	}
+	return nil
+}
+
+// changePassword needs the current password; it ends every other session.
+func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string) error {
+	if err := k.checkPassword(newPw); err != nil {
+		return err
+	}
+	u := c.user
+	if err := k.checkCurrentPassword(ctx, &u, oldPw); err != nil {
+		return err
+	}
+	h, err := k.hash(ctx, newPw)
+	if err != nil {
+		return err
+	}
+	// The caller's session keeps working: it takes the new stamp in the
+	// same write.
+	if err := k.newStamp(ctx, c, UserFields{PasswordHash: &h}, c.session.ID); err != nil {
+		return err
+	}
+	if err := k.endSessionsAndTokens(ctx, u.ID, c.session.ID); err != nil {
+		return err
+	}
+	k.event(ctx, "password changed", u.ID)
+	return nil
+}
+
+// checkCurrentPassword checks the password a signed-in user gives to
+// change a credential. It counts toward FailedSignIns like a sign-in
+// (SECURITY 5): a stolen session must not become a password oracle.
+func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) error {
+	if err := k.guess(ctx, accountKey(u.ID, "", ""), u.ID); err != nil {
+		return err
+	}
+	wrong := newError(CodeWrongPassword, "The current password is wrong.")
+	if !fitsPassword(pw) {
+		return wrong
+	}
+	ok, err := k.verify(ctx, u, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.event(ctx, "current password refused", u.ID)
+		return wrong
+	}
+	return k.guessedRight(ctx, u.ID)
+}
+
+// configurePasswords checks and applies MinPasswordLength and
+// MaxConcurrentHashes.
+func (k *Kit) configurePasswords(cfg Config) error {
+	var slots int
+	err := applyBounded(
+		bounded[int]{"MinPasswordLength", cfg.MinPasswordLength, 8, 6, maxPasswordRunes, fmt.Sprintf("from 6 to %d", maxPasswordRunes), &k.minPassword},
+		bounded[int]{"MaxConcurrentHashes", cfg.MaxConcurrentHashes, 2 * runtime.GOMAXPROCS(0), 1, math.MaxInt, "positive (or zero, for the default)", &slots},
+	)
+	if err != nil {
+		return err
+	}
+	k.hashSlots = make(chan struct{}, slots)
+	// The argon2id parameters of new hashes, and the ones below which a
+	// stored hash is upgraded: the OWASP parameters.
+	k.hashParams = password.Default
+	if p := cfg.test.hashParams; p != nil {
+		k.hashParams = *p
+	}
+	k.verifyPassword = password.Verify
+	if v := cfg.test.verifyPassword; v != nil {
+		k.verifyPassword = v
+	}
+	k.dummyHash = sync.OnceValue(func() string {
+		h, err := password.Hash(k.rand, "authkit dummy password, never a real one", k.hashParams)
+		if err != nil {
+			panic("authkit: cannot hash the dummy password: " + err.Error())
+		}
+		return h
+	})
+	return nil
+}
+
+// acquireHashSlot waits for one of the slots that bound concurrent hashing.
+func (k *Kit) acquireHashSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case k.hashSlots <- struct{}{}:
+		return func() { <-k.hashSlots }, nil
+	case <-ctx.Done():
+		return nil, &Error{Code: CodeUnavailable, Message: "The server is busy; try again.", Err: ctx.Err()}
+	}
+}
+
+// hash hashes a new password within a hashing slot.
+func (k *Kit) hash(ctx context.Context, pw string) (string, error) {
+	release, err := k.acquireHashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	h, err := password.Hash(k.rand, pw, k.hashParams)
+	if err != nil {
+		return "", internalError(err)
+	}
+	return h, nil
+}
+
+// verify checks pw against the user's stored hash within a hashing slot. A
+// user without a password (an OAuth account, or nobody: u is then zero) is
+// checked against a dummy hash, so every failure costs the same time. When
+// the stored hash is weaker than today's parameters (or bcrypt) and pw is
+// right, the hash is upgraded in place: a compare-and-set on the hash that
+// was verified, so that a password set meanwhile (a reset) is never
+// overwritten with a hash of the old one. The upgrade then waits for the
+// next sign-in.
+func (k *Kit) verify(ctx context.Context, u *User, pw string) (bool, error) {
+	stored := u.PasswordHash
+	if stored == "" {
+		stored = k.dummyHash()
+	}
+	release, err := k.acquireHashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	ok, rehash, err := k.verifyPassword(stored, pw, k.hashParams)
+	release()
+	if err != nil {
+		return false, internalError(fmt.Errorf("authkit: stored password hash of user %s: %w", u.ID, err))
+	}
+	if !ok || u.PasswordHash == "" {
+		return false, nil
+	}
+	if rehash {
+		h, err := k.hash(ctx, pw)
+		if err != nil {
+			return false, err
+		}
+		_, err = k.store.UpdateUser(ctx, u.ID, UserUpdate{Set: UserFields{PasswordHash: &h}, If: UserFields{PasswordHash: &stored}})
+		switch {
+		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
+			k.log.InfoContext(ctx, "authkit: password hash not upgraded: the password changed meanwhile", "user", u.ID)
+		case err != nil:
+			return false, internalError(err)
+		default:
+			u.PasswordHash = h
+			k.log.InfoContext(ctx, "authkit: password hash upgraded", "user", u.ID)
+		}
+	}
+	return true, nil
+}

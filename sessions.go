@@ -1,0 +1,180 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/authkit/authkit/internal/useragent"
+)
+
+var (
+	errMissingSession = newError(CodeMissingSessionToken, "Sign in first: this request needs a session token.")
+	errInvalidSession = newError(CodeInvalidSessionToken, "The session is not valid: it ended, was signed out or never existed.")
+)
+
+// callerOf finds the live session that token authenticates and its user,
+// and notes the session's activity (at most every touchEvery).
+func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
+	if len(token) > maxTokenLen {
+		return nil, errInvalidSession
+	}
+	s, u, err := k.sessionAndUser(ctx, hashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidSession
+	}
+	if err != nil {
+		return nil, internalError(err)
+	}
+	now := k.clock()
+	if !k.alive(s, u, now) {
+		return nil, errInvalidSession
+	}
+	if now.Sub(s.LastSeenAt) >= k.touchEvery {
+		s.LastSeenAt = now
+		if err := k.store.TouchSession(ctx, s.ID, now); err != nil {
+			return nil, internalError(err)
+		}
+	}
+	return &caller{session: s, user: u}, nil
+}
+
+// signUpSession signs a new account in, under the stamp it was made with.
+func (k *Kit) signUpSession(ctx context.Context, u User) (grantAnswer, error) {
+	return k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, internalError(errors.New("authkit: a new account changed while it signed in")))
+}
+
+// startSession signs a user in on the device of the request: lastLoginAt
+// moves to now, up is written with it, and a new session with a fresh token
+// is made under stamp, the credential stamp that the checked credential
+// (a password hash, a grant, a code) was issued under. The write holds only
+// while the user's stamp is still that one; when it moved on (a password
+// reset, a sign-out everywhere) nobody is signed in and the answer is stale.
+func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpdate, stale error) (grantAnswer, error) {
+	now := k.clock()
+	up.Set.LastLoginAt, up.If.Stamp = &now, &stamp
+	u, err := k.updateUser(ctx, userID, up, nil, stale)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	token, err := k.newToken()
+	if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	id, err := k.newID()
+	if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	c := clientOf(ctx)
+	s := Session{
+		ID:         id,
+		TokenHash:  hashToken(token),
+		UserID:     u.ID,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(k.sessionLifetime),
+		UserAgent:  parseUserAgent(c.userAgent),
+		IP:         c.ip,
+		Stamp:      stamp,
+	}
+	if err := k.store.CreateSession(ctx, s); err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	return grantAnswer{User: u, Session: &issuedSession{Session: s, Token: token}}, nil
+}
+
+func parseUserAgent(header string) UserAgent {
+	p := useragent.Parse(header)
+	return UserAgent{
+		Family: p.Browser.Family, Major: p.Browser.Major, Minor: p.Browser.Minor, Patch: p.Browser.Patch,
+		Device: Device{Family: p.Device.Family, Major: p.Device.Major, Minor: p.Device.Minor, Patch: p.Device.Patch},
+		OS:     OS{Family: p.OS.Family, Major: p.OS.Major, Minor: p.OS.Minor, Patch: p.OS.Patch},
+	}
+}
+
+// listSessions returns the caller's live sessions, each named by its handle.
+func (k *Kit) listSessions(ctx context.Context, c *caller) ([]Session, error) {
+	all, err := k.store.ListSessions(ctx, c.user.ID)
+	if err != nil {
+		return nil, internalError(err)
+	}
+	now := k.clock()
+	live := make([]Session, 0, len(all))
+	for _, s := range all {
+		if k.alive(s, c.user, now) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// signOut ends the caller's current session, or one of the caller's
+// sessions named by its token or its handle.
+func (k *Kit) signOut(ctx context.Context, c *caller, token string) error {
+	id := c.session.ID
+	if token != "" && hashToken(token) != c.session.TokenHash {
+		id = token // a handle, as getAllSessions lists them
+		s, err := k.store.SessionByTokenHash(ctx, hashToken(token))
+		if err == nil && s.UserID == c.user.ID {
+			id = s.ID
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return internalError(err)
+		}
+	}
+	deleted, err := k.store.DeleteSession(ctx, c.user.ID, id)
+	if err != nil {
+		return internalError(err)
+	}
+	if !deleted {
+		return newError(CodeSessionNotFound, "You have no such session.")
+	}
+	k.event(ctx, "signed out", c.user.ID)
+	return nil
+}
+
+// signOutAll ends all the caller's sessions, or all but the current one. It
+// changes the credential stamp, so that a grant, link or code issued
+// before, and a session a sign-in was making at that moment, die too; the
+// current session, when it stays, takes the new stamp.
+func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error {
+	except := ""
+	if keepCurrent {
+		except = c.session.ID
+	}
+	if err := k.newStamp(ctx, c, UserFields{}, except); err != nil {
+		return err
+	}
+	if err := k.store.DeleteUserSessions(ctx, c.user.ID, except); err != nil {
+		return internalError(err)
+	}
+	k.event(ctx, "signed out everywhere", c.user.ID)
+	return nil
+}
+
+// caller is who an authenticated request comes from.
+type caller struct {
+	session Session
+	user    User
+}
+
+// sessionAndUser finds the session with that token hash and its user: in
+// one query when the store can, else in two.
+func (k *Kit) sessionAndUser(ctx context.Context, tokenHash string) (Session, User, error) {
+	if f, ok := k.store.(SessionUserFinder); ok {
+		return f.SessionAndUser(ctx, tokenHash)
+	}
+	s, err := k.store.SessionByTokenHash(ctx, tokenHash)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	u, err := k.store.UserByID(ctx, s.UserID)
+	return s, u, err
+}
+
+// alive reports whether s, a session of u, is neither past its absolute end
+// nor idle too long, and was made under u's credential stamp: a session
+// made before a password reset or a sign-out everywhere is dead, whether or
+// not it was deleted yet.
+func (k *Kit) alive(s Session, u User, now time.Time) bool {
+	return s.Stamp == u.Stamp && now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
+}

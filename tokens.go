@@ -1,0 +1,83 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var errInvalidToken = newError(CodeInvalidToken, "The link or key is not valid: it was used already, has expired or never existed.")
+
+// issueToken stores a new one-time token of the given purpose for u (which
+// voids the older ones of that purpose) and returns the secret.
+func (k *Kit) issueToken(ctx context.Context, t Token, lifetime time.Duration) (string, error) {
+	secret, err := k.newToken()
+	if err != nil {
+		return "", err
+	}
+	now := k.clock()
+	t.Hash, t.CreatedAt, t.ExpiresAt = hashToken(secret), now, now.Add(lifetime)
+	if err := k.store.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// linkURL is the address of an email link: always under PublicURL.
+func (k *Kit) linkURL(secret string) string {
+	return k.publicURL + linkPath + "?key=" + secret
+}
+
+// exchangeGrant is getAuthGrant: it spends a grant key (and the link it came
+// from) and signs the user in.
+func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error) {
+	if key == "" || len(key) > maxTokenLen {
+		return grantAnswer{}, errInvalidToken
+	}
+	now := k.clock()
+	g, err := k.store.ConsumeToken(ctx, PurposeGrant, hashToken(key), now)
+	if errors.Is(err, ErrNotFound) {
+		return grantAnswer{}, errInvalidToken
+	}
+	if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	var link Token
+	if g.Link != "" {
+		link, err = k.store.ConsumeToken(ctx, TokenPurpose(g.Action), g.Link, now)
+		if errors.Is(err, ErrNotFound) {
+			return grantAnswer{}, errInvalidToken // the link was used by another grant
+		}
+		if err != nil {
+			return grantAnswer{}, internalError(err)
+		}
+	}
+	// The session is made under the grant's stamp: a grant minted before a
+	// reset or a sign-out everywhere signs nobody in.
+	var up UserUpdate
+	if link.Purpose == PurposeConfirmEmail {
+		verified := true
+		up = UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &link.Subject}}
+	}
+	answer, err := k.startSession(ctx, g.UserID, g.Stamp, up, errInvalidToken)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	// A magic link, a confirmation or an OAuth sign-in proves the account
+	// as well as its password: it clears the failed guesses.
+	if err := k.guessedRight(ctx, g.UserID); err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, "sign-in by "+g.Action, g.UserID)
+	return answer, nil
+}
+
+// issuedUnder reports whether token t still holds for u: it was issued
+// under u's credential stamp, or it is a confirmation, which proves an
+// address and survives a change of password.
+func issuedUnder(t Token, u User) bool {
+	return t.Stamp == u.Stamp || t.Purpose == PurposeConfirmEmail || t.Purpose == PurposeConfirmPhone
+}
+
+// linkPath is the GET that every email link points at.
+const linkPath = "/_auth/verify"
