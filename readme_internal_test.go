@@ -37,7 +37,7 @@ func TestREADMEStatesTheStoreContract(t *testing.T) {
 	require.NoError(t, err)
 	readme := string(raw)
 	for name, iface := range map[string]reflect.Type{
-		"`authkit.Store` (the core)":   reflect.TypeFor[Store](),
+		"`authkit.Store` (the core)":  reflect.TypeFor[Store](),
 		"`authkit.PhoneStore`":        reflect.TypeFor[PhoneStore](),
 		"`authkit.Limiter`":           reflect.TypeFor[Limiter](),
 		"`authkit.SessionUserFinder`": reflect.TypeFor[SessionUserFinder](),
