@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,18 +61,16 @@ const (
 	limitShift     = 20 // 1048576 = 1 << limitShift in qLimitHitMySQL
 	limitAheadMask = 1<<limitShift - 1
 
-	qLimitCount       = `SELECT window_start, hits FROM authkit_limits WHERE limit_key = ? AND window_ms = ?`
 	qLimitReset       = `DELETE FROM authkit_limits WHERE limit_key = ?`
 	qLimitDeleteEnded = `DELETE FROM authkit_limits WHERE expires_at <= ?`
 )
 
 // limitSQL is every rate-limit statement in one dialect.
-type limitSQL struct{ hit, count, reset, deleteEnded string }
+type limitSQL struct{ hit, reset, deleteEnded string }
 
 func newLimitSQL(d Dialect, hit string) limitSQL {
 	return limitSQL{
 		hit:         rebind(d, hit),
-		count:       rebind(d, qLimitCount),
 		reset:       rebind(d, qLimitReset),
 		deleteEnded: rebind(d, qLimitDeleteEnded),
 	}
@@ -111,21 +108,6 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration, now t
 		return 0, time.Time{}, fmt.Errorf("sqlstore: counting a hit: %w", err)
 	}
 	return hits, limitwin.Time(start + w.Len), nil
-}
-
-// Count implements [authkit.Limiter]: one lookup by the primary key.
-func (s *Store) Count(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
-	w, err := limitwin.Of(key, window, now)
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	var start, hits int64
-	err = s.queryRow(ctx, s.limitSQL().count, []byte(key), w.Len).Scan(&start, &hits)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, fmt.Errorf("sqlstore: reading a count: %w", err)
-	}
-	n, end := w.Count(err == nil, start, hits)
-	return n, end, nil
 }
 
 // Reset implements [authkit.Limiter].

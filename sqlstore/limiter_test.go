@@ -9,17 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/dbtest"
 	"github.com/authkit/authkit/sqlstore"
 	"github.com/authkit/authkit/storetest"
 )
-
-func TestLimiter(t *testing.T) {
-	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
-		storetest.RunLimiter(t, func(t *testing.T) authkit.Limiter { return open(t, dsn(t)) })
-	})
-}
 
 // Two instances, each with its own connection pool on one database, count
 // as one: their racing hits get the counts 1..N between them.

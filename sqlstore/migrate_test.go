@@ -15,7 +15,7 @@ import (
 )
 
 // schemaVersion is the newest step in migrations/<dialect>.
-const schemaVersion = 3
+const schemaVersion = 4
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
@@ -85,8 +85,8 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 }
 
-// A database that the previous release left (schema version 2) keeps its
-// sessions through the upgrade: its users, sessions and tokens take the
+// A database that a release before stamps left (schema version 2) keeps
+// its sessions through the upgrade: its users, sessions and tokens take the
 // stamp "" alike, so every session still carries its user's stamp.
 func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
@@ -138,6 +138,7 @@ func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 		tok, err := s.TokenByHash(ctx, "t1", time.UnixMilli(1700000002000))
 		require.NoError(t, err)
 		require.Equal(t, "", tok.Stamp)
+		require.Nil(t, tok.Data)
 
 		// The new release writes over the old rows: a password change
 		// that keeps the session it was made from.
@@ -153,6 +154,97 @@ func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, u, su)
 		require.Equal(t, stamp, sess.Stamp, "the kept session takes the new stamp")
+	})
+}
+
+// A database that the previous release left (schema version 3) keeps its
+// tokens through the upgrade: a link, a code and a grant key work as they
+// did, with no data, and the upgraded table keeps data of the most bytes a
+// token may hold.
+func TestMigrateKeepsTheLastReleasesTokens(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		s, err := sqlstore.Open(dsn(t))
+		require.NoError(t, err)
+		defer s.Close()
+		require.NoError(t, s.MigrateTo(ctx, 3))
+		v, err := s.Version(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 3, v)
+
+		// The rows as the previous release wrote them: its columns only.
+		for _, stmt := range []string{
+			`INSERT INTO authkit_users (id, provider, provider_user_id, email, email_fold, email_verified,
+				phone, phone_verified, name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp)
+			VALUES ('u1', 'altogic', 'u1', 'ann@example.com', 'ann@example.com', TRUE,
+				'+15550100', TRUE, 'Ann', '', 'hash', '{}', 1700000000000, 1700000001000, 'st1')`,
+			`INSERT INTO authkit_sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp)
+			VALUES ('s1', 'h1', 'u1', 1700000001000, 1700000002000, 4102444800000, '{}', '192.0.2.1', 'st1')`,
+			`INSERT INTO authkit_tokens (hash, purpose, user_id, subject, action, link, attempts, stamp, created_at, expires_at)
+			VALUES ('t1', 'reset-pwd', 'u1', 'ann@example.com', '', '', 0, 'st1', 1700000001000, 4102444800000)`,
+			`INSERT INTO authkit_tokens (hash, purpose, user_id, subject, action, link, attempts, stamp, created_at, expires_at)
+			VALUES ('c1', 'signin-code', 'u1', '+15550100', '', '', 1, 'st1', 1700000001000, 4102444800000)`,
+			`INSERT INTO authkit_tokens (hash, purpose, user_id, subject, action, link, attempts, stamp, created_at, expires_at)
+			VALUES ('g1', 'grant', 'u1', '', 'magic-link', 'l1', 0, 'st1', 1700000001000, 4102444800000)`,
+		} {
+			_, err := s.DB().ExecContext(ctx, stmt)
+			require.NoError(t, err, stmt)
+		}
+
+		require.NoError(t, s.Migrate(ctx))
+		v, err = s.Version(ctx)
+		require.NoError(t, err)
+		require.Equal(t, schemaVersion, v)
+
+		now := time.UnixMilli(1700000002000)
+		link, err := s.TokenByHash(ctx, "t1", now)
+		require.NoError(t, err, "the link survives the upgrade")
+		require.Equal(t, authkit.Token{Hash: "t1", Purpose: authkit.PurposeResetPassword, UserID: "u1",
+			Subject: "ann@example.com", Stamp: "st1",
+			CreatedAt: time.UnixMilli(1700000001000).UTC(), ExpiresAt: time.UnixMilli(4102444800000).UTC()}, link)
+		require.Nil(t, link.Data)
+
+		code, err := s.LatestToken(ctx, authkit.PurposeSignInCode, "+15550100", now)
+		require.NoError(t, err, "the code survives the upgrade")
+		require.Equal(t, "c1", code.Hash)
+		require.Equal(t, 1, code.Attempts)
+		require.Nil(t, code.Data)
+		claimed, err := s.ClaimAttempt(ctx, "c1", 2, now)
+		require.NoError(t, err)
+		require.True(t, claimed, "the code's second try")
+		claimed, err = s.ClaimAttempt(ctx, "c1", 2, now)
+		require.NoError(t, err)
+		require.False(t, claimed, "the tries counted before the upgrade count")
+
+		grant, err := s.ConsumeToken(ctx, authkit.PurposeGrant, "g1", now)
+		require.NoError(t, err, "the grant key survives the upgrade")
+		require.Equal(t, "magic-link", grant.Action)
+		require.Equal(t, "l1", grant.Link)
+		require.Nil(t, grant.Data)
+		spent, err := s.ConsumeToken(ctx, authkit.PurposeResetPassword, "t1", now)
+		require.NoError(t, err)
+		require.Equal(t, link, spent)
+
+		// The new release writes data beside the old rows: as much as a
+		// token may hold, every byte value (no text encoding touches it).
+		data := make([]byte, authkit.MaxTokenData)
+		for i := range data {
+			data[i] = byte(i)
+		}
+		tok := authkit.Token{Hash: "t2", Purpose: authkit.PurposeMagicLink, UserID: "u1", Subject: "ann@example.com",
+			Stamp: "st1", Data: data, CreatedAt: now, ExpiresAt: time.UnixMilli(4102444800000)}
+		require.NoError(t, s.CreateToken(ctx, tok))
+		got, err := s.TokenByHash(ctx, "t2", now)
+		require.NoError(t, err)
+		require.Equal(t, data, got.Data)
+
+		require.NoError(t, s.DeleteUser(ctx, "u1"))
+		for _, hash := range []string{"c1", "t2"} {
+			_, err := s.TokenByHash(ctx, hash, now)
+			require.ErrorIs(t, err, authkit.ErrNotFound, "token %s of a deleted user", hash)
+		}
+		_, err = s.SessionByTokenHash(ctx, "h1")
+		require.ErrorIs(t, err, authkit.ErrNotFound, "the session of a deleted user")
 	})
 }
 

@@ -10,7 +10,7 @@ const (
 	userColumns = `id, provider, provider_user_id, email, email_verified, phone, phone_verified,
 		name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp`
 	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp`
-	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, stamp, created_at, expires_at`
+	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, stamp, data, created_at, expires_at`
 
 	qCreateUser = `INSERT INTO authkit_users (` + userColumns + `, email_fold)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -22,6 +22,10 @@ const (
 	// UpdateUser sets.
 	qUpdateUser       = `UPDATE authkit_users SET %s WHERE id = ?`
 	qKeepSessionStamp = `UPDATE authkit_sessions SET stamp = ? WHERE id = ? AND user_id = ?`
+	// DeleteUser's statements, in the order it runs them (see there).
+	qDeleteAllUserTokens   = `DELETE FROM authkit_tokens WHERE user_id = ?`
+	qDeleteUser            = `DELETE FROM authkit_users WHERE id = ?`
+	qDeleteAllUserSessions = `DELETE FROM authkit_sessions WHERE user_id = ?`
 
 	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.stamp,
 		u.id, u.provider, u.provider_user_id, u.email, u.email_verified, u.phone, u.phone_verified,
@@ -37,7 +41,7 @@ const (
 	qDeleteExpiredSess   = `DELETE FROM authkit_sessions WHERE expires_at <= ? OR last_seen_at <= ?`
 	qDeleteExpiredTokens = `DELETE FROM authkit_tokens WHERE expires_at <= ?`
 
-	qCreateToken      = `INSERT INTO authkit_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCreateToken      = `INSERT INTO authkit_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qVoidTokens       = `DELETE FROM authkit_tokens WHERE user_id = ? AND purpose = ?`
 	qTokenByHash      = `SELECT ` + tokenColumns + ` FROM authkit_tokens WHERE hash = ? AND expires_at > ?`
 	qTokenForConsume  = `SELECT ` + tokenColumns + ` FROM authkit_tokens WHERE hash = ? AND purpose = ?`
@@ -54,6 +58,7 @@ const (
 // read of UpdateUser's transaction.
 type queries struct {
 	createUser, userByID, userByEmail, userByPhone, userByProvider, userForUpdate, keepSessionStamp string
+	deleteAllUserTokens, deleteUser, deleteAllUserSessions                                          string
 
 	createSession, sessionByTokenHash, sessionAndUser, listSessions, touchSession string
 	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok    string
@@ -68,6 +73,8 @@ func newQueries(d Dialect) *queries {
 		createUser: q(qCreateUser), userByID: q(qUserByID), userByEmail: q(qUserByEmail),
 		userByPhone: q(qUserByPhone), userByProvider: q(qUserByProvider),
 		userForUpdate: q(qUserByID) + lockRow(d), keepSessionStamp: q(qKeepSessionStamp),
+		deleteAllUserTokens: q(qDeleteAllUserTokens), deleteUser: q(qDeleteUser),
+		deleteAllUserSessions: q(qDeleteAllUserSessions),
 
 		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash), sessionAndUser: q(qSessionAndUser),
 		listSessions: q(qListSessions), touchSession: q(qTouchSession),

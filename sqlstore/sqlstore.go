@@ -3,6 +3,11 @@
 // server), PostgreSQL or MySQL/MariaDB (for production and for many
 // instances sharing one database).
 //
+// A [Store] is an [authkit.Store] with every optional capability the kit
+// looks for: [authkit.PhoneStore] (phone accounts),
+// [authkit.SessionUserFinder] (a session and its user in one query), and
+// [authkit.Limiter] and [authkit.Cleaner] (below).
+//
 // # Opening
 //
 // [Open] takes a DSN and picks the database from it:
@@ -23,8 +28,9 @@
 // exactly one success. A user is written in a transaction that locks its
 // row before checking the conditions of the write (see [Store.UpdateUser]),
 // so racing writers neither undo each other's fields nor act on a row that
-// has changed. Nothing is cached in the process: a sign-out on one instance
-// is seen by the next request on any other.
+// has changed. [Store.DeleteUser] deletes a user with their sessions and
+// tokens in one transaction. Nothing is cached in the process: a sign-out
+// on one instance is seen by the next request on any other.
 //
 // # Limits
 //
@@ -59,11 +65,13 @@ import (
 	"github.com/authkit/authkit"
 )
 
+// The core and the capabilities a Store implements ([authkit.Limiter] in
+// limiter.go).
 var (
-	_ authkit.Store   = (*Store)(nil)
-	_ authkit.Cleaner = (*Store)(nil)
-
+	_ authkit.Store             = (*Store)(nil)
+	_ authkit.PhoneStore        = (*Store)(nil)
 	_ authkit.SessionUserFinder = (*Store)(nil)
+	_ authkit.Cleaner           = (*Store)(nil)
 )
 
 // Dialect names the SQL database behind a *sql.DB.
@@ -88,8 +96,10 @@ func (d Dialect) String() string {
 	return "Dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
-// Store is an [authkit.Store] in a SQL database. It is safe for concurrent
-// use; make one with [Open] or [New].
+// Store is an [authkit.Store] in a SQL database, and an
+// [authkit.PhoneStore], [authkit.SessionUserFinder], [authkit.Cleaner] and
+// [authkit.Limiter]. It is safe for concurrent use; make one with [Open] or
+// [New].
 type Store struct {
 	db      *sql.DB
 	dialect Dialect

@@ -27,7 +27,7 @@ func (s *Store) CreateToken(ctx context.Context, t authkit.Token) error {
 		}
 	}
 	_, err = tx.ExecContext(ctx, s.sql.createToken, t.Hash, string(t.Purpose), nullIfEmpty(t.UserID),
-		t.Subject, t.Action, t.Link, t.Attempts, t.Stamp, millis(t.CreatedAt), millis(t.ExpiresAt))
+		t.Subject, t.Action, t.Link, t.Attempts, t.Stamp, nullIfNoData(t.Data), millis(t.CreatedAt), millis(t.ExpiresAt))
 	if s.isDuplicate(err) {
 		return fmt.Errorf("sqlstore: token hash: %w", authkit.ErrDuplicate)
 	}
@@ -40,6 +40,17 @@ func (s *Store) CreateToken(ctx context.Context, t authkit.Token) error {
 	return nil
 }
 
+// nullIfNoData stores no data (nil or empty) as NULL, as the tokens made
+// before Token.Data existed have it: every token without data is alike.
+func nullIfNoData(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// scanToken reads the tokenColumns of row. Data is a copy of the stored
+// bytes, nil when there are none.
 func scanToken(row rowScanner) (authkit.Token, error) {
 	var (
 		t                authkit.Token
@@ -47,7 +58,7 @@ func scanToken(row rowScanner) (authkit.Token, error) {
 		userID           sql.NullString
 		created, expires int64
 	)
-	err := row.Scan(&t.Hash, &purpose, &userID, &t.Subject, &t.Action, &t.Link, &t.Attempts, &t.Stamp, &created, &expires)
+	err := row.Scan(&t.Hash, &purpose, &userID, &t.Subject, &t.Action, &t.Link, &t.Attempts, &t.Stamp, &t.Data, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return authkit.Token{}, errTokenNotFound
 	}
@@ -55,6 +66,9 @@ func scanToken(row rowScanner) (authkit.Token, error) {
 		return authkit.Token{}, fmt.Errorf("sqlstore: reading a token: %w", err)
 	}
 	t.Purpose, t.UserID = authkit.TokenPurpose(purpose), userID.String
+	if len(t.Data) == 0 {
+		t.Data = nil
+	}
 	t.CreatedAt, t.ExpiresAt = fromMillis(created), fromMillis(expires)
 	return t, nil
 }
@@ -103,12 +117,12 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID string, purposes ..
 	return nil
 }
 
-// LatestToken implements [authkit.TokenStore].
+// LatestToken implements [authkit.PhoneStore].
 func (s *Store) LatestToken(ctx context.Context, purpose authkit.TokenPurpose, subject string, now time.Time) (authkit.Token, error) {
 	return scanToken(s.db.QueryRowContext(ctx, s.sql.latestToken, string(purpose), subject, millis(now)))
 }
 
-// ClaimAttempt implements [authkit.TokenStore] with one conditional UPDATE:
+// ClaimAttempt implements [authkit.PhoneStore] with one conditional UPDATE:
 // the database serialises racing claims on the row.
 func (s *Store) ClaimAttempt(ctx context.Context, hash string, max int, now time.Time) (bool, error) {
 	n, err := s.exec(ctx, s.sql.claimAttempt, hash, millis(now), max)

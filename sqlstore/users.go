@@ -80,7 +80,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (authkit.User, er
 	return s.user(ctx, s.sql.userByEmail, strings.ToLower(email))
 }
 
-// UserByPhone implements [authkit.UserStore].
+// UserByPhone implements [authkit.PhoneStore].
 func (s *Store) UserByPhone(ctx context.Context, phone string) (authkit.User, error) {
 	return s.user(ctx, s.sql.userByPhone, phone)
 }
@@ -227,4 +227,47 @@ func userSets(f authkit.UserFields) (sets []string, args []any) {
 		set("last_login_at", millis(*f.LastLoginAt))
 	}
 	return sets, args
+}
+
+// DeleteUser implements [authkit.UserStore] with one transaction of three
+// statements: the user's tokens, then the user, then their sessions. The
+// user's row is deleted only if it exists (else the transaction is rolled
+// back and ErrNotFound returned), and the foreign keys (ON DELETE CASCADE)
+// take with it whatever sessions and tokens are left. The explicit deletes
+// make the step whole on a SQLite pool given to [New] without foreign keys.
+//
+// The order is the one the other writers take their locks in, so that none
+// deadlocks with DeleteUser on PostgreSQL or MySQL: [Store.CreateToken]
+// deletes tokens and then checks its user's row (the foreign key), and
+// [Store.UpdateUser] locks the user's row and then writes a session. A
+// token or session made while DeleteUser runs is held up by the user's row
+// and then cascaded away with it, or fails on the foreign key once the
+// user is gone.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	tx, err := s.db.BeginTx(ctx, s.writeTx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: deleting a user: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.sql.deleteAllUserTokens, id); err != nil {
+		return fmt.Errorf("sqlstore: deleting a user's tokens: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, s.sql.deleteUser, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: deleting a user: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: deleting a user: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: user %q: %w", id, authkit.ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx, s.sql.deleteAllUserSessions, id); err != nil {
+		return fmt.Errorf("sqlstore: deleting a user's sessions: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: deleting a user: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,158 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/sqlstore"
+)
+
+// A SQLite pool that a host opened without foreign keys, and gave to New,
+// still loses a deleted user's sessions and tokens with the user; and a
+// missing user deletes nothing, not even tokens that name it.
+func TestDeleteUserWithoutForeignKeys(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "authkit.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	s, err := sqlstore.New(db, sqlstore.SQLite)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	var fk bool
+	require.NoError(t, db.QueryRow("PRAGMA foreign_keys").Scan(&fk))
+	require.False(t, fk, "the pool enforces no foreign keys")
+
+	now := time.Now()
+	require.NoError(t, s.CreateUser(ctx, authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1",
+		Email: "ann@example.com", SignUpAt: now, LastLoginAt: now}))
+	require.NoError(t, s.CreateSession(ctx, authkit.Session{ID: "s1", TokenHash: "h1", UserID: "u1",
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+	for _, tok := range []authkit.Token{
+		{Hash: "t1", Purpose: authkit.PurposeMagicLink, UserID: "u1", Data: []byte("data"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{Hash: "t2", Purpose: authkit.PurposeMagicLink, UserID: "ghost", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+	} {
+		require.NoError(t, s.CreateToken(ctx, tok))
+	}
+
+	require.ErrorIs(t, s.DeleteUser(ctx, "ghost"), authkit.ErrNotFound)
+	_, err = s.TokenByHash(ctx, "t2", now)
+	require.NoError(t, err, "a missing user deletes nothing")
+
+	require.NoError(t, s.DeleteUser(ctx, "u1"))
+	_, err = s.UserByID(ctx, "u1")
+	require.ErrorIs(t, err, authkit.ErrNotFound)
+	_, err = s.SessionByTokenHash(ctx, "h1")
+	require.ErrorIs(t, err, authkit.ErrNotFound, "the user's session")
+	_, err = s.TokenByHash(ctx, "t1", now)
+	require.ErrorIs(t, err, authkit.ErrNotFound, "the user's token")
+	require.ErrorIs(t, s.DeleteUser(ctx, "u1"), authkit.ErrNotFound, "a second time")
+}
+
+// DeleteUser races the writers that lock the user's rows in their own
+// order: a new token (tokens, then the user's row through the foreign key),
+// a new session, and a password change that keeps a session (the user's
+// row, then the session). None deadlocks: DeleteUser succeeds, the others
+// either land before it (and are deleted with the user) or find the user
+// gone, and nothing of the user is left.
+func TestDeleteUserRaced(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		s := open(t, dsn(t))
+		now := time.Now()
+		for i := range 25 {
+			id := fmt.Sprintf("u%d", i)
+			require.NoError(t, s.CreateUser(ctx, authkit.User{ID: id, Provider: authkit.ProviderAltogic, ProviderUserID: id,
+				SignUpAt: now, LastLoginAt: now}))
+			require.NoError(t, s.CreateSession(ctx, authkit.Session{ID: id + "-s1", TokenHash: id + "-h1", UserID: id,
+				CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+			require.NoError(t, s.CreateToken(ctx, authkit.Token{Hash: id + "-t1", Purpose: authkit.PurposeResetPassword,
+				UserID: id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+
+			var deleted, token, session, update error
+			stamp := "new"
+			race(
+				func() { deleted = s.DeleteUser(ctx, id) },
+				func() {
+					token = s.CreateToken(ctx, authkit.Token{Hash: id + "-t2", Purpose: authkit.PurposeResetPassword,
+						UserID: id, Data: []byte("data"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+				},
+				func() {
+					session = s.CreateSession(ctx, authkit.Session{ID: id + "-s2", TokenHash: id + "-h2", UserID: id,
+						CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+				},
+				func() {
+					_, update = s.UpdateUser(ctx, id, authkit.UserUpdate{
+						Set: authkit.UserFields{Stamp: &stamp}, KeepSession: id + "-s1"})
+				},
+			)
+			require.NoError(t, deleted, "round %d", i)
+			if token != nil {
+				require.True(t, isForeignKeyViolation(token), "round %d: new token: %v", i, token)
+			}
+			if session != nil {
+				require.True(t, isForeignKeyViolation(session), "round %d: new session: %v", i, session)
+			}
+			if update != nil {
+				require.ErrorIs(t, update, authkit.ErrNotFound, "round %d: update", i)
+			}
+
+			_, err := s.UserByID(ctx, id)
+			require.ErrorIs(t, err, authkit.ErrNotFound)
+			sessions, err := s.ListSessions(ctx, id)
+			require.NoError(t, err)
+			require.Empty(t, sessions, "round %d", i)
+			for _, hash := range []string{id + "-t1", id + "-t2"} {
+				_, err := s.TokenByHash(ctx, hash, now)
+				require.ErrorIs(t, err, authkit.ErrNotFound, "round %d: token %s", i, hash)
+			}
+		}
+	})
+}
+
+// race runs each of fns in a goroutine of its own, released together once
+// all of them have started, and waits for them all.
+func race(fns ...func()) {
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(len(fns))
+	for _, fn := range fns {
+		done.Go(func() {
+			ready.Done()
+			<-start
+			fn()
+		})
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+}
+
+// isForeignKeyViolation reports whether err is a write that named a user
+// who is not there.
+func isForeignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	var my *mysql.MySQLError
+	var lite *sqlite.Error
+	switch {
+	case errors.As(err, &pg):
+		return pg.Code == "23503" // foreign_key_violation
+	case errors.As(err, &my):
+		return my.Number == 1452 // ER_NO_REFERENCED_ROW_2
+	case errors.As(err, &lite):
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
