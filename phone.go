@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -39,38 +38,18 @@ func (k *Kit) configurePhone(cfg Config) error {
 			return errors.New("authkit: PhoneAuth needs a Store that implements authkit.PhoneStore (users found by number, SMS codes); memstore and sqlstore stores do")
 		}
 	}
-	for _, n := range []struct {
-		name          string
-		in, lo, hi, d int
-		out           *int
-	}{
-		{"CodeLength", cfg.CodeLength, 6, 10, 6, &p.codeLength},
-		{"CodeMaxAttempts", cfg.CodeMaxAttempts, 1, 10, 5, &p.maxAttempts},
-	} {
-		switch {
-		case n.in == 0:
-			*n.out = n.d
-		case n.in < n.lo || n.in > n.hi:
-			return fmt.Errorf("authkit: Config.%s must be from %d to %d", n.name, n.lo, n.hi)
-		default:
-			*n.out = n.in
-		}
+	err := applyBounded(
+		bounded[int]{"CodeLength", cfg.CodeLength, 6, 6, 10, "from 6 to 10", &p.codeLength},
+		bounded[int]{"CodeMaxAttempts", cfg.CodeMaxAttempts, 5, 1, 10, "from 1 to 10", &p.maxAttempts},
+	)
+	if err == nil {
+		err = applyBounded(bounded[time.Duration]{"CodeLifetime", cfg.CodeLifetime, 5 * time.Minute, 1, 10 * time.Minute, "positive and at most 10 minutes", &p.codeLifetime})
 	}
-	switch d := cfg.CodeLifetime; {
-	case d == 0:
-		p.codeLifetime = 5 * time.Minute
-	case d < 0 || d > 10*time.Minute:
-		return errors.New("authkit: Config.CodeLifetime must be positive and at most 10 minutes")
-	default:
-		p.codeLifetime = d
+	if err == nil { // its bounds follow CodeLifetime
+		err = applyBounded(bounded[time.Duration]{"CodeResendGap", cfg.CodeResendGap, min(time.Minute, p.codeLifetime), 1, p.codeLifetime, "positive and at most CodeLifetime", &p.resendGap})
 	}
-	switch d := cfg.CodeResendGap; {
-	case d == 0:
-		p.resendGap = min(time.Minute, p.codeLifetime)
-	case d < 0 || d > p.codeLifetime:
-		return errors.New("authkit: Config.CodeResendGap must be positive and at most CodeLifetime")
-	default:
-		p.resendGap = d
+	if err != nil {
+		return err
 	}
 	tt, def := &p.templates, DefaultSMSTemplates()
 	for _, t := range []struct {
