@@ -180,7 +180,7 @@ func (k *Kit) beginOAuth(ctx context.Context, p *oauthid.Provider) (authURL, coo
 func (k *Kit) oauthSignIn(ctx context.Context, p *oauthid.Provider, c oauthCookie, params url.Values) (User, error) {
 	now := k.clock()
 	state := params.Get("state")
-	if state == "" || len(state) > 256 || subtle.ConstantTimeCompare([]byte(state), []byte(c.State)) != 1 || now.Unix() >= c.Expires {
+	if state == "" || len(state) > maxTokenLen || subtle.ConstantTimeCompare([]byte(state), []byte(c.State)) != 1 || now.Unix() >= c.Expires {
 		return User{}, errInvalidState
 	}
 	t, err := k.store.ConsumeToken(ctx, PurposeOAuthState, hashToken(state), now)
@@ -218,3 +218,6 @@ func (k *Kit) oauthSignIn(ctx context.Context, p *oauthid.Provider, c oauthCooki
 func (k *Kit) oauthEvent(ctx context.Context, what, provider, userID string) {
 	k.log.InfoContext(ctx, "authkit: "+what, "provider", provider, "user", userID)
 }
+
+// oauthPrefix is where signInWithProvider sends the browser.
+const oauthPrefix = "/_auth/"

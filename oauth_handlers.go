@@ -9,9 +9,6 @@ import (
 	"time"
 )
 
-// oauthPrefix is where signInWithProvider sends the browser.
-const oauthPrefix = "/_auth/"
-
 // oauthCookieName binds a sign-in in flight to the browser that started it.
 // With an https PublicURL it carries the __Host- prefix.
 const oauthCookieName = "authkit_oauth"
