@@ -13,6 +13,7 @@ import (
 )
 
 func TestCleanupDeletesExpiredAndIdleRecords(t *testing.T) {
+	t.Parallel()
 	// Limit counts kept apart, so that n counts sessions and tokens only.
 	h := newHarness(t, func(c *authkit.Config) { c.Limiter = memstore.New() })
 	active := h.confirmedUser("active@example.com", "correct horse battery")
@@ -36,10 +37,8 @@ func TestCleanupDeletesExpiredAndIdleRecords(t *testing.T) {
 	require.Zero(t, n)
 }
 
-// storeOnly hides every method of a Store but the interface's.
-type storeOnly struct{ authkit.Store }
-
 func TestCleanupNeedsACleaner(t *testing.T) {
+	t.Parallel()
 	cfg := validConfig()
 	cfg.Store = storeOnly{cfg.Store}
 	cfg.Limiter = memstore.New()
@@ -51,6 +50,7 @@ func TestCleanupNeedsACleaner(t *testing.T) {
 }
 
 func TestRunJanitorCleansUntilCancelled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.confirmedUser("ann@example.com", "correct horse battery")
 	u, err := h.store.UserByEmail(context.Background(), "ann@example.com")

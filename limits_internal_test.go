@@ -1,29 +1,14 @@
 package authkit
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
-// The store stubs of the internal tests (oneUserStore, failingStore) are
-// limiters that never limit: every event is the first of its window.
-
-func (oneUserStore) Hit(_ context.Context, _ string, w time.Duration, now time.Time) (int64, time.Time, error) {
-	return 1, now.Add(w), nil
-}
-
-func (oneUserStore) Reset(context.Context, string) error { return nil }
-
-func (failingStore) Hit(_ context.Context, _ string, w time.Duration, now time.Time) (int64, time.Time, error) {
-	return 1, now.Add(w), nil
-}
-
-func (failingStore) Reset(context.Context, string) error { return nil }
-
 func TestIPKeyGroupsIPv6By64(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, "192.0.2.1", ipKey("192.0.2.1"))
 	require.Equal(t, ipKey("2001:db8:1:2::1"), ipKey("2001:db8:1:2:ffff::9"), "one /64 is one client")
 	require.NotEqual(t, ipKey("2001:db8:1:2::1"), ipKey("2001:db8:1:3::1"))
@@ -31,6 +16,7 @@ func TestIPKeyGroupsIPv6By64(t *testing.T) {
 }
 
 func TestRetrySecondsRoundUp(t *testing.T) {
+	t.Parallel()
 	for wait, want := range map[time.Duration]int64{
 		0: 1, time.Millisecond: 1, time.Second: 1, time.Second + time.Millisecond: 2, 15 * time.Minute: 900, -time.Second: 1,
 	} {

@@ -18,19 +18,6 @@ import (
 	"github.com/authkit/authkit/outbox"
 )
 
-// off turns a limit off.
-var off = authkit.Rate{Max: -1}
-
-// noLimits turns every abuse limit off, for a test that is not about them
-// and makes many requests from its one IP, for one account, address or
-// number. The limits' own tests are in this file.
-func noLimits(c *authkit.Config) {
-	c.Limits = authkit.Limits{
-		FailedSignIns: off, PerIP: off, EmailsPerAddress: off, EmailRepeats: off,
-		SMSPerNumber: off, SMSPerIP: off, SMSBudget: off,
-	}
-}
-
 // The harness clock starts at 03:04:05: the 15-minute window of the
 // default limits ends at 03:15:00, 655 seconds later.
 const windowLeft = "655"
@@ -50,6 +37,7 @@ func requireLimited(t *testing.T, a answer, retryAfter string) {
 // client are answered 429 long before the 40th; while limited even the
 // right password is; once the window ends it works again.
 func TestFailedSignInsLimitTheAccount(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	const email, pw = "ann@example.com", "correct horse battery"
 	h.confirmedUser(email, pw)
@@ -72,6 +60,7 @@ func TestFailedSignInsLimitTheAccount(t *testing.T) {
 
 // SECURITY 9: a success clears the count.
 func TestSuccessfulSignInClearsFailures(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	const email, pw = "ann@example.com", "correct horse battery"
 	h.confirmedUser(email, pw)
@@ -88,6 +77,7 @@ func TestSuccessfulSignInClearsFailures(t *testing.T) {
 // SECURITY 6 and 9: a limited sign-in answers the same bytes for an
 // account and for an email or number that has none.
 func TestLimitedSignInAnswersAlikeForUnknownAccounts(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.PerIP = off })
 	h.confirmedUser("ann@example.com", "correct horse battery")
 	h.phoneUser("+15555555501", "correct horse battery")
@@ -119,6 +109,7 @@ func TestLimitedSignInAnswersAlikeForUnknownAccounts(t *testing.T) {
 // SECURITY 9: a limited account still recovers by magic link or reset,
 // and each clears the count.
 func TestLimitedAccountRecoversByLinks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *authkit.Config) { c.Limits.PerIP = off })
 	const email, pw = "ann@example.com", "correct horse battery"
 	h.confirmedUser(email, pw)
@@ -148,6 +139,7 @@ func TestLimitedAccountRecoversByLinks(t *testing.T) {
 // SECURITY 9: a reset by texted code works while limited, and clears the
 // count.
 func TestLimitedPhoneAccountRecoversByCode(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	const phone, pw = "+15555555501", "correct horse battery"
 	h.phoneUser(phone, pw)
@@ -165,6 +157,7 @@ func TestLimitedPhoneAccountRecoversByCode(t *testing.T) {
 // SECURITY 5: the current password given to change a password, an email
 // or a number counts toward the same limit as sign-ins.
 func TestCurrentPasswordFailuresCount(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	const email, pw = "ann@example.com", "correct horse battery"
 	tok := h.confirmedUser(email, pw)
@@ -189,6 +182,7 @@ func TestCurrentPasswordFailuresCount(t *testing.T) {
 // SECURITY 9: wrong codes count toward the account's limit, and a number
 // without an account is limited alike.
 func TestCodeGuessesCount(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.FailedSignIns = authkit.Rate{Max: 3, Per: time.Hour} })
 	const known, unknown = "+15555555501", "+15555555599"
 	h.phoneUser(known, "correct horse battery")
@@ -209,6 +203,7 @@ func TestCodeGuessesCount(t *testing.T) {
 
 // SECURITY 10: one client IP is limited across identifiers.
 func TestPerIPLimitAcrossIdentifiers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for i := range 30 {
 		a := h.signIn("user"+strconv.Itoa(i)+"@example.com", "a wrong password")
@@ -225,6 +220,7 @@ func TestPerIPLimitAcrossIdentifiers(t *testing.T) {
 
 // SECURITY 10: X-Forwarded-For is believed only from a trusted proxy.
 func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
 	from := func(h *harness, xff, email string) answer {
 		h.t.Helper()
 		return h.do(req{method: http.MethodPost, path: api + "signin-email",
@@ -233,6 +229,7 @@ func TestTrustedProxies(t *testing.T) {
 	}
 
 	t.Run("untrusted peer", func(t *testing.T) {
+		t.Parallel()
 		h := newHarness(t)
 		for i := range 30 {
 			a := from(h, "198.51.100."+strconv.Itoa(i), "user"+strconv.Itoa(i)+"@example.com")
@@ -242,6 +239,7 @@ func TestTrustedProxies(t *testing.T) {
 	})
 
 	t.Run("trusted proxy", func(t *testing.T) {
+		t.Parallel()
 		h := newHarness(t, func(c *authkit.Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 		})
@@ -273,6 +271,7 @@ func TestTrustedProxies(t *testing.T) {
 // kind at most once a minute (silently) and 10 requests a day (429), the
 // same for an address with an account and one without.
 func TestEmailSendLimits(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *authkit.Config) { c.Limits.PerIP = off })
 	const known, unknown = "ann@example.com", "nobody@example.com"
 	h.confirmedUser(known, "correct horse battery")
@@ -323,6 +322,7 @@ func untilMidnight(h *harness) string {
 // changeEmail counts its new address, so one account cannot fill another
 // mailbox with links.
 func TestChangeEmailCountsTheNewAddress(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *authkit.Config) {
 		c.Limits.PerIP = off
 		c.Limits.EmailsPerAddress = authkit.Rate{Max: 2, Per: 24 * time.Hour}
@@ -365,6 +365,7 @@ func texts(h *harness) map[string]int {
 // SECURITY 11: per number at most SMSPerNumber texts asked a day (429),
 // the same for a number with an account and one without.
 func TestSMSPerNumber(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.PerIP, c.Limits.SMSPerIP = off, off })
 	const known, unknown = "+15555555501", "+15555555599"
 	knownNumbers(t, h, known)
@@ -385,6 +386,7 @@ func TestSMSPerNumber(t *testing.T) {
 
 // SECURITY 11: per client IP at most SMSPerIP texts asked a day.
 func TestSMSPerIP(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) {
 		c.Limits.PerIP = off
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -408,6 +410,7 @@ func TestSMSPerIP(t *testing.T) {
 // texted, the answer does not change, and the first drop is an error in
 // the log.
 func TestSMSBudget(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	h := newPhoneHarness(t, func(c *authkit.Config) {
 		c.Limits.SMSBudget = authkit.Rate{Max: 2, Per: time.Hour}
@@ -434,6 +437,7 @@ func TestSMSBudget(t *testing.T) {
 // SECURITY 11: texts go only to the allowed countries, and a refused
 // destination answers like an allowed one.
 func TestSMSCountries(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.SMSCountries = []string{"gb"} })
 	const us, gb = "+15555555501", "+447700900123"
 	knownNumbers(t, h, us, gb)
@@ -454,6 +458,7 @@ func TestSMSCountries(t *testing.T) {
 // Retry-After is the window's end minus now, rounded up to whole seconds,
 // and the app can read it across origins.
 func TestRetryAfter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *authkit.Config) { c.Limits.FailedSignIns = authkit.Rate{Max: 1, Per: time.Minute} })
 	h.clock.Advance(400 * time.Millisecond) // 03:04:05.4
 	require.Equal(t, http.StatusUnauthorized, h.signIn("ann@example.com", "a wrong password").status)
@@ -471,6 +476,7 @@ func TestRetryAfter(t *testing.T) {
 // SECURITY 36: a lockout is logged with who and from where, once per
 // window, and never with the email or a password.
 func TestLimitEventsAreLogged(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	h := newHarness(t, func(c *authkit.Config) { c.Logger = timelessLogger(&logs) })
 	const email, pw = "wes@example.com", "correct horse battery"
@@ -499,6 +505,7 @@ func TestLimitEventsAreLogged(t *testing.T) {
 }
 
 func TestConfigLimits(t *testing.T) {
+	t.Parallel()
 	for name, edit := range map[string]func(*authkit.Config){
 		"Max 0 with a Per":        func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Per: time.Minute} },
 		"Per 0 with a Max":        func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Max: 3} },
@@ -511,6 +518,7 @@ func TestConfigLimits(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			cfg := validConfig()
 			edit(&cfg)
 			_, err := authkit.New(cfg)
@@ -519,6 +527,7 @@ func TestConfigLimits(t *testing.T) {
 	}
 
 	t.Run("a Store that is no Limiter", func(t *testing.T) {
+		t.Parallel()
 		cfg := validConfig()
 		cfg.Store = storeOnly{cfg.Store}
 		_, err := authkit.New(cfg)
@@ -534,56 +543,6 @@ func TestConfigLimits(t *testing.T) {
 		_, err = authkit.New(cfg)
 		require.NoError(t, err, "with every limit off, nothing to count")
 	})
-}
-
-// gatedMailer holds every mail until released.
-type gatedMailer struct {
-	*outbox.Outbox
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (g *gatedMailer) SendEmail(ctx context.Context, m authkit.Email) error {
-	g.entered <- struct{}{}
-	select {
-	case <-g.release:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return g.Outbox.SendEmail(ctx, m)
-}
-
-// Messages sent in the background are bounded: past MaxPendingSends a
-// message is dropped and logged, and the answer is the same.
-func TestBackgroundSendsAreBounded(t *testing.T) {
-	var logs syncBuffer
-	box := outbox.New()
-	g := &gatedMailer{Outbox: box, entered: make(chan struct{}, 10), release: make(chan struct{})}
-	h := newHarness(t, func(c *authkit.Config) {
-		c.Mailer = g
-		c.MaxPendingSends = 2
-		c.EmailConfirmation = authkit.Off
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	})
-	h.box = box
-	for _, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
-		require.Equal(t, http.StatusOK, h.signUp(e, "correct horse battery", nil).status)
-	}
-	answers := map[string]string{}
-	for i, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
-		a := h.post(api+"send-reset?email="+e, nil, "")
-		require.Equal(t, http.StatusOK, a.status)
-		answers[string(a.raw)] = e
-		if i < 2 {
-			<-g.entered // held in SendEmail
-		}
-	}
-	require.Len(t, answers, 1, "the same answer, dropped or not")
-	require.Contains(t, logs.String(), `"msg":"authkit: sending a reset link dropped: Config.MaxPendingSends messages are being sent already"`)
-	close(g.release)
-	h.mail("a@example.com")
-	h.mail("b@example.com")
-	h.noMail("c@example.com")
 }
 
 // errLimiter fails every count, as a Redis that is down.
@@ -602,6 +561,7 @@ func (errLimiter) Reset(context.Context, string) error { return errors.New("conn
 // A limiter that fails fails closed: the request is refused with a 500,
 // never let through uncounted.
 func TestLimiterFailureFailsClosed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *authkit.Config) { c.Limiter = errLimiter{} })
 	resp, err := http.Post(h.srv.URL+api+"signin-email", "application/json",
 		strings.NewReader(`{"email":"ann@example.com","password":"correct horse battery"}`))

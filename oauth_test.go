@@ -1,36 +1,24 @@
 package authkit_test
 
 import (
+	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/oauthtest"
 )
 
-// requireUserShape checks a user as the seeds show the one of a Google
-// sign-in: every field the client casts, and the provider's identity.
-func requireUserShape(t *testing.T, u map[string]any, provider, providerUserID string) {
-	t.Helper()
-	require.NotNil(t, u)
-	require.Regexp(t, `^[0-9a-f]{24}$`, u["_id"])
-	require.Equal(t, provider, u["provider"])
-	require.Equal(t, providerUserID, u["providerUserId"])
-	for _, k := range []string{"signUpAt", "lastLoginAt"} {
-		require.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`, u[k], k)
-	}
-	require.NotContains(t, u, "password")
-	require.NotContains(t, u, "passwordHash")
-}
-
 func TestOAuthGitHubSignUpThenSignIn(t *testing.T) {
+	t.Parallel()
 	gh := oauthtest.NewGitHub(t)
 	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
 
@@ -79,6 +67,7 @@ func TestOAuthGitHubSignUpThenSignIn(t *testing.T) {
 // The seeds' Google user, through an OpenID provider: id_token verified,
 // nonce checked.
 func TestOAuthGoogleOpenID(t *testing.T) {
+	t.Parallel()
 	op := oauthtest.NewOpenID(t)
 	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"google": openIDProvider(op)}))
 	op.SetNow(h.clock.Now)
@@ -108,96 +97,159 @@ func TestOAuthGoogleOpenID(t *testing.T) {
 	require.NotContains(t, u, "profilePicture")
 }
 
-func TestOAuthUnknownOrUnconfiguredProvider(t *testing.T) {
+// GitHub without the user:email scope answers /user/emails with 404: the
+// account simply has no email.
+func TestOAuthGitHubWithoutEmailScope(t *testing.T) {
+	t.Parallel()
 	gh := oauthtest.NewGitHub(t)
-	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
-	for _, path := range []string{"/_auth/myspace", "/_auth/google", "/_auth/google/callback?code=x&state=y", "/_auth/verify/callback"} {
-		t.Run(path, func(t *testing.T) {
-			resp, raw := h.browser().send(http.MethodGet, h.srv.URL+path, nil)
-			require.Equal(t, http.StatusSeeOther, resp.StatusCode, raw)
-			loc, err := url.Parse(resp.Header.Get("Location"))
-			require.NoError(t, err)
-			require.Equal(t, "app.example.com", loc.Host)
-			refused(t, loc.Query(), "404", "provider_not_configured")
-		})
-	}
-	for _, c := range []struct {
-		method, path string
-		status       int
-		code         string
-	}{
-		{http.MethodPost, "/_auth/github", http.StatusMethodNotAllowed, "method_not_allowed"},
-		{http.MethodPost, "/_auth/github/callback", http.StatusMethodNotAllowed, "method_not_allowed"},
-		{http.MethodGet, "/_auth/github/other", http.StatusNotFound, "not_found"},
-		{http.MethodGet, "/_auth/github/", http.StatusNotFound, "not_found"},
-		{http.MethodGet, "/_auth/GitHub", http.StatusNotFound, "not_found"},
-		{http.MethodGet, "/_auth/", http.StatusNotFound, "not_found"},
-	} {
-		a := h.do(req{method: c.method, path: c.path})
-		require.Equal(t, c.status, a.status, "%s %s", c.method, c.path)
-		require.Equal(t, c.code, a.code(), "%s %s", c.method, c.path)
-	}
-	// The email links still work beside the providers.
-	q := h.follow(h.srv.URL + "/_auth/verify?key=nope")
-	require.Equal(t, "invalid_token", q.Get("error"))
+	gh.FailAPI("/user/emails", http.StatusNotFound)
+	cfg := oauth2Provider(gh)
+	cfg.Scopes = []string{"read:user"}
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": cfg}))
+	b := h.browser()
+	require.Equal(t, "read:user", b.start("github").Query().Get("scope"), "Scopes override the defaults")
+	u := h.oauthSignIn("github").user()
+	require.Equal(t, "109847134", u["providerUserId"])
+	require.NotContains(t, u, "email")
 }
 
-// The state cookie: signed, encrypted, HttpOnly, Path=/, at most 10
-// minutes; Secure with the __Host- prefix over https; SameSite=Lax, but
-// None for Apple, whose callback is a cross-site form POST.
-func TestOAuthStateCookie(t *testing.T) {
-	pemKey, _ := appleKey(t)
-	for _, tc := range []struct {
-		publicURL, provider, name string
-		secure                    bool
-		sameSite                  http.SameSite
-	}{
-		{"https://api.example.com", "github", "__Host-authkit_oauth", true, http.SameSiteLaxMode},
-		{"https://api.example.com", "apple", "__Host-authkit_oauth", true, http.SameSiteNoneMode},
-		{"http://localhost:8080", "github", "authkit_oauth", false, http.SameSiteLaxMode},
-		{"http://localhost:8080", "apple", "authkit_oauth", false, http.SameSiteLaxMode},
-	} {
-		t.Run(tc.publicURL+" "+tc.provider, func(t *testing.T) {
-			cfg := validConfig()
-			cfg.PublicURL = tc.publicURL
-			cfg.Providers = map[string]authkit.OAuthProvider{
-				"github": {ClientID: "id", ClientSecret: "secret"},
-				"apple":  {ClientID: "com.example.web", TeamID: "TEAM123456", KeyID: "KEY1234567", PrivateKey: pemKey},
-			}
-			kit, err := authkit.New(cfg)
-			require.NoError(t, err)
-			rec := httptest.NewRecorder()
-			kit.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/_auth/"+tc.provider, nil))
-			require.Equal(t, http.StatusSeeOther, rec.Code)
-			loc, err := url.Parse(rec.Header().Get("Location"))
-			require.NoError(t, err)
-			q := loc.Query()
-			require.Equal(t, tc.publicURL+"/_auth/"+tc.provider+"/callback", q.Get("redirect_uri"))
-			cookies := rec.Result().Cookies()
-			require.Len(t, cookies, 1)
-			c := cookies[0]
-			require.Equal(t, tc.name, c.Name)
-			require.Equal(t, "/", c.Path)
-			require.Empty(t, c.Domain)
-			require.Equal(t, 600, c.MaxAge)
-			require.True(t, c.HttpOnly)
-			require.Equal(t, tc.secure, c.Secure)
-			require.Equal(t, tc.sameSite, c.SameSite)
-			require.NotContains(t, c.Value, q.Get("state"), "the cookie does not show the state")
-			if tc.provider == "apple" {
-				require.Equal(t, "appleid.apple.com", loc.Host)
-				require.Equal(t, "form_post", q.Get("response_mode"))
-				require.Equal(t, "name email", q.Get("scope"))
-				require.NotEmpty(t, q.Get("nonce"))
-			} else {
-				require.Equal(t, "github.com", loc.Host)
-			}
-		})
+// X authenticates a confidential client with HTTP Basic at its token
+// endpoint; the kit does so.
+func TestOAuthXTokenAuth(t *testing.T) {
+	t.Parallel()
+	x := oauthtest.NewOAuth2(t)
+	x.SetAPI("/2/users/me", map[string]any{"data": map[string]any{"id": "2244994945", "name": "X Dev", "username": "TwitterDev"}})
+	var mu sync.Mutex
+	var seen []string
+	x.CheckClientSecret(func(secret string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, secret)
+		if secret != oauthtest.ClientSecret {
+			return errors.New("wrong secret")
+		}
+		return nil
+	})
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"twitter": oauth2Provider(x)}))
+	require.Equal(t, "2244994945", h.oauthSignIn("twitter").user()["providerUserId"])
+	require.Equal(t, []string{oauthtest.ClientSecret}, seen)
+}
+
+// Apple: the client secret is an ES256 JWT signed with the .p8 key and
+// renewed before it expires; the callback is a form POST; the name comes
+// only on the first consent, in the "user" field, and is kept.
+func TestOAuthApple(t *testing.T) {
+	t.Parallel()
+	op := oauthtest.NewOpenID(t)
+	op.SetClaims(map[string]any{
+		"sub": "001234.5d9e1e7e3c1c4b2b9f0e8a7d6c5b4a39.1234", "email": "x7k2p9@privaterelay.appleid.com",
+		"email_verified": "true", "is_private_email": "true", "auth_time": 1700000000, "nonce_supported": true,
+	})
+	pemKey, key := appleKey(t)
+	var mu sync.Mutex
+	var secrets []string
+	var h *harness
+	op.CheckClientSecret(func(secret string) error {
+		tok, err := jwt.ParseSigned(secret, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			return err
+		}
+		if len(tok.Headers) != 1 || tok.Headers[0].KeyID != "KEY1234567" {
+			return errors.New("wrong kid")
+		}
+		var c jwt.Claims
+		if err := tok.Claims(&key.PublicKey, &c); err != nil {
+			return err
+		}
+		now := h.clock.Now()
+		if err := c.ValidateWithLeeway(jwt.Expected{Issuer: "TEAM123456", Subject: oauthtest.ClientID, AnyAudience: jwt.Audience{op.Issuer()}, Time: now}, 0); err != nil {
+			return err
+		}
+		if c.Expiry.Time().Sub(c.IssuedAt.Time()) > 180*24*time.Hour {
+			return errors.New("lives longer than Apple allows")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		secrets = append(secrets, secret)
+		return nil
+	})
+	cfg := authkit.OAuthProvider{
+		ClientID: oauthtest.ClientID, TeamID: "TEAM123456", KeyID: "KEY1234567", PrivateKey: pemKey,
+		AuthURL: op.AuthURL(), TokenURL: op.TokenURL(), Issuer: op.Issuer(), JWKSURL: op.JWKSURL(),
 	}
+	h = newHarness(t, withProviders(map[string]authkit.OAuthProvider{"apple": cfg}))
+	op.SetNow(h.clock.Now)
+
+	op.FirstConsentUser(`{"name":{"firstName":"Rooby","lastName":"Appleseed"},"email":"x7k2p9@privaterelay.appleid.com"}`)
+	b := h.browser()
+	authURL := b.start("apple")
+	require.Equal(t, "form_post", authURL.Query().Get("response_mode"))
+	cb := b.consent(authURL)
+	require.NotNil(t, cb.form, "Apple posts the callback")
+	require.NotEmpty(t, cb.form.Get("user"))
+	q := b.finish(cb)
+	require.Equal(t, "200", q.Get("status"), q.Get("error"))
+	g := h.grant(q.Get("access_token"))
+	require.Equal(t, http.StatusOK, g.status, "%s", g.raw)
+	u := g.user()
+	requireUserShape(t, u, "apple", "001234.5d9e1e7e3c1c4b2b9f0e8a7d6c5b4a39.1234")
+	require.Equal(t, "Rooby Appleseed", u["name"], "the name of the first consent")
+	require.Equal(t, "x7k2p9@privaterelay.appleid.com", u["email"])
+	require.Equal(t, true, u["emailVerified"], `Apple's "true" is true`)
+	require.NotContains(t, u, "profilePicture")
+
+	// Later consents carry no name: the one kept stays. The client secret
+	// is reused while it has more than an hour to live...
+	again := h.oauthSignIn("apple").user()
+	require.Equal(t, u["_id"], again["_id"])
+	require.Equal(t, "Rooby Appleseed", again["name"])
+	mu.Lock()
+	require.Len(t, secrets, 2)
+	require.Equal(t, secrets[0], secrets[1], "the client secret is cached")
+	mu.Unlock()
+
+	// ...and renewed before it expires.
+	h.clock.Advance(23*time.Hour + 30*time.Minute)
+	require.Equal(t, u["_id"], h.oauthSignIn("apple").user()["_id"])
+	mu.Lock()
+	require.Len(t, secrets, 3)
+	require.NotEqual(t, secrets[1], secrets[2], "a secret near its end is renewed")
+	mu.Unlock()
+
+	// A POST callback with a forged "user" name but no valid state
+	// changes nothing.
+	resp, raw := h.browser().send(http.MethodPost, h.srv.URL+"/_auth/apple/callback", map[string][]string{
+		"state": {"x"}, "code": {"y"}, "user": {`{"name":{"firstName":"Mallory"}}`},
+	})
+	refused(t, h.landed(resp, raw), "400", "invalid_state")
+	stored, err := h.store.UserByProvider(t.Context(), "apple", "001234.5d9e1e7e3c1c4b2b9f0e8a7d6c5b4a39.1234")
+	require.NoError(t, err)
+	require.Equal(t, "Rooby Appleseed", stored.Name)
+
+	// A user who cancels at Apple.
+	op.DenyNext("user_cancelled_authorize")
+	refused(t, h.browser().signIn("apple"), "403", "access_denied")
+}
+
+// The state is stored only as its hash, with the provider as subject.
+func TestOAuthStateStoredAsHash(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+	state := h.browser().start("github").Query().Get("state")
+	tok, err := h.store.TokenByHash(t.Context(), sha256Hex(state), h.clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, authkit.PurposeOAuthState, tok.Purpose)
+	require.Equal(t, "github", tok.Subject)
+	require.Equal(t, 10*time.Minute, tok.ExpiresAt.Sub(tok.CreatedAt))
+	_, err = h.store.TokenByHash(t.Context(), state, h.clock.Now())
+	require.ErrorIs(t, err, authkit.ErrNotFound, "the state itself is not a key")
+	require.False(t, strings.Contains(tok.Hash, state))
 }
 
 // SECURITY 28: a state is single use under concurrency.
 func TestOAuthStateSpentOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	gh := oauthtest.NewGitHub(t)
 	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
 	b := h.browser()
@@ -244,52 +296,185 @@ func TestOAuthStateSpentOnceUnderRace(t *testing.T) {
 	require.Equal(t, 1, ok, "exactly one callback spends the state")
 }
 
-// SECURITY 31: an identity whose email belongs to another account is not
-// attached to it, unless the app opts in and both sides verified the email.
-func TestOAuthMatchingLocalEmail(t *testing.T) {
-	t.Run("refused by default", func(t *testing.T) {
-		gh := oauthtest.NewGitHub(t)
-		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
-		tok := h.confirmedUser("rooby@example.com", "correct horse battery")
-		q := h.browser().signIn("github")
-		refused(t, q, "409", "account_exists")
-		_, err := h.store.UserByProvider(t.Context(), "github", "109847134")
-		require.ErrorIs(t, err, authkit.ErrNotFound, "no GitHub account was made")
-		me := h.get(api+"user", tok)
-		require.Equal(t, "altogic", me.body["provider"], "the local account is untouched")
-		require.Equal(t, http.StatusOK, h.signIn("rooby@example.com", "correct horse battery").status)
-	})
-	t.Run("opt-in signs into the verified account", func(t *testing.T) {
-		gh := oauthtest.NewGitHub(t)
-		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
-			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
-		tok := h.confirmedUser("rooby@example.com", "correct horse battery")
-		local := h.get(api+"user", tok).body
-		g := h.oauthSignIn("github")
-		require.Equal(t, local["_id"], g.user()["_id"])
-		require.Equal(t, "altogic", g.user()["provider"], "the account stays what it was")
-		require.Equal(t, http.StatusOK, h.signIn("rooby@example.com", "correct horse battery").status)
-	})
-	t.Run("opt-in refuses an unverified local account", func(t *testing.T) {
-		gh := oauthtest.NewGitHub(t)
-		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
-			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
-		require.Equal(t, http.StatusOK, h.signUp("rooby@example.com", "correct horse battery", "Squatter").status)
-		refused(t, h.browser().signIn("github"), "409", "account_exists")
-		h.noUser("github", "109847134", "")
-	})
-	t.Run("opt-in refuses an email the provider does not vouch for", func(t *testing.T) {
-		fb := oauthtest.NewOAuth2(t)
-		fb.SetAPI("/me", map[string]any{"id": "10158", "name": "Rooby", "email": "rooby@example.com"})
-		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"facebook": oauth2Provider(fb)}),
-			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
-		h.confirmedUser("rooby@example.com", "correct horse battery")
-		refused(t, h.browser().signIn("facebook"), "409", "account_exists")
-		h.noUser("facebook", "10158", "")
-	})
+// Every attack on the callback is refused with status 400 invalid_state
+// and creates no user (SECURITY 28).
+func TestOAuthStateAttacks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		attack func(t *testing.T, h *harness, b *browser, cb callback) url.Values
+	}{
+		{"state missing", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			return b.finish(cb.with("state", ""))
+		}},
+		{"state mismatched", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			state := cb.param("state")
+			first := "x"
+			if state[0] == 'x' {
+				first = "y"
+			}
+			return b.finish(cb.with("state", first+state[1:]))
+		}},
+		{"another browser's state (login CSRF)", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			// The attacker starts a sign-in, consents as themself, and
+			// makes the victim's browser open the callback.
+			attacker := h.browser()
+			return b.finish(attacker.consent(attacker.start("github")))
+		}},
+		{"replayed", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			kitURL, _ := url.Parse(h.srv.URL)
+			saved := b.client.Jar.Cookies(kitURL)
+			q := b.finish(cb)
+			require.Equal(t, "200", q.Get("status"), "the first use works")
+			// Take away the user it made: the replay must not make one.
+			u, err := h.store.UserByProvider(t.Context(), "github", "109847134")
+			require.NoError(t, err)
+			require.NoError(t, h.store.DeleteUser(t.Context(), u.ID))
+			// The same callback again, even with the cookie put back.
+			b.client.Jar.SetCookies(kitURL, saved)
+			return b.finish(cb)
+		}},
+		{"expired", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			h.clock.Advance(10*time.Minute + time.Second)
+			return b.finish(cb)
+		}},
+		{"callback without the cookie", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			return h.browser().finish(cb)
+		}},
+		{"forged cookie", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			kitURL, _ := url.Parse(h.srv.URL)
+			saved := b.client.Jar.Cookies(kitURL)
+			require.Len(t, saved, 1)
+			forged := *saved[0]
+			forged.Value = forged.Value[:len(forged.Value)-4] + "AAAA"
+			b.client.Jar.SetCookies(kitURL, []*http.Cookie{&forged})
+			return b.finish(cb)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			gh := oauthtest.NewGitHub(t)
+			h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+			b := h.browser()
+			cb := b.consent(b.start("github"))
+			refused(t, tc.attack(t, h, b, cb), "400", "invalid_state")
+			h.noUser("github", "109847134", "rooby@example.com")
+		})
+	}
+}
+
+// A state minted for one provider does not finish a sign-in with another,
+// even with that provider's cookie name.
+func TestOAuthStateBoundToProvider(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	dc := oauthtest.NewOAuth2(t)
+	dc.SetAPI("/users/@me", map[string]any{"id": "80351110224678912", "username": "nelly", "verified": true, "email": "nelly@example.com"})
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh), "discord": oauth2Provider(dc)}))
+	b := h.browser()
+	cb := b.consent(b.start("github"))
+	u, _ := url.Parse(cb.url)
+	u.Path = "/_auth/discord/callback"
+	resp, raw := b.send(http.MethodGet, u.String(), nil)
+	refused(t, h.landed(resp, raw), "400", "invalid_state")
+	h.noUser("discord", "80351110224678912", "nelly@example.com")
+	h.noUser("github", "109847134", "rooby@example.com")
+}
+
+// A code stolen from one sign-in and injected into another fails the PKCE
+// check at the provider: the victim's verifier is not the thief's.
+func TestOAuthWrongVerifier(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+	thief, victim := h.browser(), h.browser()
+	stolen := thief.consent(thief.start("github"))
+	own := victim.consent(victim.start("github"))
+	q := victim.finish(own.with("code", stolen.param("code")))
+	refused(t, q, "502", "oauth_failed")
+	h.noUser("github", "109847134", "rooby@example.com")
+}
+
+// SECURITY 30: the id_token's signature, algorithm, issuer, audience,
+// expiry and nonce are all checked; any failure creates no user.
+func TestOAuthIDTokenAttacks(t *testing.T) {
+	t.Parallel()
+	op := oauthtest.NewOpenID(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"google": openIDProvider(op)}))
+	op.SetNow(h.clock.Now)
+	for _, tc := range []struct {
+		name    string
+		signing oauthtest.Signing
+		tamper  func(c map[string]any)
+	}{
+		{"bad signature", oauthtest.SignOtherKey, nil},
+		{"alg none", oauthtest.SignNone, nil},
+		{"HS256 keyed with the public key", oauthtest.SignHS256, nil},
+		{"wrong issuer", oauthtest.SignRS256, func(c map[string]any) { c["iss"] = "https://accounts.evil.example" }},
+		{"wrong audience", oauthtest.SignRS256, func(c map[string]any) { c["aud"] = "another-client" }},
+		{"wrong nonce", oauthtest.SignRS256, func(c map[string]any) { c["nonce"] = "not-the-nonce-of-this-sign-in" }},
+		{"no nonce", oauthtest.SignRS256, func(c map[string]any) { delete(c, "nonce") }},
+		{"expired", oauthtest.SignRS256, func(c map[string]any) {
+			c["iat"] = h.clock.Now().Add(-2 * time.Hour).Unix()
+			c["exp"] = h.clock.Now().Add(-time.Minute).Unix()
+		}},
+		{"no subject", oauthtest.SignRS256, func(c map[string]any) { delete(c, "sub") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op.SignWith(tc.signing)
+			op.Tamper(tc.tamper)
+			t.Cleanup(func() { op.SignWith(oauthtest.SignRS256); op.Tamper(nil) })
+			refused(t, h.browser().signIn("google"), "502", "oauth_failed")
+			h.noUser("google", "109847134298377823387", "rooby@example.com")
+		})
+	}
+	// Once the provider behaves, the same user signs in.
+	u := h.oauthSignIn("google").user()
+	require.Equal(t, "109847134298377823387", u["providerUserId"])
+}
+
+// A user who declines, a provider that answers with an error, a failing
+// token endpoint or user API: each ends at the Redirect URL with its code
+// and creates no user.
+func TestOAuthProviderErrors(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+	for _, tc := range []struct {
+		name, status, code string
+		setup              func()
+	}{
+		{"user denial", "403", "access_denied", func() { gh.DenyNext("access_denied") }},
+		{"provider error", "502", "oauth_failed", func() { gh.DenyNext("server_error") }},
+		{"token endpoint error", "502", "oauth_failed", func() { gh.FailTokens("invalid_grant") }},
+		{"user API error", "502", "oauth_failed", func() { gh.FailAPI("/user", http.StatusInternalServerError) }},
+		{"emails API error", "502", "oauth_failed", func() { gh.FailAPI("/user/emails", http.StatusBadGateway) }},
+		{"user without an id", "502", "oauth_failed", func() { gh.SetAPI("/user", map[string]any{"login": "rooby"}) }},
+		{"user API not JSON", "502", "oauth_failed", func() { gh.SetAPI("/user", "just a string") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			t.Cleanup(func() {
+				gh.DenyNext("")
+				gh.FailTokens("")
+				gh.FailAPI("/user", 0)
+				gh.FailAPI("/user/emails", 0)
+				gh.SetGitHubUser(oauthtest.GitHubUser{ID: 109847134, Login: "rooby", Name: "Rooby"},
+					[]oauthtest.GitHubEmail{{Email: "rooby@example.com", Primary: true, Verified: true}})
+			})
+			refused(t, h.browser().signIn("github"), tc.status, tc.code)
+			h.noUser("github", "109847134", "rooby@example.com")
+		})
+	}
+	// A missing code is no sign-in either.
+	b := h.browser()
+	cb := b.consent(b.start("github"))
+	refused(t, b.finish(cb.with("code", "")), "502", "oauth_failed")
+	h.noUser("github", "109847134", "rooby@example.com")
 }
 
 func TestOAuthConfig(t *testing.T) {
+	t.Parallel()
 	pemKey, _ := appleKey(t)
 	good := map[string]authkit.OAuthProvider{
 		"google":   {ClientID: "g", ClientSecret: "s"},
@@ -323,6 +508,7 @@ func TestOAuthConfig(t *testing.T) {
 		"API URL for google":     {map[string]authkit.OAuthProvider{"google": {ClientID: "a", ClientSecret: "b", APIURL: "https://x.example.com"}}, "APIURL is not used by google"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			cfg := validConfig()
 			cfg.Providers = tc.providers
 			_, err := authkit.New(cfg)
@@ -330,19 +516,4 @@ func TestOAuthConfig(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
-}
-
-// The state is stored only as its hash, with the provider as subject.
-func TestOAuthStateStoredAsHash(t *testing.T) {
-	gh := oauthtest.NewGitHub(t)
-	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
-	state := h.browser().start("github").Query().Get("state")
-	tok, err := h.store.TokenByHash(t.Context(), sha256Hex(state), h.clock.Now())
-	require.NoError(t, err)
-	require.Equal(t, authkit.PurposeOAuthState, tok.Purpose)
-	require.Equal(t, "github", tok.Subject)
-	require.Equal(t, 10*time.Minute, tok.ExpiresAt.Sub(tok.CreatedAt))
-	_, err = h.store.TokenByHash(t.Context(), state, h.clock.Now())
-	require.ErrorIs(t, err, authkit.ErrNotFound, "the state itself is not a key")
-	require.False(t, strings.Contains(tok.Hash, state))
 }

@@ -14,9 +14,8 @@ import (
 
 // The phone flows end to end over HTTP, codes read from the texts.
 
-const phonePassword = "correct horse battery"
-
 func TestPhoneSignUpConfirmAndSignIn(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	a := h.signUpPhone("+1 (555) 555-5555", phonePassword, "Jobby")
 	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
@@ -55,12 +54,14 @@ func TestPhoneSignUpConfirmAndSignIn(t *testing.T) {
 }
 
 func TestPhoneSignUpTwiceIsRefused(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555555", phonePassword, nil).status)
 	requireStatusCode(t, h.signUpPhone("+1-555-555-5555", "another good password", nil), http.StatusConflict, "phone_taken")
 }
 
 func TestPhoneSignUpIgnoresPrivilegedUserData(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	a := h.signUpPhone("+15555555501", phonePassword, map[string]any{
 		"phoneVerified": true, "phone": "+15555555502", "_id": "x", "name": "Ann", "age": 30,
@@ -76,6 +77,7 @@ func TestPhoneSignUpIgnoresPrivilegedUserData(t *testing.T) {
 }
 
 func TestPhoneAuthIsOffByDefault(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	token := h.confirmedUser("ann@example.com", phonePassword)
 	for _, r := range []struct {
@@ -98,6 +100,7 @@ func TestPhoneAuthIsOffByDefault(t *testing.T) {
 }
 
 func TestPhoneConfirmationOff(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.PhoneConfirmation = authkit.Off })
 	a := h.signUpPhone("+15555555555", phonePassword, nil)
 	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
@@ -115,6 +118,7 @@ func TestPhoneConfirmationOff(t *testing.T) {
 }
 
 func TestPhoneResendVerificationCode(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555555", phonePassword, nil).status)
 	first := h.code("+15555555555")
@@ -134,6 +138,7 @@ func TestPhoneResendVerificationCode(t *testing.T) {
 }
 
 func TestPhoneSignInWithCode(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	h.phoneUser("+15555555555", phonePassword)
 	send := h.post(phoneQuery("send-code", "+15555555555", ""), nil, "")
@@ -148,6 +153,7 @@ func TestPhoneSignInWithCode(t *testing.T) {
 }
 
 func TestPhoneSignInCodesOff(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.SignInCodes = authkit.Off })
 	h.phoneUser("+15555555555", phonePassword)
 	requireStatusCode(t, h.post(phoneQuery("send-code", "+15555555555", ""), nil, ""), http.StatusForbidden, "feature_disabled")
@@ -158,6 +164,7 @@ func TestPhoneSignInCodesOff(t *testing.T) {
 }
 
 func TestPhoneCodesOnlyToConfirmedNumbers(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555555", phonePassword, nil).status)
 	h.code("+15555555555") // the confirmation sent at sign-up
@@ -167,7 +174,52 @@ func TestPhoneCodesOnlyToConfirmedNumbers(t *testing.T) {
 	h.noMail("+15555555555")
 }
 
+// SECURITY 8: the phone send routes answer alike for unknown, unconfirmed
+// and confirmed numbers, and text nothing to unknown ones.
+func TestCodeSendRoutesAnswerAlike(t *testing.T) {
+	t.Parallel()
+	h := newPhoneHarness(t, noLimits)
+	h.phoneUser("+15555555501", phonePassword)
+	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555502", phonePassword, nil).status)
+	h.code("+15555555502")
+	h.clock.Advance(time.Minute)
+	now := h.clock.Now()
+	require.NoError(t, h.store.CreateUser(context.Background(), authkit.User{
+		ID: "0123456789abcdef01234567", Provider: "google", ProviderUserID: "google-42",
+		Phone: "+15555555504", PhoneVerified: true, SignUpAt: now, LastLoginAt: now,
+	}))
+
+	for _, route := range []string{"send-code", "send-reset-code", "resend-code"} {
+		t.Run(route, func(t *testing.T) {
+			var answers []answer
+			for _, phone := range []string{"+15555555503", "+15555555502", "+15555555501", "+15555555504"} {
+				a := h.post(phoneQuery(route, phone, ""), nil, "")
+				require.Equal(t, http.StatusOK, a.status, "%s: %s", phone, a.raw)
+				answers = append(answers, a)
+			}
+			for _, a := range answers[1:] {
+				require.Equal(t, string(answers[0].raw), string(a.raw), "the same body for every number")
+				require.Equal(t, answers[0].header.Get("Content-Type"), a.header.Get("Content-Type"))
+			}
+		})
+		h.settle()
+		h.clock.Advance(time.Minute)
+	}
+	h.noMail("+15555555503")
+
+	got := map[string]int{}
+	for _, m := range h.box.Messages() {
+		if m.Kind == outbox.KindSMS {
+			got[m.To]++
+		}
+	}
+	// 01: confirmation, sign-in code, reset code. 02: confirmation at
+	// sign-up and on resend. 04 (no password): a sign-in code only.
+	require.Equal(t, map[string]int{"+15555555501": 3, "+15555555502": 2, "+15555555504": 1}, got)
+}
+
 func TestPhoneResetPassword(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	first := h.phoneUser("+15555555555", phonePassword)
 	second := h.signInPhone("+15555555555", phonePassword).token()
@@ -196,6 +248,7 @@ func TestPhoneResetPassword(t *testing.T) {
 
 // A password reset or change voids the codes that could sign in or reset.
 func TestPhonePasswordChangesVoidCodes(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	tok := h.phoneUser("+15555555555", phonePassword)
 	h.post(phoneQuery("send-code", "+15555555555", ""), nil, "")
@@ -223,6 +276,7 @@ func TestPhonePasswordChangesVoidCodes(t *testing.T) {
 }
 
 func TestPhoneChangePhone(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	tok := h.phoneUser("+15555555501", phonePassword)
 	h.phoneUser("+15555555502", phonePassword)
@@ -258,6 +312,7 @@ func TestPhoneChangePhone(t *testing.T) {
 }
 
 func TestPhoneChangeToANumberTakenMeanwhile(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	tok := h.phoneUser("+15555555501", phonePassword)
 	a := h.post(api+"change-phone", map[string]any{"currentPassword": phonePassword, "newPhone": "+15555555503"}, tok)
@@ -274,6 +329,7 @@ func TestPhoneChangeToANumberTakenMeanwhile(t *testing.T) {
 }
 
 func TestPhoneChangeWithoutConfirmation(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) { c.PhoneConfirmation = authkit.Off })
 	tok := h.signUpPhone("+15555555501", phonePassword, nil).token()
 	a := h.post(api+"change-phone", map[string]any{"currentPassword": phonePassword, "newPhone": "+15555555503"}, tok)
@@ -285,6 +341,7 @@ func TestPhoneChangeWithoutConfirmation(t *testing.T) {
 }
 
 func TestPhoneAddedToAnEmailAccount(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t)
 	tok := h.confirmedUser("ann@example.com", phonePassword)
 	a := h.post(api+"change-phone", map[string]any{"currentPassword": phonePassword, "newPhone": "+447911123456"}, tok)
@@ -300,6 +357,7 @@ func TestPhoneAddedToAnEmailAccount(t *testing.T) {
 }
 
 func TestPhoneConfig(t *testing.T) {
+	t.Parallel()
 	phone := func(c *authkit.Config) {
 		c.PhoneAuth = authkit.On
 		c.SMSSender = outbox.New()
@@ -320,6 +378,7 @@ func TestPhoneConfig(t *testing.T) {
 		"a short lifetime takes the gap down with it": func(c *authkit.Config) { phone(c); c.CodeLifetime = 30 * time.Second },
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			cfg := validConfig()
 			edit(&cfg)
 			_, err := authkit.New(cfg)
@@ -346,6 +405,7 @@ func TestPhoneConfig(t *testing.T) {
 		{"template with an unknown function", func(c *authkit.Config) { c.SMSTemplates.PhoneChanged = "{{shout .Phone}}" }, "SMSTemplates.PhoneChanged"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := validConfig()
 			c.edit(&cfg)
 			_, err := authkit.New(cfg)
@@ -356,6 +416,7 @@ func TestPhoneConfig(t *testing.T) {
 }
 
 func TestPhoneCustomTemplates(t *testing.T) {
+	t.Parallel()
 	h := newPhoneHarness(t, func(c *authkit.Config) {
 		c.SMSTemplates.VerifyPhone = "Code for {{.Phone}}: {{.Code}}"
 		c.CodeLifetime = 2 * time.Minute

@@ -13,6 +13,7 @@ import (
 // The README is the user's reference: it must name every Config field and
 // every error code with its status.
 func TestREADMEListsEveryConfigFieldAndCode(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	readme := string(raw)
@@ -33,6 +34,7 @@ func TestREADMEListsEveryConfigFieldAndCode(t *testing.T) {
 // The README tells a store author how big the core is, and lists each
 // capability with its methods: the numbers must follow the interfaces.
 func TestREADMEStatesTheStoreContract(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	readme := string(raw)

@@ -13,6 +13,7 @@ import (
 // SECURITY.md maps each requirement to the tests that prove it. A renamed or
 // deleted test must not leave the page pointing at nothing.
 func TestSecurityDocNamesRealTests(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("SECURITY.md")
 	require.NoError(t, err)
 	// `file.go`: `Name`, `Other`

@@ -3,6 +3,7 @@ package authkit
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,52 +18,60 @@ import (
 	"github.com/authkit/authkit/internal/password"
 )
 
-// accountsStore is enough of a Store for a sign-in: users found by email
-// and phone, and writes that succeed.
-type accountsStore struct {
-	Store
-	PhoneStore
-	users []User
-}
+// SECURITY 7: a sign-in for an unknown account, or for one without a
+// password, verifies a hash like any other: it needs a hashing slot. With
+// the only slot taken and a context that cannot wait, each sign-in gives up
+// waiting for it, which proves it asked for one.
+func TestEverySignInCostsAHash(t *testing.T) {
+	t.Parallel()
+	oauthOnly := User{ID: "u1", Provider: "google", ProviderUserID: "g1", Email: "oauth@example.com", EmailVerified: true}
+	k, err := New(Config{
+		Store: oneUserStore{user: oauthOnly}, Mailer: nopMailer{},
+		PublicURL: "http://localhost", RedirectURL: "http://localhost/",
+		MaxConcurrentHashes: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	k.dummyHash() // made once, outside the slots
 
-func (s accountsStore) UserByEmail(_ context.Context, email string) (User, error) {
-	for _, u := range s.users {
-		if u.Email != "" && u.Email == email {
-			return u, nil
-		}
+	for _, email := range []string{"nobody@example.com", "oauth@example.com"} {
+		release, err := k.acquireHashSlot(context.Background())
+		require.NoError(t, err)
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = k.signInWithEmail(cancelled, email, "some password")
+		var e *Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		require.Equal(t, CodeUnavailable, e.Code, "%s waited for a hashing slot", email)
+		release()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err = k.signInWithEmail(ctx, email, "some password")
+		cancel()
+		require.True(t, errors.As(err, &e))
+		require.Equal(t, CodeInvalidCredentials, e.Code)
 	}
-	return User{}, ErrNotFound
 }
 
-func (s accountsStore) UserByPhone(_ context.Context, phone string) (User, error) {
-	for _, u := range s.users {
-		if u.Phone != "" && u.Phone == phone {
-			return u, nil
-		}
+// The bound holds: with N slots, the N+1th hash waits for one to free.
+func TestHashingIsBounded(t *testing.T) {
+	t.Parallel()
+	k, err := New(Config{Store: oneUserStore{}, Mailer: nopMailer{}, PublicURL: "http://localhost", RedirectURL: "http://localhost/", MaxConcurrentHashes: 2})
+	require.NoError(t, err)
+	var releases []func()
+	for range 2 {
+		release, err := k.acquireHashSlot(context.Background())
+		require.NoError(t, err)
+		releases = append(releases, release)
 	}
-	return User{}, ErrNotFound
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = k.hash(cancelled, "a new long password")
+	require.Error(t, err, "a third hash cannot start while two run")
+	releases[0]()
+	_, err = k.hash(context.Background(), "a new long password")
+	require.NoError(t, err)
+	releases[1]()
 }
-
-func (s accountsStore) UpdateUser(_ context.Context, id string, up UserUpdate) (User, error) {
-	for _, u := range s.users {
-		if u.ID == id {
-			up.Set.ApplyTo(&u)
-			return u, nil
-		}
-	}
-	return User{}, ErrNotFound
-}
-
-func (accountsStore) CreateSession(context.Context, Session) error { return nil }
-
-// neverLimited is a Limiter under which nothing is ever limited.
-type neverLimited struct{}
-
-func (neverLimited) Hit(_ context.Context, _ string, window time.Duration, now time.Time) (int64, time.Time, error) {
-	return 1, now.Add(window), nil
-}
-
-func (neverLimited) Reset(context.Context, string) error { return nil }
 
 // SECURITY 7: every sign-in with a password verifies exactly one hash,
 // whoever it names: the account's own, or, for an unknown email or number
@@ -70,6 +79,7 @@ func (neverLimited) Reset(context.Context, string) error { return nil }
 // the three take the same time as a wrong password. Counted by wrapping
 // the verification itself.
 func TestSignInVerifiesOneHashPerAttempt(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var verified []string // the stored hash of each verification
 	countVerifications := func(stored, pw string, p password.Params) (bool, bool, error) {

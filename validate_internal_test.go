@@ -1,6 +1,7 @@
 package authkit
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -43,5 +44,33 @@ func FuzzNormalizeEmail(f *testing.F) {
 			require.NoError(t, err, "the stored form %q is accepted as input", e)
 			require.Equal(t, e, again)
 		}
+	})
+}
+
+// The parser sees hostile numbers: nothing panics out of normalizePhone,
+// and what it accepts is E.164.
+func FuzzNormalizePhone(f *testing.F) {
+	for _, s := range []string{"+15555555555", "+1 (555) 555-5555", "+44 (0)20 7946 0958", "+", "+0", "+1-800-FLOWERS", "+15555555555;ext=1", "+١٥٥٥", "++1", "+(((", "+1 ) ( 5"} {
+		f.Add(s)
+	}
+	e164 := regexp.MustCompile(`^\+[1-9]\d{1,14}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := normalizePhone(s)
+		if err != nil {
+			require.Equal(t, CodeInvalidPhone, err.(*Error).Code)
+			return
+		}
+		require.Regexp(t, e164, n)
+		again, err := normalizePhone(n)
+		require.NoError(t, err, "the stored form is accepted as input")
+		require.Equal(t, n, again)
+		// The query form (where '+' may arrive as a space) reads every
+		// number the body form does, as the same number.
+		q, err := queryPhone(s)
+		require.NoError(t, err)
+		require.Equal(t, n, q)
+		q, err = queryPhone(strings.Replace(strings.TrimSpace(s), "+", " ", 1))
+		require.NoError(t, err)
+		require.Equal(t, n, q)
 	})
 }

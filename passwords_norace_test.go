@@ -49,6 +49,7 @@ const (
 // OS, under floodHeapBound. Measured by sampling runtime/metrics every
 // millisecond while the flood lasts.
 func TestSignInFloodMemory(t *testing.T) {
+	// Not parallel: it measures the process's memory, which tests running beside it would add to.
 	if testing.Short() {
 		t.Skip("a flood of 500 argon2id sign-ins takes seconds")
 	}

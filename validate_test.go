@@ -1,7 +1,9 @@
 package authkit_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,27 +17,6 @@ import (
 // Bad input gets a 4xx with a clear code, never a 500 (DESIGN §3; SECURITY
 // 3, 12, 27, 33, 34). h.do already checks that every answer is JSON, below
 // 500 and no-store; these tests check the status and the code.
-
-// inputPassword is a good password for the accounts these tests make.
-const inputPassword = "correct horse battery"
-
-// requireCode checks an error answer's status and code.
-func requireStatusCode(t *testing.T, a answer, status int, code string) {
-	t.Helper()
-	require.Equal(t, status, a.status, "%s", a.raw)
-	require.Equal(t, code, a.code(), "%s", a.raw)
-}
-
-// errorDetails is the details object of an error answer.
-func answerDetails(t *testing.T, a answer) map[string]any {
-	t.Helper()
-	errs, _ := a.body["errors"].([]any)
-	require.NotEmpty(t, errs, "%s", a.raw)
-	e, _ := errs[0].(map[string]any)
-	d, _ := e["details"].(map[string]any)
-	require.NotNil(t, d, "the error has details: %s", a.raw)
-	return d
-}
 
 // emailOfLength is a well-formed address of exactly n characters (n ≥ 76),
 // with a 64-character local part and DNS labels no longer than 63.
@@ -93,6 +74,7 @@ var badEmails = []struct {
 }
 
 func TestInputBadEmails(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, noLimits)
 	token := h.confirmedUser("owner@example.com", inputPassword)
 
@@ -140,6 +122,7 @@ func TestInputBadEmails(t *testing.T) {
 }
 
 func TestInputEmailLengthLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	longest := emailOfLength(254)
 
@@ -155,19 +138,28 @@ func TestInputEmailLengthLimit(t *testing.T) {
 	requireStatusCode(t, h.post(api+"send-reset?email="+emailOfLength(255), nil, ""), http.StatusBadRequest, "invalid_email")
 }
 
-// resetKey asks for a reset link for email, follows it and returns the key
-// that resetPwdWithToken takes.
-func resetKey(h *harness, email string) string {
-	h.t.Helper()
-	a := h.post(api+"send-reset?email="+email, nil, "")
-	require.Equal(h.t, http.StatusOK, a.status, "%s", a.raw)
-	q := h.follow(h.link(email))
-	require.Equal(h.t, "reset-pwd", q.Get("action"))
-	require.NotEmpty(h.t, q.Get("access_token"))
-	return q.Get("access_token")
+func TestInputPlusInQueryEmail(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.confirmedUser("ann+tag@example.com", inputPassword)
+
+	// The client puts the address in the query unencoded: '+' arrives as a
+	// space, and the kit reads it back.
+	a := h.post(api+"send-reset?email=ann+tag@example.com", nil, "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	m := h.mail("ann+tag@example.com")
+	require.Contains(t, m.Subject, "Reset")
+
+	a = h.post(api+"send-magic?email=Ann+Tag@Example.com", nil, "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	m = h.mail("ann+tag@example.com")
+	require.Contains(t, m.Subject, "sign-in link")
+	h.noMail("ann tag@example.com")
+	h.noMail("ann@example.com")
 }
 
 func TestInputBadPasswords(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, noLimits)
 	changer := h.confirmedUser("changer@example.com", inputPassword)
 	h.confirmedUser("resetter@example.com", inputPassword)
@@ -246,7 +238,19 @@ func TestInputBadPasswords(t *testing.T) {
 	requireStatusCode(t, h.signIn("changer@example.com", strings.Repeat("x", 1<<20)), http.StatusRequestEntityTooLarge, "request_too_large")
 }
 
+// A JSON escape that decodes to U+FFFD (a lone surrogate) loses the
+// character it stood for; two such passwords would be one.
+func TestPasswordWithLostCharacterRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.do(req{method: http.MethodPost, path: api + "signup-email",
+		body: `{"email":"ann@example.com","password":"correct horse \ud800 battery"}`})
+	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.raw)
+	require.Equal(t, "bad_request", a.code())
+}
+
 func TestInputBadUserData(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tooMany := map[string]any{}
 	for i := range 33 {
@@ -281,6 +285,7 @@ func TestInputBadUserData(t *testing.T) {
 }
 
 func TestInputPrivilegedUserDataIgnored(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	a := h.signUp("ann@example.com", inputPassword, map[string]any{
 		"_id":            "000000000000000000000001",
@@ -327,233 +332,221 @@ func TestInputPrivilegedUserDataIgnored(t *testing.T) {
 	require.Equal(t, true, me.body["emailVerified"], "verified by the link, not by the client")
 }
 
-func TestInputBadBodies(t *testing.T) {
-	h := newHarness(t)
-	token := h.confirmedUser("ann@example.com", inputPassword)
+// badPhones are numbers every phone input refuses with invalid_phone.
+var badPhones = []struct{ name, phone string }{
+	{"empty", ""},
+	{"only spaces", "   "},
+	{"plus alone", "+"},
+	{"national format", "5555555555"},
+	{"national format with brackets", "(555) 555-5555"},
+	{"international prefix 00", "0015555555555"},
+	{"two plus signs", "++15555555555"},
+	{"letters", "+1-800-FLOWERS"},
+	{"letters only", "+abcdefghij"},
+	{"extension", "+15555555555 ext 12"},
+	{"RFC 3966 extension", "+15555555555;ext=1"},
+	{"tel URI", "tel:+15555555555"},
+	{"too short for its country", "+1555"},
+	{"too long for its country", "+1 555 555 55555"},
+	{"UK number too short", "+44 123"},
+	{"no such country code", "+999 1234567"},
+	{"country code only", "+1"},
+	{"trunk zeros that read differently twice", "+490000000"},
+	{"over the 15 digits of E.164", "+8100100000000000"},
+	{"33 characters", "+1" + strings.Repeat(" ", 21) + "5555555555"},
+	{"over 32 characters of digits", "+" + strings.Repeat("5", 32)},
+	{"1000 characters", "+" + strings.Repeat("5", 999)},
+	{"NUL", "+1555555\x005555"},
+	{"newline", "+1555555\n5555"},
+	{"fullwidth digits", "+１５５５５５５５５５５"},
+	{"Arabic-Indic digits", "+١٥٥٥٥٥٥٥٥٥٥"},
+	{"invalid UTF-8", "+1555\xff5555555"},
+	{"email", "ann@example.com"},
+}
 
-	endpoints := []struct {
-		path     string
-		token    string
-		field    string // a string field of the body
-		optional bool   // the body may be absent
+func TestInputBadPhones(t *testing.T) {
+	t.Parallel()
+	h := newPhoneHarness(t, noLimits)
+	token := h.phoneUser("+15555555500", phonePassword)
+
+	jsonRoutes := []struct {
+		name string
+		call func(phone string) answer
 	}{
-		{api + "signup-email", "", "password", false},
-		{api + "signin-email", "", "password", false},
-		{api + "reset-pwd?key=somekey", "", "newPassword", false},
-		{api + "change-pwd", token, "newPassword", false},
-		{api + "change-email", token, "newEmail", false},
-		{api + "signout", token, "token", true},
+		{"signup-phone", func(phone string) answer { return h.signUpPhone(phone, phonePassword, nil) }},
+		{"signin-phone", func(phone string) answer { return h.signInPhone(phone, phonePassword) }},
+		{"change-phone", func(phone string) answer {
+			return h.post(api+"change-phone", map[string]any{"currentPassword": phonePassword, "newPhone": phone}, token)
+		}},
 	}
-	huge := `{"pad":"` + strings.Repeat("x", 64<<10) + `"}`
-	cases := []struct {
-		name        string
-		body        any // nil: no body
-		contentType string
-		status      int
-		code        string
-		field       string // want details.field; "@" for the endpoint's field
+	queryRoutes := []struct {
+		route, code string
+		body        any
 	}{
-		{"no body", nil, "", http.StatusBadRequest, "bad_request", ""},
-		{"text/plain", `{}`, "text/plain", http.StatusUnsupportedMediaType, "unsupported_media_type", ""},
-		{"form", `a=b`, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, "unsupported_media_type", ""},
-		{"malformed JSON", `{"email":`, "", http.StatusBadRequest, "bad_request", ""},
-		{"not JSON", `hello`, "", http.StatusBadRequest, "bad_request", ""},
-		{"unknown field", `{"bogus":1}`, "", http.StatusBadRequest, "bad_request", "bogus"},
-		{"wrong type", `{"@":5}`, "", http.StatusBadRequest, "bad_request", "@"},
-		{"object for a string", `{"@":{}}`, "", http.StatusBadRequest, "bad_request", "@"},
-		{"two objects", `{}{}`, "", http.StatusBadRequest, "bad_request", ""},
-		{"trailing garbage", `{} x`, "", http.StatusBadRequest, "bad_request", ""},
-		{"array", `[]`, "", http.StatusBadRequest, "bad_request", ""},
-		{"string", `"text"`, "", http.StatusBadRequest, "bad_request", ""},
-		{"over 64 KiB", huge, "", http.StatusRequestEntityTooLarge, "request_too_large", ""},
+		{"send-code", "", nil},
+		{"send-reset-code", "", nil},
+		{"resend-code", "", nil},
+		{"signin-code", "123456", nil},
+		{"verify-phone", "123456", nil},
+		{"reset-pwd-code", "123456", map[string]any{"newPassword": "a new long password"}},
 	}
-	for _, ep := range endpoints {
-		t.Run(strings.TrimPrefix(ep.path, api), func(t *testing.T) {
-			for _, c := range cases {
-				if c.body == nil && ep.optional {
-					continue
+	for _, c := range badPhones {
+		t.Run(c.name, func(t *testing.T) {
+			for _, r := range jsonRoutes {
+				if !strings.Contains(c.name, "UTF-8") { // JSON cannot carry it
+					requireStatusCode(t, r.call(c.phone), http.StatusBadRequest, "invalid_phone")
 				}
-				t.Run(c.name, func(t *testing.T) {
-					r := req{method: http.MethodPost, path: ep.path, token: ep.token}
-					if s, ok := c.body.(string); ok {
-						r.body = strings.ReplaceAll(s, "@", ep.field)
-					}
-					if c.contentType != "" {
-						r.header = map[string]string{"Content-Type": c.contentType}
-					}
-					a := h.do(r)
-					requireStatusCode(t, a, c.status, c.code)
-					if c.field != "" {
-						want := c.field
-						if want == "@" {
-							want = ep.field
-						}
-						require.Equal(t, want, answerDetails(t, a)["field"], "%s", a.raw)
-					}
-				})
+			}
+			for _, r := range queryRoutes {
+				a := h.post(phoneQuery(r.route, c.phone, r.code), r.body, "")
+				requireStatusCode(t, a, http.StatusBadRequest, "invalid_phone")
 			}
 		})
 	}
-	// None of it signed the session out or changed the account.
 	me := h.get(api+"user", token)
 	require.Equal(t, http.StatusOK, me.status, "%s", me.raw)
-	require.Equal(t, "ann@example.com", me.body["email"])
-	require.Equal(t, http.StatusOK, h.signIn("ann@example.com", inputPassword).status)
-
-	// A charset parameter is fine.
-	a := h.do(req{method: http.MethodPost, path: api + "signin-email",
-		body:   `{"email":"ann@example.com","password":"` + inputPassword + `"}`,
-		header: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
-	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
-}
-
-func TestInputRoutes(t *testing.T) {
-	h := newHarness(t)
-	cases := []struct {
-		method, path string
-		status       int
-		code, allow  string
-	}{
-		{http.MethodGet, api + "nope", http.StatusNotFound, "not_found", ""},
-		{http.MethodPost, api + "nope", http.StatusNotFound, "not_found", ""},
-		{http.MethodGet, "/", http.StatusNotFound, "not_found", ""},
-		{http.MethodGet, "/_auth/nope/deeper", http.StatusNotFound, "not_found", ""}, // /_auth/nope is a provider's start: see TestOAuthUnknownOrUnconfiguredProvider
-		{http.MethodGet, api + "signin-email/", http.StatusNotFound, "not_found", ""},
-		{http.MethodGet, api + "signin-email", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
-		{http.MethodPut, api + "signup-email", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
-		{http.MethodPost, api + "grant", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
-		{http.MethodDelete, api + "user", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
-		{http.MethodPost, "/_auth/verify", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
-	}
-	for _, c := range cases {
-		t.Run(c.method+" "+c.path, func(t *testing.T) {
-			a := h.do(req{method: c.method, path: c.path})
-			requireStatusCode(t, a, c.status, c.code)
-			if c.allow != "" {
-				require.Equal(t, c.allow, a.header.Get("Allow"))
-			}
-		})
-	}
-}
-
-func TestInputBadKeys(t *testing.T) {
-	h := newHarness(t)
-	h.confirmedUser("ann@example.com", inputPassword)
-	reset := resetKey(h, "ann@example.com")
-
-	keys := []struct{ name, key string }{
-		{"empty", ""},
-		{"unknown", "dW5rbm93bi1rZXktb2YtdGhlLXJpZ2h0LWxlbmd0aC14eA"},
-		{"1000 characters", strings.Repeat("k", 1000)},
-		{"NUL", "%00"},
-		{"path", "..%2F..%2Fetc"},
-	}
-	for _, k := range keys {
-		t.Run("grant "+k.name, func(t *testing.T) {
-			requireStatusCode(t, h.grant(k.key), http.StatusBadRequest, "invalid_token")
-		})
-		t.Run("reset-pwd "+k.name, func(t *testing.T) {
-			a := h.post(api+"reset-pwd?key="+k.key, map[string]any{"newPassword": "a brand new password"}, "")
-			requireStatusCode(t, a, http.StatusBadRequest, "invalid_token")
-		})
-		t.Run("link "+k.name, func(t *testing.T) {
-			q := h.follow(h.srv.URL + "/_auth/verify?key=" + k.key)
-			require.Equal(t, "400", q.Get("status"))
-			require.Equal(t, "invalid_token", q.Get("error"))
-			require.Empty(t, q.Get("access_token"))
-		})
-	}
-	t.Run("link without key", func(t *testing.T) {
-		q := h.follow(h.srv.URL + "/_auth/verify")
-		require.Equal(t, "400", q.Get("status"))
-		require.Equal(t, "invalid_token", q.Get("error"))
-	})
-	t.Run("a reset key is no grant key", func(t *testing.T) {
-		requireStatusCode(t, h.grant(reset), http.StatusBadRequest, "invalid_token")
-		// ... and asking did not spend it.
-		a := h.post(api+"reset-pwd?key="+reset, map[string]any{"newPassword": "a brand new password"}, "")
-		require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
-	})
-}
-
-func TestInputPlusInQueryEmail(t *testing.T) {
-	h := newHarness(t)
-	h.confirmedUser("ann+tag@example.com", inputPassword)
-
-	// The client puts the address in the query unencoded: '+' arrives as a
-	// space, and the kit reads it back.
-	a := h.post(api+"send-reset?email=ann+tag@example.com", nil, "")
-	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
-	m := h.mail("ann+tag@example.com")
-	require.Contains(t, m.Subject, "Reset")
-
-	a = h.post(api+"send-magic?email=Ann+Tag@Example.com", nil, "")
-	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
-	m = h.mail("ann+tag@example.com")
-	require.Contains(t, m.Subject, "sign-in link")
-	h.noMail("ann tag@example.com")
-	h.noMail("ann@example.com")
-}
-
-func TestInputSignInFailuresAlike(t *testing.T) {
-	h := newHarness(t)
-	h.confirmedUser("ann@example.com", inputPassword)
-	require.Equal(t, http.StatusOK, h.signUp("pending@example.com", inputPassword, nil).status)
-	now := h.clock.Now()
-	require.NoError(t, h.store.CreateUser(t.Context(), authkit.User{
-		ID: "0123456789abcdef01234567", Provider: "google", ProviderUserID: "google-42",
-		Email: "oauth@example.com", EmailVerified: true, SignUpAt: now, LastLoginAt: now,
-	}))
-
-	cases := []struct{ name, email, password string }{
-		{"unknown account", "nobody@example.com", inputPassword},
-		{"wrong password", "ann@example.com", "not the password"},
-		{"wrong password in another case", "ann@example.com", strings.ToUpper(inputPassword)},
-		{"OAuth-only account", "oauth@example.com", inputPassword},
-		{"OAuth-only account, empty password", "oauth@example.com", ""},
-		{"unconfirmed account, wrong password", "pending@example.com", "not the password"},
-	}
-	var first answer
-	for i, c := range cases {
-		a := h.signIn(c.email, c.password)
-		requireStatusCode(t, a, http.StatusUnauthorized, "invalid_credentials")
-		if i == 0 {
-			first = a
-			continue
-		}
-		require.Equal(t, string(first.raw), string(a.raw), "%s answers as %s does", c.name, cases[0].name)
-		require.Equal(t, first.header.Get("Content-Type"), a.header.Get("Content-Type"), c.name)
-	}
-}
-
-func TestInputSendAnswersAlike(t *testing.T) {
-	h := newHarness(t)
-	h.confirmedUser("verified@example.com", inputPassword)
-	require.Equal(t, http.StatusOK, h.signUp("pending@example.com", inputPassword, nil).status)
-	h.mail("pending@example.com") // the confirmation sent at sign-up
-
-	for _, route := range []string{"send-magic", "send-reset", "resend"} {
-		t.Run(route, func(t *testing.T) {
-			var answers []answer
-			for _, email := range []string{"nobody@example.com", "pending@example.com", "verified@example.com"} {
-				a := h.post(api+route+"?email="+email, nil, "")
-				require.Equal(t, http.StatusOK, a.status, "%s: %s", email, a.raw)
-				answers = append(answers, a)
-			}
-			for _, a := range answers[1:] {
-				require.Equal(t, string(answers[0].raw), string(a.raw), "the same body for every account")
-				require.Equal(t, answers[0].header.Get("Content-Type"), a.header.Get("Content-Type"))
-			}
-		})
-	}
-	h.noMail("nobody@example.com")
-
-	// What the routes did send went only where it makes sense.
+	require.Equal(t, "+15555555500", me.body["phone"], "nothing of that wrote anything")
 	h.settle()
-	got := map[string][]string{}
-	for _, m := range h.box.Messages() {
-		got[m.To] = append(got[m.To], m.Subject)
+	require.Len(t, h.box.Messages(), 1, "nor sent anything but the first confirmation")
+}
+
+func TestInputPhoneFormatsAccepted(t *testing.T) {
+	t.Parallel()
+	h := newPhoneHarness(t)
+	for _, c := range []struct{ in, e164 string }{
+		{"+15555555555", "+15555555555"},                                // the seeds' own number: possible, not assigned
+		{" +1 555-555-5501 ", "+15555555501"},                           // spaces, dashes
+		{"+1 (555) 555.5502", "+15555555502"},                           // brackets, dots
+		{"+44 (0)20 7946 0958", "+442079460958"},                        // the national trunk 0 dropped
+		{"+39 06 1234 5678", "+390612345678"},                           // Italy's leading 0 kept
+		{"+1" + strings.Repeat(" ", 20) + "5555555503", "+15555555503"}, // 32 characters, the most
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			a := h.signUpPhone(c.in, phonePassword, nil)
+			require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+			require.Equal(t, c.e164, a.user()["phone"])
+			h.code(c.e164)
+		})
 	}
-	require.Len(t, got["verified@example.com"], 3, "confirmation, magic link and reset: %v", got)
-	require.Len(t, got["pending@example.com"], 2, "confirmation at sign-up and on resend: %v", got)
+}
+
+// A caller that does not encode the query sends '+' as a space; the kit
+// reads it back.
+func TestInputPlusInQueryPhone(t *testing.T) {
+	t.Parallel()
+	h := newPhoneHarness(t)
+	h.phoneUser("+15555555555", phonePassword)
+	a := h.post(api+"send-code?phone=+15555555555", nil, "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	code := h.code("+15555555555")
+	in := h.post(api+"signin-code?phone=+1%20555%20555%205555&code="+code, nil, "")
+	require.Equal(t, http.StatusOK, in.status, "%s", in.raw)
+}
+
+// A query value of any size is refused by what it should be, in JSON: up
+// to the 1 MB of headers that net/http reads (past that, the host's
+// http.Server answers 431 itself, before any handler).
+func TestRoutesOversizedQueryValues(t *testing.T) {
+	t.Parallel()
+	h := newPhoneHarness(t, generousLimits)
+	for _, size := range []int{300, 100 << 10, 900 << 10} {
+		email := strings.Repeat("e", size) + "@example.com"
+		digits := strings.Repeat("5", size)
+		for _, c := range []struct {
+			method, path string
+			body         any
+			code         string
+		}{
+			{"POST", api + "send-magic?email=" + email, nil, "invalid_email"},
+			{"POST", api + "send-reset?email=" + email, nil, "invalid_email"},
+			{"POST", api + "resend?email=" + email, nil, "invalid_email"},
+			{"POST", api + "send-code?phone=%2B" + digits, nil, "invalid_phone"},
+			{"POST", api + "send-reset-code?phone=%2B" + digits, nil, "invalid_phone"},
+			{"POST", api + "resend-code?phone=%2B" + digits, nil, "invalid_phone"},
+			{"POST", api + "signin-code?phone=%2B15555555501&code=" + digits, nil, "invalid_code"},
+			{"POST", api + "verify-phone?phone=%2B15555555501&code=" + digits, nil, "invalid_code"},
+			{"POST", api + "reset-pwd-code?phone=%2B15555555501&code=" + digits, map[string]any{"newPassword": "a new long password"}, "invalid_code"},
+			{"POST", api + "reset-pwd?key=" + digits, map[string]any{"newPassword": "a new long password"}, "invalid_token"},
+			{"GET", api + "grant?key=" + digits, nil, "invalid_token"},
+		} {
+			a := h.do(req{method: c.method, path: c.path, body: c.body})
+			requireStatusCode(t, a, http.StatusBadRequest, c.code)
+		}
+		// The browser routes end at the Redirect URL, never on a bare page.
+		q := h.follow(h.srv.URL + "/_auth/verify?key=" + digits)
+		require.Equal(t, "invalid_token", q.Get("error"))
+		resp := rawCall(t, h, http.MethodGet, "/_auth/github/callback?code=x&state="+digits, nil)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "%s", body)
+		require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "https://app.example.com/after?"), resp.Header.Get("Location"))
+	}
+}
+
+// queryRoutes are the routes that read their query, and how each is called.
+var queryRoutes = []struct {
+	method, path, body, query string
+}{
+	{http.MethodPost, api + "send-magic", "", "email=" + fuzzEmail},
+	{http.MethodPost, api + "send-reset", "", "email=" + fuzzEmail},
+	{http.MethodPost, api + "resend", "", "email=" + fuzzEmail},
+	{http.MethodPost, api + "send-code", "", "phone=%2B15555555555"},
+	{http.MethodPost, api + "send-reset-code", "", "phone=%2B15555555555"},
+	{http.MethodPost, api + "resend-code", "", "phone=%2B15555555555"},
+	{http.MethodPost, api + "signin-code", "", "phone=%2B15555555555&code=123456"},
+	{http.MethodPost, api + "verify-phone", "", "phone=%2B15555555555&code=123456"},
+	{http.MethodPost, api + "reset-pwd", `{"newPassword":"a new long password"}`, "key=bm90LWEta2V5LW9mLXRoZS1raXQtYXQtYWxsLTAwMDAwMDA"},
+	{http.MethodPost, api + "reset-pwd-code", `{"newPassword":"a new long password"}`, "phone=%2B15555555555&code=123456"},
+	{http.MethodGet, api + "grant", "", "key=bm90LWEta2V5LW9mLXRoZS1raXQtYXQtYWxsLTAwMDAwMDA"},
+	{http.MethodGet, "/_auth/verify", "", "key=bm90LWEta2V5LW9mLXRoZS1raXQtYXQtYWxsLTAwMDAwMDA"},
+}
+
+// FuzzQueryValues sends any query string to every route that reads one:
+// the email, phone, code and key parameters, unencoded as the client
+// sends them, encoded, repeated, oversized or malformed.
+func FuzzQueryValues(f *testing.F) {
+	kit, _, _ := fuzzKit(f)
+	// Per route: no query and one it takes; then odd queries, spread
+	// over the routes.
+	for i, rt := range queryRoutes {
+		f.Add(uint8(i), "")
+		f.Add(uint8(i), rt.query)
+	}
+	for i, q := range []string{
+		"email=fuzz+tag@example.com", "email=Fuzz%2BTag%40Example.com", "email=a@b@c", "email=%ff@example.com",
+		"email=" + strings.Repeat("e", 300) + "@example.com", "email=" + fuzzEmail + "&email=other@example.com",
+		"phone=+15555555555", "phone= 1 555 555 5555", "phone=%2B1555", "phone=" + strings.Repeat("5", 300),
+		"phone=%2B15555555555&code=12345a", "phone=%2B15555555555&code=" + strings.Repeat("1", 300),
+		"key=" + strings.Repeat("k", 300), "key=%00", "key=a%20b", "key=..%2F..%2F", "key=a;key=b",
+		"%zz", "a=%", ";;;", "email", "&&&=&",
+	} {
+		f.Add(uint8(i), q)
+	}
+	f.Fuzz(func(t *testing.T, route uint8, query string) {
+		rt := queryRoutes[int(route)%len(queryRoutes)]
+		var body *strings.Reader
+		if rt.body != "" {
+			body = strings.NewReader(rt.body)
+		}
+		var r *http.Request
+		if body != nil {
+			r = httptest.NewRequest(rt.method, rt.path, body)
+			r.Header.Set("Content-Type", "application/json")
+		} else {
+			r = httptest.NewRequest(rt.method, rt.path, nil)
+		}
+		r.URL.RawQuery = query
+		r.Header.Set("User-Agent", chromeUA)
+		rec := httptest.NewRecorder()
+		kit.Handler().ServeHTTP(rec, r)
+		what := rt.method + " " + rt.path + "?" + query
+		if rt.path != "/_auth/verify" {
+			checkAPIAnswer(t, rec, what)
+			return
+		}
+		checkRedirect(t, rec, what)
+		if q := redirectQuery(t, rec); q.Get("access_token") != "" || q.Get("status") == "200" {
+			t.Fatalf("%s: a link the kit never issued worked: %v", what, q)
+		}
+	})
 }

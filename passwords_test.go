@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/dbtest"
@@ -18,6 +20,161 @@ import (
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/sqlstore"
 )
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	current := h.confirmedUser("kay@example.com", "correct horse battery")
+	other := h.signIn("kay@example.com", "correct horse battery").token()
+
+	wrong := h.post(api+"change-pwd", map[string]any{"newPassword": "a new long password", "oldPassword": "nope nope nope"}, current)
+	require.Equal(t, http.StatusForbidden, wrong.status)
+	require.Equal(t, "wrong_password", wrong.code())
+	weak := h.post(api+"change-pwd", map[string]any{"newPassword": "password123", "oldPassword": "correct horse battery"}, current)
+	require.Equal(t, "password_too_common", weak.code())
+
+	ok := h.post(api+"change-pwd", map[string]any{"newPassword": "a new long password", "oldPassword": "correct horse battery"}, current)
+	require.Equal(t, http.StatusOK, ok.status, "%s", ok.raw)
+	require.Equal(t, http.StatusOK, h.get(api+"user", current).status, "the current session lives on")
+	require.Equal(t, "invalid_session_token", h.get(api+"user", other).code(), "every other session ends")
+	require.Equal(t, "invalid_credentials", h.signIn("kay@example.com", "correct horse battery").code())
+	require.Equal(t, http.StatusOK, h.signIn("kay@example.com", "a new long password").status)
+}
+
+func TestChangePasswordVoidsLinks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	tok := h.confirmedUser("lou@example.com", "correct horse battery")
+	h.post(api+"send-reset?email=lou@example.com", nil, "")
+	link := h.link("lou@example.com")
+	h.post(api+"change-pwd", map[string]any{"newPassword": "a new long password", "oldPassword": "correct horse battery"}, tok)
+	require.Equal(t, "invalid_token", h.follow(link).Get("error"))
+}
+
+func TestConfigMinPasswordLength(t *testing.T) {
+	t.Parallel()
+	t.Run("default 8", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		a := h.signUp("seven@example.com", "Zebra42", nil)
+		requireStatusCode(t, a, http.StatusBadRequest, "password_too_short")
+		require.Equal(t, float64(8), answerDetails(t, a)["minLength"])
+		a = h.signUp("eight@example.com", "Zebra42!", nil)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	})
+	t.Run("6, Altogic's", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(c *authkit.Config) { c.MinPasswordLength = 6 })
+		a := h.signUp("five@example.com", "Zeb42", nil)
+		requireStatusCode(t, a, http.StatusBadRequest, "password_too_short")
+		require.Equal(t, float64(6), answerDetails(t, a)["minLength"])
+		require.Equal(t, http.StatusOK, h.signUp("six@example.com", "Zeb42!", nil).status)
+	})
+	t.Run("counted in characters, not bytes", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(c *authkit.Config) { c.MinPasswordLength = 10 })
+		// 9 characters, 18 bytes.
+		requireStatusCode(t, h.signUp("short@example.com", strings.Repeat("ü", 9), nil), http.StatusBadRequest, "password_too_short")
+	})
+}
+
+func TestInputSignInFailuresAlike(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.confirmedUser("ann@example.com", inputPassword)
+	require.Equal(t, http.StatusOK, h.signUp("pending@example.com", inputPassword, nil).status)
+	now := h.clock.Now()
+	require.NoError(t, h.store.CreateUser(t.Context(), authkit.User{
+		ID: "0123456789abcdef01234567", Provider: "google", ProviderUserID: "google-42",
+		Email: "oauth@example.com", EmailVerified: true, SignUpAt: now, LastLoginAt: now,
+	}))
+
+	cases := []struct{ name, email, password string }{
+		{"unknown account", "nobody@example.com", inputPassword},
+		{"wrong password", "ann@example.com", "not the password"},
+		{"wrong password in another case", "ann@example.com", strings.ToUpper(inputPassword)},
+		{"OAuth-only account", "oauth@example.com", inputPassword},
+		{"OAuth-only account, empty password", "oauth@example.com", ""},
+		{"unconfirmed account, wrong password", "pending@example.com", "not the password"},
+	}
+	var first answer
+	for i, c := range cases {
+		a := h.signIn(c.email, c.password)
+		requireStatusCode(t, a, http.StatusUnauthorized, "invalid_credentials")
+		if i == 0 {
+			first = a
+			continue
+		}
+		require.Equal(t, string(first.raw), string(a.raw), "%s answers as %s does", c.name, cases[0].name)
+		require.Equal(t, first.header.Get("Content-Type"), a.header.Get("Content-Type"), c.name)
+	}
+}
+
+// SECURITY 3: a password is taken as typed: any Unicode, spaces at either
+// end kept, case kept, 64 characters and more.
+func TestPasswordsTakenAsTyped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, generousLimits, func(c *authkit.Config) { c.EmailConfirmation = authkit.Off })
+	for i, pw := range []string{
+		"  spaced out password  ",
+		"pässwörd 🔑 密码 пароль",
+		strings.Repeat("0123456789abcdef", 4), // 64
+		"Tab\tand\u00a0no-break space",
+	} {
+		email := "typed" + string(rune('a'+i)) + "@example.com"
+		a := h.signUp(email, pw, nil)
+		require.Equal(t, http.StatusOK, a.status, "%q: %s", pw, a.raw)
+		require.Equal(t, http.StatusOK, h.signIn(email, pw).status, "%q signs in as typed", pw)
+		for _, other := range []string{strings.TrimSpace(pw), strings.ToUpper(pw), strings.ToLower(pw), pw + " ", " " + pw} {
+			if other != pw {
+				requireStatusCode(t, h.signIn(email, other), http.StatusUnauthorized, "invalid_credentials")
+			}
+		}
+	}
+}
+
+// SECURITY 2: a legacy bcrypt hash signs in and is replaced by argon2id.
+func TestBcryptHashIsUpgraded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	legacy, err := bcrypt.GenerateFromPassword([]byte("an old password"), bcrypt.MinCost)
+	require.NoError(t, err)
+	now := h.clock.Now()
+	require.NoError(t, h.store.CreateUser(context.Background(), authkit.User{
+		ID: "0123456789abcdef01234567", Provider: authkit.ProviderAltogic, ProviderUserID: "0123456789abcdef01234567",
+		Email: "uma@example.com", EmailVerified: true, PasswordHash: string(legacy), SignUpAt: now, LastLoginAt: now,
+	}))
+	require.Equal(t, http.StatusOK, h.signIn("uma@example.com", "an old password").status)
+	u, err := h.store.UserByEmail(context.Background(), "uma@example.com")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(u.PasswordHash, "$argon2id$"), u.PasswordHash)
+	require.Equal(t, http.StatusOK, h.signIn("uma@example.com", "an old password").status)
+}
+
+// SECURITY 2: an argon2id hash stored with weaker parameters than today's
+// is replaced on the next sign-in with the right password, and on no
+// other (TestBcryptHashIsUpgraded does it for bcrypt).
+func TestWeakArgon2HashIsUpgraded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, generousLimits)
+	weak, err := password.Hash(rand.Reader, inputPassword, password.Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	require.NoError(t, err)
+	now := h.clock.Now()
+	require.NoError(t, h.store.CreateUser(context.Background(), authkit.User{
+		ID: "0123456789abcdef01234567", Provider: authkit.ProviderAltogic, ProviderUserID: "0123456789abcdef01234567",
+		Email: "wes@example.com", EmailVerified: true, PasswordHash: weak, SignUpAt: now, LastLoginAt: now,
+	}))
+	stored := func() string {
+		u, err := h.store.UserByEmail(context.Background(), "wes@example.com")
+		require.NoError(t, err)
+		return u.PasswordHash
+	}
+	requireStatusCode(t, h.signIn("wes@example.com", "not the password"), http.StatusUnauthorized, "invalid_credentials")
+	require.Equal(t, weak, stored(), "a wrong password upgrades nothing")
+	require.Equal(t, http.StatusOK, h.signIn("wes@example.com", inputPassword).status)
+	require.Regexp(t, `^\$argon2id\$v=19\$m=19456,t=2,p=1\$`, stored())
+	require.Equal(t, http.StatusOK, h.signIn("wes@example.com", inputPassword).status, "the new hash works")
+}
 
 // The proofs that a password reset always wins over a sign-in racing it
 // (DESIGN §4, no lost updates; the credential stamp). The attacker knows
@@ -111,26 +268,6 @@ const (
 	newRacePw = "the owner's new password"
 )
 
-// resetKey asks for a reset link as the owner does, follows it, and
-// returns the key resetPwdWithToken takes.
-func (h *harness) resetKey(email string) string {
-	h.t.Helper()
-	require.Equal(h.t, http.StatusOK, h.post(api+"send-reset?email="+email, nil, "").status)
-	q := h.follow(h.link(email))
-	require.Equal(h.t, "reset-pwd", q.Get("action"))
-	return q.Get("access_token")
-}
-
-// magicGrant asks for a magic link, follows it, and returns the grant key
-// getAuthGrant takes.
-func (h *harness) magicGrant(email string) string {
-	h.t.Helper()
-	require.Equal(h.t, http.StatusOK, h.post(api+"send-magic?email="+email, nil, "").status)
-	q := h.follow(h.link(email))
-	require.Equal(h.t, "magic-link", q.Get("action"))
-	return q.Get("access_token")
-}
-
 // weakenHash stores a hash of pw at parameters below today's, as an older
 // release (or a bcrypt import) left it: the next sign-in upgrades it.
 func weakenHash(t *testing.T, s authkit.Store, email, pw string) {
@@ -169,6 +306,7 @@ var (
 // the attacker holds no working session, the old password is refused and
 // the owner's new one works.
 func TestResetWinsOverRacingSignIn(t *testing.T) {
+	t.Parallel()
 	attacks := []struct {
 		name   string
 		legacy bool   // the stored hash is one the sign-in upgrades
@@ -183,11 +321,13 @@ func TestResetWinsOverRacingSignIn(t *testing.T) {
 	}
 	for _, rs := range raceStores {
 		t.Run(rs.name, func(t *testing.T) {
+			t.Parallel()
 			if rs.env != "" {
 				dbtest.Need(t, rs.env)
 			}
 			for _, a := range attacks {
 				t.Run(a.name, func(t *testing.T) {
+					t.Parallel()
 					testResetRace(t, rs.open(t), a.legacy, a.method, a.racing)
 				})
 			}
@@ -231,6 +371,7 @@ func testResetRace(t *testing.T, s store, legacy bool, method string, racing rac
 // on a while after. Every run, no session any of them got works, and the
 // old password is refused.
 func TestResetWinsOverSignInLoops(t *testing.T) {
+	// Not parallel: its race is timed by the kit alone, so other tests' load must not stretch or skew it.
 	const runs, clients = 20, 3
 	for _, rs := range raceStores[:2] { // memory and SQLite: the timing is the kit's, not the database's
 		t.Run(rs.name, func(t *testing.T) {

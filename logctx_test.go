@@ -34,10 +34,6 @@ type captureHandler struct {
 	group   string
 }
 
-func newCaptureHandler() *captureHandler {
-	return &captureHandler{mu: &sync.Mutex{}, records: &[]record{}}
-}
-
 func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
@@ -84,6 +80,10 @@ func (h *captureHandler) all() []record {
 	return append([]record(nil), *h.records...)
 }
 
+func newCaptureHandler() *captureHandler {
+	return &captureHandler{mu: &sync.Mutex{}, records: &[]record{}}
+}
+
 // secretList collects the secrets a run handles.
 type secretList []string
 
@@ -102,6 +102,7 @@ func (s *secretList) add(vs ...string) {
 // code, verifier or token, or the state cookie, anywhere in its message
 // or attributes.
 func TestLogsEveryFlow(t *testing.T) {
+	t.Parallel()
 	capture := newCaptureHandler()
 	logTo := func(c *authkit.Config) { c.Logger = slog.New(capture) }
 	var secrets secretList
@@ -334,3 +335,141 @@ var userMayBeUnknown = map[string]bool{
 var userUnknowable = map[string]bool{
 	"authkit: oauth sign-in failed": true,
 }
+
+// SECURITY 36: the email flows log who did what from where, and never a
+// password, token, link key or grant key.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	h := newHarness(t, func(c *authkit.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	secrets := []string{"correct horse battery", "a new long password", "an even newer password"}
+	tok := h.confirmedUser("wes@example.com", secrets[0])
+	secrets = append(secrets, tok)
+	require.Equal(t, "invalid_credentials", h.signIn("wes@example.com", "wrong password here").code())
+	h.post(api+"send-magic?email=wes@example.com", nil, "")
+	magic := h.link("wes@example.com")
+	q := h.follow(magic)
+	g := h.grant(q.Get("access_token"))
+	secrets = append(secrets, keyOf(magic), q.Get("access_token"), g.token())
+	h.post(api+"send-reset?email=wes@example.com", nil, "")
+	reset := h.link("wes@example.com")
+	secrets = append(secrets, keyOf(reset))
+	h.post(api+"reset-pwd?key="+keyOf(reset), map[string]any{"newPassword": secrets[1]}, "")
+	in := h.signIn("wes@example.com", secrets[1]).token()
+	secrets = append(secrets, in)
+	h.post(api+"change-pwd", map[string]any{"oldPassword": secrets[1], "newPassword": secrets[2]}, in)
+	h.post(api+"signout", nil, in)
+	h.settle()
+
+	out := logs.String()
+	for _, event := range []string{"sign-up", "sign-in", "sign-in failed", "password reset", "password changed", "signed out"} {
+		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
+	}
+	require.Contains(t, out, `"ip":"127.0.0.1"`)
+	for _, s := range secrets {
+		require.NotEmpty(t, s)
+		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
+	}
+}
+
+// SECURITY 36: the phone flows log who did what from where, and never a
+// password, session token or SMS code.
+func TestLogsHoldNoCodes(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.Logger = timelessLogger(&logs) })
+	const phone = "+15555555555"
+	secrets := []string{"correct horse battery", "a new long password", "an even newer password"}
+	require.Equal(t, http.StatusOK, h.signUpPhone(phone, secrets[0], nil).status)
+	confirm := h.code(phone)
+	requireStatusCode(t, h.post(phoneQuery("verify-phone", phone, wrongCode(confirm)), nil, ""), http.StatusBadRequest, "invalid_code")
+	v := h.post(phoneQuery("verify-phone", phone, confirm), nil, "")
+	secrets = append(secrets, confirm, v.token())
+	require.Equal(t, "invalid_credentials", h.signInPhone(phone, "wrong password here").code())
+	in := h.signInPhone(phone, secrets[0]).token()
+	secrets = append(secrets, in)
+
+	h.post(phoneQuery("send-code", phone, ""), nil, "")
+	signIn := h.code(phone)
+	byCode := h.post(phoneQuery("signin-code", phone, signIn), nil, "").token()
+	secrets = append(secrets, signIn, byCode)
+
+	h.clock.Advance(time.Minute)
+	h.post(phoneQuery("send-reset-code", phone, ""), nil, "")
+	reset := h.code(phone)
+	h.post(phoneQuery("reset-pwd-code", phone, reset), map[string]any{"newPassword": secrets[1]}, "")
+	secrets = append(secrets, reset)
+
+	tok := h.signInPhone(phone, secrets[1]).token()
+	h.post(api+"change-phone", map[string]any{"currentPassword": secrets[1], "newPhone": "+15555555556"}, tok)
+	change := h.code("+15555555556")
+	h.post(phoneQuery("verify-phone", "+15555555556", change), nil, "")
+	secrets = append(secrets, tok, change)
+	h.settle()
+
+	out := logs.String()
+	for _, event := range []string{"sign-up", "phone confirmed", "sign-in", "sign-in failed", "sign-in by code", "code refused", "code texted", "password reset", "phone changed"} {
+		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
+	}
+	require.Contains(t, out, `"ip":"127.0.0.1"`)
+	for _, s := range secrets {
+		require.NotEmpty(t, s)
+		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
+	}
+}
+
+// SECURITY 36: OAuth sign-ins log who, with which provider, from where,
+// and never a state, code, verifier, token, id_token, grant key or secret.
+func TestOAuthLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	gh := oauthtest.NewGitHub(t)
+	op := oauthtest.NewOpenID(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh), "google": openIDProvider(op)}),
+		func(c *authkit.Config) {
+			c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+	op.SetNow(h.clock.Now)
+	op.SetClaims(map[string]any{"sub": "1098", "email": "rooby.google@example.com", "email_verified": true})
+	var secrets []string
+	for _, p := range []string{"github", "google", "github"} {
+		b := h.browser()
+		authURL := b.start(p)
+		cb := b.consent(authURL)
+		q := b.finish(cb)
+		require.Equal(t, "200", q.Get("status"), "%s: %s", p, q.Get("error"))
+		g := h.grant(q.Get("access_token"))
+		require.Equal(t, http.StatusOK, g.status, "%s", g.raw)
+		secrets = append(secrets, authURL.Query().Get("state"), authURL.Query().Get("code_challenge"),
+			cb.param("code"), q.Get("access_token"), g.token())
+	}
+	// Failures log too, still without secrets.
+	op.Tamper(func(c map[string]any) { c["aud"] = "another-client" })
+	b := h.browser()
+	authURL := b.start("google")
+	cb := b.consent(authURL)
+	refused(t, b.finish(cb), "502", "oauth_failed")
+	secrets = append(secrets, authURL.Query().Get("state"), cb.param("code"))
+	refused(t, h.browser().finish(cb), "400", "invalid_state")
+	secrets = append(secrets, gh.Secrets()...)
+	secrets = append(secrets, op.Secrets()...)
+	secrets = append(secrets, oauthtest.ClientSecret)
+
+	out := logs.String()
+	for _, event := range []string{"oauth sign-up", "oauth sign-in", "oauth sign-in failed", "sign-in by oauth-signin"} {
+		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
+	}
+	require.Contains(t, out, `"provider":"github"`)
+	require.Contains(t, out, `"code":"oauth_failed"`)
+	require.Contains(t, out, `"code":"invalid_state"`)
+	require.Contains(t, out, `"ip":"127.0.0.1"`)
+	for _, s := range secrets {
+		require.NotEmpty(t, s)
+		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
+	}
+	require.NotContains(t, out, "code_verifier")
+}
+
+func keyOf(link string) string { return strings.SplitN(link, "key=", 2)[1] }

@@ -1,0 +1,184 @@
+package authkit_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/oauthtest"
+)
+
+// Each provider's user, from answers shaped like the real ones.
+func TestOAuthUserMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, provider string
+		scopes         []string
+		path           string
+		answer         any
+		want           map[string]any // the user's fields; absent keys must be absent
+	}{
+		{
+			name: "facebook", provider: "facebook", path: "/me",
+			answer: map[string]any{
+				"id": "10158123456789012", "name": "Rooby Doe", "email": "Rooby@Example.com",
+				"picture": map[string]any{"data": map[string]any{"height": 256, "width": 256, "is_silhouette": false, "url": "https://platform-lookaside.fbsbx.com/platform/profilepic/?asid=10158123456789012"}},
+			},
+			want: map[string]any{
+				"providerUserId": "10158123456789012", "name": "Rooby Doe", "email": "rooby@example.com",
+				"emailVerified": false, "profilePicture": "https://platform-lookaside.fbsbx.com/platform/profilepic/?asid=10158123456789012",
+			},
+		},
+		{
+			name: "facebook without email, default picture", provider: "facebook", path: "/me",
+			answer: map[string]any{
+				"id": "10158", "name": "Rooby Doe",
+				"picture": map[string]any{"data": map[string]any{"is_silhouette": true, "url": "https://platform-lookaside.fbsbx.com/x"}},
+			},
+			want: map[string]any{"providerUserId": "10158", "name": "Rooby Doe"},
+		},
+		{
+			name: "discord", provider: "discord", path: "/users/@me",
+			answer: map[string]any{
+				"id": "80351110224678912", "username": "nelly", "discriminator": "0", "global_name": "Nelly",
+				"avatar": "8342729096ea3675442027381ff50dfe", "verified": true, "email": "nelly@discord.com",
+				"flags": 64, "banner": nil, "accent_color": nil, "premium_type": 1, "public_flags": 64, "mfa_enabled": false, "locale": "en-US",
+			},
+			want: map[string]any{
+				"providerUserId": "80351110224678912", "name": "Nelly", "email": "nelly@discord.com", "emailVerified": true,
+				"profilePicture": "https://cdn.discordapp.com/avatars/80351110224678912/8342729096ea3675442027381ff50dfe.png",
+			},
+		},
+		{
+			name: "discord, unverified email, no avatar or display name", provider: "discord", path: "/users/@me",
+			answer: map[string]any{"id": "80351110224678913", "username": "nelly", "global_name": nil, "avatar": nil, "verified": false, "email": "nelly@discord.com"},
+			want:   map[string]any{"providerUserId": "80351110224678913", "name": "nelly", "email": "nelly@discord.com", "emailVerified": false},
+		},
+		{
+			name: "x", provider: "twitter", path: "/2/users/me",
+			answer: map[string]any{"data": map[string]any{
+				"id": "2244994945", "name": "X Dev", "username": "TwitterDev",
+				"profile_image_url": "https://pbs.twimg.com/profile_images/1445764922474827784/W2zEPN7U_normal.jpg",
+			}},
+			want: map[string]any{
+				"providerUserId": "2244994945", "name": "X Dev",
+				"profilePicture": "https://pbs.twimg.com/profile_images/1445764922474827784/W2zEPN7U_normal.jpg",
+			},
+		},
+		{
+			name: "x with email access", provider: "twitter", path: "/2/users/me", scopes: []string{"tweet.read", "users.read", "users.email"},
+			answer: map[string]any{"data": map[string]any{"id": "2244994946", "name": "", "username": "TwitterDev", "confirmed_email": "dev@x.example.com"}},
+			want:   map[string]any{"providerUserId": "2244994946", "name": "TwitterDev", "email": "dev@x.example.com", "emailVerified": true},
+		},
+		{
+			name: "github without a verified primary email, nor a name", provider: "github", path: "/user",
+			answer: oauthtest.GitHubUser{ID: 583231, Login: "octocat", AvatarURL: "https://avatars.githubusercontent.com/u/583231?v=4", Email: "octocat@github.com"},
+			want: map[string]any{
+				"providerUserId": "583231", "name": "octocat",
+				"profilePicture": "https://avatars.githubusercontent.com/u/583231?v=4",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fake := oauthtest.NewOAuth2(t)
+			fake.SetAPI(tc.path, tc.answer)
+			if tc.provider == "github" {
+				fake.SetAPI("/user/emails", []oauthtest.GitHubEmail{
+					{Email: "octocat@github.com", Primary: true, Verified: false},
+					{Email: "octo@example.com", Primary: false, Verified: true},
+				})
+			}
+			cfg := oauth2Provider(fake)
+			cfg.Scopes = tc.scopes
+			h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{tc.provider: cfg}))
+			g := h.oauthSignIn(tc.provider)
+			u := g.user()
+			requireUserShape(t, u, tc.provider, tc.want["providerUserId"].(string))
+			for _, k := range []string{"name", "email", "emailVerified", "profilePicture"} {
+				if v, ok := tc.want[k]; ok {
+					require.Equal(t, v, u[k], k)
+				} else {
+					require.NotContains(t, u, k)
+				}
+			}
+			requireSessionShape(t, g.session())
+
+			reqs := fake.APIRequests()
+			require.NotEmpty(t, reqs)
+			switch tc.provider {
+			case "facebook":
+				q := reqs[0].Query()
+				require.Equal(t, "id,name,email,picture.width(256).height(256)", q.Get("fields"))
+				proofs := map[string]bool{}
+				for _, s := range fake.Secrets() { // among them, the access token
+					mac := hmac.New(sha256.New, []byte(oauthtest.ClientSecret))
+					mac.Write([]byte(s))
+					proofs[hex.EncodeToString(mac.Sum(nil))] = true
+				}
+				require.True(t, proofs[q.Get("appsecret_proof")], "appsecret_proof is the HMAC of the access token")
+			case "twitter":
+				want := "profile_image_url"
+				if len(tc.scopes) > 0 {
+					want += ",confirmed_email"
+				}
+				require.Equal(t, want, reqs[0].Query().Get("user.fields"))
+			}
+		})
+	}
+}
+
+// SECURITY 31: an identity whose email belongs to another account is not
+// attached to it, unless the app opts in and both sides verified the email.
+func TestOAuthMatchingLocalEmail(t *testing.T) {
+	t.Parallel()
+	t.Run("refused by default", func(t *testing.T) {
+		t.Parallel()
+		gh := oauthtest.NewGitHub(t)
+		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+		tok := h.confirmedUser("rooby@example.com", "correct horse battery")
+		q := h.browser().signIn("github")
+		refused(t, q, "409", "account_exists")
+		_, err := h.store.UserByProvider(t.Context(), "github", "109847134")
+		require.ErrorIs(t, err, authkit.ErrNotFound, "no GitHub account was made")
+		me := h.get(api+"user", tok)
+		require.Equal(t, "altogic", me.body["provider"], "the local account is untouched")
+		require.Equal(t, http.StatusOK, h.signIn("rooby@example.com", "correct horse battery").status)
+	})
+	t.Run("opt-in signs into the verified account", func(t *testing.T) {
+		t.Parallel()
+		gh := oauthtest.NewGitHub(t)
+		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
+			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
+		tok := h.confirmedUser("rooby@example.com", "correct horse battery")
+		local := h.get(api+"user", tok).body
+		g := h.oauthSignIn("github")
+		require.Equal(t, local["_id"], g.user()["_id"])
+		require.Equal(t, "altogic", g.user()["provider"], "the account stays what it was")
+		require.Equal(t, http.StatusOK, h.signIn("rooby@example.com", "correct horse battery").status)
+	})
+	t.Run("opt-in refuses an unverified local account", func(t *testing.T) {
+		t.Parallel()
+		gh := oauthtest.NewGitHub(t)
+		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
+			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
+		require.Equal(t, http.StatusOK, h.signUp("rooby@example.com", "correct horse battery", "Squatter").status)
+		refused(t, h.browser().signIn("github"), "409", "account_exists")
+		h.noUser("github", "109847134", "")
+	})
+	t.Run("opt-in refuses an email the provider does not vouch for", func(t *testing.T) {
+		t.Parallel()
+		fb := oauthtest.NewOAuth2(t)
+		fb.SetAPI("/me", map[string]any{"id": "10158", "name": "Rooby", "email": "rooby@example.com"})
+		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"facebook": oauth2Provider(fb)}),
+			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
+		h.confirmedUser("rooby@example.com", "correct horse battery")
+		refused(t, h.browser().signIn("facebook"), "409", "account_exists")
+		h.noUser("facebook", "10158", "")
+	})
+}
