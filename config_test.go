@@ -2,6 +2,7 @@ package authkit_test
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
+	"github.com/authkit/authkit/outbox"
 )
 
 func TestConfigValid(t *testing.T) {
@@ -158,4 +161,39 @@ func TestConfigAppName(t *testing.T) {
 	h = newHarness(t, func(c *authkit.Config) { c.AppName = "" })
 	h.signUp("ann@example.com", inputPassword, nil)
 	require.Equal(t, "Confirm your email for authkit", h.mail("ann@example.com").Subject, "the default AppName")
+}
+
+// coreOnly offers the core of a store and nothing else: embedding the
+// interface promotes only its methods, whatever the store behind it has.
+type coreOnly struct{ authkit.Store }
+
+// A store of the core alone (no phone lookups or codes, no one-lookup
+// session finder, no limiter, no bulk cleaner) runs every email flow and
+// its sessions; New asks for a Limiter, and refuses phone accounts naming
+// the interface they need.
+func TestCoreOnlyStore(t *testing.T) {
+	t.Parallel()
+	core := coreOnly{memstore.New()}
+	for _, capability := range []any{(*authkit.PhoneStore)(nil), (*authkit.SessionUserFinder)(nil), (*authkit.Cleaner)(nil), (*authkit.Limiter)(nil)} {
+		require.False(t, reflect.TypeOf(core).Implements(reflect.TypeOf(capability).Elem()), "%T", capability)
+	}
+	base := authkit.Config{Store: core, Mailer: outbox.New(), PublicURL: "https://api.example.com", RedirectURL: "https://app.example.com/", Logger: discardLogger()}
+
+	_, err := authkit.New(base)
+	require.ErrorContains(t, err, "Config.Limiter is required", "the limits must be counted somewhere")
+	phone := base
+	phone.Limiter, phone.PhoneAuth, phone.SMSSender = memstore.New(), authkit.On, outbox.New()
+	_, err = authkit.New(phone)
+	require.ErrorContains(t, err, "authkit.PhoneStore")
+
+	h := newHarness(t, func(c *authkit.Config) { c.Store, c.Limiter = coreOnly{c.Store}, memstore.New() })
+	h.confirmedUser("core@example.com", "correct horse battery")
+	in := h.signIn("core@example.com", "correct horse battery")
+	require.Equal(t, http.StatusOK, in.status, string(in.raw))
+	token := in.session()["token"].(string)
+	require.Equal(t, http.StatusOK, h.get("/_api/rest/v1/auth/user", token).status, "a session is found in two lookups")
+	require.Equal(t, http.StatusOK, h.post("/_api/rest/v1/auth/signout", nil, token).status)
+	require.Equal(t, http.StatusUnauthorized, h.get("/_api/rest/v1/auth/user", token).status)
+	_, err = h.kit.Cleanup(t.Context())
+	require.ErrorIs(t, err, authkit.ErrNoCleaner)
 }

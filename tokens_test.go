@@ -53,7 +53,7 @@ func TestInputBadKeys(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.confirmedUser("ann@example.com", inputPassword)
-	reset := resetKey(h, "ann@example.com")
+	reset := h.resetKey("ann@example.com")
 
 	keys := []struct{ name, key string }{
 		{"empty", ""},

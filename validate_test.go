@@ -180,10 +180,10 @@ func TestInputBadPasswords(t *testing.T) {
 			}},
 		{"reset-pwd",
 			func(_ int, pw string) answer {
-				return h.post(api+"reset-pwd?key="+resetKey(h, "resetter@example.com"), map[string]any{"newPassword": pw}, "")
+				return h.post(api+"reset-pwd?key="+h.resetKey("resetter@example.com"), map[string]any{"newPassword": pw}, "")
 			},
 			func(_ int, pwJSON string) answer {
-				return h.post(api+"reset-pwd?key="+resetKey(h, "resetter@example.com"), `{"newPassword":"`+pwJSON+`"}`, "")
+				return h.post(api+"reset-pwd?key="+h.resetKey("resetter@example.com"), `{"newPassword":"`+pwJSON+`"}`, "")
 			}},
 		{"change-pwd",
 			func(_ int, pw string) answer {
