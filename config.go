@@ -42,7 +42,9 @@ func (s Switch) on(byDefault bool) bool {
 // Store, Mailer, PublicURL and RedirectURL are required; every other field
 // has the default its comment states.
 type Config struct {
-	// Store keeps users, sessions and one-time tokens. Required.
+	// Store keeps users, sessions and one-time tokens. Required. Features
+	// that need more of it say so: PhoneAuth needs a [PhoneStore]; see
+	// [Store] for the capabilities the kit looks for.
 	Store Store
 	// Mailer delivers confirmation, magic-link, reset and notice emails.
 	// Required.
@@ -105,7 +107,8 @@ type Config struct {
 	// signInWithPhone, verifyPhone, resendVerificationCode, sendSignInCode,
 	// signInWithCode, sendResetPwdCode, resetPwdWithCode and changePhone.
 	// Default Off, as in Altogic; while off those routes answer 403
-	// feature_disabled.
+	// feature_disabled. When On, Store must be a [PhoneStore] too
+	// (memstore and sqlstore stores are).
 	PhoneAuth Switch
 	// SMSSender delivers the texts. Required when PhoneAuth is On (the sms
 	// package has Twilio, MessageBird and Vonage senders; outbox.New()
