@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -977,4 +978,24 @@ func redirectQuery(t *testing.T, rec *httptest.ResponseRecorder) url.Values {
 		t.Fatal(err)
 	}
 	return loc.Query()
+}
+
+// race runs call 50 times at once and counts the 200s.
+func race(call func() int) int {
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	start := make(chan struct{})
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if call() == http.StatusOK {
+				wins.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return int(wins.Load())
 }

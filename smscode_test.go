@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,26 +77,6 @@ func TestCodeKeepsLeadingZeros(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
-// race runs call 50 times at once and counts the 200s.
-func race(call func() int) int {
-	var wg sync.WaitGroup
-	var wins atomic.Int32
-	start := make(chan struct{})
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if call() == http.StatusOK {
-				wins.Add(1)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return int(wins.Load())
-}
 
 // SECURITY 15: 50 parallel uses of the right code, exactly one success.
 func TestCodeSingleUseUnderConcurrency(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,24 +23,6 @@ func TestOneTimeKeysUnderConcurrency(t *testing.T) {
 	h.post(api+"send-reset?email=rex@example.com", nil, "")
 	resetKey := h.follow(h.link("rex@example.com")).Get("access_token")
 
-	race := func(call func() int) int {
-		var wg sync.WaitGroup
-		var wins atomic.Int32
-		start := make(chan struct{})
-		for range 50 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				if call() == http.StatusOK {
-					wins.Add(1)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		return int(wins.Load())
-	}
 	require.Equal(t, 1, race(func() int { return rawStatus(t, http.MethodGet, h.srv.URL+api+"grant?key="+grantKey, "") }))
 	require.Equal(t, 1, race(func() int {
 		return rawStatus(t, http.MethodPost, h.srv.URL+api+"reset-pwd?key="+resetKey, `{"newPassword":"a new long password"}`)

@@ -91,16 +91,8 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		s, err := sqlstore.Open(dsn(t))
-		require.NoError(t, err)
-		defer s.Close()
-		require.NoError(t, s.MigrateTo(ctx, 2))
-		v, err := s.Version(ctx)
-		require.NoError(t, err)
-		require.Equal(t, 2, v)
-
-		// The rows as the previous release wrote them: its columns only.
-		for _, stmt := range []string{
+		s := upgradeFrom(t, dsn(t), 2,
+			// The rows as the previous release wrote them: its columns only.
 			`INSERT INTO authkit_users (id, provider, provider_user_id, email, email_fold, email_verified,
 				phone, phone_verified, name, profile_picture, password_hash, profile, sign_up_at, last_login_at)
 			VALUES ('u1', 'altogic', 'u1', 'ann@example.com', 'ann@example.com', TRUE,
@@ -109,15 +101,7 @@ func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 			VALUES ('s1', 'h1', 'u1', 1700000001000, 1700000002000, 4102444800000, '{"family":"Firefox"}', '192.0.2.1')`,
 			`INSERT INTO authkit_tokens (hash, purpose, user_id, subject, action, link, attempts, created_at, expires_at)
 			VALUES ('t1', 'reset-pwd', 'u1', 'ann@example.com', '', '', 0, 1700000001000, 4102444800000)`,
-		} {
-			_, err := s.DB().ExecContext(ctx, stmt)
-			require.NoError(t, err, stmt)
-		}
-
-		require.NoError(t, s.Migrate(ctx))
-		v, err = s.Version(ctx)
-		require.NoError(t, err)
-		require.Equal(t, schemaVersion, v)
+		)
 
 		u, err := s.UserByID(ctx, "u1")
 		require.NoError(t, err)
@@ -164,16 +148,8 @@ func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 func TestMigrateKeepsTheLastReleasesTokens(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		s, err := sqlstore.Open(dsn(t))
-		require.NoError(t, err)
-		defer s.Close()
-		require.NoError(t, s.MigrateTo(ctx, 3))
-		v, err := s.Version(ctx)
-		require.NoError(t, err)
-		require.Equal(t, 3, v)
-
-		// The rows as the previous release wrote them: its columns only.
-		for _, stmt := range []string{
+		s := upgradeFrom(t, dsn(t), 3,
+			// The rows as the previous release wrote them: its columns only.
 			`INSERT INTO authkit_users (id, provider, provider_user_id, email, email_fold, email_verified,
 				phone, phone_verified, name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp)
 			VALUES ('u1', 'altogic', 'u1', 'ann@example.com', 'ann@example.com', TRUE,
@@ -186,15 +162,7 @@ func TestMigrateKeepsTheLastReleasesTokens(t *testing.T) {
 			VALUES ('c1', 'signin-code', 'u1', '+15550100', '', '', 1, 'st1', 1700000001000, 4102444800000)`,
 			`INSERT INTO authkit_tokens (hash, purpose, user_id, subject, action, link, attempts, stamp, created_at, expires_at)
 			VALUES ('g1', 'grant', 'u1', '', 'magic-link', 'l1', 0, 'st1', 1700000001000, 4102444800000)`,
-		} {
-			_, err := s.DB().ExecContext(ctx, stmt)
-			require.NoError(t, err, stmt)
-		}
-
-		require.NoError(t, s.Migrate(ctx))
-		v, err = s.Version(ctx)
-		require.NoError(t, err)
-		require.Equal(t, schemaVersion, v)
+		)
 
 		now := time.UnixMilli(1700000002000)
 		link, err := s.TokenByHash(ctx, "t1", now)
@@ -304,4 +272,27 @@ func TestNewWrapsTheHostsPool(t *testing.T) {
 
 	_, err = sqlstore.New(s.DB(), sqlstore.Dialect(42))
 	require.Error(t, err)
+}
+
+// upgradeFrom opens the database at dsn migrated to version, writes rows
+// with stmts as that release did, and migrates it to the newest version.
+func upgradeFrom(t *testing.T, dsn string, version int, stmts ...string) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlstore.Open(dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	require.NoError(t, s.MigrateTo(ctx, version))
+	v, err := s.Version(ctx)
+	require.NoError(t, err)
+	require.Equal(t, version, v)
+	for _, stmt := range stmts {
+		_, err := s.DB().ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	require.NoError(t, s.Migrate(ctx))
+	v, err = s.Version(ctx)
+	require.NoError(t, err)
+	require.Equal(t, schemaVersion, v)
+	return s
 }
