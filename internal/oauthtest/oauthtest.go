@@ -70,9 +70,6 @@ func (c *core) start(t testing.TB, mux *http.ServeMux) {
 	t.Cleanup(c.srv.Close)
 }
 
-// URL is the base URL of the fake.
-func (c *core) URL() string { return c.srv.URL }
-
 // AuthURL is the fake's authorization endpoint.
 func (c *core) AuthURL() string { return c.srv.URL + c.authorizePath }
 
