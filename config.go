@@ -1,5 +1,7 @@
 package authkit
 
+// Config and the checks New runs on it, one step per group of fields.
+
 import (
 	"bytes"
 	"cmp"

@@ -1,5 +1,9 @@
 package authkit
 
+// The email flows: sign-up and sign-in by email, confirmation, magic
+// links, reset by link and change of email. Plain values in; the handlers
+// (handlers.go) decode the requests.
+
 import (
 	"context"
 	"encoding/json"

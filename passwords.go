@@ -1,5 +1,8 @@
 package authkit
 
+// Passwords: signing in with one, ending a reset, changing one, and
+// hashing them under a bound on concurrent work.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,8 @@
 package authkit
 
+// Sessions: finding the caller of a session token, signing a user in on
+// a device, listing and ending sessions.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,8 @@
 package authkit
 
+// One-time tokens: issuing links and grant keys, and exchanging a grant for
+// a session (getAuthGrant).
+
 import (
 	"context"
 	"errors"
