@@ -174,7 +174,7 @@ type coreOnly struct{ authkit.Store }
 func TestCoreOnlyStore(t *testing.T) {
 	t.Parallel()
 	core := coreOnly{memstore.New()}
-	for _, capability := range []any{(*authkit.PhoneStore)(nil), (*authkit.SessionUserFinder)(nil), (*authkit.Cleaner)(nil), (*authkit.Limiter)(nil)} {
+	for _, capability := range []any{(*authkit.PhoneStore)(nil), (*authkit.SessionUserFinder)(nil), (*authkit.Cleaner)(nil), (*authkit.UserLister)(nil), (*authkit.Limiter)(nil)} {
 		require.False(t, reflect.TypeOf(core).Implements(reflect.TypeOf(capability).Elem()), "%T", capability)
 	}
 	base := authkit.Config{Store: core, Mailer: outbox.New(), PublicURL: "https://api.example.com", RedirectURL: "https://app.example.com/", Logger: discardLogger()}

@@ -44,6 +44,7 @@ func TestREADMEStatesTheStoreContract(t *testing.T) {
 		"`authkit.Limiter`":           reflect.TypeFor[Limiter](),
 		"`authkit.SessionUserFinder`": reflect.TypeFor[SessionUserFinder](),
 		"`authkit.Cleaner`":           reflect.TypeFor[Cleaner](),
+		"`authkit.UserLister`":        reflect.TypeFor[UserLister](),
 	} {
 		row := "| " + name + " | " + strconv.Itoa(iface.NumMethod()) + ": "
 		at := strings.Index(readme, row)

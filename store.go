@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"time"
 )
 
@@ -155,7 +156,8 @@ const MaxTokenData = 64 << 10
 // when a feature that needs it is on. [PhoneStore] is needed by
 // [Config.PhoneAuth]; [SessionUserFinder] makes every authenticated
 // request one lookup instead of two; [Cleaner] lets [Kit.Cleanup] delete
-// expired records in bulk; a Store that is a [Limiter] counts the abuse
+// expired records in bulk; [UserLister] lets [Kit.CheckIdentifiers] check
+// every stored user; a Store that is a [Limiter] counts the abuse
 // limits (else [Config.Limiter] must).
 //
 // A store that wraps another by embedding it promotes the embedded store's
@@ -329,6 +331,18 @@ type PhoneStore interface {
 	// ever get true for one token. A caller checks a guess only after a
 	// claim succeeds, so no code is ever checked more than max times.
 	ClaimAttempt(ctx context.Context, hash string, max int, now time.Time) (bool, error)
+}
+
+// UserLister is a [Store] that can go through every user: for the
+// operator's checks of stored data ([Kit.CheckIdentifiers]) and for exports.
+// Nothing on a request's path uses it.
+type UserLister interface {
+	// AllUsers yields every user once, as copies; an error
+	// ends the sequence (yielded with a zero User). Users created or
+	// deleted while it runs may or may not be yielded. It holds no lock or
+	// connection while the caller handles a user, so the caller may use
+	// the store meanwhile.
+	AllUsers(ctx context.Context) iter.Seq2[User, error]
 }
 
 // SessionUserFinder is a [Store] that finds a session and its user

@@ -5,7 +5,7 @@
 //
 // A [Store] is safe for concurrent use. It implements [authkit.Store] and
 // every optional capability: [authkit.PhoneStore], [authkit.SessionUserFinder],
-// [authkit.Cleaner] and [authkit.Limiter]. It passes every group of the
+// [authkit.Cleaner], [authkit.UserLister] and [authkit.Limiter]. It passes every group of the
 // storetest conformance suite.
 package memstore
 
@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ var (
 	_ authkit.PhoneStore        = (*Store)(nil)
 	_ authkit.SessionUserFinder = (*Store)(nil)
 	_ authkit.Cleaner           = (*Store)(nil)
+	_ authkit.UserLister        = (*Store)(nil)
 	_ authkit.Limiter           = (*Store)(nil)
 )
 
@@ -150,6 +152,25 @@ func (s *Store) unindexUser(u *authkit.User) {
 		delete(s.usersByPhone, u.Phone)
 	}
 	delete(s.usersByProvider, identityOf(u))
+}
+
+// AllUsers implements [authkit.UserLister]: it copies the users under the
+// lock, then yields them without it.
+func (s *Store) AllUsers(_ context.Context) iter.Seq2[authkit.User, error] {
+	return func(yield func(authkit.User, error) bool) {
+		s.mu.RLock()
+		all := make([]authkit.User, 0, len(s.users))
+		for _, u := range s.users {
+			all = append(all, cloneUser(*u))
+		}
+		s.mu.RUnlock()
+		slices.SortFunc(all, func(a, b authkit.User) int { return strings.Compare(a.ID, b.ID) })
+		for _, u := range all {
+			if !yield(u, nil) {
+				return
+			}
+		}
+	}
 }
 
 // UserByID implements [authkit.UserStore].

@@ -18,6 +18,8 @@ const (
 	qUserByEmail    = `SELECT ` + userColumns + ` FROM authkit_users WHERE email_fold = ?`
 	qUserByPhone    = `SELECT ` + userColumns + ` FROM authkit_users WHERE phone = ?`
 	qUserByProvider = `SELECT ` + userColumns + ` FROM authkit_users WHERE provider = ? AND provider_user_id = ?`
+	// qUsersAfter is a page of AllUsers: the users after an id, by id.
+	qUsersAfter = `SELECT ` + userColumns + ` FROM authkit_users WHERE id > ? ORDER BY id LIMIT ?`
 	// qUpdateUser takes, for %s, the "column = ?" list of the fields an
 	// UpdateUser sets.
 	qUpdateUser       = `UPDATE authkit_users SET %s WHERE id = ?`
@@ -58,7 +60,7 @@ const (
 // read of UpdateUser's transaction.
 type queries struct {
 	createUser, userByID, userByEmail, userByPhone, userByProvider, userForUpdate, keepSessionStamp string
-	deleteAllUserTokens, deleteUser, deleteAllUserSessions                                          string
+	deleteAllUserTokens, deleteUser, deleteAllUserSessions, usersAfter                              string
 
 	createSession, sessionByTokenHash, sessionAndUser, listSessions, touchSession string
 	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok    string
@@ -74,7 +76,7 @@ func newQueries(d Dialect) *queries {
 		userByPhone: q(qUserByPhone), userByProvider: q(qUserByProvider),
 		userForUpdate: q(qUserByID) + lockRow(d), keepSessionStamp: q(qKeepSessionStamp),
 		deleteAllUserTokens: q(qDeleteAllUserTokens), deleteUser: q(qDeleteUser),
-		deleteAllUserSessions: q(qDeleteAllUserSessions),
+		deleteAllUserSessions: q(qDeleteAllUserSessions), usersAfter: q(qUsersAfter),
 
 		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash), sessionAndUser: q(qSessionAndUser),
 		listSessions: q(qListSessions), touchSession: q(qTouchSession),

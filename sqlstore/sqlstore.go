@@ -5,8 +5,9 @@
 //
 // A [Store] is an [authkit.Store] with every optional capability the kit
 // looks for: [authkit.PhoneStore] (phone accounts),
-// [authkit.SessionUserFinder] (a session and its user in one query), and
-// [authkit.Limiter] and [authkit.Cleaner] (below).
+// [authkit.SessionUserFinder] (a session and its user in one query),
+// [authkit.UserLister] (every user, a page at a time), and [authkit.Limiter]
+// and [authkit.Cleaner] (below).
 //
 // # Opening
 //
@@ -72,6 +73,7 @@ var (
 	_ authkit.PhoneStore        = (*Store)(nil)
 	_ authkit.SessionUserFinder = (*Store)(nil)
 	_ authkit.Cleaner           = (*Store)(nil)
+	_ authkit.UserLister        = (*Store)(nil)
 )
 
 // Dialect names the SQL database behind a *sql.DB.
@@ -97,8 +99,8 @@ func (d Dialect) String() string {
 }
 
 // Store is an [authkit.Store] in a SQL database, and an
-// [authkit.PhoneStore], [authkit.SessionUserFinder], [authkit.Cleaner] and
-// [authkit.Limiter]. It is safe for concurrent use; make one with [Open] or
+// [authkit.PhoneStore], [authkit.SessionUserFinder], [authkit.Cleaner],
+// [authkit.UserLister] and [authkit.Limiter]. It is safe for concurrent use; make one with [Open] or
 // [New].
 type Store struct {
 	db      *sql.DB

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -88,6 +89,55 @@ func (s *Store) UserByPhone(ctx context.Context, phone string) (authkit.User, er
 // UserByProvider implements [authkit.UserStore].
 func (s *Store) UserByProvider(ctx context.Context, provider, providerUserID string) (authkit.User, error) {
 	return s.user(ctx, s.sql.userByProvider, provider, providerUserID)
+}
+
+// usersPage is how many users AllUsers reads in one query.
+const usersPage = 128
+
+// AllUsers implements [authkit.UserLister]: it reads the users a page at a
+// time, by id, and yields a page only once its rows are closed, so the
+// caller may use the store (and a one-connection SQLite pool) meanwhile.
+func (s *Store) AllUsers(ctx context.Context) iter.Seq2[authkit.User, error] {
+	return func(yield func(authkit.User, error) bool) {
+		after := ""
+		for {
+			page, err := s.usersAfter(ctx, after)
+			if err != nil {
+				yield(authkit.User{}, err)
+				return
+			}
+			for _, u := range page {
+				if !yield(u, nil) {
+					return
+				}
+			}
+			if len(page) < usersPage {
+				return
+			}
+			after = page[len(page)-1].ID
+		}
+	}
+}
+
+// usersAfter reads the page of users whose ids follow after.
+func (s *Store) usersAfter(ctx context.Context, after string) ([]authkit.User, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql.usersAfter, after, usersPage)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: listing users: %w", err)
+	}
+	defer rows.Close()
+	var page []authkit.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: listing users: %w", err)
+		}
+		page = append(page, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: listing users: %w", err)
+	}
+	return page, nil
 }
 
 // user runs a query for one user.

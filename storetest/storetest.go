@@ -19,6 +19,7 @@
 //     number they were sent to and tried a bounded number of times.
 //   - session and user: [authkit.SessionUserFinder].
 //   - cleaner: [authkit.Cleaner], the bulk delete of what expired.
+//   - user lister: [authkit.UserLister], every user, for the operator.
 //   - limiter: [authkit.Limiter], the cases of [RunLimiter] run on the store.
 //
 // A group whose interface the store does not implement is skipped, saying
@@ -111,6 +112,10 @@ type (
 		authkit.Store
 		authkit.Cleaner
 	}
+	listerStore interface {
+		authkit.Store
+		authkit.UserLister
+	}
 )
 
 // implements reports whether s is an S.
@@ -176,6 +181,10 @@ func groups() []group {
 		}},
 		{"cleaner", "authkit.Cleaner", implements[cleanerStore], []storeCase{
 			{"delete expired", on(testDeleteExpired)},
+		}},
+		{"user lister", "authkit.UserLister", implements[listerStore], []storeCase{
+			{"all users", on(testAllUsers)},
+			{"all users stops when told", on(testAllUsersStops)},
 		}},
 		{"limiter", "authkit.Limiter", implements[authkit.Limiter], limiter},
 	}
