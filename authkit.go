@@ -46,6 +46,8 @@ import (
 	"time"
 
 	"github.com/authkit/authkit/internal/password"
+
+	"github.com/authkit/authkit/internal/emailaddr"
 )
 
 // Kit is a configured auth backend. Its methods are safe for concurrent use.
@@ -62,6 +64,7 @@ type Kit struct {
 	secret      []byte
 
 	emailConfirmation bool
+	emailPolicy       emailaddr.Policy // what an email must look like, and its canonical form
 	minPassword       int
 
 	sessionLifetime, sessionIdle                          time.Duration

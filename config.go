@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/authkit/authkit/internal/password"
+
+	"github.com/authkit/authkit/internal/emailaddr"
 )
 
 // Switch turns a feature on or off. Its zero value, Default, keeps the
@@ -80,6 +82,15 @@ type Config struct {
 	// refused (as Altogic does).
 	EmailConfirmation Switch
 
+	// InternationalEmail accepts addresses whose local part (before the @)
+	// is not ASCII (RFC 6531), such as "rené@example.com": compared after
+	// width and case folding and NFC, and refused when the local part mixes
+	// scripts (Cyrillic "а" among Latin letters). Default Off: local parts
+	// are ASCII (RFC 5321), which every mail server takes; domains may be
+	// Unicode either way. See the README's "What an email and a phone
+	// number must look like".
+	InternationalEmail Switch
+
 	// MinPasswordLength is the fewest characters a new password may have.
 	// Default 8; at least 6 (Altogic's own minimum).
 	MinPasswordLength int
@@ -138,6 +149,13 @@ type Config struct {
 	// nothing (the code sent before still works). At most CodeLifetime.
 	// Default 60 seconds (or CodeLifetime, if that is shorter).
 	CodeResendGap time.Duration
+	// CostlyNumbers lists the kinds of phone numbers that cost whoever
+	// texts them and that phone accounts may still use: NumberPremiumRate,
+	// NumberSharedCost, NumberUAN, NumberVoicemail, NumberSatellite,
+	// NumberShortCode. Default: none. A number of another costly kind is
+	// answered 400 invalid_phone by every phone route, before any text is
+	// sent: sending texts to such numbers is how SMS pumping earns money.
+	CostlyNumbers []NumberKind
 	// SMSTemplates overrides the text messages; empty fields keep
 	// [DefaultSMSTemplates].
 	SMSTemplates SMSTemplates
@@ -307,11 +325,13 @@ func (k *Kit) configureSecret(cfg Config) error {
 	return nil
 }
 
-// configureAccounts checks and applies AppName, EmailConfirmation, the
+// configureAccounts checks and applies AppName, EmailConfirmation,
+// InternationalEmail, the
 // lifetimes of sessions and links, SendTimeout and MaxPendingSends.
 func (k *Kit) configureAccounts(cfg Config) error {
 	k.appName = cmp.Or(cfg.AppName, "authkit")
 	k.emailConfirmation = cfg.EmailConfirmation.on(true)
+	k.emailPolicy = emailaddr.Policy{UnicodeLocal: cfg.InternationalEmail.on(false)}
 	const rule = "positive (or zero, for the default)"
 	err := applyBounded(
 		bounded[time.Duration]{"SessionLifetime", cfg.SessionLifetime, 30 * 24 * time.Hour, 1, forever, rule, &k.sessionLifetime},

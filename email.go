@@ -15,7 +15,7 @@ import (
 // mails a confirmation link and answers with no session; off, it signs the
 // new user in.
 func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData json.RawMessage) (grantAnswer, error) {
-	email, err := normalizeEmail(email)
+	email, err := k.normalizeEmail(email)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -48,7 +48,7 @@ func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData js
 // signInWithEmail checks an email and password. Unknown accounts, accounts
 // without a password and wrong passwords fail alike, after the same work.
 func (k *Kit) signInWithEmail(ctx context.Context, email, pw string) (grantAnswer, error) {
-	email, err := normalizeEmail(email)
+	email, err := k.normalizeEmail(email)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -93,7 +93,7 @@ func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 // existing account, and only if the address did not get a message of this
 // kind a moment ago (EmailRepeats).
 func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, u User) error) error {
-	email, err := queryEmail(rawEmail)
+	email, err := k.queryEmail(rawEmail)
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 // waits for the new address to confirm by link; off, it applies at once.
 // Either way the old address is told once it applies.
 func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
-	newEmail, err := normalizeEmail(newEmail)
+	newEmail, err := k.normalizeEmail(newEmail)
 	if err != nil {
 		return User{}, err
 	}

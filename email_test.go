@@ -3,6 +3,7 @@ package authkit_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -366,4 +367,86 @@ func TestEnumerationAnswersAlike(t *testing.T) {
 	}
 	h.noMail(unknownEmail)
 	h.noMail(unknownPhone)
+}
+
+// One person, one account: addresses a reader takes for the same become
+// one account, or are refused; never two accounts. Each pair signs up
+// twice through HTTP, on every store, and then the second way of writing
+// the address signs in to the first's account. (Found by an adversarial
+// review: each pair gave two accounts.)
+func TestOneAccountPerEmail(t *testing.T) {
+	t.Parallel()
+	const (
+		one     = "one account"
+		refused = "refused" // the non-ASCII or confusable form is not an acceptable address
+	)
+	pairs := []struct {
+		name, a, b     string
+		ascii, unicode string // the outcome by default, and with InternationalEmail
+	}{
+		{"NFC and NFD local part", "ren\u00e9@example.com", "rene\u0301@example.com", refused, one},
+		{"NFC and NFD domain", "x@m\u00fcnchen.de", "x@mu\u0308nchen.de", one, one},
+		{"Unicode domain and its A-label", "y@m\u00fcnchen.de", "y@xn--mnchen-3ya.de", one, one},
+		{"fullwidth local part", "full@example.com", "\uff46\uff55\uff4c\uff4c@example.com", one, one},
+		{"fullwidth domain", "fw@example.com", "fw@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com", one, one},
+		{"long s", "sam@example.com", "\u017fam@example.com", refused, refused},
+		{"Greek final sigma and capitals", "\u03bf\u03b4\u03bf\u03c2@example.com", "\u039f\u0394\u039f\u03a3@example.com", refused, one},
+		{"Cyrillic a among Latin letters", "anna@example.com", "\u0430nna@example.com", refused, refused},
+	}
+	for _, st := range raceStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			for _, policy := range []string{"ascii", "unicode"} {
+				t.Run(policy, func(t *testing.T) {
+					s := st.open(t)
+					h := newHarness(t, onStore(s, s), func(c *authkit.Config) {
+						c.EmailConfirmation = authkit.Off // a sign-up signs in: the account is there to find
+						if policy == "unicode" {
+							c.InternationalEmail = authkit.On
+						}
+					})
+					for _, p := range pairs {
+						want := p.ascii
+						if policy == "unicode" {
+							want = p.unicode
+						}
+						first := h.signUp(p.a, "correct horse battery", nil)
+						second := h.signUp(p.b, "correct horse battery", nil)
+						switch want {
+						case one:
+							require.Equal(t, http.StatusOK, first.status, "%s: %s", p.name, first.raw)
+							requireStatusCode(t, second, http.StatusConflict, "email_taken")
+							in := h.signIn(p.b, "correct horse battery")
+							require.Equal(t, http.StatusOK, in.status, "%s: %s", p.name, in.raw)
+							require.Equal(t, first.user()["_id"], in.user()["_id"], "%s: one account", p.name)
+						case refused:
+							oks := 0
+							for _, a := range []answer{first, second} {
+								if a.status == http.StatusOK {
+									oks++
+									continue
+								}
+								requireStatusCode(t, a, http.StatusBadRequest, "invalid_email")
+							}
+							require.LessOrEqual(t, oks, 1, "%s: at most the plain form is an account", p.name)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// Invisible and direction-changing characters are refused wherever they
+// stand: they would let one address look like another.
+func TestInvisibleCharactersInEmailsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *authkit.Config) { c.InternationalEmail = authkit.On })
+	for _, email := range []string{
+		"ann\u200b@example.com", "ann\u00ad@example.com", "ann@exa\u200dmple.com", "ann\u202e@example.com",
+		"\ufeffann@example.com", "ann@example.com\u200b", "an\u200cn@example.com", "ann\u2066@example.com",
+	} {
+		requireStatusCode(t, h.signUp(email, "correct horse battery", nil), http.StatusBadRequest, "invalid_email")
+		requireStatusCode(t, h.post(api+"send-reset?email="+url.QueryEscape(email), nil, ""), http.StatusBadRequest, "invalid_email")
+	}
 }

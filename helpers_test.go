@@ -20,6 +20,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -30,9 +31,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/dbtest"
 	"github.com/authkit/authkit/internal/oauthtest"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
+	"github.com/authkit/authkit/sqlstore"
 )
 
 // The helpers that the external tests (package authkit_test) share: the
@@ -998,4 +1001,38 @@ func race(call func() int) int {
 	close(start)
 	wg.Wait()
 	return int(wins.Load())
+}
+
+// raceStores are the stores the proofs that hold on every store run on: memory, a SQLite file and,
+// when their variables name servers, PostgreSQL and MariaDB.
+var raceStores = []struct {
+	name string
+	env  string // the variable that must name a server, if any
+	open func(t *testing.T) store
+}{
+	{"memstore", "", func(*testing.T) store { return memstore.New() }},
+	{"sqlite", "", func(t *testing.T) store { return openSQL(t, filepath.Join(t.TempDir(), "authkit.db")) }},
+	{"postgres", dbtest.PostgresEnv, func(t *testing.T) store { return openSQL(t, dbtest.Postgres(t)) }},
+	{"mysql", dbtest.MySQLEnv, func(t *testing.T) store { return openSQL(t, dbtest.MySQL(t)) }},
+}
+
+// store is what the proofs need of a store: the kit's and the limits'.
+type store interface {
+	authkit.Store
+	authkit.Limiter
+}
+
+func openSQL(t *testing.T, dsn string) store {
+	t.Helper()
+	s, err := sqlstore.Open(dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	require.NoError(t, s.Migrate(context.Background()))
+	return s
+}
+
+// onStore makes a harness serve from s (the harness's own memstore is then
+// unused) and count its limits there.
+func onStore(s authkit.Store, limits authkit.Limiter) func(*authkit.Config) {
+	return func(c *authkit.Config) { c.Store, c.Limiter = s, limits }
 }

@@ -19,7 +19,7 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 	if id.ID == "" || len(id.ID) > 256 {
 		return User{}, oauthFailed(fmt.Errorf("%s named no user", provider))
 	}
-	id.Email, id.Name, id.Picture = usableEmail(id.Email), usableName(id.Name), usablePicture(id.Picture)
+	id.Email, id.Name, id.Picture = k.usableEmail(id.Email), usableName(id.Name), usablePicture(id.Picture)
 	id.EmailVerified = id.EmailVerified && id.Email != ""
 	u, err := k.store.UserByProvider(ctx, provider, id.ID)
 	if err == nil {
@@ -100,8 +100,8 @@ func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthid.Identity)
 
 // usableEmail is a provider's email as the kit stores it, or "" when it is
 // not a usable address.
-func usableEmail(s string) string {
-	e, err := normalizeEmail(s)
+func (k *Kit) usableEmail(s string) string {
+	e, err := k.normalizeEmail(s)
 	if err != nil {
 		return ""
 	}

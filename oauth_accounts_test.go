@@ -182,3 +182,53 @@ func TestOAuthMatchingLocalEmail(t *testing.T) {
 		h.noUser("facebook", "10158", "")
 	})
 }
+
+// A provider's email goes through the kit's canonical form before any
+// account_exists or linking decision: a fullwidth variant of a confirmed
+// account's address is that address (refused, as the plain case variant
+// is), and one with an invisible character holds no address at all. A
+// provider id is compared in one form: a negative GitHub id is refused.
+// (Found by an adversarial review: each of the two variants made a second
+// account holding a look-alike of the first's address.)
+func TestOAuthEmailsInCanonicalForm(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, email string
+		exists      bool // account_exists; else a new account without an email
+	}{
+		{"fullwidth", "\uff21\uff2e\uff2e@example.com", true},
+		{"plain capitals", "ANN@example.com", true},
+		{"zero-width space", "ann\u200b@example.com", false},
+		{"bidi override", "ann\u202e@example.com", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			gh := oauthtest.NewGitHub(t)
+			gh.SetGitHubUser(oauthtest.GitHubUser{ID: 4242, Login: "mallory", Name: "Mallory"},
+				[]oauthtest.GitHubEmail{{Email: c.email, Primary: true, Verified: true}})
+			h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+			h.confirmedUser("ann@example.com", "correct horse battery")
+			if c.exists {
+				refused(t, h.browser().signIn("github"), "409", "account_exists")
+				h.noUser("github", "4242", "")
+				return
+			}
+			g := h.oauthSignIn("github")
+			require.Empty(t, g.user()["email"], "the look-alike address is not stored")
+			u, err := h.store.UserByProvider(t.Context(), "github", "4242")
+			require.NoError(t, err)
+			require.Empty(t, u.Email)
+			owner, err := h.store.UserByEmail(t.Context(), "ann@example.com")
+			require.NoError(t, err)
+			require.Equal(t, authkit.ProviderAltogic, owner.Provider, "the address is still the owner's alone")
+		})
+	}
+	t.Run("negative GitHub id", func(t *testing.T) {
+		t.Parallel()
+		gh := oauthtest.NewGitHub(t)
+		gh.SetGitHubUser(oauthtest.GitHubUser{ID: -5, Login: "neg"}, nil)
+		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+		refused(t, h.browser().signIn("github"), "502", "oauth_failed")
+		h.noUser("github", "-5", "")
+	})
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,8 +16,6 @@ import (
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/dbtest"
 	"github.com/authkit/authkit/internal/password"
-	"github.com/authkit/authkit/memstore"
-	"github.com/authkit/authkit/sqlstore"
 )
 
 func TestChangePassword(t *testing.T) {
@@ -181,40 +178,6 @@ func TestWeakArgon2HashIsUpgraded(t *testing.T) {
 // the old password and keeps signing in with it while the owner resets;
 // what the attacker must end up with is nothing: no working session, and
 // an old password that no longer signs in.
-
-// raceStores are the stores the proofs run on: memory, a SQLite file and,
-// when their variables name servers, PostgreSQL and MariaDB.
-var raceStores = []struct {
-	name string
-	env  string // the variable that must name a server, if any
-	open func(t *testing.T) store
-}{
-	{"memstore", "", func(*testing.T) store { return memstore.New() }},
-	{"sqlite", "", func(t *testing.T) store { return openSQL(t, filepath.Join(t.TempDir(), "authkit.db")) }},
-	{"postgres", dbtest.PostgresEnv, func(t *testing.T) store { return openSQL(t, dbtest.Postgres(t)) }},
-	{"mysql", dbtest.MySQLEnv, func(t *testing.T) store { return openSQL(t, dbtest.MySQL(t)) }},
-}
-
-// store is what the proofs need of a store: the kit's and the limits'.
-type store interface {
-	authkit.Store
-	authkit.Limiter
-}
-
-func openSQL(t *testing.T, dsn string) store {
-	t.Helper()
-	s, err := sqlstore.Open(dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	require.NoError(t, s.Migrate(context.Background()))
-	return s
-}
-
-// onStore makes a harness serve from s (the harness's own memstore is then
-// unused) and count its limits there.
-func onStore(s authkit.Store, limits authkit.Limiter) func(*authkit.Config) {
-	return func(c *authkit.Config) { c.Store, c.Limiter = s, limits }
-}
 
 // interleave is a Store that forces one interleaving of two flows. Armed
 // with a step and a method, the next call of that method (a user write or

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/authkit/authkit/internal/phonenum"
 )
 
 // phoneSettings are the phone-account parts of Config, checked by New.
@@ -15,7 +19,8 @@ type phoneSettings struct {
 	sender                        SMSSender
 	codeLength, maxAttempts       int
 	codeLifetime, resendGap       time.Duration
-	codeKey                       []byte // keys the HMACs of codes
+	codeKey                       []byte                 // keys the HMACs of codes
+	costly                        map[phonenum.Kind]bool // the costly kinds allowed
 	templates                     struct {
 		verify, signIn, reset, changed smsTemplate
 	}
@@ -66,9 +71,32 @@ func (k *Kit) configurePhone(cfg Config) error {
 			return err
 		}
 	}
+	for _, kind := range cfg.CostlyNumbers {
+		if !slices.Contains(phonenum.AllKinds(), phonenum.Kind(kind)) {
+			return fmt.Errorf("authkit: Config.CostlyNumbers: %q is not a kind of number; use the Number… constants", kind)
+		}
+		if p.costly == nil {
+			p.costly = map[phonenum.Kind]bool{}
+		}
+		p.costly[phonenum.Kind(kind)] = true
+	}
 	p.codeKey = k.subkey("sms code")
 	return nil
 }
+
+// NumberKind is a kind of phone number that costs whoever texts it; see
+// Config.CostlyNumbers.
+type NumberKind string
+
+// The kinds of costly numbers, as libphonenumber tells them apart.
+const (
+	NumberPremiumRate NumberKind = "premium-rate" // +1 900…, +44 909…: the caller pays the owner
+	NumberSharedCost  NumberKind = "shared-cost"  // +44 845…: the caller pays part of the call
+	NumberUAN         NumberKind = "uan"          // universal access numbers of companies
+	NumberVoicemail   NumberKind = "voicemail"    // numbers that reach a mailbox only
+	NumberSatellite   NumberKind = "satellite"    // +870, +881, +882…: satellite and international networks
+	NumberShortCode   NumberKind = "short-code"   // short numbers of services
+)
 
 var errPhoneTaken = newError(CodePhoneTaken, "An account with this phone number exists already.")
 
@@ -93,7 +121,7 @@ func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData js
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
 	}
-	phone, err := normalizePhone(phone)
+	phone, err := k.normalizePhone(phone)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -138,7 +166,7 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
 	}
-	phone, err := normalizePhone(phone)
+	phone, err := k.normalizePhone(phone)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -160,7 +188,7 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 // content and in time, whether or not an account has the number. send runs
 // only for an existing account.
 func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, u User) error) error {
-	phone, err := queryPhone(rawPhone)
+	phone, err := k.queryPhone(rawPhone)
 	if err != nil {
 		return err
 	}
@@ -232,7 +260,7 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 	if err := k.signInCodesOn(); err != nil {
 		return grantAnswer{}, err
 	}
-	phone, err := queryPhone(phone)
+	phone, err := k.queryPhone(phone)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -324,7 +352,7 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, phone, code, pw string) erro
 	if err := k.checkPassword(pw); err != nil {
 		return err
 	}
-	phone, err := queryPhone(phone)
+	phone, err := k.queryPhone(phone)
 	if err != nil {
 		return err
 	}
@@ -353,7 +381,7 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
 	}
-	phone, err := queryPhone(phone)
+	phone, err := k.queryPhone(phone)
 	if err != nil {
 		return grantAnswer{}, err
 	}
@@ -393,7 +421,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if err := k.phoneOn(); err != nil {
 		return User{}, err
 	}
-	newPhone, err := normalizePhone(newPhone)
+	newPhone, err := k.normalizePhone(newPhone)
 	if err != nil {
 		return User{}, err
 	}

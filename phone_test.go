@@ -391,6 +391,7 @@ func TestPhoneConfig(t *testing.T) {
 		field string
 	}{
 		{"phone on without a sender", func(c *authkit.Config) { c.PhoneAuth = authkit.On }, "SMSSender"},
+		{"an unknown costly kind", func(c *authkit.Config) { c.CostlyNumbers = []authkit.NumberKind{"cheap"} }, "CostlyNumbers"},
 		{"CodeLength 5", func(c *authkit.Config) { c.CodeLength = 5 }, "CodeLength"},
 		{"CodeLength 11", func(c *authkit.Config) { c.CodeLength = 11 }, "CodeLength"},
 		{"CodeLength negative", func(c *authkit.Config) { c.CodeLength = -6 }, "CodeLength"},
@@ -427,4 +428,51 @@ func TestPhoneCustomTemplates(t *testing.T) {
 	tok, err := h.store.LatestToken(context.Background(), authkit.PurposeConfirmPhone, "+15555555555", h.clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Minute, tok.ExpiresAt.Sub(tok.CreatedAt))
+}
+
+// SMS pumping: numbers that pay whoever owns them when texted (premium
+// rate, shared cost, satellite and international networks, short codes)
+// are refused by every phone route with invalid_phone, before any text
+// goes out; CostlyNumbers lets a kind through. (Found by an adversarial
+// review: each was accepted and texted.)
+func TestCostlyNumbersRefused(t *testing.T) {
+	t.Parallel()
+	costly := []string{
+		"+1 900 234 5678",    // premium rate
+		"+44 909 876 5432",   // premium rate
+		"+979 123 456 789",   // international premium rate
+		"+371 90 123 456",    // premium rate
+		"+44 845 123 4567",   // libphonenumber: premium rate
+		"+808 1234 5678",     // international shared cost
+		"+49 180 12345",      // shared cost
+		"+44 300 123 4567",   // UAN
+		"+49 177 99 1234567", // voicemail
+		"+881 6 1234 5678",   // GMSS satellite
+		"+870 301 234 567",   // Inmarsat
+		"+882 342 1234",      // international networks
+		"+44 118 118",        // a short code
+		"+49 11833",          // a short code
+	}
+	h := newPhoneHarness(t, noLimits)
+	token := h.phoneUser("+15555555500", phonePassword)
+	for _, phone := range costly {
+		requireStatusCode(t, h.signUpPhone(phone, phonePassword, nil), http.StatusBadRequest, "invalid_phone")
+		requireStatusCode(t, h.post(api+"change-phone", map[string]any{"currentPassword": phonePassword, "newPhone": phone}, token),
+			http.StatusBadRequest, "invalid_phone")
+		for _, route := range []string{"send-code", "send-reset-code", "resend-code"} {
+			requireStatusCode(t, h.post(phoneQuery(route, phone, ""), nil, ""), http.StatusBadRequest, "invalid_phone")
+		}
+	}
+	h.settle()
+	require.Len(t, h.box.Messages(), 1, "nothing texted but the first account's confirmation")
+
+	// A kind the host allows is an account like any other.
+	allowed := newPhoneHarness(t, noLimits, func(c *authkit.Config) { c.CostlyNumbers = []authkit.NumberKind{authkit.NumberPremiumRate} })
+	require.Equal(t, http.StatusOK, allowed.signUpPhone("+1 900 234 5678", phonePassword, nil).status)
+	requireStatusCode(t, allowed.signUpPhone("+881 6 1234 5678", phonePassword, nil), http.StatusBadRequest, "invalid_phone")
+
+	// The seeds' own number, and ordinary mobiles, stay accepted.
+	for _, phone := range []string{"+15555555555", "+447911123456", "+4915123456789", "+919876543210", "+5511987654321"} {
+		require.Equal(t, http.StatusOK, h.signUpPhone(phone, phonePassword, nil).status, phone)
+	}
 }

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
-	"net/mail"
 	"reflect"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/authkit/authkit/internal/phonenum"
@@ -23,63 +21,60 @@ const (
 	maxNameLen       = 256
 )
 
-// normalizeEmail checks an address and returns its stored form: trimmed and
-// lower-cased. It takes a bare address ("ann@example.com"), never a display
-// name or a list.
-func normalizeEmail(s string) (string, error) {
-	bad := newError(CodeInvalidEmail, "Enter an email address such as name@example.com.")
-	if !utf8.ValidString(s) {
-		return "", bad
+// normalizeEmail checks an address and returns its canonical form: the
+// one form the kit stores, looks up, counts limits by and links OAuth
+// sign-ins on, whatever way of writing it came in (see [emailaddr.Policy]:
+// Config.InternationalEmail says whether local parts may leave ASCII). It
+// takes a bare address ("ann@example.com"), never a display name or a list.
+func (k *Kit) normalizeEmail(s string) (string, error) {
+	e, ok := k.emailPolicy.Canonical(s)
+	if !ok {
+		return "", errInvalidEmail
 	}
-	// Checked as stored: lower-casing may lengthen a string ("Ⱥ" takes two
-	// bytes, "ⱥ" three), and the stored form must pass as input again.
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" || len(s) > maxEmailLen {
-		return "", bad
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return "", bad
-		}
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		return "", bad
-	}
-	at := strings.LastIndexByte(s, '@')
-	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", bad
-	}
-	return s, nil
+	return e, nil
 }
+
+var errInvalidEmail = newError(CodeInvalidEmail, "Enter an email address such as name@example.com.")
 
 // queryEmail reads an email from the query. The client puts it there
 // unencoded, so a '+' arrives as a space; an address holds no space, so a
 // space is read back as '+'.
-func queryEmail(raw string) (string, error) {
-	return normalizeEmail(strings.ReplaceAll(raw, " ", "+"))
+func (k *Kit) queryEmail(raw string) (string, error) {
+	return k.normalizeEmail(strings.ReplaceAll(raw, " ", "+"))
 }
 
 // normalizePhone checks a phone number and returns its stored form, E.164
-// ("+15555555555"); see [phonenum.Normalize] for what it takes.
-func normalizePhone(s string) (string, error) {
+// ("+15555555555"); see [phonenum.Normalize] for what it takes. A number
+// that costs its sender money (premium rate, satellite…) is refused unless
+// Config.CostlyNumbers allows its kind.
+func (k *Kit) normalizePhone(s string) (string, error) {
 	e164, ok := phonenum.Normalize(s)
 	if !ok {
 		return "", errInvalidPhone
 	}
-	return e164, nil
+	return k.affordable(e164)
 }
 
 // queryPhone reads a phone number from the query, where '+' may arrive as
 // a space.
-func queryPhone(raw string) (string, error) {
+func (k *Kit) queryPhone(raw string) (string, error) {
 	e164, ok := phonenum.Query(raw)
 	if !ok {
 		return "", errInvalidPhone
 	}
+	return k.affordable(e164)
+}
+
+// affordable passes a normalised number unless it is of a costly kind that
+// Config.CostlyNumbers does not allow.
+func (k *Kit) affordable(e164 string) (string, error) {
+	if kind, costly := phonenum.Costly(e164); costly && !k.phone.costly[kind] {
+		return "", errCostlyPhone
+	}
 	return e164, nil
 }
+
+var errCostlyPhone = newError(CodeInvalidPhone, "This kind of phone number (premium rate, shared cost, satellite or a short code) cannot have an account: enter a mobile number.")
 
 var errInvalidPhone = newError(CodeInvalidPhone, "Enter a phone number in international format, such as +15555555555.")
 

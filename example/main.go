@@ -118,6 +118,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		return err
 	}
 	defer h.Close()
+	reportIdentifiers(ctx, kit, log)
 	janitor, stopJanitor := context.WithCancel(ctx)
 	defer stopJanitor()
 	go kit.RunJanitor(janitor, time.Hour)
@@ -154,6 +155,30 @@ type app struct {
 
 // Close closes the app's database, once the server and the kit are done.
 func (a *app) Close() error { return a.close() }
+
+// reportIdentifiers prints the accounts whose stored email or number the
+// kit would store otherwise today, or that now share one (see
+// Kit.CheckIdentifiers): an operator should look, and nothing is changed.
+func reportIdentifiers(ctx context.Context, kit *authkit.Kit, log io.Writer) {
+	problems, err := kit.CheckIdentifiers(ctx)
+	if err != nil {
+		fmt.Fprintln(log, "checking stored emails and numbers:", err)
+		return
+	}
+	for _, p := range problems {
+		line := fmt.Sprintf("warning: user %s: %s %q", p.UserID, p.Field, p.Stored)
+		switch {
+		case p.Canonical == "":
+			line += " is refused by today's rules: the user cannot sign in with it"
+		case p.Canonical != p.Stored:
+			line += fmt.Sprintf(" is %q today: the user cannot sign in with it until it is rewritten", p.Canonical)
+		}
+		if len(p.SameAs) > 0 {
+			line += fmt.Sprintf("; the same as the one of %s", strings.Join(p.SameAs, ", "))
+		}
+		fmt.Fprintln(log, line)
+	}
+}
 
 // newApp builds the example app. log receives the dev console output (printed mail) and startup lines.
 func newApp(o options, log io.Writer) (*app, *authkit.Kit, error) {

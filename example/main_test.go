@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/sqlstore"
 )
 
 var smtpVars = []string{
@@ -378,5 +379,49 @@ func TestSecretFromEnv(t *testing.T) {
 	t.Setenv("AUTHKIT_SECRET", "short")
 	if _, _, err := newApp(devOptions(), io.Discard); err == nil {
 		t.Error("the app starts with a short AUTHKIT_SECRET")
+	}
+}
+
+// Accounts stored before today's rules are reported at start, by user,
+// and the app still starts.
+func TestStartReportsIdentifiersToLookAt(t *testing.T) {
+	clearSMTPEnv(t)
+	o := devOptions()
+	o.db = filepath.Join(t.TempDir(), "authkit.db")
+	s, err := sqlstore.Open(o.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, u := range []authkit.User{
+		{ID: "u1", Email: "y@m\u00fcnchen.de"},
+		{ID: "u2", Email: "y@xn--mnchen-3ya.de"},
+		{ID: "u3", Email: "ann\u200b@example.com"},
+	} {
+		u.Provider, u.ProviderUserID, u.SignUpAt, u.LastLoginAt = authkit.ProviderAltogic, u.ID, now, now
+		if err := s.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+
+	h, kit, err := newApp(o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var log strings.Builder
+	reportIdentifiers(t.Context(), kit, &log)
+	for _, want := range []string{
+		`warning: user u1: email "y@münchen.de"; the same as the one of u2`,
+		`warning: user u2: email "y@xn--mnchen-3ya.de" is "y@münchen.de" today`,
+		`warning: user u3: email "ann\u200b@example.com" is refused by today's rules`,
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, log.String())
+		}
 	}
 }

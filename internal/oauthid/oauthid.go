@@ -72,10 +72,17 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
 
-// Identity is who the provider says the user is, as it says it: the
-// caller normalizes the email and bounds the name and picture.
+// Identity is who the provider says the user is, as it says it but for
+// the ID: the caller normalizes the email and bounds the name and
+// picture.
 type Identity struct {
-	ID            string // the provider's id of the user; never empty without an error
+	// ID is the provider's id of the user, never empty without an error,
+	// in the one form it is compared in. GitHub, Discord, X and Facebook
+	// number their users: their ids are decimal digits without sign or
+	// leading zeros, and one that is not an unsigned 64-bit integer is
+	// an error of Identify. Google's and Apple's sub is as given.
+	ID string
+
 	Email         string
 	EmailVerified bool // the provider vouches that the user owns Email
 	Name          string

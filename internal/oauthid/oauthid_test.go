@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -207,4 +208,102 @@ func TestOpenID(t *testing.T) {
 	op.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
 	_, err = signIn("n0nce")
 	require.ErrorContains(t, err, "token is expired", "the id_token is checked against Config.Now")
+}
+
+// The providers that number their users give one id per user however
+// the number is written, and a sign-in fails on an id that is no
+// unsigned 64-bit integer: GitHub's JSON number and the JSON strings of
+// Discord, X and Facebook, read through the fake's user API.
+func TestIntegerIDs(t *testing.T) {
+	const notInteger = "is not an unsigned 64-bit decimal integer"
+	const notJSON = "the answer is not the JSON expected"
+	type idCase struct {
+		raw  string // the id as the JSON answer has it
+		want string // the Identity's ID, or
+		err  string // what the error says
+	}
+	github := []idCase{
+		{raw: `109847134`, want: "109847134"},
+		{raw: `0`, want: "0"},
+		{raw: `18446744073709551615`, want: "18446744073709551615"},
+		{raw: `"7"`, want: "7"}, // encoding/json reads a quoted number into a json.Number
+		{raw: `-0`, err: notInteger},
+		{raw: `-5`, err: notInteger},
+		{raw: `1e3`, err: notInteger},
+		{raw: `1.0`, err: notInteger},
+		{raw: `18446744073709551616`, err: notInteger},
+		{raw: `null`, err: notInteger},
+		{raw: `"-0"`, err: notInteger},
+		{raw: `007`, err: notJSON}, // not JSON: the fake cannot even send it
+		{raw: `"007"`, err: notJSON},
+		{raw: `"x"`, err: notJSON},
+	}
+	numberedStrings := []idCase{
+		{raw: `"80351110224678912"`, want: "80351110224678912"},
+		{raw: `"0"`, want: "0"},
+		{raw: `"000"`, want: "0"},
+		{raw: `"007"`, want: "7"},
+		{raw: `"18446744073709551615"`, want: "18446744073709551615"},
+		{raw: `"-0"`, err: notInteger},
+		{raw: `"-5"`, err: notInteger},
+		{raw: `"+5"`, err: notInteger},
+		{raw: `"1e3"`, err: notInteger},
+		{raw: `"1.0"`, err: notInteger},
+		{raw: `""`, err: notInteger},
+		{raw: `" 7"`, err: notInteger},
+		{raw: `"18446744073709551616"`, err: notInteger},
+		{raw: `null`, err: notInteger},
+		{raw: `7`, err: notJSON}, // a number where the provider sends a string
+	}
+	for _, pr := range []struct {
+		name, path string
+		body       func(id string) string
+		cases      []idCase
+	}{
+		{"github", "/user", func(id string) string { return `{"id":` + id + `,"login":"rooby"}` }, github},
+		{"discord", "/users/@me", func(id string) string { return `{"id":` + id + `,"username":"rooby"}` }, numberedStrings},
+		{"twitter", "/2/users/me", func(id string) string { return `{"data":{"id":` + id + `,"username":"rooby"}}` }, numberedStrings},
+		{"facebook", "/me", func(id string) string { return `{"id":` + id + `,"name":"Rooby"}` }, numberedStrings},
+	} {
+		for _, tc := range pr.cases {
+			t.Run(pr.name+" "+tc.raw, func(t *testing.T) {
+				t.Parallel()
+				id, err := signInWithAPI(t, pr.name, map[string]string{pr.path: pr.body(tc.raw), "/user/emails": `[]`})
+				if tc.err != "" {
+					require.ErrorContains(t, err, tc.err)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, tc.want, id.ID)
+			})
+		}
+	}
+}
+
+// Discord's avatar URL is made of the canonical id.
+func TestDiscordAvatarOfCanonicalID(t *testing.T) {
+	id, err := signInWithAPI(t, "discord", map[string]string{"/users/@me": `{"id":"0080351110224678912","username":"rooby","avatar":"a1b2"}`})
+	require.NoError(t, err)
+	require.Equal(t, "80351110224678912", id.ID)
+	require.Equal(t, "https://cdn.discordapp.com/avatars/80351110224678912/a1b2.png", id.Picture)
+}
+
+// signInWithAPI signs in with provider at a fake whose user API answers
+// each path with its JSON, and returns what Identify says.
+func signInWithAPI(t *testing.T, provider string, answers map[string]string) (oauthid.Identity, error) {
+	t.Helper()
+	fake := oauthtest.NewOAuth2(t)
+	for path, body := range answers {
+		fake.SetAPI(path, json.RawMessage(body))
+	}
+	p, err := oauthid.New(provider, oauthid.Config{
+		ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
+		AuthURL: fake.AuthURL(), TokenURL: fake.TokenURL(), APIURL: fake.APIURL(),
+	})
+	require.NoError(t, err)
+	verifier := strings.Repeat("x", 43)
+	back := consent(t, p.AuthCodeURL(redirectURL, "st4te", verifier, ""))
+	tok, err := p.Exchange(t.Context(), redirectURL, back.Get("code"), verifier, time.Now())
+	require.NoError(t, err)
+	return p.Identify(t.Context(), tok, "", back)
 }

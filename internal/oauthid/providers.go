@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -221,10 +222,15 @@ func identifyGitHub(ctx context.Context, p *Provider, tok *oauth2.Token, _ strin
 	if err := p.getJSON(ctx, tok, "/user", nil, &u); err != nil {
 		return Identity{}, err
 	}
-	if _, err := u.ID.Int64(); err != nil {
-		return Identity{}, errors.New("github /user has no numeric id")
+	// GitHub sends the id as a JSON integer ("id": 109847134). A JSON
+	// number may also be written -0, 1e3 or 1.0, none of which GitHub
+	// sends: they are refused rather than read as 0 or 1000. (JSON has no
+	// leading zeros, so 007 fails as JSON before it gets here.)
+	userID, err := integerID(u.ID.String())
+	if err != nil {
+		return Identity{}, fmt.Errorf("github /user: %w", err)
 	}
-	id := Identity{ID: u.ID.String(), Name: u.Name, Picture: u.AvatarURL}
+	id := Identity{ID: userID, Name: u.Name, Picture: u.AvatarURL}
 	if id.Name == "" {
 		id.Name = u.Login
 	}
@@ -233,7 +239,7 @@ func identifyGitHub(ctx context.Context, p *Provider, tok *oauth2.Token, _ strin
 		Primary  bool   `json:"primary"`
 		Verified bool   `json:"verified"`
 	}
-	err := p.getJSON(ctx, tok, "/user/emails", nil, &emails)
+	err = p.getJSON(ctx, tok, "/user/emails", nil, &emails)
 	var status *errAPIStatus
 	if errors.As(err, &status) && (status.status == http.StatusForbidden || status.status == http.StatusNotFound) {
 		return id, nil // scopes without user:email: no address
@@ -270,7 +276,11 @@ func identifyFacebook(ctx context.Context, p *Provider, tok *oauth2.Token, _ str
 	if err := p.getJSON(ctx, tok, "/me", q, &u); err != nil {
 		return Identity{}, err
 	}
-	id := Identity{ID: u.ID, Email: u.Email, Name: u.Name}
+	userID, err := integerID(u.ID) // an app-scoped id: digits in a JSON string
+	if err != nil {
+		return Identity{}, fmt.Errorf("facebook /me: %w", err)
+	}
+	id := Identity{ID: userID, Email: u.Email, Name: u.Name}
 	if !u.Picture.Data.IsSilhouette {
 		id.Picture = u.Picture.Data.URL
 	}
@@ -291,12 +301,16 @@ func identifyDiscord(ctx context.Context, p *Provider, tok *oauth2.Token, _ stri
 	if err := p.getJSON(ctx, tok, "/users/@me", nil, &u); err != nil {
 		return Identity{}, err
 	}
-	id := Identity{ID: u.ID, Email: u.Email, EmailVerified: u.Verified, Name: u.GlobalName}
+	userID, err := integerID(u.ID) // a snowflake: digits in a JSON string
+	if err != nil {
+		return Identity{}, fmt.Errorf("discord /users/@me: %w", err)
+	}
+	id := Identity{ID: userID, Email: u.Email, EmailVerified: u.Verified, Name: u.GlobalName}
 	if id.Name == "" {
 		id.Name = u.Username
 	}
-	if u.Avatar != "" && u.ID != "" {
-		id.Picture = "https://cdn.discordapp.com/avatars/" + url.PathEscape(u.ID) + "/" + url.PathEscape(u.Avatar) + ".png"
+	if u.Avatar != "" {
+		id.Picture = "https://cdn.discordapp.com/avatars/" + userID + "/" + url.PathEscape(u.Avatar) + ".png"
 	}
 	return id, nil
 }
@@ -322,9 +336,27 @@ func identifyX(ctx context.Context, p *Provider, tok *oauth2.Token, _ string, _ 
 		return Identity{}, err
 	}
 	d := u.Data
-	id := Identity{ID: d.ID, Email: d.ConfirmedEmail, EmailVerified: d.ConfirmedEmail != "", Name: d.Name, Picture: d.ProfileImageURL}
+	userID, err := integerID(d.ID) // digits in a JSON string
+	if err != nil {
+		return Identity{}, fmt.Errorf("twitter /2/users/me: %w", err)
+	}
+	id := Identity{ID: userID, Email: d.ConfirmedEmail, EmailVerified: d.ConfirmedEmail != "", Name: d.Name, Picture: d.ProfileImageURL}
 	if id.Name == "" {
 		id.Name = d.Username
 	}
 	return id, nil
+}
+
+// integerID is the canonical form of a user id that the provider makes
+// an unsigned 64-bit integer (GitHub, Discord, X, Facebook): decimal
+// digits without sign or leading zeros, so that one user is one identity
+// however the number is written. Anything else is an error: empty, a
+// sign (even -0), a fraction, an exponent, other characters, or more
+// than 64 bits.
+func integerID(raw string) (string, error) {
+	n, err := strconv.ParseUint(raw, 10, 64) // no sign, no '_', no base prefix
+	if err != nil {
+		return "", fmt.Errorf("user id %.40q is not an unsigned 64-bit decimal integer", raw)
+	}
+	return strconv.FormatUint(n, 10), nil
 }

@@ -1,5 +1,6 @@
 // Package phonenum reads phone numbers as users type them and gives the one
-// form the kit stores: E.164.
+// form the kit stores: E.164. [Costly] says which of those numbers cost
+// money to text: premium rate, shared cost, satellite, short codes.
 package phonenum
 
 import (
