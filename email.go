@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"time"
 )
 
 // signUpWithEmail creates a password account. With email confirmation on it
@@ -162,10 +163,18 @@ func (k *Kit) sendResetLink(ctx context.Context, email string) error {
 	})
 }
 
+// resetGrantLifetime is how long the key of a followed reset link lets
+// resetPwdWithToken set a password: time to type one.
+const resetGrantLifetime = 15 * time.Minute
+
 // followLink handles the GET of an email link and returns the query to
-// redirect with. It spends no sign-in or reset credential: mail scanners
-// fetch links too. A confirmation takes effect here, harmlessly; a sign-in
-// happens only when the app exchanges the grant key, which spends the link.
+// redirect with. It changes nothing and spends nothing: mail scanners fetch
+// links too, and a GET they make must not confirm an address, apply an
+// email change or spend a reset. It only mints a short-lived key for the
+// app: a grant that getAuthGrant exchanges (confirming, signing in or
+// applying the change then, and spending the link), or for a reset link a
+// reset key that resetPwdWithToken spends. The mailed key itself never
+// reaches the app's URL, where access logs would keep it.
 func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 	if key == "" || len(key) > maxTokenLen {
 		return nil, errInvalidToken
@@ -178,17 +187,11 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 	if err != nil {
 		return nil, internalError(err)
 	}
-	action := string(t.Purpose)
+	purpose, lifetime := PurposeGrant, k.grantLifetime
 	switch t.Purpose {
+	case PurposeConfirmEmail, PurposeMagicLink, PurposeChangeEmail:
 	case PurposeResetPassword:
-		// The app shows a form and calls resetPwdWithToken with this key.
-		return url.Values{"access_token": {key}, "action": {action}, "status": {"200"}}, nil
-	case PurposeChangeEmail:
-		if err := k.applyEmailChange(ctx, t); err != nil {
-			return nil, err
-		}
-		return url.Values{"action": {action}, "status": {"200"}}, nil
-	case PurposeConfirmEmail, PurposeMagicLink:
+		purpose, lifetime = PurposeResetGrant, resetGrantLifetime
 	default:
 		return nil, errInvalidToken
 	}
@@ -196,26 +199,25 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, internalError(err)
 	}
-	if err != nil || u.Email != t.Subject || !issuedUnder(t, u) {
-		return nil, errInvalidToken // the account, its email or its credentials changed since
+	// The account, its email (but for a change-email link, which names the
+	// new one) or its credentials changed since the link was sent.
+	if err != nil || !issuedUnder(t, u) || (t.Purpose != PurposeChangeEmail && u.Email != t.Subject) {
+		return nil, errInvalidToken
 	}
-	if t.Purpose == PurposeConfirmEmail && !u.EmailVerified {
-		verified := true
-		up := UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &t.Subject}}
-		if _, err := k.updateUser(ctx, u.ID, up, nil, errInvalidToken); err != nil {
-			return nil, err
-		}
-	}
-	// The grant carries the user's stamp now: the link's, for a magic link.
-	grant, err := k.issueToken(ctx, Token{Purpose: PurposeGrant, UserID: u.ID, Action: action, Link: t.Hash, Stamp: u.Stamp}, k.grantLifetime)
+	// The key carries the user's stamp now: the link's, but for a
+	// confirmation, which survives a new password.
+	action := string(t.Purpose)
+	grant, err := k.issueToken(ctx, Token{Purpose: purpose, UserID: u.ID, Subject: t.Subject, Action: action, Link: t.Hash, Stamp: u.Stamp}, lifetime)
 	if err != nil {
 		return nil, internalError(err)
 	}
 	return url.Values{"access_token": {grant}, "action": {action}, "status": {"200"}}, nil
 }
 
-// resetPassword is resetPwdWithToken: it spends a reset token, sets the new
-// password and ends every session. Nobody is signed in.
+// resetPassword is resetPwdWithToken: it spends the key of a followed
+// reset link and the link itself, sets the new password and ends every
+// session. Nobody is signed in. A password the policy refuses spends
+// nothing.
 func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	if err := k.checkPassword(pw); err != nil {
 		return err
@@ -225,8 +227,8 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	}
 	hash := hashToken(key)
 	// Look before hashing, so a bad key costs no hash; spend after, so a
-	// failed hash costs no token.
-	if _, err := k.store.TokenByHash(ctx, hash, k.clock()); errors.Is(err, ErrNotFound) {
+	// failed hash costs no key.
+	if g, err := k.store.TokenByHash(ctx, hash, k.clock()); errors.Is(err, ErrNotFound) || (err == nil && g.Purpose != PurposeResetGrant) {
 		return errInvalidToken
 	} else if err != nil {
 		return internalError(err)
@@ -235,9 +237,17 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	if err != nil {
 		return err
 	}
-	t, err := k.store.ConsumeToken(ctx, PurposeResetPassword, hash, k.clock())
+	now := k.clock()
+	g, err := k.store.ConsumeToken(ctx, PurposeResetGrant, hash, now)
 	if errors.Is(err, ErrNotFound) {
 		return errInvalidToken
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	t, err := k.store.ConsumeToken(ctx, PurposeResetPassword, g.Link, now)
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken // the link was used meanwhile
 	}
 	if err != nil {
 		return internalError(err)
@@ -304,16 +314,10 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	return u, nil
 }
 
-// applyEmailChange spends a change-email token and makes its address the
-// user's, confirmed.
+// applyEmailChange makes the address of a spent change-email token t the
+// user's, confirmed, if the account still has the credentials it was asked
+// under.
 func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
-	t, err := k.store.ConsumeToken(ctx, PurposeChangeEmail, t.Hash, k.clock())
-	if errors.Is(err, ErrNotFound) {
-		return errInvalidToken
-	}
-	if err != nil {
-		return internalError(err)
-	}
 	u, err := k.store.UserByID(ctx, t.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return errInvalidToken
@@ -335,7 +339,7 @@ func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
 // emailChanged follows a change of u's email from old: it voids the links
 // and grants issued for the old address and tells that address.
 func (k *Kit) emailChanged(ctx context.Context, u User, old string) error {
-	if err := k.store.DeleteUserTokens(ctx, u.ID, PurposeConfirmEmail, PurposeResetPassword, PurposeMagicLink, PurposeGrant); err != nil {
+	if err := k.store.DeleteUserTokens(ctx, u.ID, PurposeConfirmEmail, PurposeResetPassword, PurposeResetGrant, PurposeMagicLink, PurposeGrant); err != nil {
 		return internalError(err)
 	}
 	k.event(ctx, "email changed", u.ID)

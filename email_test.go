@@ -213,7 +213,10 @@ func TestChangeEmail(t *testing.T) {
 	q := h.follow(h.link("new@example.com"))
 	require.Equal(t, "change-email", q.Get("action"))
 	require.Equal(t, "200", q.Get("status"))
-	require.Empty(t, q.Get("access_token"), "an email change signs nobody in")
+	require.Equal(t, "max@example.com", h.get(api+"user", tok).body["email"], "following the link changes nothing")
+	g := h.grant(q.Get("access_token"))
+	require.Equal(t, "new@example.com", g.user()["email"], "exchanging its key applies the change")
+	require.NotEmpty(t, g.token(), "and answers with a session, as the client expects")
 
 	notice := h.mail("max@example.com")
 	require.Contains(t, notice.Body, "new@example.com")
@@ -449,4 +452,71 @@ func TestInvisibleCharactersInEmailsRefused(t *testing.T) {
 		requireStatusCode(t, h.signUp(email, "correct horse battery", nil), http.StatusBadRequest, "invalid_email")
 		requireStatusCode(t, h.post(api+"send-reset?email="+url.QueryEscape(email), nil, ""), http.StatusBadRequest, "invalid_email")
 	}
+}
+
+// A mail scanner that fetches every link (a plain GET, no JavaScript)
+// cannot confirm an account an attacker made with the victim's address:
+// the GET confirms nothing, so the attacker's password still does not
+// sign in. (Found by an adversarial review: it did.)
+func TestScannerCannotConfirmAnAttackersAccount(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	require.Equal(t, http.StatusOK, h.signUp("victim@example.com", "the attacker's password", nil).status)
+	q := h.follow(h.link("victim@example.com")) // the victim's scanner
+	require.Equal(t, "200", q.Get("status"))
+
+	requireStatusCode(t, h.signIn("victim@example.com", "the attacker's password"), http.StatusForbidden, "email_not_verified")
+	u, err := h.store.UserByEmail(t.Context(), "victim@example.com")
+	require.NoError(t, err)
+	require.False(t, u.EmailVerified, "the GET confirmed nothing")
+}
+
+// A scanner's GET cannot move an attacker's account to the victim's
+// address: the change applies only when the app exchanges the link's key.
+// (Found by an adversarial review: the GET applied it.)
+func TestScannerCannotApplyAnEmailChange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	tok := h.confirmedUser("mallory@example.com", "correct horse battery")
+	a := h.post(api+"change-email", map[string]any{"currentPassword": "correct horse battery", "newEmail": "victim@example.com"}, tok)
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	q := h.follow(h.link("victim@example.com")) // the victim's scanner
+	require.Equal(t, "200", q.Get("status"))
+
+	require.Equal(t, "mallory@example.com", h.get(api+"user", tok).body["email"], "the GET changed nothing")
+	require.Equal(t, http.StatusOK, h.signUp("victim@example.com", "the victim's password", nil).status, "the address is free")
+}
+
+// The redirect of a reset link carries a short-lived reset key, not the
+// mailed one: whoever reads the app's access logs later, or the link in
+// the mail after the reset, holds nothing that works. The key is spent by
+// resetPwdWithToken alone, dies after 15 minutes, and a password the
+// policy refuses does not spend it. (Found by an adversarial review: the
+// redirect carried the mailed key, good for an hour.)
+func TestResetRedirectCarriesAShortKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.confirmedUser("rae@example.com", "correct horse battery")
+	reset := func() (link, key string) {
+		require.Equal(t, http.StatusOK, h.post(api+"send-reset?email=rae@example.com", nil, "").status)
+		link = h.link("rae@example.com")
+		q := h.follow(link)
+		require.Equal(t, "reset-pwd", q.Get("action"))
+		return link, q.Get("access_token")
+	}
+	link, key := reset()
+	mailed := keyOf(link)
+	require.NotEqual(t, mailed, key)
+	requireStatusCode(t, h.post(api+"reset-pwd?key="+mailed, map[string]any{"newPassword": "a new long password"}, ""), http.StatusBadRequest, "invalid_token")
+	requireStatusCode(t, h.grant(key), http.StatusBadRequest, "invalid_token")
+	requireStatusCode(t, h.post(api+"reset-pwd?key="+key, map[string]any{"newPassword": "short"}, ""), http.StatusBadRequest, "password_too_short")
+	require.Equal(t, http.StatusOK, h.post(api+"reset-pwd?key="+key, map[string]any{"newPassword": "a new long password"}, "").status,
+		"neither a refused password nor a getAuthGrant spent it")
+	requireStatusCode(t, h.post(api+"reset-pwd?key="+key, map[string]any{"newPassword": "another long password"}, ""), http.StatusBadRequest, "invalid_token")
+	require.Equal(t, "400", h.follow(link).Get("status"), "the mailed link is spent with it")
+
+	h.clock.Advance(2 * time.Minute) // past EmailRepeats
+	_, late := reset()
+	h.clock.Advance(16 * time.Minute)
+	requireStatusCode(t, h.post(api+"reset-pwd?key="+late, map[string]any{"newPassword": "another long password"}, ""), http.StatusBadRequest, "invalid_token")
 }

@@ -253,7 +253,8 @@ func TestTrustedProxies(t *testing.T) {
 
 		// The session records the client, not the proxy.
 		require.Equal(t, http.StatusOK, h.signUp("sue@example.com", "correct horse battery", nil).status)
-		h.follow(h.link("sue@example.com"))
+		confirmed := h.grant(h.follow(h.link("sue@example.com")).Get("access_token"))
+		require.Equal(t, http.StatusOK, h.post(api+"signout", nil, confirmed.token()).status)
 		tok := h.do(req{method: http.MethodPost, path: api + "signin-email",
 			body:   map[string]any{"email": "sue@example.com", "password": "correct horse battery"},
 			header: map[string]string{"X-Forwarded-For": "192.0.2.44"}}).token()

@@ -163,8 +163,10 @@ func TestLogsEveryFlow(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.post(api+"change-pwd", map[string]any{"oldPassword": pw2, "newPassword": pw3}, tok).status)
 	require.Equal(t, http.StatusOK, h.post(api+"change-email", map[string]any{"currentPassword": pw3, "newEmail": "ann.new@example.com"}, tok).status)
 	change := h.link("ann.new@example.com")
-	require.Equal(t, "200", h.follow(change).Get("status"))
-	secrets.add(keyOf(change))
+	changeKey := h.follow(change).Get("access_token")
+	changed := h.grant(changeKey) // applies the change, and signs in on this device
+	require.Equal(t, http.StatusOK, h.post(api+"signout", nil, changed.token()).status)
+	secrets.add(keyOf(change), changeKey, changed.token())
 
 	// Sign-outs: another session, all others, this one, everywhere.
 	other = h.signIn("ann.new@example.com", pw3).token()
@@ -355,8 +357,9 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	secrets = append(secrets, keyOf(magic), q.Get("access_token"), g.token())
 	h.post(api+"send-reset?email=wes@example.com", nil, "")
 	reset := h.link("wes@example.com")
-	secrets = append(secrets, keyOf(reset))
-	h.post(api+"reset-pwd?key="+keyOf(reset), map[string]any{"newPassword": secrets[1]}, "")
+	resetKey := h.follow(reset).Get("access_token")
+	secrets = append(secrets, keyOf(reset), resetKey)
+	h.post(api+"reset-pwd?key="+resetKey, map[string]any{"newPassword": secrets[1]}, "")
 	in := h.signIn("wes@example.com", secrets[1]).token()
 	secrets = append(secrets, in)
 	h.post(api+"change-pwd", map[string]any{"oldPassword": secrets[1], "newPassword": secrets[2]}, in)

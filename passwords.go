@@ -153,7 +153,7 @@ func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession st
 	if err := k.store.DeleteUserSessions(ctx, userID, exceptSession); err != nil {
 		return internalError(err)
 	}
-	if err := k.store.DeleteUserTokens(ctx, userID, PurposeResetPassword, PurposeMagicLink, PurposeGrant, PurposeChangeEmail, PurposeSignInCode, PurposeResetCode, PurposeChangePhone); err != nil {
+	if err := k.store.DeleteUserTokens(ctx, userID, PurposeResetPassword, PurposeResetGrant, PurposeMagicLink, PurposeGrant, PurposeChangeEmail, PurposeSignInCode, PurposeResetCode, PurposeChangePhone); err != nil {
 		return internalError(err)
 	}
 	return nil

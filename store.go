@@ -107,6 +107,7 @@ const (
 	PurposeResetPassword TokenPurpose = "reset-pwd"     // link: lets the user set a new password
 	PurposeChangeEmail   TokenPurpose = "change-email"  // link: makes Subject the user's email
 	PurposeGrant         TokenPurpose = "grant"         // getAuthGrant key: exchanged for a session
+	PurposeResetGrant    TokenPurpose = "reset-grant"   // a followed reset link's key: spent by resetPwdWithToken
 
 	PurposeConfirmPhone TokenPurpose = "phone-confirm"  // code: confirms Subject as the user's phone
 	PurposeSignInCode   TokenPurpose = "signin-code"    // code: signs the user in

@@ -31,8 +31,9 @@ func (k *Kit) linkURL(secret string) string {
 	return k.publicURL + linkPath + "?key=" + secret
 }
 
-// exchangeGrant is getAuthGrant: it spends a grant key (and the link it came
-// from) and signs the user in.
+// exchangeGrant is getAuthGrant: it spends a grant key and the link it
+// came from, does what the link was for (confirms the address, applies an
+// email change) and signs the user in.
 func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error) {
 	if key == "" || len(key) > maxTokenLen {
 		return grantAnswer{}, errInvalidToken
@@ -55,12 +56,18 @@ func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error
 			return grantAnswer{}, internalError(err)
 		}
 	}
+	// What the link was for takes effect now, not when it was followed.
 	// The session is made under the grant's stamp: a grant minted before a
 	// reset or a sign-out everywhere signs nobody in.
 	var up UserUpdate
-	if link.Purpose == PurposeConfirmEmail {
+	switch link.Purpose {
+	case PurposeConfirmEmail:
 		verified := true
 		up = UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &link.Subject}}
+	case PurposeChangeEmail:
+		if err := k.applyEmailChange(ctx, link); err != nil {
+			return grantAnswer{}, err
+		}
 	}
 	answer, err := k.startSession(ctx, g.UserID, g.Stamp, up, errInvalidToken)
 	if err != nil {

@@ -540,7 +540,7 @@ test("changePassword checks the old password and ends the other sessions", opts,
   await signedIn(acct.email, newPw, "signInWithEmail with the new password");
 });
 
-test("changeEmail checks the password, confirms by link and notifies the old address", opts, async () => {
+test("changeEmail checks the password, applies when the link's key is exchanged and notifies the old address", opts, async () => {
   const acct = await confirmedAccount("chmail");
   const a = acct.client;
   const target = newEmail("chmail-new");
@@ -555,7 +555,14 @@ test("changeEmail checks the password, confirms by link and notifies the old add
   assert.equal(res.user.email, acct.email, "until the link is followed the email stays the same");
 
   const q = await followMail(target, "change-email");
-  assert.equal(q.access_token, undefined, "a change-email redirect carries no access_token");
+  assertNonEmptyString(q.access_token, "change-email redirect access_token");
+  const before = await assertAlive(a, "the session that asked for the change");
+  assert.equal(before.email, acct.email, "following the link changes nothing");
+  const grant = await call("getAuthGrant after change-email", client().auth.getAuthGrant(q.access_token));
+  assertNoErrors("getAuthGrant after change-email", grant);
+  checkUser(grant.user, "change-email grant.user");
+  checkSession(grant.session, "change-email grant.session");
+  assert.equal(grant.user.email, target, "exchanging the key applies the change");
 
   const now = await signedIn(target, acct.password, "signInWithEmail with the new email");
   assert.equal(now.user._id, acct.user._id);
