@@ -84,7 +84,9 @@ func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 	if err != nil {
 		return err
 	}
-	return k.mail(ctx, k.templates.confirm, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.confirmLifetime})
+	// No name: the address has not shown it is the account's, and whoever
+	// signed up wrote the name (see MessageData.Name).
+	return k.mail(ctx, k.templates.confirm, u.Email, MessageData{Link: k.linkURL(secret), ExpiresIn: k.confirmLifetime})
 }
 
 // sendByEmail answers a send route: it checks the address and counts it
@@ -295,7 +297,9 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 		}
 		k.goBackground(ctx, "sending an email-change link", func(ctx context.Context) error {
 			return k.mail(ctx, k.templates.changeEmail, newEmail, MessageData{
-				Link: k.linkURL(secret), Name: u.Name, Email: u.Email, NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
+				// Nothing the account's owner wrote: the new address is
+				// anyone's until it confirms (see MessageData.Name).
+				Link: k.linkURL(secret), NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
 			})
 		})
 		return u, nil

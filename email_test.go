@@ -520,3 +520,30 @@ func TestResetRedirectCarriesAShortKey(t *testing.T) {
 	h.clock.Advance(16 * time.Minute)
 	requireStatusCode(t, h.post(api+"reset-pwd?key="+late, map[string]any{"newPassword": "another long password"}, ""), http.StatusBadRequest, "invalid_token")
 }
+
+// Mail and texts to an address or number that has not shown it is the
+// account's (a confirmation, an email or phone change) carry no text the
+// account's maker wrote: the kit cannot be made to mail strangers an
+// attacker's words. Templates that print the name prove it: it is not
+// given to them. (Found by an adversarial review: the name reached any
+// address, links and all.)
+func TestMailToStrangersEchoesNoUserText(t *testing.T) {
+	t.Parallel()
+	const bait = "SECURITY ALERT visit http://evil.example"
+	h := newPhoneHarness(t, func(c *authkit.Config) {
+		c.EmailTemplates.ConfirmEmail = authkit.EmailTemplate{Subject: "Confirm", Text: "Hello {{.Name}} {{.Email}}: {{.Link}}"}
+		c.EmailTemplates.ChangeEmail = authkit.EmailTemplate{Subject: "Change", Text: "Hello {{.Name}} {{.Email}}: {{.Link}}"}
+		c.SMSTemplates.VerifyPhone = "{{.Name}} {{.Code}}"
+	})
+	require.Equal(t, http.StatusOK, h.signUp("stranger@example.com", "correct horse battery", bait).status)
+	require.NotContains(t, h.mail("stranger@example.com").Body, "evil.example")
+
+	tok := h.confirmedUser("mallory@example.com", "correct horse battery")
+	require.Equal(t, http.StatusOK, h.post(api+"change-email", map[string]any{"currentPassword": "correct horse battery", "newEmail": "other.stranger@example.com"}, tok).status)
+	change := h.mail("other.stranger@example.com").Body
+	require.NotContains(t, change, "Rooby", "no name")
+	require.NotContains(t, change, "mallory@", "nor the old address")
+
+	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555501", phonePassword, bait).status)
+	require.NotContains(t, h.mail("+15555555501").Body, "evil.example")
+}

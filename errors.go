@@ -15,6 +15,7 @@ const (
 	CodeBadRequest           Code = "bad_request"            // 400: the body or query is malformed
 	CodeInvalidEmail         Code = "invalid_email"          // 400: not a usable email address
 	CodeInvalidUserData      Code = "invalid_user_data"      // 400: nameOrUserData is unusable
+	CodeInvalidName          Code = "invalid_name"           // 400: a name is not one short line of text
 	CodePasswordTooShort     Code = "password_too_short"     // 400
 	CodePasswordTooLong      Code = "password_too_long"      // 400
 	CodePasswordTooCommon    Code = "password_too_common"    // 400: on the list of common passwords
@@ -57,6 +58,7 @@ var codeStatus = map[Code]int{
 	CodeBadRequest:           http.StatusBadRequest,
 	CodeInvalidEmail:         http.StatusBadRequest,
 	CodeInvalidUserData:      http.StatusBadRequest,
+	CodeInvalidName:          http.StatusBadRequest,
 	CodePasswordTooShort:     http.StatusBadRequest,
 	CodePasswordTooLong:      http.StatusBadRequest,
 	CodePasswordTooCommon:    http.StatusBadRequest,

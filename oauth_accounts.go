@@ -108,10 +108,17 @@ func (k *Kit) usableEmail(s string) string {
 	return e
 }
 
+// usableName is a provider's name as the kit stores it: one line, what
+// setName would refuse dropped, cut to maxNameLen characters.
 func usableName(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unprintable(r) {
+			return -1
+		}
+		return r
+	}, s))
 	if r := []rune(s); len(r) > maxNameLen {
-		s = string(r[:maxNameLen])
+		s = strings.TrimSpace(string(r[:maxNameLen]))
 	}
 	return s
 }

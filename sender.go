@@ -40,14 +40,18 @@ type SMSSender interface {
 
 // MessageData is what a message template is executed with.
 type MessageData struct {
-	AppName   string
-	Link      string        // the link to follow (empty for notices)
-	Code      string        // in a text message: the code to type (empty for notices)
-	Email     string        // the address the message goes to
-	NewEmail  string        // for email changes: the new address
-	Phone     string        // in a text message: the number it goes to (E.164)
-	NewPhone  string        // for phone changes: the new number (E.164)
-	Name      string        // the user's name, if known
+	AppName  string
+	Link     string // the link to follow (empty for notices)
+	Code     string // in a text message: the code to type (empty for notices)
+	Email    string // the address the message goes to (the old one, in EmailChanged)
+	NewEmail string // for email changes: the new address
+	Phone    string // in a text message: the number it goes to (E.164)
+	NewPhone string // for phone changes: the new number (E.164)
+	// Name is the user's name, if known, and only in a message to an
+	// address or number that has shown it is the account's: never in a
+	// confirmation or a change of address, which go to whatever address
+	// someone typed, so that no text an attacker wrote reaches a stranger.
+	Name      string
 	ExpiresIn time.Duration // how long the link or code works
 }
 

@@ -72,7 +72,11 @@ func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone 
 	if err != nil || code == "" {
 		return err
 	}
-	m, err := t.render(phone, MessageData{AppName: k.appName, Code: code, Phone: phone, Name: u.Name, ExpiresIn: k.phone.codeLifetime})
+	name := u.Name
+	if purpose == PurposeConfirmPhone || purpose == PurposeChangePhone {
+		name = "" // the number is anyone's until it confirms (see MessageData.Name)
+	}
+	m, err := t.render(phone, MessageData{AppName: k.appName, Code: code, Phone: phone, Name: name, ExpiresIn: k.phone.codeLifetime})
 	if err != nil {
 		return err
 	}

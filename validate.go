@@ -4,8 +4,10 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/authkit/authkit/internal/phonenum"
@@ -18,7 +20,8 @@ const (
 	maxPasswordRunes = 256
 	maxProfileFields = 32
 	maxProfileKeyLen = 64
-	maxNameLen       = 256
+	// maxNameLen bounds a name, in characters: one line of a greeting.
+	maxNameLen = 100
 )
 
 // normalizeEmail checks an address and returns its canonical form: the
@@ -175,8 +178,8 @@ func applyUserData(u *User, raw json.RawMessage) error {
 					return err
 				}
 			} else {
-				if len(s) > 2048 {
-					return bad("profilePicture is too long.")
+				if len(s) > 2048 || strings.ContainsFunc(s, unprintable) {
+					return bad("profilePicture must be a URL of at most 2048 characters.")
 				}
 				u.ProfilePicture = s
 			}
@@ -192,9 +195,20 @@ func applyUserData(u *User, raw json.RawMessage) error {
 	return nil
 }
 
+// setName checks a name a user typed: one line of at most maxNameLen
+// characters, without control, format or line-separator characters. A name
+// is echoed in mail and on screens: a newline, a NUL (which PostgreSQL
+// refuses to store) or a right-to-left override has no business there.
+// unprintable reports whether r has no place in one line of text:
+// controls (NUL, newlines), format characters (bidi overrides, zero-width
+// ones) and line and paragraph separators.
+func unprintable(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
 func setName(u *User, name string) error {
-	if utf8.RuneCountInString(name) > maxNameLen {
-		return newError(CodeInvalidUserData, "The name is too long.")
+	if utf8.RuneCountInString(name) > maxNameLen || strings.ContainsFunc(name, unprintable) {
+		return newError(CodeInvalidName, fmt.Sprintf("A name is one line of at most %d characters.", maxNameLen))
 	}
 	u.Name = name
 	return nil

@@ -266,7 +266,6 @@ func TestInputBadUserData(t *testing.T) {
 		{"name is a number", map[string]any{"name": 5}},
 		{"name is an object", map[string]any{"name": map[string]any{"first": "Ann"}}},
 		{"profilePicture is a number", map[string]any{"profilePicture": 1}},
-		{"name too long", strings.Repeat("n", 257)},
 		{"33 fields", tooMany},
 		{"key $where", map[string]any{"$where": "1 == 1"}},
 		{"key with a dot", map[string]any{"a.b": 1}},
@@ -549,4 +548,32 @@ func FuzzQueryValues(f *testing.F) {
 			t.Fatalf("%s: a link the kit never issued worked: %v", what, q)
 		}
 	})
+}
+
+// A name is one line of at most 100 characters: it is echoed in mail and on
+// screens, and a newline, a NUL or a bidi override has no place there. A
+// NUL was a 500 on PostgreSQL, after the password hash was spent; on every
+// store it is now a 400 and stores nothing. (Found by an adversarial
+// review.)
+func TestNamesAreOneShortLine(t *testing.T) {
+	t.Parallel()
+	for _, st := range raceStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			s := st.open(t)
+			h := newHarness(t, onStore(s, s))
+			for i, data := range []any{
+				strings.Repeat("n", 101), "Ann\nSECURITY ALERT", "Ann\x00", "\u202eAnn", "Ann\u2028Lee", "Ann\tLee",
+				map[string]any{"name": "Ann\x00"},
+			} {
+				email := "name" + strconv.Itoa(i) + "@example.com"
+				requireStatusCode(t, h.signUp(email, inputPassword, data), http.StatusBadRequest, "invalid_name")
+				_, err := s.UserByEmail(t.Context(), email)
+				require.ErrorIs(t, err, authkit.ErrNotFound, "a refused sign-up stores nothing")
+			}
+			requireStatusCode(t, h.signUp("pic@example.com", inputPassword, map[string]any{"profilePicture": "https://x.example/\x00.png"}),
+				http.StatusBadRequest, "invalid_user_data")
+			require.Equal(t, http.StatusOK, h.signUp("longest@example.com", inputPassword, strings.Repeat("é", 100)).status)
+		})
+	}
 }
