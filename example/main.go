@@ -76,6 +76,7 @@ import (
 	"github.com/authkit/authkit/outbox"
 	"github.com/authkit/authkit/smtpmail"
 	"github.com/authkit/authkit/sqlstore"
+	"golang.org/x/net/netutil"
 )
 
 //go:embed page.html
@@ -84,6 +85,40 @@ var page []byte
 type options struct {
 	addr, db, redirectURL, publicURL string
 	dev                              bool
+	limits                           serverLimits // zero: defaultServerLimits
+}
+
+// serverLimits bound what one client can hold of the server: a slow
+// header or body, an idle keep-alive connection, a huge header, and how
+// many connections are open at once. Without them a few thousand idle
+// connections from one host exhaust the process's file descriptors.
+type serverLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes, maxConns      int
+}
+
+// defaultServerLimits suit an auth API: its requests are small, its
+// slowest answer (a sign-in waiting for a password hash) takes seconds.
+var defaultServerLimits = serverLimits{
+	readHeader: 10 * time.Second, read: 30 * time.Second, write: 60 * time.Second, idle: 2 * time.Minute,
+	maxHeaderBytes: 64 << 10, maxConns: 4096,
+}
+
+// newServer is the example's http.Server for h, and ln capped at the
+// connections l allows (a connection past the cap waits to be accepted).
+func newServer(h http.Handler, ln net.Listener, l serverLimits) (*http.Server, net.Listener) {
+	if l == (serverLimits{}) {
+		l = defaultServerLimits
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.readHeader,
+		ReadTimeout:       l.read,
+		WriteTimeout:      l.write,
+		IdleTimeout:       l.idle,
+		MaxHeaderBytes:    l.maxHeaderBytes,
+	}
+	return srv, netutil.LimitListener(ln, l.maxConns)
 }
 
 func main() {
@@ -122,7 +157,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	janitor, stopJanitor := context.WithCancel(ctx)
 	defer stopJanitor()
 	go kit.RunJanitor(janitor, time.Hour)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv, ln := newServer(h, ln, o.limits)
 	base := baseURL(o.addr)
 	line := "authkit example listening on " + base + "/"
 	if o.dev {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -424,4 +427,83 @@ func TestStartReportsIdentifiersToLookAt(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, log.String())
 		}
 	}
+}
+
+// The example's server holds no client forever: a slow body and an idle
+// keep-alive connection are closed after their timeouts, and connections
+// past the cap wait to be accepted rather than take a file descriptor
+// each. (Found by an adversarial review: ~20,000 idle connections from one
+// host exhausted the process's descriptors.)
+func TestServerLimitsHoldNoClientForever(t *testing.T) {
+	t.Parallel()
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	serve := func(l serverLimits) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, capped := newServer(echo, ln, l)
+		go srv.Serve(capped)
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().String()
+	}
+	// closedWithin reports whether the server closes c within d.
+	closedWithin := func(c net.Conn, d time.Duration) bool {
+		c.SetReadDeadline(time.Now().Add(d))
+		_, err := io.Copy(io.Discard, c)
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout())
+	}
+
+	short := serverLimits{readHeader: 200 * time.Millisecond, read: 300 * time.Millisecond, write: time.Second,
+		idle: 300 * time.Millisecond, maxHeaderBytes: 4 << 10, maxConns: 100}
+	addr := serve(short)
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	io.WriteString(slow, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a few bytes")
+	if !closedWithin(slow, 5*time.Second) {
+		t.Error("a body that never ends kept its connection open")
+	}
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if line, err := bufio.NewReader(idle).ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("the first request: %q, %v", line, err)
+	}
+	if !closedWithin(idle, 5*time.Second) {
+		t.Error("an idle keep-alive connection was kept open")
+	}
+
+	// One connection at a time: a second waits until the first is gone.
+	capped := serve(serverLimits{readHeader: time.Minute, read: time.Minute, write: time.Minute, idle: time.Minute,
+		maxHeaderBytes: 4 << 10, maxConns: 1})
+	holder, err := net.Dial("tcp", capped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	if resp, err := client.Get("http://" + capped + "/"); err == nil {
+		resp.Body.Close()
+		t.Fatal("a connection past the cap was served")
+	}
+	holder.Close()
+	client.Timeout = 5 * time.Second
+	resp, err := client.Get("http://" + capped + "/")
+	if err != nil {
+		t.Fatalf("once the first connection closed: %v", err)
+	}
+	resp.Body.Close()
 }
