@@ -80,6 +80,7 @@ type Kit struct {
 	limits limitSettings
 
 	hashSlots      chan struct{}
+	hashWait       time.Duration   // the longest wait for a slot
 	hashParams     password.Params // of new hashes; weaker stored ones are upgraded
 	verifyPassword func(stored, pw string, p password.Params) (ok, rehash bool, err error)
 	dummyHash      func() string // a real hash, verified for unknown users

@@ -205,6 +205,10 @@ type Config struct {
 	// taking 19 MiB: a flood of sign-ins waits instead of exhausting memory.
 	// Default 2 × GOMAXPROCS.
 	MaxConcurrentHashes int
+	// MaxHashWait bounds how long a request waits for a hashing slot;
+	// past it the request answers 503 service_unavailable with
+	// Retry-After, rather than queue behind a flood. Default 5 seconds.
+	MaxHashWait time.Duration
 	// SendTimeout bounds each delivery of a message. Default 30 seconds.
 	SendTimeout time.Duration
 

@@ -109,8 +109,9 @@ type Error struct {
 	Message string
 	Details map[string]any
 	Err     error
-	// RetryAfter, on a too_many_requests Error, is how long to wait; it is
-	// answered as Retry-After, in whole seconds rounded up (at least 1).
+	// RetryAfter, on a too_many_requests or service_unavailable Error, is
+	// how long to wait; it is answered as Retry-After, in whole seconds
+	// rounded up (at least 1).
 	RetryAfter time.Duration
 }
 

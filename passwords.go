@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/authkit/authkit/internal/password"
 )
@@ -214,6 +215,9 @@ func (k *Kit) configurePasswords(cfg Config) error {
 		bounded[int]{"MinPasswordLength", cfg.MinPasswordLength, 8, 6, maxPasswordRunes, fmt.Sprintf("from 6 to %d", maxPasswordRunes), &k.minPassword},
 		bounded[int]{"MaxConcurrentHashes", cfg.MaxConcurrentHashes, 2 * runtime.GOMAXPROCS(0), 1, math.MaxInt, "positive (or zero, for the default)", &slots},
 	)
+	if err == nil {
+		err = applyBounded(bounded[time.Duration]{"MaxHashWait", cfg.MaxHashWait, 5 * time.Second, 1, forever, "positive (or zero, for the default)", &k.hashWait})
+	}
 	if err != nil {
 		return err
 	}
@@ -239,10 +243,18 @@ func (k *Kit) configurePasswords(cfg Config) error {
 }
 
 // acquireHashSlot waits for one of the slots that bound concurrent hashing.
+// It waits at most MaxHashWait: a request that would queue longer behind a
+// flood answers 503 with Retry-After instead, so that a flood of hashing
+// requests holds no request (nor its connection) for long.
 func (k *Kit) acquireHashSlot(ctx context.Context) (release func(), err error) {
+	wait := time.NewTimer(k.hashWait)
+	defer wait.Stop()
 	select {
 	case k.hashSlots <- struct{}{}:
 		return func() { <-k.hashSlots }, nil
+	case <-wait.C:
+		return nil, &Error{Code: CodeUnavailable, Message: "The server is busy; try again in a moment.", RetryAfter: time.Second,
+			Err: errors.New("authkit: no hashing slot within Config.MaxHashWait")}
 	case <-ctx.Done():
 		return nil, &Error{Code: CodeUnavailable, Message: "The server is busy; try again.", Err: ctx.Err()}
 	}

@@ -3,6 +3,7 @@ package authkit_test
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -413,4 +414,48 @@ func waitFor(t *testing.T, cond func() bool) {
 		require.True(t, time.Now().Before(deadline), "timed out")
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// A flood of requests that hash cannot queue every other request behind it
+// for seconds: a request that waits longer than MaxHashWait for a hashing
+// slot answers 503 service_unavailable with Retry-After. (Found by an
+// adversarial review: a legitimate sign-in went from 30 ms to 3–5 s, and
+// the wait had no bound.)
+func TestHashingWaitIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, noLimits, func(c *authkit.Config) {
+		c.MaxConcurrentHashes, c.MaxHashWait = 1, 20*time.Millisecond
+	})
+	h.confirmedUser("flood@example.com", "correct horse battery")
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var busy struct {
+		header http.Header
+		body   string
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			// Not through h.do, which holds every 5xx for a failure.
+			resp, err := http.Post(h.srv.URL+api+"signin-email", "application/json",
+				strings.NewReader(`{"email":"flood@example.com","password":"not the password at all"}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			mu.Lock()
+			defer mu.Unlock()
+			statuses[resp.StatusCode]++
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				busy.header, busy.body = resp.Header, string(raw)
+			}
+		})
+	}
+	wg.Wait()
+	require.Positive(t, statuses[http.StatusServiceUnavailable], "some waited too long: %v", statuses)
+	require.Equal(t, 16, statuses[http.StatusServiceUnavailable]+statuses[http.StatusUnauthorized], "%v", statuses)
+	require.Contains(t, busy.body, `"code":"service_unavailable"`)
+	require.Equal(t, "1", busy.header.Get("Retry-After"))
 }

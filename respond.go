@@ -35,7 +35,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	status := e.Code.Status()
 	privateHeaders(w.Header())
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && e.RetryAfter > 0) {
 		w.Header().Set("Retry-After", retryAfterHeader(e.RetryAfter))
 	}
 	if status >= 500 && log != nil {
