@@ -268,6 +268,9 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 // waits for the new address to confirm by link; off, it applies at once.
 // Either way the old address is told once it applies.
 func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
+	if err := k.changeAsked(ctx, c.user.ID); err != nil {
+		return User{}, err
+	}
 	newEmail, err := k.normalizeEmail(newEmail)
 	if err != nil {
 		return User{}, err

@@ -40,8 +40,8 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
 		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true},
 		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true},
-		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true},
-		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true},
+		apiPrefix + "change-pwd":         {http.MethodPost, k.perIP(k.handleChangePassword), true},
+		apiPrefix + "change-email":       {http.MethodPost, k.perIP(k.handleChangeEmail), true},
 		apiPrefix + "signup-phone":       {http.MethodPost, k.perIP(k.handleSignUpPhone), false},
 		apiPrefix + "signin-phone":       {http.MethodPost, k.perIP(k.handleSignInPhone), false},
 		apiPrefix + "verify-phone":       {http.MethodPost, k.perIP(k.handleVerifyPhone), false},
@@ -50,7 +50,7 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "signin-code":        {http.MethodPost, k.perIP(k.handleSignInCode), false},
 		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIP(k.handleSendResetCode), false},
 		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.perIP(k.handleResetPasswordCode), false},
-		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true},
+		apiPrefix + "change-phone":       {http.MethodPost, k.perIP(k.handleChangePhone), true},
 		linkPath:                         {http.MethodGet, k.handleLink, false},
 	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

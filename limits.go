@@ -58,7 +58,8 @@ type Limits struct {
 	// sign-up, sign-in, verify, code and send routes, whatever the account
 	// asked for: signup-email, signup-phone, signin-email, signin-phone,
 	// signin-code, verify-phone, reset-pwd-code, send-magic, send-reset,
-	// resend, send-code, send-reset-code and resend-code. Default 30 per
+	// resend, send-code, send-reset-code and resend-code, and the
+	// signed-in change-pwd, change-email and change-phone. Default 30 per
 	// 15 minutes.
 	PerIP Rate
 	// EmailsPerAddress caps the mails asked for one address by send-magic,
@@ -80,6 +81,12 @@ type Limits struct {
 	// SMSPerIP caps the requests that text (those of SMSPerNumber) from one
 	// client IP. Default 10 per 24 hours.
 	SMSPerIP Rate
+	// AccountChanges caps the requests of one account to change-pwd,
+	// change-email and change-phone, right password or wrong, counted
+	// before any hash or lookup: a signed-in account cannot use the kit to
+	// mail or text strangers in bulk, ask which addresses have accounts,
+	// or spend the server's hashing. Default 10 per hour.
+	AccountChanges Rate
 	// SMSBudget caps the texts the kit sends in all, to every number: for
 	// example {Max: 500, Per: time.Hour}. Past it no text is sent, the
 	// routes answer as usual, and the first text dropped in a window is
@@ -105,7 +112,7 @@ func (r rate) on() bool { return r.max > 0 }
 type limitSettings struct {
 	limiter Limiter
 	failed, perIP, mailPerAddress, mailRepeats,
-	smsPerNumber, smsPerIP, smsBudget rate
+	smsPerNumber, smsPerIP, smsBudget, accountChanges rate
 	countries map[string]bool   // nil: any
 	clients   clientip.Resolver // who a request comes from, behind TrustedProxies
 }
@@ -129,6 +136,7 @@ func (k *Kit) configureLimits(cfg Config) error {
 		{"SMSPerNumber", lim.SMSPerNumber, Rate{5, 24 * time.Hour}, &l.smsPerNumber},
 		{"SMSPerIP", lim.SMSPerIP, Rate{10, 24 * time.Hour}, &l.smsPerIP},
 		{"SMSBudget", lim.SMSBudget, Rate{-1, 0}, &l.smsBudget},
+		{"AccountChanges", lim.AccountChanges, Rate{10, time.Hour}, &l.accountChanges},
 	} {
 		r := f.in
 		if r == (Rate{}) {
@@ -257,6 +265,12 @@ func (k *Kit) guessedRight(ctx context.Context, userID string) error {
 		return internalError(fmt.Errorf("authkit: clearing failed sign-ins: %w", err))
 	}
 	return nil
+}
+
+// changeAsked counts a request of the signed-in user u to change a
+// credential or contact (AccountChanges), before anything else is done.
+func (k *Kit) changeAsked(ctx context.Context, userID string) error {
+	return k.hit(ctx, k.limits.accountChanges, "AccountChanges", "change:"+limitDigest(userID), userID)
 }
 
 // ipAsked counts a request from the client toward PerIP.

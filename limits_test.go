@@ -158,7 +158,9 @@ func TestLimitedPhoneAccountRecoversByCode(t *testing.T) {
 // or a number counts toward the same limit as sign-ins.
 func TestCurrentPasswordFailuresCount(t *testing.T) {
 	t.Parallel()
-	h := newPhoneHarness(t)
+	// AccountChanges off: eleven changes in a row would pass it too, and
+	// this test is about FailedSignIns.
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.Limits.AccountChanges = authkit.Rate{Max: -1} })
 	const email, pw = "ann@example.com", "correct horse battery"
 	tok := h.confirmedUser(email, pw)
 	for i := range 10 {
@@ -569,4 +571,56 @@ func TestLimiterFailureFailsClosed(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+}
+
+// A signed-in account cannot use change-email as a mail relay, an
+// existence oracle or a hashing pump: its change requests, right password
+// or wrong, stop at AccountChanges, before any hash or lookup. (Found by
+// an adversarial review: 200 calls mailed 200 strangers, answered 409 for
+// every registered address, and each cost an argon2id verify.)
+func TestAccountChangesAreLimited(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Max: -1} })
+	const pw = "correct horse battery"
+	tok := h.confirmedUser("mallory@example.com", pw)
+	h.confirmedUser("known@example.com", pw)
+	for i := range 10 {
+		target := "stranger" + strconv.Itoa(i) + "@example.com"
+		if i%2 == 1 {
+			target = "known@example.com"
+		}
+		a := h.post(api+"change-email", map[string]any{"currentPassword": pw, "newEmail": target}, tok)
+		require.Contains(t, []int{http.StatusOK, http.StatusConflict}, a.status, "%s", a.raw)
+	}
+	for _, target := range []string{"stranger10@example.com", "known@example.com"} {
+		requireStatusCode(t, h.post(api+"change-email", map[string]any{"currentPassword": pw, "newEmail": target}, tok),
+			http.StatusTooManyRequests, "too_many_requests")
+	}
+	requireStatusCode(t, h.post(api+"change-pwd", map[string]any{"oldPassword": pw, "newPassword": "a brand new password"}, tok),
+		http.StatusTooManyRequests, "too_many_requests")
+	h.settle()
+	mailed := 0
+	for _, m := range h.box.Messages() {
+		if strings.HasPrefix(m.To, "stranger") {
+			mailed++
+		}
+	}
+	require.Equal(t, 5, mailed, "the strangers asked for before the limit, and no more")
+	require.Equal(t, http.StatusOK, h.signIn("mallory@example.com", pw).status, "signing in is not a change")
+}
+
+// The routes that change a credential count toward PerIP, like the other
+// routes that hash.
+func TestAccountChangesCountPerIP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *authkit.Config) {
+		c.Limits.PerIP, c.Limits.AccountChanges = authkit.Rate{Max: 4, Per: time.Hour}, authkit.Rate{Max: -1}
+	})
+	tok := h.confirmedUser("ip@example.com", "correct horse battery") // its sign-up is the first of 4
+	for range 3 {
+		requireStatusCode(t, h.post(api+"change-pwd", map[string]any{"oldPassword": "wrong password here", "newPassword": "a brand new password"}, tok),
+			http.StatusForbidden, "wrong_password")
+	}
+	requireStatusCode(t, h.post(api+"change-pwd", map[string]any{"oldPassword": "correct horse battery", "newPassword": "a brand new password"}, tok),
+		http.StatusTooManyRequests, "too_many_requests")
 }

@@ -162,6 +162,9 @@ func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession st
 
 // changePassword needs the current password; it ends every other session.
 func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string) error {
+	if err := k.changeAsked(ctx, c.user.ID); err != nil {
+		return err
+	}
 	if err := k.checkPassword(newPw); err != nil {
 		return err
 	}
