@@ -58,9 +58,9 @@ type Limits struct {
 	// sign-up, sign-in, verify, code and send routes, whatever the account
 	// asked for: signup-email, signup-phone, signin-email, signin-phone,
 	// signin-code, verify-phone, reset-pwd-code, send-magic, send-reset,
-	// resend, send-code, send-reset-code and resend-code, and the
-	// signed-in change-pwd, change-email and change-phone. Default 30 per
-	// 15 minutes.
+	// resend, send-code, send-reset-code and resend-code, the signed-in
+	// change-pwd, change-email and change-phone, and the start of an OAuth
+	// sign-in (/_auth/{provider}). Default 30 per 15 minutes.
 	PerIP Rate
 	// EmailsPerAddress caps the mails asked for one address by send-magic,
 	// send-reset and resend, and by changeEmail for its new address.

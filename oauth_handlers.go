@@ -64,6 +64,12 @@ func providerName(s string) bool {
 // startOAuth is signInWithProvider: it binds a fresh state, PKCE verifier
 // and nonce to the browser and sends it to the provider.
 func (k *Kit) startOAuth(w http.ResponseWriter, r *http.Request, name string) {
+	// Each start writes a state row: counted toward PerIP, whatever the
+	// provider, so that one client cannot fill the store with them.
+	if err := k.ipAsked(r.Context()); err != nil {
+		k.oauthRedirectError(w, r, name, err)
+		return
+	}
 	p := k.oauth.providers[name]
 	if p == nil {
 		k.oauthRedirectError(w, r, name, errProviderUnavailable)

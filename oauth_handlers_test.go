@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -387,4 +388,32 @@ func redirectState(f *testing.F, location string) string {
 		f.Fatalf("no state in %q", location)
 	}
 	return u.Query().Get("state")
+}
+
+// One client cannot fill the store with OAuth state rows or the log with
+// starts: GET /_auth/{provider}, configured or not, counts toward PerIP,
+// and past it ends at the Redirect URL with too_many_requests, writing
+// nothing. (Found by an adversarial review: ~600 state rows a second.)
+func TestOAuthStartsCountPerIP(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
+		func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Max: 5, Per: time.Hour} })
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	start := func(name string) *http.Response {
+		resp, err := client.Get(h.srv.URL + "/_auth/" + name)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	for range 4 {
+		require.NotEmpty(t, start("github").Cookies(), "a start sets its state cookie")
+	}
+	start("discord") // not configured: counted all the same
+	resp := start("github")
+	require.Empty(t, resp.Cookies(), "no state is made past the limit")
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, "too_many_requests", loc.Query().Get("error"))
+	require.Equal(t, "429", loc.Query().Get("status"))
 }
