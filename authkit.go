@@ -66,6 +66,7 @@ type Kit struct {
 	emailConfirmation bool
 	emailPolicy       emailaddr.Policy // what an email must look like, and its canonical form
 	minPassword       int
+	passwordChecker   PasswordChecker // nil: none
 
 	sessionLifetime, sessionIdle                          time.Duration
 	confirmLifetime, changeEmailLifetime, magicLifetime   time.Duration

@@ -95,6 +95,14 @@ type Config struct {
 	// Default 8; at least 6 (Altogic's own minimum).
 	MinPasswordLength int
 
+	// PasswordChecker judges new passwords beyond the length rules and the
+	// embedded list of common ones: a password it reports breached is
+	// refused with password_too_common. The hibp package checks Have I
+	// Been Pwned's range API (k-anonymity: only 5 hex digits of the
+	// password's SHA-1 leave the server). When it fails, the kit logs a
+	// warning and judges the password without it. Default none.
+	PasswordChecker PasswordChecker
+
 	// SessionLifetime is how long a session lasts from sign-in, however
 	// active. Default 30 days.
 	SessionLifetime time.Duration
@@ -330,12 +338,13 @@ func (k *Kit) configureSecret(cfg Config) error {
 }
 
 // configureAccounts checks and applies AppName, EmailConfirmation,
-// InternationalEmail, the
+// InternationalEmail, PasswordChecker, the
 // lifetimes of sessions and links, SendTimeout and MaxPendingSends.
 func (k *Kit) configureAccounts(cfg Config) error {
 	k.appName = cmp.Or(cfg.AppName, "authkit")
 	k.emailConfirmation = cfg.EmailConfirmation.on(true)
 	k.emailPolicy = emailaddr.Policy{UnicodeLocal: cfg.InternationalEmail.on(false)}
+	k.passwordChecker = cfg.PasswordChecker
 	const rule = "positive (or zero, for the default)"
 	err := applyBounded(
 		bounded[time.Duration]{"SessionLifetime", cfg.SessionLifetime, 30 * 24 * time.Hour, 1, forever, rule, &k.sessionLifetime},

@@ -20,7 +20,7 @@ func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData js
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.checkPassword(pw); err != nil {
+	if err := k.checkPassword(ctx, pw); err != nil {
 		return grantAnswer{}, err
 	}
 	now := k.clock()
@@ -221,7 +221,7 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 // session. Nobody is signed in. A password the policy refuses spends
 // nothing.
 func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
-	if err := k.checkPassword(pw); err != nil {
+	if err := k.checkPassword(ctx, pw); err != nil {
 		return err
 	}
 	if key == "" || len(key) > maxTokenLen {

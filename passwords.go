@@ -165,7 +165,7 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 	if err := k.changeAsked(ctx, c.user.ID); err != nil {
 		return err
 	}
-	if err := k.checkPassword(newPw); err != nil {
+	if err := k.checkPassword(ctx, newPw); err != nil {
 		return err
 	}
 	u := c.user
@@ -208,6 +208,14 @@ func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) erro
 		return wrong
 	}
 	return k.guessedRight(ctx, u.ID)
+}
+
+// PasswordChecker judges a new password against what attackers know, such
+// as the passwords of past breaches ([Config.PasswordChecker]).
+type PasswordChecker interface {
+	// Breached reports whether attackers are known to try pw. An error
+	// means it could not tell.
+	Breached(ctx context.Context, pw string) (bool, error)
 }
 
 // configurePasswords checks and applies MinPasswordLength and

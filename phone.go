@@ -125,7 +125,7 @@ func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData js
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.checkPassword(pw); err != nil {
+	if err := k.checkPassword(ctx, pw); err != nil {
 		return grantAnswer{}, err
 	}
 	now := k.clock()
@@ -349,7 +349,7 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, phone, code, pw string) erro
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
-	if err := k.checkPassword(pw); err != nil {
+	if err := k.checkPassword(ctx, pw); err != nil {
 		return err
 	}
 	phone, err := k.queryPhone(phone)

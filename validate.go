@@ -2,6 +2,7 @@ package authkit
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -95,9 +96,10 @@ var commonPasswords = func() map[string]struct{} {
 }()
 
 // checkPassword applies the password policy to a new password: a minimum
-// and a maximum length in characters, and not a common password. It never
-// trims, folds case or demands character classes.
-func (k *Kit) checkPassword(pw string) error {
+// and a maximum length in characters, not a common password, and not one
+// Config.PasswordChecker knows from a breach. It never trims, folds case or
+// demands character classes.
+func (k *Kit) checkPassword(ctx context.Context, pw string) error {
 	if !utf8.ValidString(pw) {
 		return newError(CodeBadRequest, "The password is not valid UTF-8.")
 	}
@@ -120,6 +122,17 @@ func (k *Kit) checkPassword(pw string) error {
 	}
 	if _, common := commonPasswords[strings.ToLower(pw)]; common {
 		return newError(CodePasswordTooCommon, "This password is too common; choose another.")
+	}
+	if k.passwordChecker != nil {
+		breached, err := k.passwordChecker.Breached(ctx, pw)
+		switch {
+		case err != nil:
+			// Fail open: the checker's outage must not stop every sign-up
+			// and reset; the length and common-list rules still hold.
+			k.log.WarnContext(ctx, "authkit: the password checker failed; the password was judged without it", "err", err)
+		case breached:
+			return newError(CodePasswordTooCommon, "This password appears in known data breaches; choose another.")
+		}
 	}
 	return nil
 }

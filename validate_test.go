@@ -1,17 +1,23 @@
 package authkit_test
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/hibp"
 )
 
 // Bad input gets a 4xx with a clear code, never a 500 (DESIGN §3; SECURITY
@@ -576,4 +582,44 @@ func TestNamesAreOneShortLine(t *testing.T) {
 			require.Equal(t, http.StatusOK, h.signUp("longest@example.com", inputPassword, strings.Repeat("é", 100)).status)
 		})
 	}
+}
+
+// A password of a known breach is refused on sign-up, change and reset
+// when a PasswordChecker is set (here the hibp package against a fake of
+// the range API); when the checker cannot tell, the password is judged
+// without it, and a warning says so.
+func TestBreachedPasswordsRefused(t *testing.T) {
+	t.Parallel()
+	const breached = "Summer of 2019 was great"
+	sum := sha1.Sum([]byte(breached))
+	d := strings.ToUpper(hex.EncodeToString(sum[:]))
+	var down atomic.Bool
+	pwned := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		if r.URL.Path == "/range/"+d[:5] {
+			fmt.Fprintf(w, "%s:4021\r\n", d[5:])
+		}
+	}))
+	t.Cleanup(pwned.Close)
+	checker := hibp.New()
+	checker.BaseURL = pwned.URL
+	var logs syncBuffer
+	h := newHarness(t, func(c *authkit.Config) {
+		c.PasswordChecker = checker
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+
+	requireStatusCode(t, h.signUp("bea@example.com", breached, nil), http.StatusBadRequest, "password_too_common")
+	tok := h.confirmedUser("bea@example.com", "a password of her own")
+	requireStatusCode(t, h.post(api+"change-pwd", map[string]any{"oldPassword": "a password of her own", "newPassword": breached}, tok),
+		http.StatusBadRequest, "password_too_common")
+	requireStatusCode(t, h.post(api+"reset-pwd?key="+h.resetKey("bea@example.com"), map[string]any{"newPassword": breached}, ""),
+		http.StatusBadRequest, "password_too_common")
+
+	down.Store(true)
+	require.Equal(t, http.StatusOK, h.signUp("cal@example.com", breached, nil).status, "the checker down: judged without it")
+	require.Contains(t, logs.String(), "the password checker failed")
 }
