@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/sqlstore"
+	"github.com/authkit/authkit/storetest"
 )
 
 // A SQLite pool that a host opened without foreign keys, and gave to New,
@@ -83,7 +83,7 @@ func TestDeleteUserRaced(t *testing.T) {
 
 			var deleted, token, session, update error
 			stamp := "new"
-			race(
+			storetest.Race(
 				func() { deleted = s.DeleteUser(ctx, id) },
 				func() {
 					token = s.CreateToken(ctx, authkit.Token{Hash: id + "-t2", Purpose: authkit.PurposeResetPassword,
@@ -120,24 +120,6 @@ func TestDeleteUserRaced(t *testing.T) {
 			}
 		}
 	})
-}
-
-// race runs each of fns in a goroutine of its own, released together once
-// all of them have started, and waits for them all.
-func race(fns ...func()) {
-	start := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(len(fns))
-	for _, fn := range fns {
-		done.Go(func() {
-			ready.Done()
-			<-start
-			fn()
-		})
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
 }
 
 // isForeignKeyViolation reports whether err is a write that named a user

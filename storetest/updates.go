@@ -91,9 +91,10 @@ func requireSessions(t *testing.T, s authkit.Store, userID string, want ...authk
 	}
 }
 
-// race runs each of fns in a goroutine of its own, released together once
-// all of them have started, and waits for them all.
-func race(fns ...func()) {
+// Race runs each of fns in a goroutine of its own, released together once
+// all of them have started, and waits for them all: the start of a racing
+// case, for the cases a store adds of its own.
+func Race(fns ...func()) {
 	start := make(chan struct{})
 	var ready, done sync.WaitGroup
 	ready.Add(len(fns))
@@ -423,7 +424,7 @@ func testUpdateUserRaced(t *testing.T, s authkit.Store) {
 				_, errs[i] = s.UpdateUser(ctx, "u1", authkit.UserUpdate{Set: set})
 			}
 		}
-		race(writers...)
+		Race(writers...)
 		for i, err := range errs {
 			require.NoError(t, err, "round %d, %s", round, userFields[i].name)
 		}
@@ -452,7 +453,7 @@ func testCompareAndSetRaced(t *testing.T, s authkit.Store) {
 			returned[i], errs[i] = s.UpdateUser(ctx, "u1", authkit.UserUpdate{Set: set, If: cond})
 		}
 	}
-	race(writers...)
+	Race(writers...)
 
 	winner := -1
 	for i, err := range errs {
