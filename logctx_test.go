@@ -366,15 +366,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	h.post(api+"signout", nil, in)
 	h.settle()
 
-	out := logs.String()
-	for _, event := range []string{"sign-up", "sign-in", "sign-in failed", "password reset", "password changed", "signed out"} {
-		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
-	}
-	require.Contains(t, out, `"ip":"127.0.0.1"`)
-	for _, s := range secrets {
-		require.NotEmpty(t, s)
-		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
-	}
+	requireLogged(t, logs.String(), secrets, "sign-up", "sign-in", "sign-in failed", "password reset", "password changed", "signed out")
 }
 
 // SECURITY 36: the phone flows log who did what from where, and never a
@@ -412,15 +404,7 @@ func TestLogsHoldNoCodes(t *testing.T) {
 	secrets = append(secrets, tok, change)
 	h.settle()
 
-	out := logs.String()
-	for _, event := range []string{"sign-up", "phone confirmed", "sign-in", "sign-in failed", "sign-in by code", "code refused", "code texted", "password reset", "phone changed"} {
-		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
-	}
-	require.Contains(t, out, `"ip":"127.0.0.1"`)
-	for _, s := range secrets {
-		require.NotEmpty(t, s)
-		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
-	}
+	requireLogged(t, logs.String(), secrets, "sign-up", "phone confirmed", "sign-in", "sign-in failed", "sign-in by code", "code refused", "code texted", "password reset", "phone changed")
 }
 
 // SECURITY 36: OAuth sign-ins log who, with which provider, from where,
@@ -476,3 +460,17 @@ func TestOAuthLogsHoldNoSecrets(t *testing.T) {
 }
 
 func keyOf(link string) string { return strings.SplitN(link, "key=", 2)[1] }
+
+// requireLogged checks logs for a record of each event, with the client's
+// ip, and for none of the secrets.
+func requireLogged(t *testing.T, out string, secrets []string, events ...string) {
+	t.Helper()
+	for _, event := range events {
+		require.Contains(t, out, `"msg":"authkit: `+event+`"`)
+	}
+	require.Contains(t, out, `"ip":"127.0.0.1"`)
+	for _, s := range secrets {
+		require.NotEmpty(t, s)
+		require.False(t, strings.Contains(out, s), "the logs hold a secret: %s", s)
+	}
+}
