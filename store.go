@@ -313,6 +313,11 @@ type TokenStore interface {
 	// DeleteUserTokens deletes the user's tokens of the given purposes; with
 	// no purposes it deletes nothing.
 	DeleteUserTokens(ctx context.Context, userID string, purposes ...TokenPurpose) error
+	// TokensBySubject returns the unexpired tokens of that purpose bound to
+	// subject, newest first (by CreatedAt, then Hash); none is an empty
+	// result, not an error. The kit finds the sign-ups that wait for an
+	// address this way (a few at most: the limits bound them).
+	TokensBySubject(ctx context.Context, purpose TokenPurpose, subject string, now time.Time) ([]Token, error)
 }
 
 // PhoneStore is what phone accounts need of a [Store] beyond the core:

@@ -52,7 +52,7 @@ type Store struct {
 	limits limits // rate-limit counters, under their own lock (limiter.go)
 }
 
-// subject is the key LatestToken finds tokens by.
+// subject is the key LatestToken and TokensBySubject find tokens by.
 type subject struct {
 	purpose authkit.TokenPurpose
 	subject string
@@ -495,6 +495,25 @@ func (s *Store) LatestToken(_ context.Context, purpose authkit.TokenPurpose, sub
 		return authkit.Token{}, errTokenNotFound
 	}
 	return cloneToken(*latest), nil
+}
+
+// TokensBySubject implements [authkit.TokenStore].
+func (s *Store) TokensBySubject(_ context.Context, purpose authkit.TokenPurpose, subj string, now time.Time) ([]authkit.Token, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var found []authkit.Token
+	for hash := range s.subjectTokens[subject{purpose, subj}] {
+		if t := s.tokens[hash]; t.ExpiresAt.After(now) {
+			found = append(found, cloneToken(*t))
+		}
+	}
+	slices.SortFunc(found, func(a, b authkit.Token) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Hash, a.Hash)
+	})
+	return found, nil
 }
 
 // ClaimAttempt implements [authkit.PhoneStore].

@@ -51,6 +51,8 @@ const (
 	qDeleteUserTokens = `DELETE FROM authkit_tokens WHERE user_id = ? AND purpose IN (%s)`
 	qLatestToken      = `SELECT ` + tokenColumns + ` FROM authkit_tokens
 		WHERE purpose = ? AND subject = ? AND expires_at > ? ORDER BY created_at DESC, hash DESC LIMIT 1`
+	qTokensBySubject = `SELECT ` + tokenColumns + ` FROM authkit_tokens
+		WHERE purpose = ? AND subject = ? AND expires_at > ? ORDER BY created_at DESC, hash DESC`
 	qClaimAttempt = `UPDATE authkit_tokens SET attempts = attempts + 1
 		WHERE hash = ? AND expires_at > ? AND attempts < ?`
 )
@@ -66,7 +68,7 @@ type queries struct {
 	deleteSession, deleteUserSessions, deleteExpiredSessions, deleteExpiredTok    string
 
 	createToken, voidTokens, tokenByHash, tokenForConsume, deleteToken string
-	latestToken, claimAttempt                                          string
+	latestToken, tokensBySubject, claimAttempt                         string
 }
 
 func newQueries(d Dialect) *queries {
@@ -85,7 +87,7 @@ func newQueries(d Dialect) *queries {
 
 		createToken: q(qCreateToken), voidTokens: q(qVoidTokens), tokenByHash: q(qTokenByHash),
 		tokenForConsume: q(qTokenForConsume), deleteToken: q(qDeleteToken),
-		latestToken: q(qLatestToken), claimAttempt: q(qClaimAttempt),
+		latestToken: q(qLatestToken), tokensBySubject: q(qTokensBySubject), claimAttempt: q(qClaimAttempt),
 	}
 }
 

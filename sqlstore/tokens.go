@@ -122,6 +122,27 @@ func (s *Store) LatestToken(ctx context.Context, purpose authkit.TokenPurpose, s
 	return scanToken(s.db.QueryRowContext(ctx, s.sql.latestToken, string(purpose), subject, millis(now)))
 }
 
+// TokensBySubject implements [authkit.TokenStore].
+func (s *Store) TokensBySubject(ctx context.Context, purpose authkit.TokenPurpose, subject string, now time.Time) ([]authkit.Token, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql.tokensBySubject, string(purpose), subject, millis(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: finding tokens: %w", err)
+	}
+	defer rows.Close()
+	var found []authkit.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: finding tokens: %w", err)
+	}
+	return found, nil
+}
+
 // ClaimAttempt implements [authkit.PhoneStore] with one conditional UPDATE:
 // the database serialises racing claims on the row.
 func (s *Store) ClaimAttempt(ctx context.Context, hash string, max int, now time.Time) (bool, error) {

@@ -168,6 +168,7 @@ func groups() []group {
 			{"consume token raced", testConsumeTokenRaced},
 			{"create tokens concurrently", testCreateTokensConcurrently},
 			{"token data round trip", testTokenData},
+			{"tokens by subject, newest first", testTokensBySubject},
 		}},
 		{"phone", "authkit.PhoneStore", implements[phoneStore], []storeCase{
 			{"user by phone", on(testUserByPhone)},

@@ -274,3 +274,52 @@ func testTokenData(t *testing.T, s authkit.Store) {
 		})
 	}
 }
+
+func testTokensBySubject(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	const email = "ann@example.com"
+	got, err := s.TokensBySubject(ctx, authkit.PurposeConfirmEmail, email, at(0))
+	require.NoError(t, err)
+	require.Empty(t, got, "none yet")
+
+	// Three waiting sign-ups of one address (of no user yet: their user id
+	// is empty), one of them with a later expiry; a token of another
+	// purpose, and one of another subject.
+	first := newCode("p1", "", email, authkit.PurposeConfirmEmail, at(0))
+	first.ExpiresAt, first.Data = at(time.Hour), []byte(`{"first":true}`)
+	second := newCode("p2", "", email, authkit.PurposeConfirmEmail, at(time.Second))
+	tie := newCode("p3", "", email, authkit.PurposeConfirmEmail, at(time.Second))
+	for _, tok := range []authkit.Token{first, second, tie,
+		newCode("m1", "", email, authkit.PurposeMagicLink, at(2*time.Second)),
+		newCode("o1", "", "bob@example.com", authkit.PurposeConfirmEmail, at(2*time.Second)),
+	} {
+		require.NoError(t, s.CreateToken(ctx, tok))
+	}
+
+	got, err = s.TokensBySubject(ctx, authkit.PurposeConfirmEmail, email, at(time.Minute))
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	// Newest first; a tie in time goes to the greater hash.
+	requireSameToken(t, tie, got[0])
+	requireSameToken(t, second, got[1])
+	requireSameToken(t, first, got[2])
+
+	// Expired ones are left out; spent ones are gone.
+	got, err = s.TokensBySubject(ctx, authkit.PurposeConfirmEmail, email, second.ExpiresAt)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	requireSameToken(t, first, got[0])
+	_, err = s.ConsumeToken(ctx, authkit.PurposeConfirmEmail, "p1", at(time.Minute))
+	require.NoError(t, err)
+	got, err = s.TokensBySubject(ctx, authkit.PurposeConfirmEmail, email, second.ExpiresAt)
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	// Changing what was returned changes nothing stored.
+	got, err = s.TokensBySubject(ctx, authkit.PurposeConfirmEmail, email, at(time.Minute))
+	require.NoError(t, err)
+	got[0].Subject = "changed"
+	again, err := s.TokensBySubject(ctx, authkit.PurposeConfirmEmail, email, at(time.Minute))
+	require.NoError(t, err)
+	requireSameToken(t, tie, again[0])
+}
