@@ -12,9 +12,11 @@ import (
 	"time"
 )
 
-// signUpWithEmail creates a password account. With email confirmation on it
-// mails a confirmation link and answers with no session; off, it signs the
-// new user in.
+// signUpWithEmail signs up with an email and a password. With email
+// confirmation on it makes no account: the sign-up waits for its link
+// (pending.go), which is mailed, and the answer has no session. Off, it
+// makes the account and signs it in. An address an account owns answers
+// email_taken, as Altogic does.
 func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData json.RawMessage) (grantAnswer, error) {
 	email, err := k.normalizeEmail(email)
 	if err != nil {
@@ -24,26 +26,41 @@ func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData js
 		return grantAnswer{}, err
 	}
 	now := k.clock()
-	u := User{Provider: ProviderAltogic, Email: email, SignUpAt: now, LastLoginAt: now}
+	u := User{Email: email, SignUpAt: now, LastLoginAt: now}
 	if err := applyUserData(&u, userData); err != nil {
 		return grantAnswer{}, err
 	}
 	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
-	if _, err := k.store.UserByEmail(ctx, email); err == nil {
-		return grantAnswer{}, errTaken
-	} else if !errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, internalError(err)
-	}
-	if err := k.createPasswordUser(ctx, &u, pw, errTaken); err != nil {
+	h, held, err := k.holder(ctx, kindEmail, email)
+	if err != nil {
 		return grantAnswer{}, err
 	}
-	if k.emailConfirmation {
-		k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
-			return k.mailConfirmation(ctx, u)
-		})
-		return grantAnswer{User: u}, nil
+	if held && k.owns(h, kindEmail) {
+		return grantAnswer{}, errTaken
 	}
-	return k.signUpSession(ctx, u)
+	if err := k.newAccount(ctx, &u, pw); err != nil {
+		return grantAnswer{}, err
+	}
+	if !k.emailConfirmation {
+		if err := k.createUser(ctx, u, errTaken); err != nil {
+			return grantAnswer{}, err
+		}
+		return k.signUpSession(ctx, u)
+	}
+	t, err := pendingToken(PurposeConfirmEmail, email, u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	secret, err := k.issueToken(ctx, t, k.confirmLifetime)
+	if err != nil {
+		return grantAnswer{}, internalError(err)
+	}
+	k.event(ctx, "sign-up", u.ID)
+	k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
+		return k.mailLink(ctx, k.templates.confirm, email, secret, k.confirmLifetime, "")
+	})
+	u.PasswordHash = ""
+	return grantAnswer{User: u}, nil
 }
 
 // signInWithEmail checks an email and password. Unknown accounts, accounts
@@ -53,9 +70,16 @@ func (k *Kit) signInWithEmail(ctx context.Context, email, pw string) (grantAnswe
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	u, err := k.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, internalError(err)
+	u, held, err := k.holder(ctx, kindEmail, email)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if !held && k.emailConfirmation {
+		// Only sign-ups may wait for the address: the newest one's own
+		// password is told to confirm first.
+		if u, err = k.waitingAccount(ctx, kindEmail, email); err != nil {
+			return grantAnswer{}, err
+		}
 	}
 	return k.signInWithPassword(ctx, passwordSignIn{
 		user: u, kind: "email", identifier: email,
@@ -78,7 +102,13 @@ func (k *Kit) mail(ctx context.Context, t emailTemplate, to string, d MessageDat
 	return k.mailer.SendEmail(ctx, m)
 }
 
-// mailConfirmation sends u a link that confirms u.Email.
+// mailLink mails the link of secret to an address with template t.
+func (k *Kit) mailLink(ctx context.Context, t emailTemplate, to, secret string, lifetime time.Duration, name string) error {
+	return k.mail(ctx, t, to, MessageData{Link: k.linkURL(secret), Name: name, ExpiresIn: lifetime})
+}
+
+// mailConfirmation sends u, an account of an earlier release whose email
+// waits for its confirmation, a link that confirms u.Email.
 func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 	secret, err := k.issueToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.confirmLifetime)
 	if err != nil {
@@ -86,16 +116,30 @@ func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 	}
 	// No name: the address has not shown it is the account's, and whoever
 	// signed up wrote the name (see MessageData.Name).
-	return k.mail(ctx, k.templates.confirm, u.Email, MessageData{Link: k.linkURL(secret), ExpiresIn: k.confirmLifetime})
+	return k.mailLink(ctx, k.templates.confirm, u.Email, secret, k.confirmLifetime, "")
+}
+
+// mailPending mails a link of the given purpose that makes a new account
+// for an address that no account owns, when it is followed and exchanged.
+func (k *Kit) mailPending(ctx context.Context, purpose TokenPurpose, email string, t emailTemplate, lifetime time.Duration) error {
+	tok, err := k.newPendingToken(ctx, purpose, email)
+	if err != nil {
+		return err
+	}
+	secret, err := k.issueToken(ctx, tok, lifetime)
+	if err != nil {
+		return err
+	}
+	return k.mailLink(ctx, t, email, secret, lifetime, "")
 }
 
 // sendByEmail answers a send route: it checks the address and counts it
 // (EmailsPerAddress, whatever the account), then does the rest off the
 // request path, so that the answer is the same, in content and in time,
-// whether or not an account has the address. send runs only for an
-// existing account, and only if the address did not get a message of this
-// kind a moment ago (EmailRepeats).
-func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, u User) error) error {
+// whether or not an account has the address. send runs with the account
+// that holds the address (held false when none does), and only if the
+// address did not get a message of this kind a moment ago (EmailRepeats).
+func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, email string, u User, held bool) error) error {
 	email, err := k.queryEmail(rawEmail)
 	if err != nil {
 		return err
@@ -104,64 +148,101 @@ func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
-		u, err := k.store.UserByEmail(ctx, email)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
+		u, held, err := k.holder(ctx, kindEmail, email)
 		if err != nil {
 			return err
 		}
 		if ok, err := k.mailRepeat(ctx, kind, email, u.ID); !ok {
 			return err
 		}
-		return send(ctx, u)
+		return send(ctx, email, u, held)
 	})
 	return nil
 }
 
-// resendConfirmation mails a fresh confirmation link to an account whose
-// email is not confirmed yet.
+// resendConfirmation mails a confirmation link again to an address that
+// no account owns. When one sign-up waits for it (or one account of an
+// earlier release holds it unconfirmed), its own link is sent again, and
+// following it makes the account with that sign-up's password. When
+// several wait, nobody can tell whose password the owner typed: the link
+// makes the account with none, and its owner sets one with a reset.
 func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Email confirmation is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, email, "confirm", "resending a confirmation email", func(ctx context.Context, u User) error {
-		if u.EmailVerified {
+	return k.sendByEmail(ctx, email, "confirm", "resending a confirmation email", func(ctx context.Context, email string, u User, held bool) error {
+		if held && k.owns(u, kindEmail) {
 			return nil
 		}
-		return k.mailConfirmation(ctx, u)
+		waiting, err := k.waitingSignUps(ctx, kindEmail, email)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(waiting) == 0 && held:
+			return k.mailConfirmation(ctx, u)
+		case len(waiting) == 1 && !held:
+			return k.mailAgain(ctx, waiting[0])
+		case len(waiting) > 0:
+			return k.mailPending(ctx, PurposeConfirmEmail, email, k.templates.confirm, k.confirmLifetime)
+		}
+		return nil
 	})
 }
 
-// sendMagicLink mails a sign-in link to a confirmed account.
+// mailAgain mails a waiting sign-up's link again: a new link for the same
+// sign-up. The old one works too, until either makes the account.
+func (k *Kit) mailAgain(ctx context.Context, old Token) error {
+	secret, err := k.issueToken(ctx, old, k.confirmLifetime)
+	if err != nil {
+		return err
+	}
+	return k.mailLink(ctx, k.templates.confirm, old.Subject, secret, k.confirmLifetime, "")
+}
+
+// sendMagicLink mails a sign-in link to the account that owns the address.
+// To an address that no account owns but that sign-ups wait for (or an
+// unconfirmed account holds), it mails a link that makes the account, with
+// no password, for whoever follows it.
 func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Magic links need email confirmation, which is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, email, "magic", "sending a magic link", func(ctx context.Context, u User) error {
-		if !u.EmailVerified {
-			return nil
+	return k.sendByEmail(ctx, email, "magic", "sending a magic link", func(ctx context.Context, email string, u User, held bool) error {
+		if !held || !k.owns(u, kindEmail) {
+			if free, err := k.unowned(ctx, kindEmail, email, u, held); !free {
+				return err
+			}
+			return k.mailPending(ctx, PurposeMagicLink, email, k.templates.magic, k.magicLifetime)
 		}
 		secret, err := k.issueToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.magicLifetime)
 		if err != nil {
 			return err
 		}
-		return k.mail(ctx, k.templates.magic, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.magicLifetime})
+		return k.mailLink(ctx, k.templates.magic, u.Email, secret, k.magicLifetime, u.Name)
 	})
 }
 
-// sendResetLink mails a password-reset link to a password account: one
-// whose email is confirmed, while confirmation is on.
+// sendResetLink mails a password-reset link to the password account that
+// owns the address. To an address that no account owns but that sign-ups
+// wait for (or an unconfirmed account holds), it mails a link that makes
+// the account with the new password.
 func (k *Kit) sendResetLink(ctx context.Context, email string) error {
-	return k.sendByEmail(ctx, email, "reset", "sending a reset link", func(ctx context.Context, u User) error {
-		if u.Provider != ProviderAltogic || (k.emailConfirmation && !u.EmailVerified) {
+	return k.sendByEmail(ctx, email, "reset", "sending a reset link", func(ctx context.Context, email string, u User, held bool) error {
+		if !held || !k.owns(u, kindEmail) {
+			if free, err := k.unowned(ctx, kindEmail, email, u, held); !free {
+				return err
+			}
+			return k.mailPending(ctx, PurposeResetPassword, email, k.templates.reset, k.resetLifetime)
+		}
+		if u.Provider != ProviderAltogic {
 			return nil
 		}
 		secret, err := k.issueToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.resetLifetime)
 		if err != nil {
 			return err
 		}
-		return k.mail(ctx, k.templates.reset, u.Email, MessageData{Link: k.linkURL(secret), Name: u.Name, ExpiresIn: k.resetLifetime})
+		return k.mailLink(ctx, k.templates.reset, u.Email, secret, k.resetLifetime, u.Name)
 	})
 }
 
@@ -197,19 +278,24 @@ func (k *Kit) followLink(ctx context.Context, key string) (url.Values, error) {
 	default:
 		return nil, errInvalidToken
 	}
-	u, err := k.store.UserByID(ctx, t.UserID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, internalError(err)
-	}
-	// The account, its email (but for a change-email link, which names the
-	// new one) or its credentials changed since the link was sent.
-	if err != nil || !issuedUnder(t, u) || (t.Purpose != PurposeChangeEmail && u.Email != t.Subject) {
-		return nil, errInvalidToken
-	}
 	// The key carries the user's stamp now: the link's, but for a
-	// confirmation, which survives a new password.
+	// confirmation, which survives a new password. A waiting account's
+	// link has the stamp the account will have.
+	userID, stamp := "", t.Stamp
+	if !pending(t) {
+		u, err := k.store.UserByID(ctx, t.UserID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, internalError(err)
+		}
+		// The account, its email (but for a change-email link, which names
+		// the new one) or its credentials changed since the link was sent.
+		if err != nil || !issuedUnder(t, u) || (t.Purpose != PurposeChangeEmail && u.Email != t.Subject) {
+			return nil, errInvalidToken
+		}
+		userID, stamp = u.ID, u.Stamp
+	}
 	action := string(t.Purpose)
-	grant, err := k.issueToken(ctx, Token{Purpose: purpose, UserID: u.ID, Subject: t.Subject, Action: action, Link: t.Hash, Stamp: u.Stamp}, lifetime)
+	grant, err := k.issueToken(ctx, Token{Purpose: purpose, UserID: userID, Subject: t.Subject, Action: action, Link: t.Hash, Stamp: stamp}, lifetime)
 	if err != nil {
 		return nil, internalError(err)
 	}
@@ -253,6 +339,12 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 	}
 	if err != nil {
 		return internalError(err)
+	}
+	if pending(t) {
+		// A link to an address that no account owned: the account is made
+		// now, with the new password.
+		_, err := k.accountFromPending(ctx, t, kindEmail, newHash, errInvalidToken)
+		return err
 	}
 	// The link reached the mailbox, so the address is confirmed too; both
 	// only if the account still has that address and the stamp the link

@@ -22,6 +22,10 @@ func (s oneUserStore) UserByEmail(_ context.Context, email string) (User, error)
 	return User{}, ErrNotFound
 }
 
+func (oneUserStore) TokensBySubject(context.Context, TokenPurpose, string, time.Time) ([]Token, error) {
+	return nil, nil
+}
+
 // oneUserStore and failingStore are limiters that never limit: every
 // event is the first of its window.
 func (oneUserStore) Hit(_ context.Context, _ string, w time.Duration, now time.Time) (int64, time.Time, error) {
@@ -86,6 +90,10 @@ func (s accountsStore) UpdateUser(_ context.Context, id string, up UserUpdate) (
 }
 
 func (accountsStore) CreateSession(context.Context, Session) error { return nil }
+
+func (accountsStore) TokensBySubject(context.Context, TokenPurpose, string, time.Time) ([]Token, error) {
+	return nil, nil
+}
 
 // neverLimited is a Limiter under which nothing is ever limited.
 type neverLimited struct{}

@@ -870,6 +870,8 @@ func fuzzKit(f *testing.F, edit ...func(*authkit.Config)) (*authkit.Kit, *memsto
 		Store: store, Mailer: discardSender{}, SMSSender: discardSender{}, PhoneAuth: authkit.On,
 		PublicURL: fuzzPublic, RedirectURL: fuzzRedirect, AllowedOrigins: []string{appOrigin},
 		Logger: discardLogger(), Now: func() time.Time { return now },
+		// The fuzzed account signs up and is there at once.
+		EmailConfirmation: authkit.Off,
 	}
 	generousLimits(&cfg)
 	authkit.CheapHashing(&cfg)

@@ -162,14 +162,18 @@ func TestOAuthMatchingLocalEmail(t *testing.T) {
 		require.Equal(t, "altogic", g.user()["provider"], "the account stays what it was")
 		require.Equal(t, http.StatusOK, h.signIn("rooby@example.com", "correct horse battery").status)
 	})
-	t.Run("opt-in refuses an unverified local account", func(t *testing.T) {
+	t.Run("opt-in: a sign-up nobody confirmed holds nothing", func(t *testing.T) {
 		t.Parallel()
 		gh := oauthtest.NewGitHub(t)
 		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
 			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
 		require.Equal(t, http.StatusOK, h.signUp("rooby@example.com", "correct horse battery", "Squatter").status)
-		refused(t, h.browser().signIn("github"), "409", "account_exists")
-		h.noUser("github", "109847134", "")
+		squatter := h.link("rooby@example.com")
+		g := h.oauthSignIn("github")
+		require.Equal(t, "github", g.user()["provider"], "the owner's own account, not the squatter's")
+		require.Equal(t, "rooby@example.com", g.user()["email"])
+		require.Equal(t, "invalid_token", h.grant(h.follow(squatter).Get("access_token")).code(), "the squatter's sign-up makes nothing now")
+		requireStatusCode(t, h.signIn("rooby@example.com", "correct horse battery"), http.StatusUnauthorized, "invalid_credentials")
 	})
 	t.Run("opt-in refuses an email the provider does not vouch for", func(t *testing.T) {
 		t.Parallel()

@@ -15,22 +15,10 @@ import (
 	"github.com/authkit/authkit/internal/password"
 )
 
-// createPasswordUser gives u an id, a credential stamp and the hash of pw,
-// and stores it. A duplicate (the email or number was taken meanwhile)
-// answers taken.
-func (k *Kit) createPasswordUser(ctx context.Context, u *User, pw string, taken *Error) error {
-	var err error
-	if u.ID, err = k.newID(); err != nil {
-		return internalError(err)
-	}
-	if u.Stamp, err = k.newID(); err != nil {
-		return internalError(err)
-	}
-	u.ProviderUserID = u.ID
-	if u.PasswordHash, err = k.hash(ctx, pw); err != nil {
-		return err
-	}
-	if err := k.store.CreateUser(ctx, *u); errors.Is(err, ErrDuplicate) {
+// createUser stores the new account u. A duplicate (the email or number
+// was taken meanwhile) answers taken.
+func (k *Kit) createUser(ctx context.Context, u User, taken *Error) error {
+	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
 		return taken
 	} else if err != nil {
 		return internalError(err)

@@ -114,9 +114,11 @@ func smsFailed(err error) error {
 	return &Error{Code: CodeSMSFailed, Message: "The text message could not be sent. Ask for a new code in a minute.", Err: err}
 }
 
-// signUpWithPhone creates a password account for a phone number. With
-// phone confirmation on it texts a code (verifyPhone) and answers with no
-// session; off, it signs the new user in.
+// signUpWithPhone signs up with a phone number and a password. With phone
+// confirmation on it makes no account: the sign-up waits for its code
+// (pending.go), which is texted, and the answer has no session. Off, it
+// makes the account and signs it in. A number an account owns answers
+// phone_taken.
 func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData json.RawMessage) (grantAnswer, error) {
 	if err := k.phoneOn(); err != nil {
 		return grantAnswer{}, err
@@ -129,34 +131,46 @@ func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData js
 		return grantAnswer{}, err
 	}
 	now := k.clock()
-	u := User{Provider: ProviderAltogic, Phone: phone, SignUpAt: now, LastLoginAt: now}
+	u := User{Phone: phone, SignUpAt: now, LastLoginAt: now}
 	if err := applyUserData(&u, userData); err != nil {
 		return grantAnswer{}, err
 	}
-	if _, err := k.phone.store.UserByPhone(ctx, phone); err == nil {
-		return grantAnswer{}, errPhoneTaken
-	} else if !errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, internalError(err)
-	}
-	if k.phone.confirm {
-		// Counted before the account is made: a refused sign-up makes nothing.
-		if err := k.textAsked(ctx, phone, ""); err != nil {
-			return grantAnswer{}, err
-		}
-	}
-	if err := k.createPasswordUser(ctx, &u, pw, errPhoneTaken); err != nil {
+	h, held, err := k.holder(ctx, kindPhone, phone)
+	if err != nil {
 		return grantAnswer{}, err
 	}
-	if k.phone.confirm {
-		// The caller waits for the text: a number the provider refuses is
-		// said at once. The account stays; resendVerificationCode texts
-		// another code.
-		if err := k.textCode(ctx, u, PurposeConfirmPhone, phone, k.phone.templates.verify); err != nil {
-			return grantAnswer{}, smsFailed(err)
-		}
-		return grantAnswer{User: u}, nil
+	if held && k.owns(h, kindPhone) {
+		return grantAnswer{}, errPhoneTaken
 	}
-	return k.signUpSession(ctx, u)
+	if !k.phone.confirm {
+		if err := k.newAccount(ctx, &u, pw); err != nil {
+			return grantAnswer{}, err
+		}
+		if err := k.createUser(ctx, u, errPhoneTaken); err != nil {
+			return grantAnswer{}, err
+		}
+		return k.signUpSession(ctx, u)
+	}
+	// Counted before anything is made: a refused sign-up makes nothing.
+	if err := k.textAsked(ctx, phone, ""); err != nil {
+		return grantAnswer{}, err
+	}
+	if err := k.newAccount(ctx, &u, pw); err != nil {
+		return grantAnswer{}, err
+	}
+	t, err := pendingToken(PurposeConfirmPhone, phone, u)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	// The caller waits for the text: a number the provider refuses is
+	// said at once. The sign-up waits all the same; resendVerificationCode
+	// texts another code.
+	if err := k.textCode(ctx, t, "", k.phone.templates.verify, true); err != nil {
+		return grantAnswer{}, smsFailed(err)
+	}
+	k.event(ctx, "sign-up", u.ID)
+	u.PasswordHash = ""
+	return grantAnswer{User: u}, nil
 }
 
 // signInWithPhone checks a phone number and password. Unknown numbers,
@@ -170,9 +184,16 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	u, err := k.phone.store.UserByPhone(ctx, phone)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, internalError(err)
+	u, held, err := k.holder(ctx, kindPhone, phone)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	if !held && k.phone.confirm {
+		// Only sign-ups may wait for the number: the newest one's own
+		// password is told to confirm first.
+		if u, err = k.waitingAccount(ctx, kindPhone, phone); err != nil {
+			return grantAnswer{}, err
+		}
 	}
 	return k.signInWithPassword(ctx, passwordSignIn{
 		user: u, kind: "phone", identifier: phone,
@@ -186,8 +207,8 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 // number and counts it (SMSPerIP, SMSPerNumber, whatever the account), then
 // does the rest off the request path, so that the answer is the same, in
 // content and in time, whether or not an account has the number. send runs
-// only for an existing account.
-func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, u User) error) error {
+// with the account that holds the number (held false when none does).
+func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, phone string, u User, held bool) error) error {
 	phone, err := k.queryPhone(rawPhone)
 	if err != nil {
 		return err
@@ -196,26 +217,34 @@ func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
-		u, err := k.phone.store.UserByPhone(ctx, phone)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
+		u, held, err := k.holder(ctx, kindPhone, phone)
 		if err != nil {
 			return err
 		}
-		return send(ctx, u)
+		return send(ctx, phone, u, held)
 	})
 	return nil
 }
 
-// codeReachable says whether codes may go to u's number: a confirmed one,
-// while confirmation is on. With it off any number of an account is.
-func (k *Kit) codeReachable(u User) bool {
-	return u.PhoneVerified || !k.phone.confirm
+// textPending texts a code of the given purpose that makes a new account
+// for a number that no account owns but that sign-ups wait for (or an
+// unconfirmed account holds), for whoever gives it.
+func (k *Kit) textPending(ctx context.Context, purpose TokenPurpose, phone string, u User, held bool, tpl smsTemplate) error {
+	if free, err := k.unowned(ctx, kindPhone, phone, u, held); !free {
+		return err
+	}
+	t, err := k.newPendingToken(ctx, purpose, phone)
+	if err != nil {
+		return err
+	}
+	return k.textCode(ctx, t, "", tpl, false)
 }
 
-// resendVerificationCode texts a fresh confirmation code to an account
-// whose number is not confirmed yet.
+// resendVerificationCode texts a confirmation code again to a number that
+// no account owns, as resendConfirmation mails a link: the one sign-up
+// that waits for it (or the one account of an earlier release that holds
+// it unconfirmed) gets a fresh code of its own; when several wait, the code
+// makes the account with no password.
 func (k *Kit) resendVerificationCode(ctx context.Context, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
@@ -223,11 +252,27 @@ func (k *Kit) resendVerificationCode(ctx context.Context, phone string) error {
 	if !k.phone.confirm {
 		return newError(CodeFeatureDisabled, "Phone confirmation is turned off for this app.")
 	}
-	return k.sendByPhone(ctx, phone, "resending a confirmation code", func(ctx context.Context, u User) error {
-		if u.PhoneVerified {
+	return k.sendByPhone(ctx, phone, "resending a confirmation code", func(ctx context.Context, phone string, u User, held bool) error {
+		if held && k.owns(u, kindPhone) {
 			return nil
 		}
-		return k.textCode(ctx, u, PurposeConfirmPhone, u.Phone, k.phone.templates.verify)
+		waiting, err := k.waitingSignUps(ctx, kindPhone, phone)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(waiting) == 0 && held:
+			return k.textCode(ctx, userCode(u, PurposeConfirmPhone, phone), "", k.phone.templates.verify, false)
+		case len(waiting) == 1 && !held:
+			// A fresh code for the same waiting sign-up. The old one works
+			// too, until either makes the account.
+			fresh := waiting[0]
+			fresh.Attempts = 0
+			return k.textCode(ctx, fresh, "", k.phone.templates.verify, false)
+		case len(waiting) > 0:
+			return k.textPending(ctx, PurposeConfirmPhone, phone, u, held, k.phone.templates.verify)
+		}
+		return nil
 	})
 }
 
@@ -247,11 +292,11 @@ func (k *Kit) sendSignInCode(ctx context.Context, phone string) error {
 	if err := k.signInCodesOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, phone, "sending a sign-in code", func(ctx context.Context, u User) error {
-		if !k.codeReachable(u) {
-			return nil
+	return k.sendByPhone(ctx, phone, "sending a sign-in code", func(ctx context.Context, phone string, u User, held bool) error {
+		if !held || !k.owns(u, kindPhone) {
+			return k.textPending(ctx, PurposeSignInCode, phone, u, held, k.phone.templates.signIn)
 		}
-		return k.textCode(ctx, u, PurposeSignInCode, u.Phone, k.phone.templates.signIn)
+		return k.textCode(ctx, userCode(u, PurposeSignInCode, phone), u.Name, k.phone.templates.signIn, false)
 	})
 }
 
@@ -271,6 +316,9 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 	if err != nil {
 		return grantAnswer{}, err
 	}
+	if pending(t) {
+		return k.signInPending(ctx, t, "sign-in by code")
+	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
@@ -284,6 +332,25 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 		return grantAnswer{}, err
 	}
 	k.event(ctx, "sign-in by code", t.UserID)
+	return answer, nil
+}
+
+// signInPending spends the code t of a waiting account, makes the
+// account, its number proven, and signs it in.
+func (k *Kit) signInPending(ctx context.Context, t Token, event string) (grantAnswer, error) {
+	t, err := k.spendCode(ctx, t)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	u, err := k.accountFromPending(ctx, t, kindPhone, "", errInvalidCode)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, errInvalidCode)
+	if err != nil {
+		return grantAnswer{}, err
+	}
+	k.event(ctx, event, u.ID)
 	return answer, nil
 }
 
@@ -334,11 +401,14 @@ func (k *Kit) sendResetPwdCode(ctx context.Context, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, phone, "sending a reset code", func(ctx context.Context, u User) error {
-		if u.Provider != ProviderAltogic || !k.codeReachable(u) {
+	return k.sendByPhone(ctx, phone, "sending a reset code", func(ctx context.Context, phone string, u User, held bool) error {
+		if !held || !k.owns(u, kindPhone) {
+			return k.textPending(ctx, PurposeResetCode, phone, u, held, k.phone.templates.reset)
+		}
+		if u.Provider != ProviderAltogic {
 			return nil
 		}
-		return k.textCode(ctx, u, PurposeResetCode, u.Phone, k.phone.templates.reset)
+		return k.textCode(ctx, userCode(u, PurposeResetCode, phone), u.Name, k.phone.templates.reset, false)
 	})
 }
 
@@ -364,6 +434,15 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, phone, code, pw string) erro
 	}
 	newHash, err := k.hash(ctx, pw)
 	if err != nil {
+		return err
+	}
+	if pending(t) {
+		// A code to a number that no account owned: the account is made
+		// now, with the new password.
+		if t, err = k.spendCode(ctx, t); err != nil {
+			return err
+		}
+		_, err := k.accountFromPending(ctx, t, kindPhone, newHash, errInvalidCode)
 		return err
 	}
 	t, err = k.codeOwner(ctx, t)
@@ -398,6 +477,9 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 			return grantAnswer{}, err
 		}
 		return grantAnswer{User: u}, nil
+	}
+	if pending(t) {
+		return k.signInPending(ctx, t, "phone confirmed")
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
@@ -444,7 +526,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 		if err := k.textAsked(ctx, newPhone, u.ID); err != nil {
 			return User{}, err
 		}
-		if err := k.textCode(ctx, u, PurposeChangePhone, newPhone, k.phone.templates.verify); err != nil {
+		if err := k.textCode(ctx, userCode(u, PurposeChangePhone, newPhone), "", k.phone.templates.verify, false); err != nil {
 			return User{}, smsFailed(err)
 		}
 		return u, nil

@@ -53,10 +53,12 @@ func TestPhoneSignUpConfirmAndSignIn(t *testing.T) {
 	require.Equal(t, true, me.body["phoneVerified"])
 }
 
-func TestPhoneSignUpTwiceIsRefused(t *testing.T) {
+// A number an account owns answers phone_taken. (A number that only has
+// sign-ups waiting is anyone's who proves it: see pending_test.go.)
+func TestPhoneSignUpOnAnOwnedNumberIsRefused(t *testing.T) {
 	t.Parallel()
 	h := newPhoneHarness(t)
-	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555555", phonePassword, nil).status)
+	h.phoneUser("+15555555555", phonePassword)
 	requireStatusCode(t, h.signUpPhone("+1-555-555-5555", "another good password", nil), http.StatusConflict, "phone_taken")
 }
 
@@ -125,11 +127,14 @@ func TestPhoneResendVerificationCode(t *testing.T) {
 	h.clock.Advance(time.Minute)
 	require.Equal(t, http.StatusOK, h.post(phoneQuery("resend-code", "+15555555555", ""), nil, "").status)
 	second := h.code("+15555555555")
+	// Both codes are the one sign-up's: either makes its account, with its
+	// password; then the other makes nothing.
+	v := h.post(phoneQuery("verify-phone", "+15555555555", second), nil, "")
+	require.Equal(t, http.StatusOK, v.status, "%s", v.raw)
+	require.Equal(t, http.StatusOK, h.signInPhone("+15555555555", phonePassword).status)
 	if first != second { // one chance in a million that they are the same
 		requireStatusCode(t, h.post(phoneQuery("verify-phone", "+15555555555", first), nil, ""), http.StatusBadRequest, "invalid_code")
 	}
-	v := h.post(phoneQuery("verify-phone", "+15555555555", second), nil, "")
-	require.Equal(t, http.StatusOK, v.status, "%s", v.raw)
 
 	// A confirmed number gets no more confirmation codes.
 	h.clock.Advance(time.Minute)
@@ -163,15 +168,19 @@ func TestPhoneSignInCodesOff(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.signInPhone("+15555555555", phonePassword).status)
 }
 
-func TestPhoneCodesOnlyToConfirmedNumbers(t *testing.T) {
+// A sign-in code to a number that only has a sign-up waiting makes the
+// account, its number proven, with no password: whose would it keep?
+func TestPhoneSignInCodeToAWaitingNumberMakesTheAccount(t *testing.T) {
 	t.Parallel()
 	h := newPhoneHarness(t)
 	require.Equal(t, http.StatusOK, h.signUpPhone("+15555555555", phonePassword, nil).status)
 	h.code("+15555555555") // the confirmation sent at sign-up
 	h.clock.Advance(time.Minute)
 	require.Equal(t, http.StatusOK, h.post(phoneQuery("send-code", "+15555555555", ""), nil, "").status)
-	require.Equal(t, http.StatusOK, h.post(phoneQuery("send-reset-code", "+15555555555", ""), nil, "").status)
-	h.noMail("+15555555555")
+	in := h.post(phoneQuery("signin-code", "+15555555555", h.code("+15555555555")), nil, "")
+	require.Equal(t, http.StatusOK, in.status, "%s", in.raw)
+	require.Equal(t, true, in.user()["phoneVerified"])
+	requireStatusCode(t, h.signInPhone("+15555555555", phonePassword), http.StatusUnauthorized, "invalid_credentials")
 }
 
 // SECURITY 8: the phone send routes answer alike for unknown, unconfirmed
@@ -213,9 +222,10 @@ func TestCodeSendRoutesAnswerAlike(t *testing.T) {
 			got[m.To]++
 		}
 	}
-	// 01: confirmation, sign-in code, reset code. 02: confirmation at
-	// sign-up and on resend. 04 (no password): a sign-in code only.
-	require.Equal(t, map[string]int{"+15555555501": 3, "+15555555502": 2, "+15555555504": 1}, got)
+	// 01: confirmation, sign-in code, reset code. 02, which a sign-up
+	// waits for: its confirmation at sign-up, then a code from each route
+	// (each would make the account). 04 (no password): a sign-in code only.
+	require.Equal(t, map[string]int{"+15555555501": 3, "+15555555502": 4, "+15555555504": 1}, got)
 }
 
 func TestPhoneResetPassword(t *testing.T) {

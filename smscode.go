@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -59,24 +60,27 @@ func (k *Kit) wellFormedCode(s string) bool {
 	return true
 }
 
-// textCode issues a code of the given purpose for u, bound to phone (which
-// voids u's older codes of that purpose), and texts it with t. When a code
-// went to that number less than CodeResendGap ago, the number's region is
-// not in Limits.SMSCountries or Limits.SMSBudget is spent, it does neither,
-// and the code sent before keeps working.
-func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone string, t smsTemplate) error {
-	if !k.textAllowed(ctx, phone, u.ID) {
+// textCode issues the code t, of its purpose and bound to its subject
+// (which voids the older codes of that purpose of t's user), and texts it
+// with tpl, naming name. When a code went to that number less than
+// CodeResendGap ago, the number's region is not in Limits.SMSCountries or
+// Limits.SMSBudget is spent, it does neither, and the code sent before
+// keeps working; but keep stores the code even then, untexted: a waiting
+// sign-up must wait, texted or not (see resendVerificationCode).
+func (k *Kit) textCode(ctx context.Context, t Token, name string, tpl smsTemplate, keep bool) error {
+	phone := t.Subject
+	allowed := k.textAllowed(ctx, phone, tokenUser(t))
+	if !allowed && !keep {
 		return nil
 	}
-	code, err := k.issueCode(ctx, u, purpose, phone)
+	code, err := k.issueCode(ctx, t, allowed, keep)
 	if err != nil || code == "" {
 		return err
 	}
-	name := u.Name
-	if purpose == PurposeConfirmPhone || purpose == PurposeChangePhone {
+	if t.Purpose == PurposeConfirmPhone || t.Purpose == PurposeChangePhone {
 		name = "" // the number is anyone's until it confirms (see MessageData.Name)
 	}
-	m, err := t.render(phone, MessageData{AppName: k.appName, Code: code, Phone: phone, Name: name, ExpiresIn: k.phone.codeLifetime})
+	m, err := tpl.render(phone, MessageData{AppName: k.appName, Code: code, Phone: phone, Name: name, ExpiresIn: k.phone.codeLifetime})
 	if err != nil {
 		return err
 	}
@@ -86,34 +90,51 @@ func (k *Kit) textCode(ctx context.Context, u User, purpose TokenPurpose, phone 
 	if err := k.phone.sender.SendSMS(ctx, m); err != nil {
 		return err
 	}
-	k.log.InfoContext(ctx, "authkit: code texted", "user", u.ID, "purpose", string(purpose))
+	k.log.InfoContext(ctx, "authkit: code texted", "user", tokenUser(t), "purpose", string(t.Purpose))
 	return nil
 }
 
-// issueCode stores a new code and returns it, or returns "" when a code
-// went to the number less than CodeResendGap ago. Within this process the
-// check and the issue are one step per number, so requests racing to text
-// one number text it once.
-func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone string) (string, error) {
+// userCode is the token of a code of that purpose for u, sent to phone.
+func userCode(u User, purpose TokenPurpose, phone string) Token {
+	return Token{Purpose: purpose, UserID: u.ID, Subject: phone, Stamp: u.Stamp}
+}
+
+// issueCode stores the new code t and returns it, or returns "" when the
+// code may not be texted: sendable is false, or a code went to the number
+// less than CodeResendGap ago. With keep, it stores the code then too. Within
+// this process the check and the issue are one step per number, so
+// requests racing to text one number text it once.
+func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (string, error) {
+	phone := t.Subject
 	unlock := k.phone.lock(phone)
 	defer unlock()
 	now := k.clock()
 	for _, p := range codePurposes {
-		t, err := k.phone.store.LatestToken(ctx, p, phone, now)
+		if !sendable {
+			break
+		}
+		last, err := k.phone.store.LatestToken(ctx, p, phone, now)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return "", err
 		}
-		if now.Before(t.CreatedAt.Add(k.phone.resendGap)) {
-			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", u.ID, "purpose", string(purpose))
-			return "", nil
+		if now.Before(last.CreatedAt.Add(k.phone.resendGap)) {
+			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", tokenUser(t), "purpose", string(t.Purpose))
+			sendable = false
 		}
 	}
 	// Spent here, past the gap and before the new code voids the old one.
-	if ok, err := k.textBudget(ctx, u.ID); !ok {
-		return "", err
+	if sendable {
+		ok, err := k.textBudget(ctx, tokenUser(t))
+		if err != nil {
+			return "", err
+		}
+		sendable = ok
+	}
+	if !sendable && !keep {
+		return "", nil
 	}
 	// A live code of this purpose and number with the same digits has the
 	// same hash: draw again (one chance in a million).
@@ -122,15 +143,16 @@ func (k *Kit) issueCode(ctx context.Context, u User, purpose TokenPurpose, phone
 		if err != nil {
 			return "", err
 		}
-		err = k.store.CreateToken(ctx, Token{
-			Hash: k.codeHash(purpose, phone, code), Purpose: purpose, UserID: u.ID, Subject: phone, Stamp: u.Stamp,
-			CreatedAt: now, ExpiresAt: now.Add(k.phone.codeLifetime),
-		})
+		t.Hash, t.CreatedAt, t.ExpiresAt = k.codeHash(t.Purpose, phone, code), now, now.Add(k.phone.codeLifetime)
+		err = k.store.CreateToken(ctx, t)
 		if errors.Is(err, ErrDuplicate) {
 			continue
 		}
 		if err != nil {
 			return "", err
+		}
+		if !sendable {
+			return "", nil
 		}
 		return code, nil
 	}
@@ -178,11 +200,28 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 	if err != nil {
 		return Token{}, internalError(err)
 	}
-	if !claimed || !hmac.Equal([]byte(k.codeHash(t.Purpose, phone, guess)), []byte(t.Hash)) {
+	if !claimed {
 		k.event(ctx, "code refused", t.UserID)
 		return Token{}, errInvalidCode
 	}
-	return t, nil
+	if hmac.Equal([]byte(k.codeHash(t.Purpose, phone, guess)), []byte(t.Hash)) {
+		return t, nil
+	}
+	// Sign-ups that wait for the number never void each other: a later one
+	// (an attacker's) must not stop the owner's own code from working. The
+	// guess, counted against the newest code above, may be any waiting
+	// sign-up's.
+	if slices.Contains(purposes, PurposeConfirmPhone) {
+		w, err := k.store.TokenByHash(ctx, k.codeHash(PurposeConfirmPhone, phone, guess), now)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Token{}, internalError(err)
+		}
+		if err == nil && pending(w) && w.Purpose == PurposeConfirmPhone && w.Subject == phone {
+			return w, nil
+		}
+	}
+	k.event(ctx, "code refused", t.UserID)
+	return Token{}, errInvalidCode
 }
 
 // spendCode consumes a code matchCode accepted. Of the requests that race

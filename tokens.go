@@ -59,26 +59,34 @@ func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error
 	// What the link was for takes effect now, not when it was followed.
 	// The session is made under the grant's stamp: a grant minted before a
 	// reset or a sign-out everywhere signs nobody in.
+	userID, stamp := g.UserID, g.Stamp
 	var up UserUpdate
-	switch link.Purpose {
-	case PurposeConfirmEmail:
+	switch {
+	case pending(link):
+		// The address proved itself for an account that waited for it.
+		u, err := k.accountFromPending(ctx, link, kindEmail, "", errInvalidToken)
+		if err != nil {
+			return grantAnswer{}, err
+		}
+		userID, stamp = u.ID, u.Stamp
+	case link.Purpose == PurposeConfirmEmail:
 		verified := true
 		up = UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &link.Subject}}
-	case PurposeChangeEmail:
+	case link.Purpose == PurposeChangeEmail:
 		if err := k.applyEmailChange(ctx, link); err != nil {
 			return grantAnswer{}, err
 		}
 	}
-	answer, err := k.startSession(ctx, g.UserID, g.Stamp, up, errInvalidToken)
+	answer, err := k.startSession(ctx, userID, stamp, up, errInvalidToken)
 	if err != nil {
 		return grantAnswer{}, err
 	}
 	// A magic link, a confirmation or an OAuth sign-in proves the account
 	// as well as its password: it clears the failed guesses.
-	if err := k.guessedRight(ctx, g.UserID); err != nil {
+	if err := k.guessedRight(ctx, userID); err != nil {
 		return grantAnswer{}, err
 	}
-	k.event(ctx, "sign-in by "+g.Action, g.UserID)
+	k.event(ctx, "sign-in by "+g.Action, userID)
 	return answer, nil
 }
 
