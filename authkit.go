@@ -73,7 +73,7 @@ type Kit struct {
 	resetLifetime, grantLifetime, sendTimeout, touchEvery time.Duration
 
 	templates struct {
-		confirm, magic, reset, changeEmail, emailChanged emailTemplate
+		confirm, magic, reset, changeEmail, emailChanged, addressInUse emailTemplate
 	}
 
 	phone  phoneSettings

@@ -359,6 +359,11 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 // changeEmail needs the current password. With confirmation on, the change
 // waits for the new address to confirm by link; off, it applies at once.
 // Either way the old address is told once it applies.
+//
+// With confirmation on, an address another account owns is answered as a
+// free one (SECURITY 63): nothing tells the asker that it has an account.
+// Its owner is told instead, and no link goes out. Off, the change would
+// apply at once, so a taken address answers email_taken.
 func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
 	if err := k.changeAsked(ctx, c.user.ID); err != nil {
 		return User{}, err
@@ -375,41 +380,52 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 		return User{}, err
 	}
 	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
-	if _, err := k.store.UserByEmail(ctx, newEmail); err == nil {
-		return User{}, errTaken
-	} else if !errors.Is(err, ErrNotFound) {
-		return User{}, internalError(err)
-	}
-	if k.emailConfirmation {
-		// A link to an address the account does not own: counted, or one
-		// account could bury any mailbox in links.
-		if err := k.mailAsked(ctx, newEmail); err != nil {
-			return User{}, err
-		}
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail, Stamp: c.session.Stamp}, k.changeEmailLifetime)
-		if err != nil {
-			return User{}, internalError(err)
-		}
-		k.goBackground(ctx, "sending an email-change link", func(ctx context.Context) error {
-			return k.mail(ctx, k.templates.changeEmail, newEmail, MessageData{
-				// Nothing the account's owner wrote: the new address is
-				// anyone's until it confirms (see MessageData.Name).
-				Link: k.linkURL(secret), NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
-			})
-		})
-		return u, nil
-	}
-	unverified := false
-	u, err = k.updateUser(ctx, u.ID, UserUpdate{
-		Set: UserFields{Email: &newEmail, EmailVerified: &unverified},
-		If:  UserFields{Stamp: &c.session.Stamp},
-	}, errTaken, errInvalidSession)
+	h, held, err := k.holder(ctx, kindEmail, newEmail)
 	if err != nil {
 		return User{}, err
 	}
-	if err := k.emailChanged(ctx, u, c.user.Email); err != nil {
+	owned := held && k.owns(h, kindEmail)
+	if !k.emailConfirmation {
+		if owned {
+			return User{}, errTaken
+		}
+		unverified := false
+		u, err = k.updateUser(ctx, u.ID, UserUpdate{
+			Set: UserFields{Email: &newEmail, EmailVerified: &unverified},
+			If:  UserFields{Stamp: &c.session.Stamp},
+		}, errTaken, errInvalidSession)
+		if err != nil {
+			return User{}, err
+		}
+		if err := k.emailChanged(ctx, u, c.user.Email); err != nil {
+			return User{}, err
+		}
+		return u, nil
+	}
+	// A mail to an address the account does not own: counted, or one
+	// account could bury any mailbox in mail. Whatever goes out goes after
+	// the answer, which is the same either way.
+	if err := k.mailAsked(ctx, newEmail); err != nil {
 		return User{}, err
 	}
+	if owned {
+		k.event(ctx, "email change to an address in use", u.ID)
+		k.goBackground(ctx, "telling an address's owner", func(ctx context.Context) error {
+			return k.mail(ctx, k.templates.addressInUse, newEmail, MessageData{Name: h.Name, Email: newEmail})
+		})
+		return u, nil
+	}
+	k.goBackground(ctx, "sending an email-change link", func(ctx context.Context) error {
+		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail, Stamp: c.session.Stamp}, k.changeEmailLifetime)
+		if err != nil {
+			return err
+		}
+		return k.mail(ctx, k.templates.changeEmail, newEmail, MessageData{
+			// Nothing the account's owner wrote: the new address is
+			// anyone's until it confirms (see MessageData.Name).
+			Link: k.linkURL(secret), NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
+		})
+	})
 	return u, nil
 }
 
@@ -424,11 +440,17 @@ func (k *Kit) applyEmailChange(ctx context.Context, t Token) error {
 	if err != nil {
 		return internalError(err)
 	}
+	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
+	// An account that holds the address without having proven it gives it
+	// up to this one, which just did.
+	if err := k.release(ctx, kindEmail, t.Subject, errTaken); err != nil {
+		return err
+	}
 	old, verified := u.Email, true
 	u, err = k.updateUser(ctx, u.ID, UserUpdate{
 		Set: UserFields{Email: &t.Subject, EmailVerified: &verified},
 		If:  UserFields{Email: &old, Stamp: &t.Stamp},
-	}, newError(CodeEmailTaken, "An account with this email exists already."), errInvalidToken)
+	}, errTaken, errInvalidToken)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type phoneSettings struct {
 	codeKey                       []byte                 // keys the HMACs of codes
 	costly                        map[phonenum.Kind]bool // the costly kinds allowed
 	templates                     struct {
-		verify, signIn, reset, changed smsTemplate
+		verify, signIn, reset, changed, inUse smsTemplate
 	}
 	locks [32]sync.Mutex // see lock
 }
@@ -65,6 +65,7 @@ func (k *Kit) configurePhone(cfg Config) error {
 		{"SignInCode", cfg.SMSTemplates.SignInCode, def.SignInCode, &tt.signIn},
 		{"ResetCode", cfg.SMSTemplates.ResetCode, def.ResetCode, &tt.reset},
 		{"PhoneChanged", cfg.SMSTemplates.PhoneChanged, def.PhoneChanged, &tt.changed},
+		{"NumberInUse", cfg.SMSTemplates.NumberInUse, def.NumberInUse, &tt.inUse},
 	} {
 		var err error
 		if *t.out, err = parseSMSTemplate(t.name, t.in, t.def); err != nil {
@@ -499,6 +500,10 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 // changePhone needs the current password. With confirmation on, the change
 // waits for the new number to confirm with verifyPhone; off, it applies at
 // once. Either way the old number is told once it applies.
+//
+// With confirmation on, a number another account owns is answered as a
+// free one (SECURITY 63): its owner gets a notice instead of a code. Off, a
+// taken number answers phone_taken.
 func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (User, error) {
 	if err := k.phoneOn(); err != nil {
 		return User{}, err
@@ -517,30 +522,42 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if err := k.checkCurrentPassword(ctx, &u, pw); err != nil {
 		return User{}, err
 	}
-	if _, err := k.phone.store.UserByPhone(ctx, newPhone); err == nil {
-		return User{}, errPhoneTaken
-	} else if !errors.Is(err, ErrNotFound) {
-		return User{}, internalError(err)
+	h, held, err := k.holder(ctx, kindPhone, newPhone)
+	if err != nil {
+		return User{}, err
 	}
-	if k.phone.confirm {
-		if err := k.textAsked(ctx, newPhone, u.ID); err != nil {
+	owned := held && k.owns(h, kindPhone)
+	if !k.phone.confirm {
+		if owned {
+			return User{}, errPhoneTaken
+		}
+		unverified := false
+		u, err = k.updateUser(ctx, u.ID, UserUpdate{
+			Set: UserFields{Phone: &newPhone, PhoneVerified: &unverified},
+			If:  UserFields{Stamp: &c.session.Stamp},
+		}, errPhoneTaken, errInvalidSession)
+		if err != nil {
 			return User{}, err
 		}
-		if err := k.textCode(ctx, userCode(u, PurposeChangePhone, newPhone), "", k.phone.templates.verify, false); err != nil {
+		if err := k.phoneChanged(ctx, u, c.user.Phone); err != nil {
+			return User{}, err
+		}
+		return u, nil
+	}
+	if err := k.textAsked(ctx, newPhone, u.ID); err != nil {
+		return User{}, err
+	}
+	if owned {
+		// The caller waits for this text as for a code, so the answer
+		// takes as long either way.
+		k.event(ctx, "phone change to a number in use", u.ID)
+		if err := k.textNotice(ctx, h, newPhone, k.phone.templates.inUse, MessageData{}); err != nil {
 			return User{}, smsFailed(err)
 		}
 		return u, nil
 	}
-	unverified := false
-	u, err = k.updateUser(ctx, u.ID, UserUpdate{
-		Set: UserFields{Phone: &newPhone, PhoneVerified: &unverified},
-		If:  UserFields{Stamp: &c.session.Stamp},
-	}, errPhoneTaken, errInvalidSession)
-	if err != nil {
-		return User{}, err
-	}
-	if err := k.phoneChanged(ctx, u, c.user.Phone); err != nil {
-		return User{}, err
+	if err := k.textCode(ctx, userCode(u, PurposeChangePhone, newPhone), "", k.phone.templates.verify, false); err != nil {
+		return User{}, smsFailed(err)
 	}
 	return u, nil
 }
@@ -558,6 +575,11 @@ func (k *Kit) applyPhoneChange(ctx context.Context, t Token) (User, error) {
 	}
 	if err != nil {
 		return User{}, internalError(err)
+	}
+	// An account that holds the number without having proven it gives it
+	// up to this one, which just did.
+	if err := k.release(ctx, kindPhone, t.Subject, errPhoneTaken); err != nil {
+		return User{}, err
 	}
 	old, verified := u.Phone, true
 	u, err = k.updateUser(ctx, u.ID, UserUpdate{
@@ -579,18 +601,27 @@ func (k *Kit) phoneChanged(ctx context.Context, u User, old string) error {
 	k.event(ctx, "phone changed", u.ID)
 	if old != "" {
 		k.goBackground(ctx, "texting a phone-changed notice", func(ctx context.Context) error {
-			if !k.textAllowed(ctx, old, u.ID) {
-				return nil
-			}
-			if ok, err := k.textBudget(ctx, u.ID); !ok {
-				return err
-			}
-			m, err := k.phone.templates.changed.render(old, MessageData{AppName: k.appName, Phone: old, NewPhone: u.Phone, Name: u.Name})
-			if err != nil {
-				return err
-			}
-			return k.phone.sender.SendSMS(ctx, m)
+			return k.textNotice(ctx, u, old, k.phone.templates.changed, MessageData{NewPhone: u.Phone})
 		})
 	}
 	return nil
+}
+
+// textNotice texts u a notice at phone with tpl, if the number's region is
+// allowed and Limits.SMSBudget is not spent.
+func (k *Kit) textNotice(ctx context.Context, u User, phone string, tpl smsTemplate, d MessageData) error {
+	if !k.textAllowed(ctx, phone, u.ID) {
+		return nil
+	}
+	if ok, err := k.textBudget(ctx, u.ID); !ok {
+		return err
+	}
+	d.AppName, d.Phone, d.Name = k.appName, phone, u.Name
+	m, err := tpl.render(phone, d)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)
+	defer cancel()
+	return k.phone.sender.SendSMS(ctx, m)
 }

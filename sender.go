@@ -72,6 +72,10 @@ type EmailTemplates struct {
 	ResetPassword EmailTemplate
 	ChangeEmail   EmailTemplate // to the new address: confirm it
 	EmailChanged  EmailTemplate // to the old address: it was replaced
+	// AddressInUse goes to the owner of an address that another account
+	// asked to move to (changeEmail): nothing changed, and the asker is
+	// answered as if the address were free.
+	AddressInUse EmailTemplate
 }
 
 // DefaultEmailTemplates returns the messages used where
@@ -108,6 +112,13 @@ func DefaultEmailTemplates() EmailTemplates {
 				"The email of your {{.AppName}} account is now {{.NewEmail}}, and no longer {{.Email}}.\n\n" +
 				"If you did not make this change, reset your password and contact us at once.\n",
 		},
+		AddressInUse: EmailTemplate{
+			Subject: "Someone asked to use your email at {{.AppName}}",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"Someone signed in to another {{.AppName}} account asked to make {{.Email}} its email. " +
+				"It is the email of your account already, so nothing changed.\n\n" +
+				"If that was you, sign in with this address instead. If not, you need not do anything.\n",
+		},
 	}
 }
 
@@ -124,6 +135,7 @@ func (k *Kit) configureEmails(cfg Config) error {
 		{"ResetPassword", in.ResetPassword, def.ResetPassword, &tt.reset},
 		{"ChangeEmail", in.ChangeEmail, def.ChangeEmail, &tt.changeEmail},
 		{"EmailChanged", in.EmailChanged, def.EmailChanged, &tt.emailChanged},
+		{"AddressInUse", in.AddressInUse, def.AddressInUse, &tt.addressInUse},
 	} {
 		var err error
 		if *t.out, err = parseEmailTemplate(t.name, t.in, t.def); err != nil {
@@ -233,6 +245,10 @@ type SMSTemplates struct {
 	SignInCode   string // the code of sendSignInCode
 	ResetCode    string // the code of sendResetPwdCode
 	PhoneChanged string // to the old number: it was replaced
+	// NumberInUse goes to the owner of a number that another account asked
+	// to move to (changePhone): nothing changed, and the asker is answered
+	// as if the number were free.
+	NumberInUse string
 }
 
 // DefaultSMSTemplates returns the texts used where Config.SMSTemplates
@@ -244,6 +260,7 @@ func DefaultSMSTemplates() SMSTemplates {
 		SignInCode:   "{{.Code}} is your {{.AppName}} sign-in code. It expires in {{duration .ExpiresIn}}. Never share it: we will never ask you for it.",
 		ResetCode:    "{{.Code}} is your {{.AppName}} password reset code. It expires in {{duration .ExpiresIn}}. If you did not ask for it, ignore this text.",
 		PhoneChanged: "The phone number of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
+		NumberInUse:  "Someone asked to move another {{.AppName}} account to this number. It is your account's number already: nothing changed.",
 	}
 }
 
