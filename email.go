@@ -179,7 +179,11 @@ func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
 			return err
 		}
 		switch {
-		case len(waiting) == 0 && held:
+		// An OAuth account (of an earlier release) gets no confirmation:
+		// its address is its provider's word or none, and a confirmation
+		// would let the mailbox's owner prove it for somebody else's
+		// account (see settleOAuthEmail).
+		case len(waiting) == 0 && held && u.Provider == ProviderAltogic:
 			return k.mailConfirmation(ctx, u)
 		case len(waiting) == 1 && !held:
 			return k.mailAgain(ctx, waiting[0])

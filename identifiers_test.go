@@ -36,6 +36,14 @@ func TestCheckIdentifiers(t *testing.T) {
 				u.Provider, u.ProviderUserID, u.Stamp, u.SignUpAt, u.LastLoginAt = authkit.ProviderAltogic, u.ID, "s", now, now
 				require.NoError(t, s.CreateUser(ctx, u))
 			}
+			for _, u := range []authkit.User{
+				{ID: "o1", Provider: "discord", Email: "eve@example.com"},                      // unvouched, stored by v0.3
+				{ID: "o2", Provider: "google", Email: "gail@example.com", EmailVerified: true}, // vouched: no problem
+				{ID: "o3", Provider: "facebook", Email: "fr\u200bed@example.com"},              // unvouched, and refused now
+			} {
+				u.ProviderUserID, u.Stamp, u.SignUpAt, u.LastLoginAt = u.ID, "s", now, now
+				require.NoError(t, s.CreateUser(ctx, u))
+			}
 			kit, err := authkit.New(authkit.Config{
 				Store: s, Mailer: outbox.New(), PublicURL: "https://api.example.com", RedirectURL: "https://app.example.com/",
 				Logger: discardLogger(),
@@ -49,6 +57,8 @@ func TestCheckIdentifiers(t *testing.T) {
 				{UserID: "a4", Field: "email", Stored: "ann\u200b@example.com"},
 				{UserID: "a5", Field: "email", Stored: "ren\u00e9@example.com"},
 				{UserID: "a7", Field: "phone", Stored: "+19005550123"},
+				{UserID: "o1", Field: "email", Stored: "eve@example.com", Unvouched: true},
+				{UserID: "o3", Field: "email", Stored: "fr\u200bed@example.com", Unvouched: true},
 			}, problems)
 			_, err = s.UserByID(ctx, "a3")
 			require.NoError(t, err, "nothing is changed")

@@ -2,16 +2,20 @@ package authkit
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gorilla/securecookie"
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/authkit/authkit/internal/oauthid"
 )
@@ -80,20 +84,64 @@ const actionOAuth = "oauth-signin"
 // oauthKit is the kit's OAuth state, built by configureOAuth.
 type oauthKit struct {
 	providers  map[string]*oauthid.Provider
-	cookies    *securecookie.SecureCookie
+	seal       cipher.AEAD // XChaCha20-Poly1305 under a subkey of Config.Secret
 	cookieName string
 	secure     bool // PublicURL is https: Secure cookies, __Host- prefix
 	linkEmails bool
 }
 
 // oauthCookie is what the browser holds while it is at the provider,
-// signed and encrypted.
+// sealed (see sealOAuthCookie): the whole of a sign-in in flight, so that
+// starting one writes nothing to the store. The kit redirects only to
+// Config.RedirectURL, so a sign-in has no target of its own to carry.
 type oauthCookie struct {
 	State    string `json:"s"`
 	Verifier string `json:"v"`
 	Nonce    string `json:"n,omitempty"`
 	Provider string `json:"p"`
 	Expires  int64  `json:"e"` // unix seconds, by the kit's clock
+}
+
+// maxOAuthCookie bounds the state cookie the kit reads: its own are under
+// 400 characters.
+const maxOAuthCookie = 1024
+
+// sealOAuthCookie encrypts and authenticates c for the browser: neither
+// the browser nor anyone who reads the cookie learns the state, the PKCE
+// verifier or the nonce, and no one without Config.Secret makes one the
+// kit opens. XChaCha20-Poly1305's 192-bit random nonces never repeat in
+// practice, however many sign-ins one secret seals.
+func (k *Kit) sealOAuthCookie(c oauthCookie) (string, error) {
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, k.oauth.seal.NonceSize(), k.oauth.seal.NonceSize()+len(plain)+k.oauth.seal.Overhead())
+	if _, err := io.ReadFull(k.rand, nonce); err != nil {
+		return "", fmt.Errorf("authkit: reading randomness: %w", err)
+	}
+	sealed := k.oauth.seal.Seal(nonce, nonce, plain, []byte(k.oauth.cookieName))
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// openOAuthCookie is the cookie sealOAuthCookie sealed as value, or
+// errInvalidState for anything else: forged, altered, cut, or sealed
+// under another secret.
+func (k *Kit) openOAuthCookie(value string) (oauthCookie, error) {
+	var c oauthCookie
+	if value == "" || len(value) > maxOAuthCookie {
+		return c, errInvalidState
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	n := k.oauth.seal.NonceSize()
+	if err != nil || len(raw) < n+k.oauth.seal.Overhead() {
+		return c, errInvalidState
+	}
+	plain, err := k.oauth.seal.Open(nil, raw[:n], raw[n:], []byte(k.oauth.cookieName))
+	if err != nil || json.Unmarshal(plain, &c) != nil {
+		return oauthCookie{}, errInvalidState
+	}
+	return c, nil
 }
 
 var (
@@ -119,9 +167,11 @@ func (k *Kit) configureOAuth(cfg Config) error {
 		o.cookieName = "__Host-" + oauthCookieName
 	}
 	o.linkEmails = cfg.LinkVerifiedEmails.on(false)
-	o.cookies = securecookie.New(k.subkey("oauth cookie hash"), k.subkey("oauth cookie block"))
-	o.cookies.MaxAge(int(oauthStateLifetime / time.Second))
-	o.cookies.SetSerializer(securecookie.JSONEncoder{})
+	seal, err := chacha20poly1305.NewX(k.subkey("oauth state cookie"))
+	if err != nil {
+		return err
+	}
+	o.seal = seal
 	names := make([]string, 0, len(cfg.Providers))
 	for name := range cfg.Providers {
 		names = append(names, name)
@@ -148,17 +198,16 @@ func (k *Kit) oauthRedirectURL(provider string) string {
 	return k.publicURL + oauthPrefix + provider + "/callback"
 }
 
-// beginOAuth starts a sign-in with p: it spends a fresh state, PKCE
+// beginOAuth starts a sign-in with p: it makes a fresh state, PKCE
 // verifier and, for OpenID providers, nonce, and returns where the browser
-// consents and the value of the cookie that binds the sign-in to it.
-func (k *Kit) beginOAuth(ctx context.Context, p *oauthid.Provider) (authURL, cookieValue string, err error) {
-	// The store keeps only the state's hash, so that the callback spends
-	// it once, on whichever instance it reaches.
-	state, err := k.issueToken(ctx, Token{Purpose: PurposeOAuthState, Subject: p.Name()}, oauthStateLifetime)
-	if err != nil {
+// consents and the value of the cookie that binds the sign-in to it. It
+// writes nothing to the store: the sealed cookie holds the sign-in, and
+// the callback spends its state (see spendOAuthState).
+func (k *Kit) beginOAuth(p *oauthid.Provider) (authURL, cookieValue string, err error) {
+	c := oauthCookie{Provider: p.Name(), Expires: k.clock().Add(oauthStateLifetime).Unix()}
+	if c.State, err = k.newToken(); err != nil { // 256 bits
 		return "", "", err
 	}
-	c := oauthCookie{State: state, Provider: p.Name(), Expires: k.clock().Add(oauthStateLifetime).Unix()}
 	if c.Verifier, err = k.newToken(); err != nil { // 43 characters: a valid PKCE verifier
 		return "", "", err
 	}
@@ -167,7 +216,7 @@ func (k *Kit) beginOAuth(ctx context.Context, p *oauthid.Provider) (authURL, coo
 			return "", "", err
 		}
 	}
-	cookieValue, err = k.oauth.cookies.Encode(k.oauth.cookieName, c)
+	cookieValue, err = k.sealOAuthCookie(c)
 	if err != nil {
 		return "", "", err
 	}
@@ -175,23 +224,17 @@ func (k *Kit) beginOAuth(ctx context.Context, p *oauthid.Provider) (authURL, coo
 }
 
 // oauthSignIn ends a sign-in with p: it checks the callback's params
-// against c, the browser's decoded cookie, and the store, exchanges the
+// against c, the browser's opened cookie, spends the state, exchanges the
 // code and finds or creates the user.
 func (k *Kit) oauthSignIn(ctx context.Context, p *oauthid.Provider, c oauthCookie, params url.Values) (User, error) {
 	now := k.clock()
 	state := params.Get("state")
-	if state == "" || len(state) > maxTokenLen || subtle.ConstantTimeCompare([]byte(state), []byte(c.State)) != 1 || now.Unix() >= c.Expires {
+	if state == "" || len(state) > maxTokenLen || subtle.ConstantTimeCompare([]byte(state), []byte(c.State)) != 1 ||
+		c.Provider != p.Name() || now.Unix() >= c.Expires {
 		return User{}, errInvalidState
 	}
-	t, err := k.store.ConsumeToken(ctx, PurposeOAuthState, hashToken(state), now)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, errInvalidState
-	}
-	if err != nil {
-		return User{}, internalError(err)
-	}
-	if t.Subject != p.Name() {
-		return User{}, errInvalidState
+	if err := k.spendOAuthState(ctx, c, now); err != nil {
+		return User{}, err
 	}
 	if e := params.Get("error"); e != "" {
 		if e == "access_denied" || e == "user_cancelled_authorize" {
@@ -212,6 +255,27 @@ func (k *Kit) oauthSignIn(ctx context.Context, p *oauthid.Provider, c oauthCooki
 		return User{}, oauthFailed(err)
 	}
 	return k.oauthUser(ctx, p.Name(), id)
+}
+
+// spendOAuthState makes the state of c, whose cookie the kit sealed and
+// whose state the callback carries, single use on every instance: it
+// writes a marker keyed by the state's hash, which only the first callback
+// can write (CreateToken answers a taken hash with ErrDuplicate, however
+// many race). The marker dies when the state would anyway, and is the
+// only row a sign-in writes before it knows the user, so rows come only
+// from starts completed in their lifetime, and starts count toward PerIP.
+func (k *Kit) spendOAuthState(ctx context.Context, c oauthCookie, now time.Time) error {
+	err := k.store.CreateToken(ctx, Token{
+		Hash: hashToken(c.State), Purpose: PurposeOAuthState, Subject: c.Provider,
+		CreatedAt: now, ExpiresAt: time.Unix(c.Expires, 0),
+	})
+	if errors.Is(err, ErrDuplicate) {
+		return errInvalidState // used already
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	return nil
 }
 
 // oauthEvent logs an OAuth auth event with the provider.

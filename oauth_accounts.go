@@ -15,12 +15,21 @@ import (
 // taken over on the email alone. With LinkVerifiedEmails, a sign-in whose
 // provider vouches for the email signs into the account that has it, if
 // that account confirmed it too.
+//
+// An email the provider does not vouch for (Facebook's, Discord's
+// unverified one) counts for nothing: whoever controls the mailbox owns
+// the address, and the provider has not said that this user does. It is
+// not stored, links to nothing and refuses nothing, so the account is
+// made without an email and the address stays free for its owner.
 func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identity) (User, error) {
 	if id.ID == "" || len(id.ID) > 256 {
 		return User{}, oauthFailed(fmt.Errorf("%s named no user", provider))
 	}
 	id.Email, id.Name, id.Picture = k.usableEmail(id.Email), usableName(id.Name), usablePicture(id.Picture)
-	id.EmailVerified = id.EmailVerified && id.Email != ""
+	if !id.EmailVerified {
+		id.Email = ""
+	}
+	id.EmailVerified = id.Email != ""
 	u, err := k.store.UserByProvider(ctx, provider, id.ID)
 	if err == nil {
 		return k.refreshOAuthUser(ctx, u, id)
@@ -31,7 +40,7 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 	if id.Email != "" {
 		existing, err := k.store.UserByEmail(ctx, id.Email)
 		if err == nil {
-			if k.oauth.linkEmails && id.EmailVerified && existing.EmailVerified {
+			if k.oauth.linkEmails && existing.EmailVerified {
 				k.oauthEvent(ctx, "oauth sign-in by verified email", provider, existing.ID)
 				return existing, nil
 			}
@@ -70,10 +79,10 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 }
 
 // refreshOAuthUser fills what an account lacks from what the provider says
-// now: a name or picture it has no value for, the confirmation of its own
-// email. The email itself is the account's and never changes here. Each
-// fill holds only if the field is still as it was read; when another write
-// got there first, the fill waits for the next sign-in.
+// now: a name or picture it has no value for, and its email (see
+// settleOAuthEmail). Each fill holds only if the field is still as it was
+// read; when another write got there first, the fill waits for the next
+// sign-in.
 func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthid.Identity) (User, error) {
 	var up UserUpdate
 	if u.Name == "" && id.Name != "" {
@@ -81,10 +90,6 @@ func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthid.Identity)
 	}
 	if u.ProfilePicture == "" && id.Picture != "" {
 		up.Set.ProfilePicture, up.If.ProfilePicture = &id.Picture, &u.ProfilePicture
-	}
-	if !u.EmailVerified && u.Email != "" && u.Email == id.Email && id.EmailVerified {
-		verified := true
-		up.Set.EmailVerified, up.If.Email = &verified, &u.Email
 	}
 	if up.Set != (UserFields{}) {
 		switch fresh, err := k.store.UpdateUser(ctx, u.ID, up); {
@@ -94,8 +99,55 @@ func (k *Kit) refreshOAuthUser(ctx context.Context, u User, id oauthid.Identity)
 			return User{}, internalError(err)
 		}
 	}
+	u, err := k.settleOAuthEmail(ctx, u, id)
+	if err != nil {
+		return User{}, err
+	}
 	k.oauthEvent(ctx, "oauth sign-in", u.Provider, u.ID)
 	return u, nil
+}
+
+// settleOAuthEmail makes the email of an account made by an OAuth sign-in
+// what its provider vouches for, id being the provider's word of today
+// (an email in it is a vouched one, see oauthUser). A confirmed email is
+// the account's and never changes here. Otherwise the account takes the
+// address the provider now vouches for, confirmed, unless another account
+// has it; and it drops an address its provider never vouched for, which
+// releases before this rule stored, so that the address is free for
+// whoever owns the mailbox.
+func (k *Kit) settleOAuthEmail(ctx context.Context, u User, id oauthid.Identity) (User, error) {
+	if u.EmailVerified || (u.Email == "" && id.Email == "") {
+		return u, nil
+	}
+	unverified := false
+	was := UserFields{Email: &u.Email, EmailVerified: &unverified}
+	if id.Email != "" {
+		verified := true
+		fresh, err := k.store.UpdateUser(ctx, u.ID, UserUpdate{Set: UserFields{Email: &id.Email, EmailVerified: &verified}, If: was})
+		switch {
+		case err == nil:
+			return fresh, nil
+		case errors.Is(err, ErrConflict):
+			return u, nil // another write got there first: the next sign-in
+		case !errors.Is(err, ErrDuplicate):
+			return User{}, internalError(err)
+		}
+		// Another account has the address: this one goes without.
+	}
+	if u.Email == "" {
+		return u, nil
+	}
+	none := ""
+	fresh, err := k.store.UpdateUser(ctx, u.ID, UserUpdate{Set: UserFields{Email: &none}, If: was})
+	switch {
+	case err == nil:
+		k.oauthEvent(ctx, "oauth sign-in dropped an email its provider did not vouch for", u.Provider, u.ID)
+		return fresh, nil
+	case errors.Is(err, ErrConflict):
+		return u, nil
+	default:
+		return User{}, internalError(err)
+	}
 }
 
 // usableEmail is a provider's email as the kit stores it, or "" when it is

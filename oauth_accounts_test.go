@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -29,9 +30,11 @@ func TestOAuthUserMapping(t *testing.T) {
 				"id": "10158123456789012", "name": "Rooby Doe", "email": "Rooby@Example.com",
 				"picture": map[string]any{"data": map[string]any{"height": 256, "width": 256, "is_silhouette": false, "url": "https://platform-lookaside.fbsbx.com/platform/profilepic/?asid=10158123456789012"}},
 			},
+			// Facebook does not say whether the address is the user's:
+			// the account is made without it.
 			want: map[string]any{
-				"providerUserId": "10158123456789012", "name": "Rooby Doe", "email": "rooby@example.com",
-				"emailVerified": false, "profilePicture": "https://platform-lookaside.fbsbx.com/platform/profilepic/?asid=10158123456789012",
+				"providerUserId": "10158123456789012", "name": "Rooby Doe",
+				"profilePicture": "https://platform-lookaside.fbsbx.com/platform/profilepic/?asid=10158123456789012",
 			},
 		},
 		{
@@ -57,7 +60,7 @@ func TestOAuthUserMapping(t *testing.T) {
 		{
 			name: "discord, unverified email, no avatar or display name", provider: "discord", path: "/users/@me",
 			answer: map[string]any{"id": "80351110224678913", "username": "nelly", "global_name": nil, "avatar": nil, "verified": false, "email": "nelly@discord.com"},
-			want:   map[string]any{"providerUserId": "80351110224678913", "name": "nelly", "email": "nelly@discord.com", "emailVerified": false},
+			want:   map[string]any{"providerUserId": "80351110224678913", "name": "nelly"},
 		},
 		{
 			name: "x", provider: "twitter", path: "/2/users/me",
@@ -175,15 +178,187 @@ func TestOAuthMatchingLocalEmail(t *testing.T) {
 		require.Equal(t, "invalid_token", h.grant(h.follow(squatter).Get("access_token")).code(), "the squatter's sign-up makes nothing now")
 		requireStatusCode(t, h.signIn("rooby@example.com", "correct horse battery"), http.StatusUnauthorized, "invalid_credentials")
 	})
-	t.Run("opt-in refuses an email the provider does not vouch for", func(t *testing.T) {
+	t.Run("an email the provider does not vouch for neither links nor refuses", func(t *testing.T) {
 		t.Parallel()
 		fb := oauthtest.NewOAuth2(t)
 		fb.SetAPI("/me", map[string]any{"id": "10158", "name": "Rooby", "email": "rooby@example.com"})
 		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"facebook": oauth2Provider(fb)}),
 			func(c *authkit.Config) { c.LinkVerifiedEmails = authkit.On })
-		h.confirmedUser("rooby@example.com", "correct horse battery")
-		refused(t, h.browser().signIn("facebook"), "409", "account_exists")
-		h.noUser("facebook", "10158", "")
+		tok := h.confirmedUser("rooby@example.com", "correct horse battery")
+		local := h.get(api+"user", tok).body
+		u := h.oauthSignIn("facebook").user()
+		require.NotEqual(t, local["_id"], u["_id"], "not signed in to the account that has the address")
+		require.Equal(t, "facebook", u["provider"])
+		require.NotContains(t, u, "email")
+		owner, err := h.store.UserByEmail(t.Context(), "rooby@example.com")
+		require.NoError(t, err)
+		require.Equal(t, local["_id"], owner.ID, "the address is still the owner's alone")
+	})
+}
+
+// unvouchedProvider starts a fake of a provider that does not vouch for
+// the address it gives: Discord with "verified": false, or Facebook,
+// which never says.
+func unvouchedProvider(t *testing.T, provider, email string) (*oauthtest.OAuth2, string) {
+	t.Helper()
+	fake := oauthtest.NewOAuth2(t)
+	switch provider {
+	case "discord":
+		fake.SetAPI("/users/@me", map[string]any{"id": "80351110224678912", "username": "mallory", "verified": false, "email": email})
+		return fake, "80351110224678912"
+	case "facebook":
+		fake.SetAPI("/me", map[string]any{"id": "10158123456789012", "name": "Mallory", "email": email})
+		return fake, "10158123456789012"
+	}
+	t.Fatalf("no fake for %s", provider)
+	return nil, ""
+}
+
+// SECURITY 52: an attacker who signs in with a provider that does not
+// vouch for the address he gave it (Discord's "verified": false, any
+// Facebook sign-in) gets an account without it: the address blocks no
+// sign-up, gets no mail for his account, and stays its owner's. (Found by
+// an adversarial review: the victim's sign-up answered 409 email_taken,
+// and resend mailed her a confirmation of the attacker's account.)
+func TestOAuthUnvouchedEmailSquatsNothing(t *testing.T) {
+	t.Parallel()
+	const victim = "victim@example.com"
+	for _, provider := range []string{"discord", "facebook"} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			fake, providerUserID := unvouchedProvider(t, provider, victim)
+			h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{provider: oauth2Provider(fake)}))
+
+			attacker := h.oauthSignIn(provider).user()
+			require.NotContains(t, attacker, "email", "the account is made without the address")
+			require.NotContains(t, attacker, "emailVerified")
+			stored, err := h.store.UserByProvider(t.Context(), provider, providerUserID)
+			require.NoError(t, err)
+			require.Empty(t, stored.Email)
+			_, err = h.store.UserByEmail(t.Context(), victim)
+			require.ErrorIs(t, err, authkit.ErrNotFound, "the address is free")
+
+			// Nothing is mailed to the address for the attacker's account.
+			for _, route := range []string{"resend", "send-magic", "send-reset"} {
+				a := h.post(api+route+"?email="+victim, nil, "")
+				require.Equal(t, http.StatusOK, a.status, "%s: %s", route, a.raw)
+			}
+			h.noMail(victim)
+
+			// The owner signs up, confirms by the mailed link and signs in.
+			tok := h.confirmedUser(victim, inputPassword)
+			me := h.get(api+"user", tok)
+			require.Equal(t, http.StatusOK, me.status, "%s", me.raw)
+			require.Equal(t, authkit.ProviderAltogic, me.body["provider"])
+			require.Equal(t, victim, me.body["email"])
+			require.Equal(t, true, me.body["emailVerified"])
+			in := h.signIn(victim, inputPassword)
+			require.Equal(t, http.StatusOK, in.status, "%s", in.raw)
+			require.Equal(t, me.body["_id"], in.user()["_id"])
+
+			// Her recovery mails reach her, for her account (a while later:
+			// the sends above count toward EmailRepeats).
+			h.clock.Advance(2 * time.Minute)
+			require.NotEmpty(t, h.resetKey(victim))
+			g := h.grant(h.magicGrant(victim))
+			require.Equal(t, http.StatusOK, g.status, "%s", g.raw)
+			require.Equal(t, me.body["_id"], g.user()["_id"])
+
+			// The attacker's next sign-in is his account still, without her
+			// address.
+			again := h.oauthSignIn(provider).user()
+			require.Equal(t, attacker["_id"], again["_id"])
+			require.NotContains(t, again, "email")
+		})
+	}
+}
+
+// An account made without an email takes the address its provider
+// vouches for at a later sign-in, unless another account has it. An
+// account that v0.3 or an earlier release made with an address its
+// provider did not vouch for drops it at its next sign-in (and is
+// confirmed if the provider vouches for it now); until then it gets no
+// confirmation mail, and the owner's sign-up takes the address from it.
+func TestOAuthLaterSignInSettlesEmail(t *testing.T) {
+	t.Parallel()
+	const address = "nelly@example.com"
+	discord := func(t *testing.T, verified bool) (*oauthtest.OAuth2, *harness) {
+		t.Helper()
+		dc := oauthtest.NewOAuth2(t)
+		dc.SetAPI("/users/@me", map[string]any{"id": "80351110224678912", "username": "nelly", "verified": verified, "email": address})
+		return dc, newHarness(t, withProviders(map[string]authkit.OAuthProvider{"discord": oauth2Provider(dc)}))
+	}
+	// legacy stores the account an older release made of an unverified
+	// Discord sign-in.
+	legacy := func(t *testing.T, h *harness) string {
+		t.Helper()
+		now := h.clock.Now()
+		u := authkit.User{ID: "0123456789abcdef01234567", Provider: "discord", ProviderUserID: "80351110224678912",
+			Email: address, Name: "nelly", SignUpAt: now, LastLoginAt: now, Stamp: "s"}
+		require.NoError(t, h.store.CreateUser(t.Context(), u))
+		return u.ID
+	}
+
+	t.Run("verified later: the address is taken then", func(t *testing.T) {
+		t.Parallel()
+		dc, h := discord(t, false)
+		first := h.oauthSignIn("discord").user()
+		require.NotContains(t, first, "email")
+		dc.SetAPI("/users/@me", map[string]any{"id": "80351110224678912", "username": "nelly", "verified": true, "email": address})
+		u := h.oauthSignIn("discord").user()
+		require.Equal(t, first["_id"], u["_id"])
+		require.Equal(t, address, u["email"])
+		require.Equal(t, true, u["emailVerified"])
+	})
+	t.Run("verified later, but the address is another account's", func(t *testing.T) {
+		t.Parallel()
+		dc, h := discord(t, false)
+		first := h.oauthSignIn("discord").user()
+		owner := h.confirmedUser(address, inputPassword)
+		dc.SetAPI("/users/@me", map[string]any{"id": "80351110224678912", "username": "nelly", "verified": true, "email": address})
+		u := h.oauthSignIn("discord").user()
+		require.Equal(t, first["_id"], u["_id"], "the identity signs in to its account")
+		require.NotContains(t, u, "email")
+		require.Equal(t, address, h.get(api+"user", owner).body["email"])
+	})
+	t.Run("an older release's unvouched address is dropped at the next sign-in", func(t *testing.T) {
+		t.Parallel()
+		_, h := discord(t, false)
+		id := legacy(t, h)
+		require.Equal(t, http.StatusOK, h.post(api+"resend?email="+address, nil, "").status)
+		h.noMail(address)
+
+		u := h.oauthSignIn("discord").user()
+		require.Equal(t, id, u["_id"])
+		require.NotContains(t, u, "email")
+		stored, err := h.store.UserByID(t.Context(), id)
+		require.NoError(t, err)
+		require.Empty(t, stored.Email)
+		h.confirmedUser(address, inputPassword)
+	})
+	t.Run("an older release's unvouched address gives way to the owner's sign-up", func(t *testing.T) {
+		t.Parallel()
+		_, h := discord(t, false)
+		id := legacy(t, h)
+		tok := h.confirmedUser(address, inputPassword)
+		me := h.get(api+"user", tok).body
+		require.Equal(t, authkit.ProviderAltogic, me["provider"])
+		require.Equal(t, address, me["email"])
+		stored, err := h.store.UserByID(t.Context(), id)
+		require.NoError(t, err, "the Discord account stays")
+		require.Empty(t, stored.Email, "without the address")
+		u := h.oauthSignIn("discord").user()
+		require.Equal(t, id, u["_id"])
+		require.NotContains(t, u, "email")
+	})
+	t.Run("an older release's address, vouched for now, is confirmed", func(t *testing.T) {
+		t.Parallel()
+		_, h := discord(t, true)
+		id := legacy(t, h)
+		u := h.oauthSignIn("discord").user()
+		require.Equal(t, id, u["_id"])
+		require.Equal(t, address, u["email"])
+		require.Equal(t, true, u["emailVerified"])
 	})
 }
 

@@ -64,8 +64,9 @@ func providerName(s string) bool {
 // startOAuth is signInWithProvider: it binds a fresh state, PKCE verifier
 // and nonce to the browser and sends it to the provider.
 func (k *Kit) startOAuth(w http.ResponseWriter, r *http.Request, name string) {
-	// Each start writes a state row: counted toward PerIP, whatever the
-	// provider, so that one client cannot fill the store with them.
+	// A start writes nothing to the store, but it still costs randomness
+	// and a seal (and, refused, a log line): counted toward PerIP,
+	// whatever the provider.
 	if err := k.ipAsked(r.Context()); err != nil {
 		k.oauthRedirectError(w, r, name, err)
 		return
@@ -75,7 +76,7 @@ func (k *Kit) startOAuth(w http.ResponseWriter, r *http.Request, name string) {
 		k.oauthRedirectError(w, r, name, errProviderUnavailable)
 		return
 	}
-	authURL, value, err := k.beginOAuth(r.Context(), p)
+	authURL, value, err := k.beginOAuth(p)
 	if err != nil {
 		k.oauthRedirectError(w, r, name, internalError(err))
 		return
@@ -135,18 +136,18 @@ func (k *Kit) finishOAuth(w http.ResponseWriter, r *http.Request, name string) {
 	k.redirect(w, r, url.Values{"access_token": {grant}, "action": {actionOAuth}, "status": {"200"}})
 }
 
-// readOAuthCookie decodes the state cookie of a sign-in with provider.
+// readOAuthCookie opens the state cookie of a sign-in with provider.
 func (k *Kit) readOAuthCookie(r *http.Request, provider string) (oauthCookie, error) {
-	var c oauthCookie
 	raw, err := r.Cookie(k.oauth.cookieName)
-	if err != nil || raw.Value == "" {
-		return c, errInvalidState
+	if err != nil {
+		return oauthCookie{}, errInvalidState
 	}
-	if err := k.oauth.cookies.Decode(k.oauth.cookieName, raw.Value, &c); err != nil {
-		return c, errInvalidState
+	c, err := k.openOAuthCookie(raw.Value)
+	if err != nil {
+		return oauthCookie{}, err
 	}
 	if c.Provider != provider || c.State == "" || c.Verifier == "" {
-		return c, errInvalidState
+		return oauthCookie{}, errInvalidState
 	}
 	return c, nil
 }

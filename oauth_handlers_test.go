@@ -1,6 +1,7 @@
 package authkit_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,7 +14,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/oauthtest"
+	"github.com/authkit/authkit/memstore"
 )
 
 func TestOAuthUnknownOrUnconfiguredProvider(t *testing.T) {
@@ -390,14 +394,16 @@ func redirectState(f *testing.F, location string) string {
 	return u.Query().Get("state")
 }
 
-// One client cannot fill the store with OAuth state rows or the log with
-// starts: GET /_auth/{provider}, configured or not, counts toward PerIP,
-// and past it ends at the Redirect URL with too_many_requests, writing
-// nothing. (Found by an adversarial review: ~600 state rows a second.)
+// One client cannot flood the log with OAuth starts: GET
+// /_auth/{provider}, configured or not, counts toward PerIP, and past it
+// ends at the Redirect URL with too_many_requests, sealing no state. A
+// start writes no row at all, under the limit or past it (SECURITY 53).
+// (Found by an adversarial review: ~600 state rows a second.)
 func TestOAuthStartsCountPerIP(t *testing.T) {
 	t.Parallel()
 	gh := oauthtest.NewGitHub(t)
-	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
+	s := newTokenCounter()
+	h := newHarness(t, onStore(s, s), withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
 		func(c *authkit.Config) { c.Limits.PerIP = authkit.Rate{Max: 5, Per: time.Hour} })
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	start := func(name string) *http.Response {
@@ -416,4 +422,89 @@ func TestOAuthStartsCountPerIP(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "too_many_requests", loc.Query().Get("error"))
 	require.Equal(t, "429", loc.Query().Get("status"))
+	require.Zero(t, s.written(), "no start wrote a row")
+}
+
+// tokenCounter is a memstore that counts the tokens it stored, by
+// purpose.
+type tokenCounter struct {
+	*memstore.Store
+	mu sync.Mutex
+	n  map[authkit.TokenPurpose]int
+}
+
+func newTokenCounter() *tokenCounter {
+	return &tokenCounter{Store: memstore.New(), n: map[authkit.TokenPurpose]int{}}
+}
+
+func (s *tokenCounter) CreateToken(ctx context.Context, t authkit.Token) error {
+	err := s.Store.CreateToken(ctx, t)
+	if err == nil {
+		s.mu.Lock()
+		s.n[t.Purpose]++
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// written is the number of tokens stored, of the purposes given or, with
+// none, of any.
+func (s *tokenCounter) written(purposes ...authkit.TokenPurpose) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total := 0
+	for p, n := range s.n {
+		if len(purposes) == 0 || slices.Contains(purposes, p) {
+			total += n
+		}
+	}
+	return total
+}
+
+// SECURITY 53: an unauthenticated request writes no row. Starts of a
+// sign-in (as many as PerIP lets through, with every provider) write
+// none; callbacks without a sealed state of the kit, or with one that
+// does not match, or a replay, write none; a callback with a valid sealed
+// state writes one marker, and the sign-in its grant.
+func TestOAuthStartsWriteNoRow(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	op := oauthtest.NewOpenID(t)
+	s := newTokenCounter()
+	h := newHarness(t, onStore(s, s), noLimits, withProviders(map[string]authkit.OAuthProvider{
+		"github": oauth2Provider(gh), "google": openIDProvider(op),
+	}))
+	op.SetNow(h.clock.Now)
+	for range 50 {
+		for _, name := range []string{"github", "google", "discord"} {
+			resp, raw := h.browser().send(http.MethodGet, h.srv.URL+"/_auth/"+name, nil)
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode, raw)
+		}
+	}
+	require.Zero(t, s.written(), "150 starts wrote nothing")
+
+	// Callbacks that carry no valid sealed state of this browser.
+	victim := h.browser()
+	cb := victim.consent(victim.start("github"))
+	for _, q := range []url.Values{
+		h.browser().finish(cb),               // without the cookie
+		victim.finish(cb.with("state", "x")), // another state
+	} {
+		refused(t, q, "400", "invalid_state")
+	}
+	resp, raw := h.browser().send(http.MethodGet, h.srv.URL+"/_auth/github/callback?state=x&code=y", nil)
+	refused(t, h.landed(resp, raw), "400", "invalid_state")
+	require.Zero(t, s.written(), "refused callbacks wrote nothing")
+
+	// A sign-in writes its state's marker, once, and its grant.
+	b := h.browser()
+	cb = b.consent(b.start("github"))
+	kitURL, _ := url.Parse(h.srv.URL)
+	saved := b.client.Jar.Cookies(kitURL)
+	require.Equal(t, "200", b.finish(cb).Get("status"))
+	require.Equal(t, 1, s.written(authkit.PurposeOAuthState))
+	require.Equal(t, 1, s.written(authkit.PurposeGrant))
+	b.client.Jar.SetCookies(kitURL, saved)
+	refused(t, b.finish(cb), "400", "invalid_state")
+	require.Equal(t, 2, s.written(), "the replay wrote nothing")
 }

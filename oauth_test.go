@@ -1,6 +1,8 @@
 package authkit_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -88,11 +90,12 @@ func TestOAuthGoogleOpenID(t *testing.T) {
 	require.Equal(t, "https://lh3.googleusercontent.com/a-/AOh14GhCpme", u["profilePicture"])
 	requireSessionShape(t, g.session())
 
-	// Google says the email is unverified: so does the account.
+	// Google does not vouch for the email: the account has none.
 	op.SetClaims(map[string]any{"sub": "42", "email": "unverified@example.com", "email_verified": false})
 	u = h.oauthSignIn("google").user()
 	require.Equal(t, "42", u["providerUserId"])
-	require.Equal(t, false, u["emailVerified"])
+	require.NotContains(t, u, "email")
+	require.NotContains(t, u, "emailVerified")
 	require.NotContains(t, u, "name")
 	require.NotContains(t, u, "profilePicture")
 }
@@ -231,69 +234,118 @@ func TestOAuthApple(t *testing.T) {
 	refused(t, h.browser().signIn("apple"), "403", "access_denied")
 }
 
-// The state is stored only as its hash, with the provider as subject.
+// A start stores nothing; the callback spends the state by storing a
+// marker keyed by its hash (the state itself is no key), with the
+// provider as subject, which dies when the state would: 10 minutes after
+// the start.
 func TestOAuthStateStoredAsHash(t *testing.T) {
 	t.Parallel()
 	gh := oauthtest.NewGitHub(t)
 	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
-	state := h.browser().start("github").Query().Get("state")
+	started := h.clock.Now()
+	b := h.browser()
+	cb := b.consent(b.start("github"))
+	state := cb.param("state")
+	_, err := h.store.TokenByHash(t.Context(), sha256Hex(state), h.clock.Now())
+	require.ErrorIs(t, err, authkit.ErrNotFound, "the start stored nothing")
+
+	h.clock.Advance(3 * time.Minute)
+	require.Equal(t, "200", b.finish(cb).Get("status"))
 	tok, err := h.store.TokenByHash(t.Context(), sha256Hex(state), h.clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, authkit.PurposeOAuthState, tok.Purpose)
 	require.Equal(t, "github", tok.Subject)
-	require.Equal(t, 10*time.Minute, tok.ExpiresAt.Sub(tok.CreatedAt))
+	require.Empty(t, tok.UserID)
+	require.True(t, tok.CreatedAt.Equal(h.clock.Now()), "written by the callback")
+	require.True(t, tok.ExpiresAt.Equal(started.Add(10*time.Minute)), "dies with the state")
 	_, err = h.store.TokenByHash(t.Context(), state, h.clock.Now())
 	require.ErrorIs(t, err, authkit.ErrNotFound, "the state itself is not a key")
 	require.False(t, strings.Contains(tok.Hash, state))
 }
 
-// SECURITY 28: a state is single use under concurrency.
-func TestOAuthStateSpentOnceUnderRace(t *testing.T) {
+// The state cookie is sealed: neither the browser nor anyone who reads
+// the cookie learns the state, the PKCE verifier or the nonce from it.
+func TestOAuthStateCookieSealed(t *testing.T) {
 	t.Parallel()
-	gh := oauthtest.NewGitHub(t)
-	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+	op := oauthtest.NewOpenID(t)
+	h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"google": openIDProvider(op)}))
+	op.SetNow(h.clock.Now)
 	b := h.browser()
-	cb := b.consent(b.start("github"))
+	authURL := b.start("google")
 	kitURL, _ := url.Parse(h.srv.URL)
 	cookies := b.client.Jar.Cookies(kitURL)
-	require.NotEmpty(t, cookies)
+	require.Len(t, cookies, 1)
+	value := cookies[0].Value
+	q := b.finish(b.consent(authURL))
+	require.Equal(t, "200", q.Get("status"), q.Get("error"))
 
-	const n = 20
-	var wg sync.WaitGroup
-	results := make([]url.Values, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hr, err := http.NewRequest(http.MethodGet, cb.url, nil)
-			if err != nil {
-				return
-			}
-			for _, c := range cookies {
-				hr.AddCookie(c)
-			}
-			resp, err := noRedirects.Do(hr)
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			loc, err := url.Parse(resp.Header.Get("Location"))
-			if err == nil {
-				results[i] = loc.Query()
-			}
-		}()
+	// What the kit put in the cookie: the state and nonce it sent to the
+	// provider, and the verifier it sent to the token endpoint (among the
+	// fake's secrets).
+	secrets := append([]string{authURL.Query().Get("state"), authURL.Query().Get("nonce")}, op.Secrets()...)
+	decoded, err := base64.RawURLEncoding.DecodeString(value)
+	require.NoError(t, err, "the cookie is base64url")
+	for _, secret := range secrets {
+		require.NotEmpty(t, secret)
+		require.NotContains(t, value, secret)
+		require.False(t, bytes.Contains(decoded, []byte(secret)), "the sealed bytes hold %q", secret)
 	}
-	wg.Wait()
-	ok := 0
-	for _, q := range results {
-		require.NotNil(t, q)
-		if q.Get("status") == "200" {
-			ok++
-		} else {
-			require.Equal(t, "invalid_state", q.Get("error"))
-		}
+	require.False(t, bytes.Contains(decoded, []byte(`"v":`)), "no plain JSON")
+}
+
+// SECURITY 28, 53: one callback, with its state and cookie, delivered 50
+// times at once, signs in once; the others answer invalid_state, before
+// any exchange. On every store: the single use is CreateToken refusing a
+// taken hash.
+func TestOAuthStateSpentOnceUnderRace(t *testing.T) {
+	t.Parallel()
+	for _, st := range raceStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			s := st.open(t)
+			gh := oauthtest.NewGitHub(t)
+			h := newHarness(t, onStore(s, s), withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+			b := h.browser()
+			cb := b.consent(b.start("github"))
+			kitURL, _ := url.Parse(h.srv.URL)
+			cookies := b.client.Jar.Cookies(kitURL)
+			require.NotEmpty(t, cookies)
+
+			var mu sync.Mutex
+			answers := map[string]int{}
+			wins := race(func() int {
+				hr, err := http.NewRequest(http.MethodGet, cb.url, nil)
+				if err != nil {
+					t.Error(err)
+					return 0
+				}
+				for _, c := range cookies {
+					hr.AddCookie(c)
+				}
+				resp, err := noRedirects.Do(hr)
+				if err != nil {
+					t.Error(err)
+					return 0
+				}
+				resp.Body.Close()
+				loc, err := url.Parse(resp.Header.Get("Location"))
+				if err != nil {
+					t.Error(err)
+					return 0
+				}
+				q := loc.Query()
+				mu.Lock()
+				answers[q.Get("status")+" "+q.Get("error")]++
+				mu.Unlock()
+				if q.Get("status") == "200" {
+					return http.StatusOK
+				}
+				return http.StatusBadRequest
+			})
+			require.Equal(t, 1, wins, "exactly one callback spends the state: %v", answers)
+			require.Equal(t, map[string]int{"200 ": 1, "400 invalid_state": 49}, answers)
+		})
 	}
-	require.Equal(t, 1, ok, "exactly one callback spends the state")
 }
 
 // Every attack on the callback is refused with status 400 invalid_state
@@ -338,6 +390,38 @@ func TestOAuthStateAttacks(t *testing.T) {
 			h.clock.Advance(10*time.Minute + time.Second)
 			return b.finish(cb)
 		}},
+		{"expired at the second", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			h.clock.Advance(10 * time.Minute)
+			return b.finish(cb)
+		}},
+		{"replayed once the marker is cleaned away", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			kitURL, _ := url.Parse(h.srv.URL)
+			saved := b.client.Jar.Cookies(kitURL)
+			require.Equal(t, "200", b.finish(cb).Get("status"), "the first use works")
+			u, err := h.store.UserByProvider(t.Context(), "github", "109847134")
+			require.NoError(t, err)
+			require.NoError(t, h.store.DeleteUser(t.Context(), u.ID))
+			// The marker dies with the state: once it is gone, so is the
+			// cookie's life.
+			h.clock.Advance(10 * time.Minute)
+			_, err = h.kit.Cleanup(t.Context())
+			require.NoError(t, err)
+			_, err = h.store.TokenByHash(t.Context(), sha256Hex(cb.param("state")), h.clock.Now().Add(-time.Hour))
+			require.ErrorIs(t, err, authkit.ErrNotFound, "the marker was cleaned away")
+			b.client.Jar.SetCookies(kitURL, saved)
+			return b.finish(cb)
+		}},
+		{"cookie sealed by another kit", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			// A kit with another Secret seals a cookie of the same name for
+			// a state of its own; its state and cookie go to this kit.
+			other := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(oauthtest.NewGitHub(t))}))
+			ob := other.browser()
+			ocb := ob.consent(ob.start("github"))
+			otherURL, _ := url.Parse(other.srv.URL)
+			kitURL, _ := url.Parse(h.srv.URL)
+			b.client.Jar.SetCookies(kitURL, ob.client.Jar.Cookies(otherURL))
+			return b.finish(cb.with("state", ocb.param("state")))
+		}},
 		{"callback without the cookie", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
 			return h.browser().finish(cb)
 		}},
@@ -348,6 +432,18 @@ func TestOAuthStateAttacks(t *testing.T) {
 			forged := *saved[0]
 			forged.Value = forged.Value[:len(forged.Value)-4] + "AAAA"
 			b.client.Jar.SetCookies(kitURL, []*http.Cookie{&forged})
+			return b.finish(cb)
+		}},
+		{"tampered cookie, one bit", func(t *testing.T, h *harness, b *browser, cb callback) url.Values {
+			kitURL, _ := url.Parse(h.srv.URL)
+			saved := b.client.Jar.Cookies(kitURL)
+			require.Len(t, saved, 1)
+			raw, err := base64.RawURLEncoding.DecodeString(saved[0].Value)
+			require.NoError(t, err)
+			raw[len(raw)/2] ^= 1 // inside the sealed sign-in, past the nonce
+			tampered := *saved[0]
+			tampered.Value = base64.RawURLEncoding.EncodeToString(raw)
+			b.client.Jar.SetCookies(kitURL, []*http.Cookie{&tampered})
 			return b.finish(cb)
 		}},
 	} {

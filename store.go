@@ -113,7 +113,7 @@ const (
 	PurposeSignInCode   TokenPurpose = "signin-code"    // code: signs the user in
 	PurposeResetCode    TokenPurpose = "reset-pwd-code" // code: lets the user set a new password
 	PurposeChangePhone  TokenPurpose = "change-phone"   // code: makes Subject the user's phone
-	PurposeOAuthState   TokenPurpose = "oauth-state"    // OAuth state: spent by the provider's callback
+	PurposeOAuthState   TokenPurpose = "oauth-state"    // an OAuth state spent by the provider's callback: a marker, written once
 )
 
 // Token is a one-time credential: a link token, a grant key or a code. The
@@ -300,7 +300,9 @@ type TokenStore interface {
 	// CreateToken stores t and, when t.UserID is not empty, deletes in the
 	// same atomic step every other token with the same UserID and Purpose: a
 	// new token voids older ones. It returns ErrDuplicate if t.Hash is
-	// taken, and then changes nothing.
+	// taken, and then changes nothing. It is atomic: however many callers
+	// race to create one hash, exactly one succeeds and the others get
+	// ErrDuplicate, which is how the kit spends an OAuth state once.
 	CreateToken(ctx context.Context, t Token) error
 	// TokenByHash returns the token with that hash without spending it, or
 	// ErrNotFound if there is none or it expired (ExpiresAt is not after now).

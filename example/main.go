@@ -203,6 +203,8 @@ func reportIdentifiers(ctx context.Context, kit *authkit.Kit, log io.Writer) {
 	for _, p := range problems {
 		line := fmt.Sprintf("warning: user %s: %s %q", p.UserID, p.Field, p.Stored)
 		switch {
+		case p.Unvouched:
+			line += " was never vouched for by the account's provider: the account's next sign-in drops it, and its owner takes it by proving it"
 		case p.Canonical == "":
 			line += " is refused by today's rules: the user cannot sign in with it"
 		case p.Canonical != p.Stored:

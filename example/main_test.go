@@ -409,6 +409,12 @@ func TestStartReportsIdentifiersToLookAt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A Facebook account of an older release, holding an address Facebook
+	// never vouched for.
+	if err := s.CreateUser(t.Context(), authkit.User{ID: "u4", Provider: "facebook", ProviderUserID: "10158",
+		Email: "victim@example.com", SignUpAt: now, LastLoginAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	h, kit, err := newApp(o, io.Discard)
@@ -422,6 +428,7 @@ func TestStartReportsIdentifiersToLookAt(t *testing.T) {
 		`warning: user u1: email "y@münchen.de"; the same as the one of u2`,
 		`warning: user u2: email "y@xn--mnchen-3ya.de" is "y@münchen.de" today`,
 		`warning: user u3: email "ann\u200b@example.com" is refused by today's rules`,
+		`warning: user u4: email "victim@example.com" was never vouched for by the account's provider`,
 	} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, log.String())

@@ -164,6 +164,7 @@ func groups() []group {
 			{"token expiry", testTokenExpiry},
 			{"new token voids older ones", testCreateTokenVoids},
 			{"create token refuses duplicate hash", testCreateTokenDuplicate},
+			{"create token raced", testCreateTokenRaced},
 			{"delete user tokens by purpose", testDeleteUserTokens},
 			{"consume token raced", testConsumeTokenRaced},
 			{"create tokens concurrently", testCreateTokensConcurrently},

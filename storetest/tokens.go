@@ -181,6 +181,38 @@ func testConsumeTokenRaced(t *testing.T, s authkit.Store) {
 	require.Equal(t, 1, wins, "exactly one of %d racing consumers gets the token", n)
 }
 
+// The kit spends an OAuth state by creating a token keyed by its hash
+// (with no user): CreateToken refusing a taken hash is the single use, so
+// of many racing creators of one hash exactly one may succeed, and every
+// other must get ErrDuplicate, not another error.
+func testCreateTokenRaced(t *testing.T, s authkit.Store) {
+	const n = 50
+	ctx := context.Background()
+	errs := make([]error, n)
+	fns := make([]func(), n)
+	for i := range n {
+		fns[i] = func() {
+			tok := newToken("state-hash", "", authkit.PurposeOAuthState)
+			tok.Subject = fmt.Sprint("racer-", i)
+			errs[i] = s.CreateToken(ctx, tok)
+		}
+	}
+	Race(fns...)
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "racers %d and %d both created the token", winner, i)
+			winner = i
+			continue
+		}
+		requireDuplicate(t, err, "racer %d", i)
+	}
+	require.NotEqual(t, -1, winner, "one of %d racing creators stores the token", n)
+	got, err := s.TokenByHash(ctx, "state-hash", at(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint("racer-", winner), got.Subject, "the token stored is the winner's")
+}
+
 // Many users asking for links at once (a wave of sign-ups) must all get
 // them: the voiding of older tokens must not make concurrent creations
 // fail or deadlock one another.
