@@ -38,17 +38,24 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 		return User{}, internalError(err)
 	}
 	if id.Email != "" {
-		existing, err := k.store.UserByEmail(ctx, id.Email)
-		if err == nil {
+		existing, held, err := k.holder(ctx, kindEmail, id.Email)
+		switch {
+		case err != nil:
+			return User{}, err
+		case held && k.owns(existing, kindEmail):
 			if k.oauth.linkEmails && existing.EmailVerified {
 				k.oauthEvent(ctx, "oauth sign-in by verified email", provider, existing.ID)
 				return existing, nil
 			}
 			k.oauthEvent(ctx, "oauth sign-in refused: email of another account", provider, existing.ID)
 			return User{}, errAccountExists
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return User{}, internalError(err)
+		case held:
+			// The provider vouches for an address that the account holding
+			// it never proved (a sign-up of an earlier release nobody
+			// confirmed): it is this user's (pending.go, release).
+			if err := k.release(ctx, kindEmail, id.Email, errAccountExists); err != nil {
+				return User{}, err
+			}
 		}
 	}
 	now := k.clock()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/oauthtest"
 	"github.com/authkit/authkit/internal/password"
 )
 
@@ -184,6 +185,17 @@ func TestAnUnconfirmedAccountOfAnEarlierReleaseHoldsNothing(t *testing.T) {
 		require.Empty(t, me.body["email"], "without the address it never proved")
 		require.Equal(t, http.StatusOK, h.signInPhone("+15555555500", attackerPassword).status)
 		require.Equal(t, http.StatusOK, h.signIn(victim, victimPassword).status)
+	})
+	t.Run("by a provider that vouches for it", func(t *testing.T) {
+		t.Parallel()
+		gh := oauthtest.NewGitHub(t) // vouches for rooby@example.com
+		h := newHarness(t, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}))
+		session := legacy(h, "0123456789abcdef01234567", "rooby@example.com", "")
+		g := h.oauthSignIn("github")
+		require.Equal(t, "rooby@example.com", g.user()["email"])
+		require.Equal(t, "github", g.user()["provider"])
+		require.Equal(t, http.StatusUnauthorized, h.get(api+"user", session).status, "the squatter's session ended")
+		requireStatusCode(t, h.signIn("rooby@example.com", attackerPassword), http.StatusUnauthorized, "invalid_credentials")
 	})
 	t.Run("by the account's own link, as before", func(t *testing.T) {
 		t.Parallel()
