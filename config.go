@@ -96,11 +96,12 @@ type Config struct {
 	MinPasswordLength int
 
 	// PasswordChecker judges new passwords beyond the length rules and the
-	// embedded list of common ones: a password it reports breached is
-	// refused with password_too_common. The hibp package checks Have I
-	// Been Pwned's range API (k-anonymity: only 5 hex digits of the
-	// password's SHA-1 leave the server). When it fails, the kit logs a
-	// warning and judges the password without it. Default none.
+	// embedded list of the 100,000 commonest breached passwords, which
+	// always apply: a password it reports breached is refused with
+	// password_too_common. The hibp package checks Have I Been Pwned's
+	// range API (k-anonymity: only 5 hex digits of the password's SHA-1
+	// leave the server). When it fails, the kit logs a warning and judges
+	// the password without it. Default none.
 	PasswordChecker PasswordChecker
 
 	// SessionLifetime is how long a session lasts from sign-in, however

@@ -18,7 +18,7 @@ const (
 	CodeInvalidName          Code = "invalid_name"           // 400: a name is not one short line of text
 	CodePasswordTooShort     Code = "password_too_short"     // 400
 	CodePasswordTooLong      Code = "password_too_long"      // 400
-	CodePasswordTooCommon    Code = "password_too_common"    // 400: on the list of common passwords
+	CodePasswordTooCommon    Code = "password_too_common"    // 400: among the 100,000 commonest breached passwords, or breached per Config.PasswordChecker
 	CodeInvalidToken         Code = "invalid_token"          // 400: a link token or grant key that is unknown, spent or expired
 	CodeEmailUnchanged       Code = "email_unchanged"        // 400: change-email to the current address
 	CodeInvalidPhone         Code = "invalid_phone"          // 400: not a possible phone number in international format

@@ -3,7 +3,6 @@ package authkit
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -11,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/authkit/authkit/internal/breached"
 	"github.com/authkit/authkit/internal/phonenum"
 )
 
@@ -82,23 +82,12 @@ var errCostlyPhone = newError(CodeInvalidPhone, "This kind of phone number (prem
 
 var errInvalidPhone = newError(CodeInvalidPhone, "Enter a phone number in international format, such as +15555555555.")
 
-//go:embed common_passwords.txt
-var commonPasswordList string
-
-var commonPasswords = func() map[string]struct{} {
-	m := map[string]struct{}{}
-	for _, line := range strings.Split(commonPasswordList, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			m[strings.ToLower(line)] = struct{}{}
-		}
-	}
-	return m
-}()
-
 // checkPassword applies the password policy to a new password: a minimum
-// and a maximum length in characters, not a common password, and not one
-// Config.PasswordChecker knows from a breach. It never trims, folds case or
-// demands character classes.
+// and a maximum length in characters, not one of the 100,000 commonest
+// breached passwords in any case (see [breached.Common]), and not one
+// Config.PasswordChecker knows from a breach. It never trims the password
+// or demands character classes; case is folded only to compare with the
+// list.
 func (k *Kit) checkPassword(ctx context.Context, pw string) error {
 	if !utf8.ValidString(pw) {
 		return newError(CodeBadRequest, "The password is not valid UTF-8.")
@@ -120,7 +109,7 @@ func (k *Kit) checkPassword(ctx context.Context, pw string) error {
 		e.Details = map[string]any{"maxLength": maxPasswordRunes}
 		return e
 	}
-	if _, common := commonPasswords[strings.ToLower(pw)]; common {
+	if breached.Common(pw) {
 		return newError(CodePasswordTooCommon, "This password is too common; choose another.")
 	}
 	if k.passwordChecker != nil {

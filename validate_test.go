@@ -1,6 +1,7 @@
 package authkit_test
 
 import (
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -213,6 +214,7 @@ func TestInputBadPasswords(t *testing.T) {
 		{"common", "password123", http.StatusBadRequest, "password_too_common"},
 		{"common in another case", "Qwerty123", http.StatusBadRequest, "password_too_common"},
 		{"common in capitals", "PASSWORD123", http.StatusBadRequest, "password_too_common"},
+		{"common, line 99,423 of the list", "123qwerty456", http.StatusBadRequest, "password_too_common"},
 	}
 	for _, ep := range endpoints {
 		t.Run(ep.name, func(t *testing.T) {
@@ -582,6 +584,29 @@ func TestNamesAreOneShortLine(t *testing.T) {
 			require.Equal(t, http.StatusOK, h.signUp("longest@example.com", inputPassword, strings.Repeat("é", 100)).status)
 		})
 	}
+}
+
+// The 100,000 commonest passwords of past breaches are refused with no
+// PasswordChecker set and nothing asked of the network: from the top of
+// the list and from deep in it, whole and in any case. An attacker who
+// tries them against the accounts finds none that chose one; a password
+// drawn at random is taken.
+func TestTopBreachedPasswordsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for i, pw := range []string{
+		"password", "12345678", "iloveyou", "trustno1", "Password1", "PASSWORD", // the top
+		"1qaz2wsx3ed", "123qwerty456", "123QwErTy456", // lines 98,623 and 99,423
+	} {
+		email := "victim" + strconv.Itoa(i) + "@example.com"
+		requireStatusCode(t, h.signUp(email, pw, nil), http.StatusBadRequest, "password_too_common")
+		requireStatusCode(t, h.signIn(email, pw), http.StatusUnauthorized, "invalid_credentials")
+	}
+
+	strong := rand.Text()
+	require.Equal(t, http.StatusOK, h.signUp("strong@example.com", strong, nil).status)
+	require.Equal(t, http.StatusOK, h.signUp("near@example.com", "123qwerty456 and then some", nil).status,
+		"a password that holds a listed one is not that one")
 }
 
 // A password of a known breach is refused on sign-up, change and reset
