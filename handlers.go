@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // apiPrefix is where the Altogic client sends its auth calls.
@@ -100,6 +101,26 @@ func (k *Kit) perIP(h handlerFunc) handlerFunc {
 	}
 }
 
+// writeGrant answers a flow that signs in, or may. When it started a
+// session, the browser is remembered as a device of the account: the
+// device cookie (lockout.go) makes its later sign-ins to that account a
+// source of their own, which failures sent from elsewhere cannot lock.
+func (k *Kit) writeGrant(w http.ResponseWriter, r *http.Request, ans grantAnswer) error {
+	if ans.Session != nil {
+		if v, err := k.deviceValue(r.Context(), ans.User.ID); err != nil {
+			// The sign-in stands; the browser is not remembered this time.
+			k.log.ErrorContext(r.Context(), "authkit: no device cookie", "err", err)
+		} else {
+			http.SetCookie(w, &http.Cookie{
+				Name: k.limits.deviceCookie, Value: v, Path: "/", MaxAge: int(deviceLifetime / time.Second),
+				Secure: k.limits.secureCookies, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+			})
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
 func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Email          string          `json:"email"`
@@ -113,8 +134,7 @@ func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
@@ -129,8 +149,7 @@ func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
@@ -138,8 +157,7 @@ func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleSendMagicLink(w http.ResponseWriter, r *http.Request) error {

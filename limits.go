@@ -14,11 +14,13 @@ import (
 	"github.com/authkit/authkit/internal/phonenum"
 )
 
-// Abuse limits (SECURITY 9-11), counted in Config.Limiter so that every
-// instance sharing it shares them:
+// Abuse limits (SECURITY 9-11, 55, 56, 58), counted in Config.Limiter so
+// that every instance sharing it shares them:
 //
-//   - wrong guesses per account (Limits.FailedSignIns), counted before the
-//     guess is checked, so a limited request costs no hash;
+//   - wrong guesses per identifier and source, under a ceiling per
+//     identifier (Limits.FailedSignIns, FailedSignInsPerAccount; see
+//     lockout.go), counted before the guess is checked, so a limited
+//     request costs no hash;
 //   - requests per client IP (Limits.PerIP), by the router;
 //   - mails per address and texts per number (Limits.EmailsPerAddress,
 //     SMSPerNumber, SMSPerIP), counted on the request whatever the
@@ -44,16 +46,32 @@ type Rate struct {
 // off. Counts live in [Config.Limiter], so instances that share it share
 // the limits.
 type Limits struct {
-	// FailedSignIns caps the wrong guesses at one account: passwords given
-	// to signInWithEmail, signInWithPhone, changePassword, changeEmail and
-	// changePhone, and codes given to signInWithCode and verifyPhone. Past
-	// it, those routes answer 429 for the account until the window ends,
-	// the right password included. A success clears the count, and so does
-	// a completed password reset; resetting by link or code, and magic
-	// links, work while the account is limited. An email or number without
-	// an account is counted alike, so a limited answer does not tell
-	// whether it has one. Default 10 per 15 minutes.
+	// FailedSignIns caps the wrong guesses at one identifier from one
+	// source: passwords given to signInWithEmail and signInWithPhone for an
+	// email or number, codes given to signInWithCode and verifyPhone for a
+	// number, and the current password given to changePassword,
+	// changeEmail and changePhone for the signed-in account. The source is
+	// the client IP (IPv6: its /64); for a password, a browser that signed
+	// in to the account before is a source of its own, by the device
+	// cookie the kit sets on every answer that starts a session (where the
+	// app and the kit are same-site; see the README). Past it, those routes
+	// answer 429 for that identifier from that source until the window
+	// ends, the right password included; other sources are not limited by
+	// it. A success clears the count of its source, and so does a completed
+	// password reset; resetting by link or code, and magic links, work
+	// while limited. An email or number without an account is counted
+	// alike, so a limited answer does not tell whether it has one. Default
+	// 10 per 15 minutes.
 	FailedSignIns Rate
+	// FailedSignInsPerAccount caps the wrong guesses at one identifier from
+	// every source together, device cookies included: it bounds guessing
+	// spread over many addresses, while a single source stops at
+	// FailedSignIns long before. Past it, every sign-in with that
+	// identifier answers 429 until the window ends. The identifiers of one
+	// account (its email, its number) are counted apart, so that a limit
+	// never tells that they share an account. A success clears the count,
+	// and so does a completed password reset. Default 100 per hour.
+	FailedSignInsPerAccount Rate
 	// PerIP caps the requests from one client IP (IPv6: one /64) to the
 	// sign-up, sign-in, verify, code and send routes, whatever the account
 	// asked for: signup-email, signup-phone, signin-email, signin-phone,
@@ -111,14 +129,18 @@ func (r rate) on() bool { return r.max > 0 }
 // limitSettings are the checked Limits, Limiter and TrustedProxies.
 type limitSettings struct {
 	limiter Limiter
-	failed, perIP, mailPerAddress, mailRepeats,
+	failed, failedPerAccount, perIP, mailPerAddress, mailRepeats,
 	smsPerNumber, smsPerIP, smsBudget, accountChanges rate
 	countries map[string]bool   // nil: any
 	clients   clientip.Resolver // who a request comes from, behind TrustedProxies
+
+	deviceKey     []byte // signs the device cookie (lockout.go)
+	deviceCookie  string // its name
+	secureCookies bool   // PublicURL is https: Secure, and the __Host- prefix
 }
 
 // configureLimits checks and applies Config.Limiter, Limits and
-// TrustedProxies.
+// TrustedProxies, and readies the device cookie.
 func (k *Kit) configureLimits(cfg Config) error {
 	l := &k.limits
 	lim := cfg.Limits
@@ -130,6 +152,7 @@ func (k *Kit) configureLimits(cfg Config) error {
 		out  *rate
 	}{
 		{"FailedSignIns", lim.FailedSignIns, Rate{10, 15 * time.Minute}, &l.failed},
+		{"FailedSignInsPerAccount", lim.FailedSignInsPerAccount, Rate{100, time.Hour}, &l.failedPerAccount},
 		{"PerIP", lim.PerIP, Rate{30, 15 * time.Minute}, &l.perIP},
 		{"EmailsPerAddress", lim.EmailsPerAddress, Rate{10, 24 * time.Hour}, &l.mailPerAddress},
 		{"EmailRepeats", lim.EmailRepeats, Rate{1, time.Minute}, &l.mailRepeats},
@@ -170,6 +193,7 @@ func (k *Kit) configureLimits(cfg Config) error {
 	if l.limiter == nil {
 		l.limiter, _ = cfg.Store.(Limiter)
 	}
+	k.configureDevices()
 	if l.limiter == nil && needed {
 		return errors.New("authkit: Config.Limiter is required: the Store does not implement authkit.Limiter, and the abuse limits must be counted somewhere " +
 			"(memstore.New() counts in this process, a sqlstore store in its database, redislimit.New(client, \"\") in Redis; " +
@@ -232,39 +256,6 @@ func (k *Kit) limitEvent(ctx context.Context, first bool, name, userID string) {
 func limitDigest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
-}
-
-// accountKey is the key of FailedSignIns for an account: its id, or, for
-// an identifier (kind "email" or "phone") without an account, the
-// identifier, so that unknown identifiers are limited like known ones.
-func accountKey(userID, kind, identifier string) string {
-	if userID != "" && len(userID) <= 128 {
-		return "fail:user:" + userID
-	}
-	if userID != "" {
-		return "fail:user:" + limitDigest(userID)
-	}
-	return "fail:" + kind + ":" + limitDigest(identifier)
-}
-
-// guess counts one guess at an account before it is checked: past
-// FailedSignIns it refuses without checking, which costs no hash. Counting
-// first, rather than counting failures after, holds the limit exactly
-// against guesses raced in parallel; a success calls guessedRight, which
-// clears the count, so in effect failures are what is counted.
-func (k *Kit) guess(ctx context.Context, key, userID string) error {
-	return k.hit(ctx, k.limits.failed, "FailedSignIns", key, userID)
-}
-
-// guessedRight clears an account's failed guesses after a success.
-func (k *Kit) guessedRight(ctx context.Context, userID string) error {
-	if !k.limits.failed.on() || userID == "" {
-		return nil
-	}
-	if err := k.limits.limiter.Reset(ctx, accountKey(userID, "", "")); err != nil {
-		return internalError(fmt.Errorf("authkit: clearing failed sign-ins: %w", err))
-	}
-	return nil
 }
 
 // changeAsked counts a request of the signed-in user u to change a

@@ -310,7 +310,8 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessAtNumber(ctx, phone); err != nil {
+	at := k.attemptAt(ctx, kindPhone, phone, "")
+	if err := k.guess(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	t, err := k.matchCode(ctx, phone, code, PurposeSignInCode)
@@ -318,13 +319,17 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 		return grantAnswer{}, err
 	}
 	if pending(t) {
-		return k.signInPending(ctx, t, "sign-in by code")
+		answer, err := k.signInPending(ctx, t, "sign-in by code")
+		if err == nil {
+			err = k.guessedRight(ctx, at)
+		}
+		return answer, err
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessedRight(ctx, t.UserID); err != nil {
+	if err := k.guessedRight(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	// The code reached the phone: the number is confirmed too.
@@ -360,20 +365,6 @@ func (k *Kit) signInPending(ctx context.Context, t Token, event string) (grantAn
 func phoneProven(t Token) UserUpdate {
 	verified := true
 	return UserUpdate{Set: UserFields{PhoneVerified: &verified}, If: UserFields{Phone: &t.Subject}}
-}
-
-// guessAtNumber counts a code offered for a number toward FailedSignIns of
-// the account that has the number, or of the number when none has it (so
-// that both are limited alike).
-func (k *Kit) guessAtNumber(ctx context.Context, phone string) error {
-	if !k.limits.failed.on() {
-		return nil
-	}
-	u, err := k.phone.store.UserByPhone(ctx, phone)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return internalError(err)
-	}
-	return k.guess(ctx, accountKey(u.ID, "phone", phone), u.ID)
 }
 
 // codeOwner spends a code matchCode accepted and checks that the account
@@ -465,7 +456,10 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessAtNumber(ctx, phone); err != nil {
+	// Counted by the number, whether or not an account has it, as a
+	// password sign-in with it is.
+	at := k.attemptAt(ctx, kindPhone, phone, "")
+	if err := k.guess(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	t, err := k.matchCode(ctx, phone, code, PurposeConfirmPhone, PurposeChangePhone)
@@ -480,13 +474,17 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 		return grantAnswer{User: u}, nil
 	}
 	if pending(t) {
-		return k.signInPending(ctx, t, "phone confirmed")
+		answer, err := k.signInPending(ctx, t, "phone confirmed")
+		if err == nil {
+			err = k.guessedRight(ctx, at)
+		}
+		return answer, err
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessedRight(ctx, t.UserID); err != nil {
+	if err := k.guessedRight(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode)
