@@ -23,19 +23,21 @@ type route struct {
 }
 
 // routes is the router. The routes wrapped in perIP count toward
-// Limits.PerIP: those that sign up, sign in, check a code or send a
-// message. The grant and reset-pwd routes are not: their keys are 256-bit
-// secrets, nothing to guess, and reset-pwd must work for an account that
-// is being attacked.
+// Limits.PerIP: those that sign up, sign in, check a code or change a
+// credential; those wrapped in perIPSend, the send routes, count toward it
+// apart, so that failed sign-ins do not spend recovery. The grant and
+// reset-pwd routes are not counted: their keys are 256-bit secrets,
+// nothing to guess, and reset-pwd must work for an account that is being
+// attacked.
 func (k *Kit) routes() http.Handler {
 	table := map[string]route{
 		apiPrefix + "signup-email":       {http.MethodPost, k.perIP(k.handleSignUpEmail), false},
 		apiPrefix + "signin-email":       {http.MethodPost, k.perIP(k.handleSignInEmail), false},
 		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false},
-		apiPrefix + "send-magic":         {http.MethodPost, k.perIP(k.handleSendMagicLink), false},
-		apiPrefix + "send-reset":         {http.MethodPost, k.perIP(k.handleSendReset), false},
+		apiPrefix + "send-magic":         {http.MethodPost, k.perIPSend(k.handleSendMagicLink), false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.perIPSend(k.handleSendReset), false},
 		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false},
-		apiPrefix + "resend":             {http.MethodPost, k.perIP(k.handleResendConfirmation), false},
+		apiPrefix + "resend":             {http.MethodPost, k.perIPSend(k.handleResendConfirmation), false},
 		apiPrefix + "user":               {http.MethodGet, k.handleUser, true},
 		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true},
 		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
@@ -46,10 +48,10 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "signup-phone":       {http.MethodPost, k.perIP(k.handleSignUpPhone), false},
 		apiPrefix + "signin-phone":       {http.MethodPost, k.perIP(k.handleSignInPhone), false},
 		apiPrefix + "verify-phone":       {http.MethodPost, k.perIP(k.handleVerifyPhone), false},
-		apiPrefix + "resend-code":        {http.MethodPost, k.perIP(k.handleResendCode), false},
-		apiPrefix + "send-code":          {http.MethodPost, k.perIP(k.handleSendSignInCode), false},
+		apiPrefix + "resend-code":        {http.MethodPost, k.perIPSend(k.handleResendCode), false},
+		apiPrefix + "send-code":          {http.MethodPost, k.perIPSend(k.handleSendSignInCode), false},
 		apiPrefix + "signin-code":        {http.MethodPost, k.perIP(k.handleSignInCode), false},
-		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIP(k.handleSendResetCode), false},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIPSend(k.handleSendResetCode), false},
 		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.perIP(k.handleResetPasswordCode), false},
 		apiPrefix + "change-phone":       {http.MethodPost, k.perIP(k.handleChangePhone), true},
 		linkPath:                         {http.MethodGet, k.handleLink, false},
@@ -90,11 +92,22 @@ func (k *Kit) routes() http.Handler {
 
 // perIP wraps the handler of a route that Limits.PerIP counts.
 func (k *Kit) perIP(h handlerFunc) handlerFunc {
+	return k.counted(k.ipAsked, h)
+}
+
+// perIPSend wraps the handler of a send route, which Limits.PerIP counts
+// apart from the others.
+func (k *Kit) perIPSend(h handlerFunc) handlerFunc {
+	return k.counted(k.sendAsked, h)
+}
+
+// counted runs h once ask counted the request toward PerIP.
+func (k *Kit) counted(ask func(context.Context) error, h handlerFunc) handlerFunc {
 	if !k.limits.perIP.on() {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := k.ipAsked(r.Context()); err != nil {
+		if err := ask(r.Context()); err != nil {
 			return err
 		}
 		return h(w, r)

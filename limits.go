@@ -21,7 +21,8 @@ import (
 //     identifier (Limits.FailedSignIns, FailedSignInsPerAccount; see
 //     lockout.go), counted before the guess is checked, so a limited
 //     request costs no hash;
-//   - requests per client IP (Limits.PerIP), by the router;
+//   - requests per client IP (Limits.PerIP), by the router, the send
+//     routes apart from the others;
 //   - mails per address and texts per number (Limits.EmailsPerAddress,
 //     SMSPerNumber, SMSPerIP), counted on the request whatever the
 //     account, so the answer never tells whether one exists;
@@ -75,10 +76,12 @@ type Limits struct {
 	// PerIP caps the requests from one client IP (IPv6: one /64) to the
 	// sign-up, sign-in, verify, code and send routes, whatever the account
 	// asked for: signup-email, signup-phone, signin-email, signin-phone,
-	// signin-code, verify-phone, reset-pwd-code, send-magic, send-reset,
-	// resend, send-code, send-reset-code and resend-code, the signed-in
-	// change-pwd, change-email and change-phone, and the start of an OAuth
-	// sign-in (/_auth/{provider}). Default 30 per 15 minutes.
+	// signin-code, verify-phone, reset-pwd-code, the signed-in change-pwd,
+	// change-email and change-phone, and the start of an OAuth sign-in
+	// (/_auth/{provider}). The send routes (send-magic, send-reset, resend,
+	// send-code, send-reset-code and resend-code) are counted apart, at the
+	// same rate, so that failed sign-ins from an address never spend the
+	// recovery it asks for. Default 30 per 15 minutes.
 	PerIP Rate
 	// EmailsPerAddress caps the mails asked for one address by send-magic,
 	// send-reset and resend, and by changeEmail for its new address.
@@ -267,6 +270,13 @@ func (k *Kit) changeAsked(ctx context.Context, userID string) error {
 // ipAsked counts a request from the client toward PerIP.
 func (k *Kit) ipAsked(ctx context.Context) error {
 	return k.hit(ctx, k.limits.perIP, "PerIP", "ip:"+ipKey(clientOf(ctx).ip), "")
+}
+
+// sendAsked counts a request of a send route from the client toward PerIP,
+// apart from the other routes: failed sign-ins from an address cannot
+// spend the recovery asked from it.
+func (k *Kit) sendAsked(ctx context.Context) error {
+	return k.hit(ctx, k.limits.perIP, "PerIP", "ip-send:"+ipKey(clientOf(ctx).ip), "")
 }
 
 // ipKey is the part of a limit key that names a client: an IPv4 address,
