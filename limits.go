@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 	"github.com/authkit/authkit/internal/phonenum"
 )
 
-// Abuse limits (SECURITY 9-11, 55, 56, 58), counted in Config.Limiter so
-// that every instance sharing it shares them:
+// Abuse limits (SECURITY 9-11, 54-58), counted in Config.Limiter so that
+// every instance sharing it shares them:
 //
 //   - wrong guesses per identifier and source, under a ceiling per
 //     identifier (Limits.FailedSignIns, FailedSignInsPerAccount; see
@@ -23,13 +24,16 @@ import (
 //     request costs no hash;
 //   - requests per client IP (Limits.PerIP), by the router, the send
 //     routes apart from the others;
-//   - mails per address and texts per number (Limits.EmailsPerAddress,
-//     SMSPerNumber, SMSPerIP), counted on the request whatever the
-//     account, so the answer never tells whether one exists;
-//   - what only shapes what is sent, never the answer: repeats of a mail
+//   - texts asked per client IP (Limits.SMSPerIP), on the request,
+//     whatever the account, so the answer never tells whether one exists;
+//   - what only shapes what is sent, never the answer: mails per address
+//     and texts per number from one network under a ceiling per address or
+//     number (Limits.EmailsPerAddress, SMSPerNumber), repeats of a mail
 //     (Limits.EmailRepeats), the SMS budget and the allowed countries.
 //
-// A limit that is passed answers 429 too_many_requests with Retry-After.
+// A limit that is passed answers 429 too_many_requests with Retry-After; a
+// cap on what is sent is passed silently: the route answers as usual and
+// sends nothing.
 
 // Rate is a limit: at most Max events per Per. Events are counted in fixed
 // windows of length Per that start at multiples of Per since the Unix
@@ -84,23 +88,30 @@ type Limits struct {
 	// recovery it asks for. Default 30 per 15 minutes.
 	PerIP Rate
 	// EmailsPerAddress caps the mails asked for one address by send-magic,
-	// send-reset and resend, and by changeEmail for its new address.
-	// Every request counts, whether or not an account has the address, so
-	// the 429 past it is the same for every address. Default 10 per 24 hours.
+	// send-reset and resend, and by changeEmail for its new address, from
+	// one network (IPv4: a /24, IPv6: a /64); the mails sent to it from
+	// every network together stop at five times Max. Past either cap the
+	// route answers as usual and sends nothing, so a cap tells nothing
+	// about the address, and one network cannot spend what the owner needs
+	// to recover the account. Default 10 per 24 hours.
 	EmailsPerAddress Rate
 	// EmailRepeats caps how often one address gets the same message (a
 	// magic link, a reset link, a confirmation link) from the send routes.
 	// Asked again sooner, a route answers as usual and sends nothing; the
 	// link sent before still works. Default 1 per minute.
 	EmailRepeats Rate
-	// SMSPerNumber caps the texts asked for one number by send-code,
+	// SMSPerNumber caps the texts sent to one number by send-code,
 	// send-reset-code, resend-code, signUpWithPhone and changePhone (for
-	// its new number). Every request counts, whether or not an account has
-	// the number. The least time between two codes to a number is
-	// [Config.CodeResendGap]. Default 5 per 24 hours.
+	// its new number), on requests from one network (IPv4: a /24, IPv6: a
+	// /64); the texts from every network together stop at five times Max.
+	// Only texts that go out are counted: a request for a number without an
+	// account, or within [Config.CodeResendGap] of the last code, spends
+	// nothing. Past either cap the route answers as usual and texts
+	// nothing. Default 5 per 24 hours.
 	SMSPerNumber Rate
-	// SMSPerIP caps the requests that text (those of SMSPerNumber) from one
-	// client IP. Default 10 per 24 hours.
+	// SMSPerIP caps the requests that may text (those of SMSPerNumber) from
+	// one client IP (IPv6: one /64), whatever the number, with 429. Default
+	// 10 per 24 hours.
 	SMSPerIP Rate
 	// AccountChanges caps the requests of one account to change-pwd,
 	// change-email and change-phone, right password or wrong, counted
@@ -285,21 +296,90 @@ func ipKey(ip string) string {
 	if b, ok := clientip.Block(ip); ok {
 		return b
 	}
+	return otherKey(ip)
+}
+
+// networkKey is the part of a limit key that names where a request comes
+// from, for the caps on what is sent: the /24 of an IPv4 address, or the
+// /64 of an IPv6 one.
+func networkKey(ip string) string {
+	if n, ok := clientip.Network(ip); ok {
+		return n
+	}
+	return otherKey(ip)
+}
+
+// otherKey names a client whose address does not parse.
+func otherKey(ip string) string {
 	if len(ip) > 64 || ip == "" {
 		return "other:" + limitDigest(ip)
 	}
 	return "other:" + ip
 }
 
-// mailAsked counts a mail asked for an address (EmailsPerAddress), on the
-// request, whatever the account.
-func (k *Kit) mailAsked(ctx context.Context, email string) error {
-	return k.hit(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "mail:"+limitDigest(email), "")
+// sendCapCeiling is how many times a send cap's Max the sends to one
+// address or number from every network together may reach.
+const sendCapCeiling = 5
+
+// underCap counts one event under key against lim and reports whether it
+// is within it. A cap passed changes no answer: the first event past it in
+// a window is logged as a warning, the others at debug level.
+func (k *Kit) underCap(ctx context.Context, lim rate, name, key, userID string) (bool, error) {
+	if !lim.on() {
+		return true, nil
+	}
+	n, _, err := k.limits.limiter.Hit(ctx, key, lim.per, k.clock())
+	if err != nil {
+		return false, fmt.Errorf("authkit: counting %s: %w", name, err)
+	}
+	if n <= lim.max {
+		return true, nil
+	}
+	level := slog.LevelDebug
+	if n == lim.max+1 {
+		level = slog.LevelWarn
+	}
+	k.log.Log(ctx, level, "authkit: message not sent: a send cap is reached", "limit", name, "user", userID)
+	return false, nil
+}
+
+// sendCaps counts a message about to go to an address or number (kind
+// "mail" or "sms") against lim: first from the client's network, then,
+// when repeat allows it (nil: always), from every network, at
+// sendCapCeiling times lim. A message refused by the network's cap
+// reaches neither repeat nor the ceiling, so one network spends no more
+// than its own share of them. It reports whether the message may go.
+func (k *Kit) sendCaps(ctx context.Context, lim rate, name, kind, to, userID string, repeat func() (bool, error)) (bool, error) {
+	dest := limitDigest(to)
+	if ok, err := k.underCap(ctx, lim, name, kind+":"+dest+":"+networkKey(clientOf(ctx).ip), userID); !ok {
+		return false, err
+	}
+	if repeat != nil {
+		if ok, err := repeat(); !ok {
+			return false, err
+		}
+	}
+	ceiling := rate{max: math.MaxInt64, per: lim.per}
+	if lim.max <= math.MaxInt64/sendCapCeiling {
+		ceiling.max = lim.max * sendCapCeiling
+	}
+	return k.underCap(ctx, ceiling, name, kind+"-all:"+dest, userID)
+}
+
+// mailAllowed says whether a mail may go to an address now: within
+// EmailsPerAddress and, for a message kind of the send routes (kind not
+// ""), not sent to it a moment ago (EmailRepeats). It shapes what is sent,
+// never the answer.
+func (k *Kit) mailAllowed(ctx context.Context, kind, email, userID string) (bool, error) {
+	var repeat func() (bool, error)
+	if kind != "" {
+		repeat = func() (bool, error) { return k.mailRepeat(ctx, kind, email, userID) }
+	}
+	return k.sendCaps(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "mail", email, userID, repeat)
 }
 
 // mailRepeat says whether the message kind may go to an address again now
-// (EmailRepeats). It runs in the background, for a real account: it
-// shapes what is sent, never the answer.
+// (EmailRepeats).
 func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool, error) {
 	lim := k.limits.mailRepeats
 	if !lim.on() {
@@ -316,13 +396,17 @@ func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool,
 	return true, nil
 }
 
-// textAsked counts a text asked for a number (SMSPerIP, then
-// SMSPerNumber), on the request, whatever the account.
-func (k *Kit) textAsked(ctx context.Context, phone, userID string) error {
-	if err := k.hit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID); err != nil {
-		return err
-	}
-	return k.hit(ctx, k.limits.smsPerNumber, "SMSPerNumber", "sms:"+limitDigest(phone), userID)
+// textAsked counts a request that may text toward SMSPerIP, on the
+// request, whatever the number and the account.
+func (k *Kit) textAsked(ctx context.Context, userID string) error {
+	return k.hit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID)
+}
+
+// textsAllowed says whether a code may be texted to phone now, within
+// SMSPerNumber. It runs where a text is about to go (past the resend gap),
+// so requests that text nothing spend nothing.
+func (k *Kit) textsAllowed(ctx context.Context, phone, userID string) (bool, error) {
+	return k.sendCaps(ctx, k.limits.smsPerNumber, "SMSPerNumber", "sms", phone, userID, nil)
 }
 
 // textAllowed says whether a text may go to phone: its region is allowed.

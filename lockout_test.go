@@ -16,8 +16,9 @@ import (
 )
 
 // The attacks of issue 13's findings 4 and 13, end to end: what an
-// attacker who fails an owner's password ends up with; and the device
-// cookie that lets her browser past a lockout of its IP. Each request names the IP it comes from in X-Forwarded-For,
+// attacker who fails an owner's password, or asks for her recovery, ends
+// up with; and the device cookie that lets her browser past a lockout of
+// its IP. Each request names the IP it comes from in X-Forwarded-For,
 // which the harness trusts from 127.0.0.1.
 
 // behindProxy makes the kit trust the test client as a proxy, so that each
@@ -89,6 +90,46 @@ func failFrom(t *testing.T, h *harness, ip, email string, n int) {
 	for i := range n {
 		requireStatusCode(t, v.signIn(email, "wrong password "+strconv.Itoa(i)), http.StatusUnauthorized, "invalid_credentials")
 	}
+}
+
+// SECURITY 54, finding 4: from one IP, with the per-IP limits at their
+// defaults, 10 wrong passwords and 10 reset requests for the victim (20
+// requests, under PerIP) used to make even her right password, her reset
+// and her magic link answer 429 for a day. Now the attacker locks out only
+// himself: from her IP the victim signs in, gets a reset link that resets
+// her password, and a magic link that signs her in.
+func TestAttackerCannotLockOwnerOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, behindProxy)
+	const email, pw = "victim@example.com", "correct horse battery"
+	h.confirmedUser(email, pw)
+
+	attacker := &visitor{h: h, ip: "198.51.100.7"}
+	failFrom(t, h, attacker.ip, email, 10)
+	for range 10 {
+		require.Equal(t, http.StatusOK, attacker.post(api+"send-reset?email="+email, nil).status)
+	}
+	requireLimited(t, attacker.signIn(email, pw), windowLeft)
+	h.mail(email) // the one link the attacker's requests mailed her; he cannot read it
+	h.noMail(email)
+
+	victim := &visitor{h: h, ip: "203.0.113.9"}
+	require.Equal(t, http.StatusOK, victim.signIn(email, pw).status, "her right password works from her IP")
+
+	h.clock.Advance(time.Minute) // past EmailRepeats, which holds back a second link within the minute
+	require.Equal(t, http.StatusOK, victim.post(api+"send-reset?email="+email, nil).status)
+	q := h.follow(h.link(email))
+	require.Equal(t, "reset-pwd", q.Get("action"))
+	a := victim.post(api+"reset-pwd?key="+q.Get("access_token"), map[string]any{"newPassword": "a brand new password"})
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+
+	require.Equal(t, http.StatusOK, victim.post(api+"send-magic?email="+email, nil).status)
+	q = h.follow(h.link(email))
+	require.Equal(t, "magic-link", q.Get("action"))
+	g := victim.do(http.MethodGet, api+"grant?key="+q.Get("access_token"), nil)
+	require.Equal(t, http.StatusOK, g.status, "%s", g.raw)
+	require.NotEmpty(t, g.token())
+	require.Equal(t, http.StatusOK, victim.signIn(email, "a brand new password").status)
 }
 
 // SECURITY 55: an attacker who sprays wrong passwords from many addresses,
@@ -249,6 +290,67 @@ func TestDeviceCookieAttributes(t *testing.T) {
 		defer cancel()
 		require.NoError(t, kit.Close(ctx))
 	})
+}
+
+// SECURITY 57, finding 4 for phones: 4 send-code requests used to use up
+// the number's texts for a day, because SMSPerNumber counted requests. Now
+// it counts the texts that go out, per network: an attacker who asks for
+// codes to the owner's number, at once or one a minute, spends his own
+// network's allowance, and the owner still gets a code and signs in.
+func TestAttackerCannotStopOwnersCode(t *testing.T) {
+	t.Parallel()
+	h := newPhoneHarness(t, behindProxy)
+	const phone, pw = "+15555555501", "correct horse battery"
+	h.phoneUser(phone, pw)
+	h.clock.Advance(time.Minute) // past the gap after the sign-up's code
+
+	attacker := &visitor{h: h, ip: "198.51.100.7"}
+	for range 4 {
+		require.Equal(t, http.StatusOK, attacker.post(phoneQuery("send-code", phone, ""), nil).status)
+	}
+	for range 6 { // SMSPerIP lets his address ask 10 a day
+		h.clock.Advance(time.Minute)
+		require.Equal(t, http.StatusOK, attacker.post(phoneQuery("send-code", phone, ""), nil).status)
+	}
+	require.Equal(t, 1+5, texts(h)[phone], "the sign-up's code, then his network's 5: the 4 asked at once texted once")
+	for range 5 {
+		h.mail(phone) // the codes he asked for, which he cannot read
+	}
+
+	h.clock.Advance(time.Minute)
+	owner := &visitor{h: h, ip: "203.0.113.9"}
+	require.Equal(t, http.StatusOK, owner.post(phoneQuery("send-code", phone, ""), nil).status)
+	a := owner.post(phoneQuery("signin-code", phone, h.code(phone)), nil)
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	require.NotEmpty(t, a.token())
+}
+
+// SECURITY 57: the sends to one address from every network together stop
+// at five times EmailsPerAddress, silently: many networks cannot mail
+// anyone without bound.
+func TestSendCapsCeiling(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, behindProxy, func(c *authkit.Config) {
+		c.Limits.EmailsPerAddress = authkit.Rate{Max: 1, Per: 24 * time.Hour}
+	})
+	const email = "ann@example.com"
+	h.confirmedUser(email, "correct horse battery")
+	var answers []string
+	for i := range 7 {
+		h.clock.Advance(time.Minute)
+		v := &visitor{h: h, ip: "198.51." + strconv.Itoa(i) + ".7"}
+		a := v.post(api+"send-reset?email="+email, nil)
+		require.Equal(t, http.StatusOK, a.status)
+		answers = append(answers, string(a.raw))
+		h.settle()
+	}
+	for _, a := range answers {
+		require.Equal(t, answers[0], a)
+	}
+	for range 5 {
+		h.mail(email)
+	}
+	h.noMail(email)
 }
 
 // SECURITY 58, finding 13: failures counted per account told which email

@@ -153,7 +153,7 @@ func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData js
 		return k.signUpSession(ctx, u)
 	}
 	// Counted before anything is made: a refused sign-up makes nothing.
-	if err := k.textAsked(ctx, phone, ""); err != nil {
+	if err := k.textAsked(ctx, ""); err != nil {
 		return grantAnswer{}, err
 	}
 	if err := k.newAccount(ctx, &u, pw); err != nil {
@@ -205,16 +205,17 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 }
 
 // sendByPhone answers a send route as sendByEmail does: it checks the
-// number and counts it (SMSPerIP, SMSPerNumber, whatever the account), then
+// number and counts the request (SMSPerIP, whatever the account), then
 // does the rest off the request path, so that the answer is the same, in
 // content and in time, whether or not an account has the number. send runs
-// with the account that holds the number (held false when none does).
+// with the account that holds the number (held false when none does);
+// SMSPerNumber counts the texts it sends.
 func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, phone string, u User, held bool) error) error {
 	phone, err := k.queryPhone(rawPhone)
 	if err != nil {
 		return err
 	}
-	if err := k.textAsked(ctx, phone, ""); err != nil {
+	if err := k.textAsked(ctx, ""); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -542,7 +543,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 		}
 		return u, nil
 	}
-	if err := k.textAsked(ctx, newPhone, u.ID); err != nil {
+	if err := k.textAsked(ctx, u.ID); err != nil {
 		return User{}, err
 	}
 	if owned {
