@@ -104,8 +104,8 @@ type Limits struct {
 	// send-reset-code, resend-code, signUpWithPhone and changePhone (for
 	// its new number), on requests from one network (IPv4: a /24, IPv6: a
 	// /64); the texts from every network together stop at five times Max.
-	// Only texts that go out are counted: a request for a number without an
-	// account, or within [Config.CodeResendGap] of the last code, spends
+	// Only texts that go out are counted: a request for a number that gets
+	// no text, or within [Config.CodeResendGap] of the last code, spends
 	// nothing. Past either cap the route answers as usual and texts
 	// nothing. Default 5 per 24 hours.
 	SMSPerNumber Rate
