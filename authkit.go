@@ -31,9 +31,12 @@
 // tries; sign-in and send routes answer alike for
 // known and unknown accounts; links are built from [Config.PublicURL] and
 // end only at [Config.RedirectURL]. Abuse [Limits] on failed sign-ins per
-// account, requests per client IP, mails per address and texts per number
-// answer 429 with Retry-After; they are counted in a [Limiter] (by default
-// the store), so instances that share a database share them.
+// identifier and source and requests per client IP answer 429 with
+// Retry-After; caps on mails per address and texts per number hold back
+// what is sent without changing the answer. An attacker's failures lock
+// his own addresses, not the owner's, nor her known browser (a device
+// cookie). They are counted in a [Limiter] (by default the store), so
+// instances that share a database share them.
 package authkit
 
 import (

@@ -70,10 +70,11 @@ type Config struct {
 	// AppName names the app in messages. Default "authkit".
 	AppName string
 	// Secret keys what the kit must recognise later without storing it in
-	// the clear: the HMACs of SMS codes and the OAuth state cookie. At least
-	// 32 random bytes, the same on every instance, kept out of the
-	// database. Default: random at New, which suits one process; then codes
-	// and OAuth sign-ins in flight do not survive a restart.
+	// the clear: the HMACs of SMS codes, the OAuth state cookie and the
+	// device cookie. At least 32 random bytes, the same on every instance,
+	// kept out of the database. Default: random at New, which suits one
+	// process; then codes, OAuth sign-ins in flight and known devices do
+	// not survive a restart.
 	Secret []byte
 
 	// EmailConfirmation: new email addresses must be confirmed by link

@@ -133,18 +133,16 @@ func (k *Kit) mailPending(ctx context.Context, purpose TokenPurpose, email strin
 	return k.mailLink(ctx, t, email, secret, lifetime, "")
 }
 
-// sendByEmail answers a send route: it checks the address and counts it
-// (EmailsPerAddress, whatever the account), then does the rest off the
-// request path, so that the answer is the same, in content and in time,
-// whether or not an account has the address. send runs with the account
-// that holds the address (held false when none does), and only if the
-// address did not get a message of this kind a moment ago (EmailRepeats).
+// sendByEmail answers a send route: it checks the address, then does the
+// rest off the request path, so that the answer is the same, in content
+// and in time, whether or not an account has the address. send runs with
+// the account that holds the address (held false when none does), and only
+// within the address's caps (EmailsPerAddress) if the address did not get
+// a message of this kind a moment ago (EmailRepeats); a cap passed answers
+// the same.
 func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, email string, u User, held bool) error) error {
 	email, err := k.queryEmail(rawEmail)
 	if err != nil {
-		return err
-	}
-	if err := k.mailAsked(ctx, email); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -152,7 +150,7 @@ func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send
 		if err != nil {
 			return err
 		}
-		if ok, err := k.mailRepeat(ctx, kind, email, u.ID); !ok {
+		if ok, err := k.mailAllowed(ctx, kind, email, u.ID); !ok {
 			return err
 		}
 		return send(ctx, email, u, held)
@@ -408,9 +406,12 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	}
 	// A mail to an address the account does not own: counted, or one
 	// account could bury any mailbox in mail. Whatever goes out goes after
-	// the answer, which is the same either way.
-	if err := k.mailAsked(ctx, newEmail); err != nil {
-		return User{}, err
+	// the answer, which is the same either way, and past the cap nothing
+	// does.
+	if ok, err := k.mailAllowed(ctx, "", newEmail, u.ID); err != nil {
+		return User{}, internalError(err)
+	} else if !ok {
+		return u, nil
 	}
 	if owned {
 		k.event(ctx, "email change to an address in use", u.ID)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // apiPrefix is where the Altogic client sends its auth calls.
@@ -22,19 +23,21 @@ type route struct {
 }
 
 // routes is the router. The routes wrapped in perIP count toward
-// Limits.PerIP: those that sign up, sign in, check a code or send a
-// message. The grant and reset-pwd routes are not: their keys are 256-bit
-// secrets, nothing to guess, and reset-pwd must work for an account that
-// is being attacked.
+// Limits.PerIP: those that sign up, sign in, check a code or change a
+// credential; those wrapped in perIPSend, the send routes, count toward it
+// apart, so that failed sign-ins do not spend recovery. The grant and
+// reset-pwd routes are not counted: their keys are 256-bit secrets,
+// nothing to guess, and reset-pwd must work for an account that is being
+// attacked.
 func (k *Kit) routes() http.Handler {
 	table := map[string]route{
 		apiPrefix + "signup-email":       {http.MethodPost, k.perIP(k.handleSignUpEmail), false},
 		apiPrefix + "signin-email":       {http.MethodPost, k.perIP(k.handleSignInEmail), false},
 		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false},
-		apiPrefix + "send-magic":         {http.MethodPost, k.perIP(k.handleSendMagicLink), false},
-		apiPrefix + "send-reset":         {http.MethodPost, k.perIP(k.handleSendReset), false},
+		apiPrefix + "send-magic":         {http.MethodPost, k.perIPSend(k.handleSendMagicLink), false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.perIPSend(k.handleSendReset), false},
 		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false},
-		apiPrefix + "resend":             {http.MethodPost, k.perIP(k.handleResendConfirmation), false},
+		apiPrefix + "resend":             {http.MethodPost, k.perIPSend(k.handleResendConfirmation), false},
 		apiPrefix + "user":               {http.MethodGet, k.handleUser, true},
 		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true},
 		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
@@ -45,10 +48,10 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "signup-phone":       {http.MethodPost, k.perIP(k.handleSignUpPhone), false},
 		apiPrefix + "signin-phone":       {http.MethodPost, k.perIP(k.handleSignInPhone), false},
 		apiPrefix + "verify-phone":       {http.MethodPost, k.perIP(k.handleVerifyPhone), false},
-		apiPrefix + "resend-code":        {http.MethodPost, k.perIP(k.handleResendCode), false},
-		apiPrefix + "send-code":          {http.MethodPost, k.perIP(k.handleSendSignInCode), false},
+		apiPrefix + "resend-code":        {http.MethodPost, k.perIPSend(k.handleResendCode), false},
+		apiPrefix + "send-code":          {http.MethodPost, k.perIPSend(k.handleSendSignInCode), false},
 		apiPrefix + "signin-code":        {http.MethodPost, k.perIP(k.handleSignInCode), false},
-		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIP(k.handleSendResetCode), false},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIPSend(k.handleSendResetCode), false},
 		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.perIP(k.handleResetPasswordCode), false},
 		apiPrefix + "change-phone":       {http.MethodPost, k.perIP(k.handleChangePhone), true},
 		linkPath:                         {http.MethodGet, k.handleLink, false},
@@ -89,15 +92,46 @@ func (k *Kit) routes() http.Handler {
 
 // perIP wraps the handler of a route that Limits.PerIP counts.
 func (k *Kit) perIP(h handlerFunc) handlerFunc {
+	return k.counted(k.ipAsked, h)
+}
+
+// perIPSend wraps the handler of a send route, which Limits.PerIP counts
+// apart from the others.
+func (k *Kit) perIPSend(h handlerFunc) handlerFunc {
+	return k.counted(k.sendAsked, h)
+}
+
+// counted runs h once ask counted the request toward PerIP.
+func (k *Kit) counted(ask func(context.Context) error, h handlerFunc) handlerFunc {
 	if !k.limits.perIP.on() {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := k.ipAsked(r.Context()); err != nil {
+		if err := ask(r.Context()); err != nil {
 			return err
 		}
 		return h(w, r)
 	}
+}
+
+// writeGrant answers a flow that signs in, or may. When it started a
+// session, the browser is remembered as a device of the account: the
+// device cookie (lockout.go) makes its later sign-ins to that account a
+// source of their own, which failures sent from elsewhere cannot lock.
+func (k *Kit) writeGrant(w http.ResponseWriter, r *http.Request, ans grantAnswer) error {
+	if ans.Session != nil {
+		if v, err := k.deviceValue(r.Context(), ans.User.ID); err != nil {
+			// The sign-in stands; the browser is not remembered this time.
+			k.log.ErrorContext(r.Context(), "authkit: no device cookie", "err", err)
+		} else {
+			http.SetCookie(w, &http.Cookie{
+				Name: k.limits.deviceCookie, Value: v, Path: "/", MaxAge: int(deviceLifetime / time.Second),
+				Secure: k.limits.secureCookies, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+			})
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
 }
 
 func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
@@ -113,8 +147,7 @@ func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
@@ -129,8 +162,7 @@ func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
@@ -138,8 +170,7 @@ func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleSendMagicLink(w http.ResponseWriter, r *http.Request) error {

@@ -503,7 +503,7 @@ var off = authkit.Rate{Max: -1}
 // number. The limits' own tests are in this file.
 func noLimits(c *authkit.Config) {
 	c.Limits = authkit.Limits{
-		FailedSignIns: off, PerIP: off, EmailsPerAddress: off, EmailRepeats: off,
+		FailedSignIns: off, FailedSignInsPerAccount: off, PerIP: off, EmailsPerAddress: off, EmailRepeats: off,
 		SMSPerNumber: off, SMSPerIP: off, SMSBudget: off, AccountChanges: off,
 	}
 }
@@ -512,7 +512,7 @@ func noLimits(c *authkit.Config) {
 // of reach.
 func generousLimits(c *authkit.Config) {
 	r := authkit.Rate{Max: 1 << 30, Per: time.Hour}
-	c.Limits = authkit.Limits{FailedSignIns: r, PerIP: r, EmailsPerAddress: r, EmailRepeats: r, SMSPerNumber: r, SMSPerIP: r, AccountChanges: r}
+	c.Limits = authkit.Limits{FailedSignIns: r, FailedSignInsPerAccount: r, PerIP: r, EmailsPerAddress: r, EmailRepeats: r, SMSPerNumber: r, SMSPerIP: r, AccountChanges: r}
 }
 
 // syncBuffer collects log output written from many goroutines.

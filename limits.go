@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -14,19 +15,25 @@ import (
 	"github.com/authkit/authkit/internal/phonenum"
 )
 
-// Abuse limits (SECURITY 9-11), counted in Config.Limiter so that every
-// instance sharing it shares them:
+// Abuse limits (SECURITY 9-11, 54-58), counted in Config.Limiter so that
+// every instance sharing it shares them:
 //
-//   - wrong guesses per account (Limits.FailedSignIns), counted before the
-//     guess is checked, so a limited request costs no hash;
-//   - requests per client IP (Limits.PerIP), by the router;
-//   - mails per address and texts per number (Limits.EmailsPerAddress,
-//     SMSPerNumber, SMSPerIP), counted on the request whatever the
-//     account, so the answer never tells whether one exists;
-//   - what only shapes what is sent, never the answer: repeats of a mail
+//   - wrong guesses per identifier and source, under a ceiling per
+//     identifier (Limits.FailedSignIns, FailedSignInsPerAccount; see
+//     lockout.go), counted before the guess is checked, so a limited
+//     request costs no hash;
+//   - requests per client IP (Limits.PerIP), by the router, the send
+//     routes apart from the others;
+//   - texts asked per client IP (Limits.SMSPerIP), on the request,
+//     whatever the account, so the answer never tells whether one exists;
+//   - what only shapes what is sent, never the answer: mails per address
+//     and texts per number from one network under a ceiling per address or
+//     number (Limits.EmailsPerAddress, SMSPerNumber), repeats of a mail
 //     (Limits.EmailRepeats), the SMS budget and the allowed countries.
 //
-// A limit that is passed answers 429 too_many_requests with Retry-After.
+// A limit that is passed answers 429 too_many_requests with Retry-After; a
+// cap on what is sent is passed silently: the route answers as usual and
+// sends nothing.
 
 // Rate is a limit: at most Max events per Per. Events are counted in fixed
 // windows of length Per that start at multiples of Per since the Unix
@@ -44,42 +51,67 @@ type Rate struct {
 // off. Counts live in [Config.Limiter], so instances that share it share
 // the limits.
 type Limits struct {
-	// FailedSignIns caps the wrong guesses at one account: passwords given
-	// to signInWithEmail, signInWithPhone, changePassword, changeEmail and
-	// changePhone, and codes given to signInWithCode and verifyPhone. Past
-	// it, those routes answer 429 for the account until the window ends,
-	// the right password included. A success clears the count, and so does
-	// a completed password reset; resetting by link or code, and magic
-	// links, work while the account is limited. An email or number without
-	// an account is counted alike, so a limited answer does not tell
-	// whether it has one. Default 10 per 15 minutes.
+	// FailedSignIns caps the wrong guesses at one identifier from one
+	// source: passwords given to signInWithEmail and signInWithPhone for an
+	// email or number, codes given to signInWithCode and verifyPhone for a
+	// number, and the current password given to changePassword,
+	// changeEmail and changePhone for the signed-in account. The source is
+	// the client IP (IPv6: its /64); for a password, a browser that signed
+	// in to the account before is a source of its own, by the device
+	// cookie the kit sets on every answer that starts a session (where the
+	// app and the kit are same-site; see the README). Past it, those routes
+	// answer 429 for that identifier from that source until the window
+	// ends, the right password included; other sources are not limited by
+	// it. A success clears the count of its source, and so does a completed
+	// password reset; resetting by link or code, and magic links, work
+	// while limited. An email or number without an account is counted
+	// alike, so a limited answer does not tell whether it has one. Default
+	// 10 per 15 minutes.
 	FailedSignIns Rate
+	// FailedSignInsPerAccount caps the wrong guesses at one identifier from
+	// every source together, device cookies included: it bounds guessing
+	// spread over many addresses, while a single source stops at
+	// FailedSignIns long before. Past it, every sign-in with that
+	// identifier answers 429 until the window ends. The identifiers of one
+	// account (its email, its number) are counted apart, so that a limit
+	// never tells that they share an account. A success clears the count,
+	// and so does a completed password reset. Default 100 per hour.
+	FailedSignInsPerAccount Rate
 	// PerIP caps the requests from one client IP (IPv6: one /64) to the
 	// sign-up, sign-in, verify, code and send routes, whatever the account
 	// asked for: signup-email, signup-phone, signin-email, signin-phone,
-	// signin-code, verify-phone, reset-pwd-code, send-magic, send-reset,
-	// resend, send-code, send-reset-code and resend-code, the signed-in
-	// change-pwd, change-email and change-phone, and the start of an OAuth
-	// sign-in (/_auth/{provider}). Default 30 per 15 minutes.
+	// signin-code, verify-phone, reset-pwd-code, the signed-in change-pwd,
+	// change-email and change-phone, and the start of an OAuth sign-in
+	// (/_auth/{provider}). The send routes (send-magic, send-reset, resend,
+	// send-code, send-reset-code and resend-code) are counted apart, at the
+	// same rate, so that failed sign-ins from an address never spend the
+	// recovery it asks for. Default 30 per 15 minutes.
 	PerIP Rate
 	// EmailsPerAddress caps the mails asked for one address by send-magic,
-	// send-reset and resend, and by changeEmail for its new address.
-	// Every request counts, whether or not an account has the address, so
-	// the 429 past it is the same for every address. Default 10 per 24 hours.
+	// send-reset and resend, and by changeEmail for its new address, from
+	// one network (IPv4: a /24, IPv6: a /64); the mails sent to it from
+	// every network together stop at five times Max. Past either cap the
+	// route answers as usual and sends nothing, so a cap tells nothing
+	// about the address, and one network cannot spend what the owner needs
+	// to recover the account. Default 10 per 24 hours.
 	EmailsPerAddress Rate
 	// EmailRepeats caps how often one address gets the same message (a
 	// magic link, a reset link, a confirmation link) from the send routes.
 	// Asked again sooner, a route answers as usual and sends nothing; the
 	// link sent before still works. Default 1 per minute.
 	EmailRepeats Rate
-	// SMSPerNumber caps the texts asked for one number by send-code,
+	// SMSPerNumber caps the texts sent to one number by send-code,
 	// send-reset-code, resend-code, signUpWithPhone and changePhone (for
-	// its new number). Every request counts, whether or not an account has
-	// the number. The least time between two codes to a number is
-	// [Config.CodeResendGap]. Default 5 per 24 hours.
+	// its new number), on requests from one network (IPv4: a /24, IPv6: a
+	// /64); the texts from every network together stop at five times Max.
+	// Only texts that go out are counted: a request for a number that gets
+	// no text, or within [Config.CodeResendGap] of the last code, spends
+	// nothing. Past either cap the route answers as usual and texts
+	// nothing. Default 5 per 24 hours.
 	SMSPerNumber Rate
-	// SMSPerIP caps the requests that text (those of SMSPerNumber) from one
-	// client IP. Default 10 per 24 hours.
+	// SMSPerIP caps the requests that may text (those of SMSPerNumber) from
+	// one client IP (IPv6: one /64), whatever the number, with 429. Default
+	// 10 per 24 hours.
 	SMSPerIP Rate
 	// AccountChanges caps the requests of one account to change-pwd,
 	// change-email and change-phone, right password or wrong, counted
@@ -111,14 +143,18 @@ func (r rate) on() bool { return r.max > 0 }
 // limitSettings are the checked Limits, Limiter and TrustedProxies.
 type limitSettings struct {
 	limiter Limiter
-	failed, perIP, mailPerAddress, mailRepeats,
+	failed, failedPerAccount, perIP, mailPerAddress, mailRepeats,
 	smsPerNumber, smsPerIP, smsBudget, accountChanges rate
 	countries map[string]bool   // nil: any
 	clients   clientip.Resolver // who a request comes from, behind TrustedProxies
+
+	deviceKey     []byte // signs the device cookie (lockout.go)
+	deviceCookie  string // its name
+	secureCookies bool   // PublicURL is https: Secure, and the __Host- prefix
 }
 
 // configureLimits checks and applies Config.Limiter, Limits and
-// TrustedProxies.
+// TrustedProxies, and readies the device cookie.
 func (k *Kit) configureLimits(cfg Config) error {
 	l := &k.limits
 	lim := cfg.Limits
@@ -130,6 +166,7 @@ func (k *Kit) configureLimits(cfg Config) error {
 		out  *rate
 	}{
 		{"FailedSignIns", lim.FailedSignIns, Rate{10, 15 * time.Minute}, &l.failed},
+		{"FailedSignInsPerAccount", lim.FailedSignInsPerAccount, Rate{100, time.Hour}, &l.failedPerAccount},
 		{"PerIP", lim.PerIP, Rate{30, 15 * time.Minute}, &l.perIP},
 		{"EmailsPerAddress", lim.EmailsPerAddress, Rate{10, 24 * time.Hour}, &l.mailPerAddress},
 		{"EmailRepeats", lim.EmailRepeats, Rate{1, time.Minute}, &l.mailRepeats},
@@ -170,6 +207,7 @@ func (k *Kit) configureLimits(cfg Config) error {
 	if l.limiter == nil {
 		l.limiter, _ = cfg.Store.(Limiter)
 	}
+	k.configureDevices()
 	if l.limiter == nil && needed {
 		return errors.New("authkit: Config.Limiter is required: the Store does not implement authkit.Limiter, and the abuse limits must be counted somewhere " +
 			"(memstore.New() counts in this process, a sqlstore store in its database, redislimit.New(client, \"\") in Redis; " +
@@ -234,39 +272,6 @@ func limitDigest(s string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// accountKey is the key of FailedSignIns for an account: its id, or, for
-// an identifier (kind "email" or "phone") without an account, the
-// identifier, so that unknown identifiers are limited like known ones.
-func accountKey(userID, kind, identifier string) string {
-	if userID != "" && len(userID) <= 128 {
-		return "fail:user:" + userID
-	}
-	if userID != "" {
-		return "fail:user:" + limitDigest(userID)
-	}
-	return "fail:" + kind + ":" + limitDigest(identifier)
-}
-
-// guess counts one guess at an account before it is checked: past
-// FailedSignIns it refuses without checking, which costs no hash. Counting
-// first, rather than counting failures after, holds the limit exactly
-// against guesses raced in parallel; a success calls guessedRight, which
-// clears the count, so in effect failures are what is counted.
-func (k *Kit) guess(ctx context.Context, key, userID string) error {
-	return k.hit(ctx, k.limits.failed, "FailedSignIns", key, userID)
-}
-
-// guessedRight clears an account's failed guesses after a success.
-func (k *Kit) guessedRight(ctx context.Context, userID string) error {
-	if !k.limits.failed.on() || userID == "" {
-		return nil
-	}
-	if err := k.limits.limiter.Reset(ctx, accountKey(userID, "", "")); err != nil {
-		return internalError(fmt.Errorf("authkit: clearing failed sign-ins: %w", err))
-	}
-	return nil
-}
-
 // changeAsked counts a request of the signed-in user u to change a
 // credential or contact (AccountChanges), before anything else is done.
 func (k *Kit) changeAsked(ctx context.Context, userID string) error {
@@ -278,27 +283,103 @@ func (k *Kit) ipAsked(ctx context.Context) error {
 	return k.hit(ctx, k.limits.perIP, "PerIP", "ip:"+ipKey(clientOf(ctx).ip), "")
 }
 
+// sendAsked counts a request of a send route from the client toward PerIP,
+// apart from the other routes: failed sign-ins from an address cannot
+// spend the recovery asked from it.
+func (k *Kit) sendAsked(ctx context.Context) error {
+	return k.hit(ctx, k.limits.perIP, "PerIP", "ip-send:"+ipKey(clientOf(ctx).ip), "")
+}
+
 // ipKey is the part of a limit key that names a client: an IPv4 address,
 // or the /64 of an IPv6 one (a host is usually given a whole /64).
 func ipKey(ip string) string {
 	if b, ok := clientip.Block(ip); ok {
 		return b
 	}
+	return otherKey(ip)
+}
+
+// networkKey is the part of a limit key that names where a request comes
+// from, for the caps on what is sent: the /24 of an IPv4 address, or the
+// /64 of an IPv6 one.
+func networkKey(ip string) string {
+	if n, ok := clientip.Network(ip); ok {
+		return n
+	}
+	return otherKey(ip)
+}
+
+// otherKey names a client whose address does not parse.
+func otherKey(ip string) string {
 	if len(ip) > 64 || ip == "" {
 		return "other:" + limitDigest(ip)
 	}
 	return "other:" + ip
 }
 
-// mailAsked counts a mail asked for an address (EmailsPerAddress), on the
-// request, whatever the account.
-func (k *Kit) mailAsked(ctx context.Context, email string) error {
-	return k.hit(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "mail:"+limitDigest(email), "")
+// sendCapCeiling is how many times a send cap's Max the sends to one
+// address or number from every network together may reach.
+const sendCapCeiling = 5
+
+// underCap counts one event under key against lim and reports whether it
+// is within it. A cap passed changes no answer: the first event past it in
+// a window is logged as a warning, the others at debug level.
+func (k *Kit) underCap(ctx context.Context, lim rate, name, key, userID string) (bool, error) {
+	if !lim.on() {
+		return true, nil
+	}
+	n, _, err := k.limits.limiter.Hit(ctx, key, lim.per, k.clock())
+	if err != nil {
+		return false, fmt.Errorf("authkit: counting %s: %w", name, err)
+	}
+	if n <= lim.max {
+		return true, nil
+	}
+	level := slog.LevelDebug
+	if n == lim.max+1 {
+		level = slog.LevelWarn
+	}
+	k.log.Log(ctx, level, "authkit: message not sent: a send cap is reached", "limit", name, "user", userID)
+	return false, nil
+}
+
+// sendCaps counts a message about to go to an address or number (kind
+// "mail" or "sms") against lim: first from the client's network, then,
+// when repeat allows it (nil: always), from every network, at
+// sendCapCeiling times lim. A message refused by the network's cap
+// reaches neither repeat nor the ceiling, so one network spends no more
+// than its own share of them. It reports whether the message may go.
+func (k *Kit) sendCaps(ctx context.Context, lim rate, name, kind, to, userID string, repeat func() (bool, error)) (bool, error) {
+	dest := limitDigest(to)
+	if ok, err := k.underCap(ctx, lim, name, kind+":"+dest+":"+networkKey(clientOf(ctx).ip), userID); !ok {
+		return false, err
+	}
+	if repeat != nil {
+		if ok, err := repeat(); !ok {
+			return false, err
+		}
+	}
+	ceiling := rate{max: math.MaxInt64, per: lim.per}
+	if lim.max <= math.MaxInt64/sendCapCeiling {
+		ceiling.max = lim.max * sendCapCeiling
+	}
+	return k.underCap(ctx, ceiling, name, kind+"-all:"+dest, userID)
+}
+
+// mailAllowed says whether a mail may go to an address now: within
+// EmailsPerAddress and, for a message kind of the send routes (kind not
+// ""), not sent to it a moment ago (EmailRepeats). It shapes what is sent,
+// never the answer.
+func (k *Kit) mailAllowed(ctx context.Context, kind, email, userID string) (bool, error) {
+	var repeat func() (bool, error)
+	if kind != "" {
+		repeat = func() (bool, error) { return k.mailRepeat(ctx, kind, email, userID) }
+	}
+	return k.sendCaps(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "mail", email, userID, repeat)
 }
 
 // mailRepeat says whether the message kind may go to an address again now
-// (EmailRepeats). It runs in the background, for a real account: it
-// shapes what is sent, never the answer.
+// (EmailRepeats).
 func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool, error) {
 	lim := k.limits.mailRepeats
 	if !lim.on() {
@@ -315,13 +396,17 @@ func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool,
 	return true, nil
 }
 
-// textAsked counts a text asked for a number (SMSPerIP, then
-// SMSPerNumber), on the request, whatever the account.
-func (k *Kit) textAsked(ctx context.Context, phone, userID string) error {
-	if err := k.hit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID); err != nil {
-		return err
-	}
-	return k.hit(ctx, k.limits.smsPerNumber, "SMSPerNumber", "sms:"+limitDigest(phone), userID)
+// textAsked counts a request that may text toward SMSPerIP, on the
+// request, whatever the number and the account.
+func (k *Kit) textAsked(ctx context.Context, userID string) error {
+	return k.hit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID)
+}
+
+// textsAllowed says whether a code may be texted to phone now, within
+// SMSPerNumber. It runs where a text is about to go (past the resend gap),
+// so requests that text nothing spend nothing.
+func (k *Kit) textsAllowed(ctx context.Context, phone, userID string) (bool, error) {
+	return k.sendCaps(ctx, k.limits.smsPerNumber, "SMSPerNumber", "sms", phone, userID, nil)
 }
 
 // textAllowed says whether a text may go to phone: its region is allowed.

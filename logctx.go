@@ -12,8 +12,9 @@ import (
 // clientKey is the context key of the client of the request being served.
 type clientKey struct{}
 
-// client is where a request comes from.
-type client struct{ ip, userAgent string }
+// client is where a request comes from: its IP, its user agent, and the
+// device cookie it sent (lockout.go), unchecked.
+type client struct{ ip, userAgent, device string }
 
 // clientOf is where the request being served comes from, as withClient
 // noted it; zero outside a request.

@@ -94,9 +94,14 @@ func cappedUserAgent(r *http.Request) string {
 	return ua
 }
 
-// withClient notes in r's context where r comes from.
+// withClient notes in r's context where r comes from, and the device
+// cookie it carries, which the flows check (deviceOf).
 func (k *Kit) withClient(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), clientKey{}, client{ip: k.limits.clients.IP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")), userAgent: cappedUserAgent(r)}))
+	c := client{ip: k.limits.clients.IP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")), userAgent: cappedUserAgent(r)}
+	if dc, err := r.Cookie(k.limits.deviceCookie); err == nil && len(dc.Value) <= maxDeviceCookie {
+		c.device = dc.Value
+	}
+	return r.WithContext(context.WithValue(r.Context(), clientKey{}, c))
 }
 
 // sessionToken finds the token a request carries, and whether it came from

@@ -128,9 +128,11 @@ func TestOAuthStateCookie(t *testing.T) {
 	}
 }
 
-// The kit sets one cookie, the OAuth state: no other code of the module
-// calls http.SetCookie or writes Set-Cookie. A new cookie must come with
-// its own checks in TestCookiesOAuthStateEverywhere.
+// The kit sets two cookies, the OAuth state (oauth_handlers.go) and the
+// device cookie (handlers.go): no other code of the module calls
+// http.SetCookie or writes Set-Cookie. A new cookie must come with its own
+// checks, as these have in TestCookiesOAuthStateEverywhere and
+// TestDeviceCookieAttributes.
 func TestCookiesOnlyTheOAuthState(t *testing.T) {
 	t.Parallel()
 	var setters []string
@@ -149,7 +151,7 @@ func TestCookiesOnlyTheOAuthState(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Equal(t, []string{"oauth_handlers.go"}, setters)
+	require.Equal(t, []string{"handlers.go", "oauth_handlers.go"}, setters)
 }
 
 // requireStateCookie checks one Set-Cookie of the OAuth state over https:

@@ -38,17 +38,19 @@ type passwordSignIn struct {
 }
 
 // signInWithPassword finishes a password sign-in. The guess is counted
-// before it is checked, for known and unknown identifiers alike: a limited
-// account answers 429 whatever the password, and costs no hash. An unknown
-// identifier's zero user checks the dummy hash, so every failure takes the
-// same work and gets the same answer.
+// before it is checked, by the identifier typed and the source, for known
+// and unknown identifiers alike (lockout.go): a limited one answers 429
+// whatever the password, and costs no hash. An unknown identifier's zero
+// user checks the dummy hash, so every failure takes the same work and
+// gets the same answer.
 //
 // The session is made under the credential stamp of the record whose hash
 // was verified: if a reset lands while the hash is checked, the sign-in
 // fails, and a session it made anyway would be dead on arrival.
 func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw string) (grantAnswer, error) {
 	u := a.user
-	if err := k.guess(ctx, accountKey(u.ID, a.kind, a.identifier), u.ID); err != nil {
+	at := k.attemptAt(ctx, a.kind, a.identifier, u.ID)
+	if err := k.guess(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	if !fitsPassword(pw) {
@@ -63,7 +65,7 @@ func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw strin
 		k.event(ctx, "sign-in failed", u.ID)
 		return grantAnswer{}, a.wrong
 	}
-	if err := k.guessedRight(ctx, u.ID); err != nil {
+	if err := k.guessedRight(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	if a.unconfirmed {
@@ -82,9 +84,10 @@ func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw strin
 // token t was issued for, with a new credential stamp, in one write with up
 // that holds only while the user's stamp is t's. Every session and every
 // outstanding link and code dies with the old stamp; they are deleted too,
-// and the account's failed guesses cleared. A reset by link or by code ends
-// alike, signing nobody in. No sign-in that checked the old password can
-// undo it: the sign-in writes only lastLoginAt, and only under the old stamp.
+// and the failed guesses at the address or number the reset went to are
+// cleared. A reset by link or by code ends alike, signing nobody in. No
+// sign-in that checked the old password can undo it: the sign-in writes
+// only lastLoginAt, and only under the old stamp.
 func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserUpdate, stale error) error {
 	stamp, err := k.newID()
 	if err != nil {
@@ -98,7 +101,11 @@ func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserU
 	if err := k.endSessionsAndTokens(ctx, t.UserID, ""); err != nil {
 		return err
 	}
-	if err := k.guessedRight(ctx, t.UserID); err != nil {
+	kind := kindEmail
+	if t.Purpose == PurposeResetCode {
+		kind = kindPhone
+	}
+	if err := k.guessedRight(ctx, k.attemptAt(ctx, kind, t.Subject, t.UserID)); err != nil {
 		return err
 	}
 	k.event(ctx, "password reset", t.UserID)
@@ -178,9 +185,12 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 
 // checkCurrentPassword checks the password a signed-in user gives to
 // change a credential. It counts toward FailedSignIns like a sign-in
-// (SECURITY 5): a stolen session must not become a password oracle.
+// (SECURITY 5): a stolen session must not become a password oracle. Its
+// identifier is the account, not its email or number, so that a stolen
+// session's failures lock neither of them for their owner.
 func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) error {
-	if err := k.guess(ctx, accountKey(u.ID, "", ""), u.ID); err != nil {
+	at := k.attemptAt(ctx, "user", u.ID, u.ID)
+	if err := k.guess(ctx, at); err != nil {
 		return err
 	}
 	wrong := newError(CodeWrongPassword, "The current password is wrong.")
@@ -195,7 +205,7 @@ func (k *Kit) checkCurrentPassword(ctx context.Context, u *User, pw string) erro
 		k.event(ctx, "current password refused", u.ID)
 		return wrong
 	}
-	return k.guessedRight(ctx, u.ID)
+	return k.guessedRight(ctx, at)
 }
 
 // PasswordChecker judges a new password against what attackers know, such

@@ -153,7 +153,7 @@ func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData js
 		return k.signUpSession(ctx, u)
 	}
 	// Counted before anything is made: a refused sign-up makes nothing.
-	if err := k.textAsked(ctx, phone, ""); err != nil {
+	if err := k.textAsked(ctx, ""); err != nil {
 		return grantAnswer{}, err
 	}
 	if err := k.newAccount(ctx, &u, pw); err != nil {
@@ -205,16 +205,17 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 }
 
 // sendByPhone answers a send route as sendByEmail does: it checks the
-// number and counts it (SMSPerIP, SMSPerNumber, whatever the account), then
+// number and counts the request (SMSPerIP, whatever the account), then
 // does the rest off the request path, so that the answer is the same, in
 // content and in time, whether or not an account has the number. send runs
-// with the account that holds the number (held false when none does).
+// with the account that holds the number (held false when none does);
+// SMSPerNumber counts the texts it sends.
 func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, phone string, u User, held bool) error) error {
 	phone, err := k.queryPhone(rawPhone)
 	if err != nil {
 		return err
 	}
-	if err := k.textAsked(ctx, phone, ""); err != nil {
+	if err := k.textAsked(ctx, ""); err != nil {
 		return err
 	}
 	k.goBackground(ctx, what, func(ctx context.Context) error {
@@ -310,7 +311,8 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessAtNumber(ctx, phone); err != nil {
+	at := k.attemptAt(ctx, kindPhone, phone, "")
+	if err := k.guess(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	t, err := k.matchCode(ctx, phone, code, PurposeSignInCode)
@@ -318,13 +320,17 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 		return grantAnswer{}, err
 	}
 	if pending(t) {
-		return k.signInPending(ctx, t, "sign-in by code")
+		answer, err := k.signInPending(ctx, t, "sign-in by code")
+		if err == nil {
+			err = k.guessedRight(ctx, at)
+		}
+		return answer, err
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessedRight(ctx, t.UserID); err != nil {
+	if err := k.guessedRight(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	// The code reached the phone: the number is confirmed too.
@@ -360,20 +366,6 @@ func (k *Kit) signInPending(ctx context.Context, t Token, event string) (grantAn
 func phoneProven(t Token) UserUpdate {
 	verified := true
 	return UserUpdate{Set: UserFields{PhoneVerified: &verified}, If: UserFields{Phone: &t.Subject}}
-}
-
-// guessAtNumber counts a code offered for a number toward FailedSignIns of
-// the account that has the number, or of the number when none has it (so
-// that both are limited alike).
-func (k *Kit) guessAtNumber(ctx context.Context, phone string) error {
-	if !k.limits.failed.on() {
-		return nil
-	}
-	u, err := k.phone.store.UserByPhone(ctx, phone)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return internalError(err)
-	}
-	return k.guess(ctx, accountKey(u.ID, "phone", phone), u.ID)
 }
 
 // codeOwner spends a code matchCode accepted and checks that the account
@@ -465,7 +457,10 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessAtNumber(ctx, phone); err != nil {
+	// Counted by the number, whether or not an account has it, as a
+	// password sign-in with it is.
+	at := k.attemptAt(ctx, kindPhone, phone, "")
+	if err := k.guess(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	t, err := k.matchCode(ctx, phone, code, PurposeConfirmPhone, PurposeChangePhone)
@@ -480,13 +475,17 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 		return grantAnswer{User: u}, nil
 	}
 	if pending(t) {
-		return k.signInPending(ctx, t, "phone confirmed")
+		answer, err := k.signInPending(ctx, t, "phone confirmed")
+		if err == nil {
+			err = k.guessedRight(ctx, at)
+		}
+		return answer, err
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	if err := k.guessedRight(ctx, t.UserID); err != nil {
+	if err := k.guessedRight(ctx, at); err != nil {
 		return grantAnswer{}, err
 	}
 	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode)
@@ -544,7 +543,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 		}
 		return u, nil
 	}
-	if err := k.textAsked(ctx, newPhone, u.ID); err != nil {
+	if err := k.textAsked(ctx, u.ID); err != nil {
 		return User{}, err
 	}
 	if owned {

@@ -22,8 +22,7 @@ func (k *Kit) handleSignUpPhone(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleSignInPhone(w http.ResponseWriter, r *http.Request) error {
@@ -38,8 +37,7 @@ func (k *Kit) handleSignInPhone(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleVerifyPhone(w http.ResponseWriter, r *http.Request) error {
@@ -48,8 +46,7 @@ func (k *Kit) handleVerifyPhone(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleResendCode(w http.ResponseWriter, r *http.Request) error {
@@ -72,8 +69,7 @@ func (k *Kit) handleSignInCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return k.writeGrant(w, r, ans)
 }
 
 func (k *Kit) handleSendResetCode(w http.ResponseWriter, r *http.Request) error {

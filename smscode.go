@@ -63,10 +63,11 @@ func (k *Kit) wellFormedCode(s string) bool {
 // textCode issues the code t, of its purpose and bound to its subject
 // (which voids the older codes of that purpose of t's user), and texts it
 // with tpl, naming name. When a code went to that number less than
-// CodeResendGap ago, the number's region is not in Limits.SMSCountries or
-// Limits.SMSBudget is spent, it does neither, and the code sent before
-// keeps working; but keep stores the code even then, untexted: a waiting
-// sign-up must wait, texted or not (see resendVerificationCode).
+// CodeResendGap ago, the number's region is not in Limits.SMSCountries,
+// Limits.SMSPerNumber is reached or Limits.SMSBudget is spent, it does
+// neither, and the code sent before keeps working; but keep stores the
+// code even then, untexted: a waiting sign-up must wait, texted or not
+// (see resendVerificationCode).
 func (k *Kit) textCode(ctx context.Context, t Token, name string, tpl smsTemplate, keep bool) error {
 	phone := t.Subject
 	allowed := k.textAllowed(ctx, phone, tokenUser(t))
@@ -100,8 +101,9 @@ func userCode(u User, purpose TokenPurpose, phone string) Token {
 }
 
 // issueCode stores the new code t and returns it, or returns "" when the
-// code may not be texted: sendable is false, or a code went to the number
-// less than CodeResendGap ago. With keep, it stores the code then too. Within
+// code may not be texted: sendable is false, a code went to the number
+// less than CodeResendGap ago, or a cap on texts holds it back. With keep,
+// it stores the code then too. Within
 // this process the check and the issue are one step per number, so
 // requests racing to text one number text it once.
 func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (string, error) {
@@ -124,6 +126,15 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", tokenUser(t), "purpose", string(t.Purpose))
 			sendable = false
 		}
+	}
+	// Counted here, past the gap, where a text will go: a request that
+	// texts nothing spends no cap.
+	if sendable {
+		ok, err := k.textsAllowed(ctx, phone, tokenUser(t))
+		if err != nil {
+			return "", err
+		}
+		sendable = ok
 	}
 	// Spent here, past the gap and before the new code voids the old one.
 	if sendable {

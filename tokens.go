@@ -81,10 +81,13 @@ func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	// A magic link, a confirmation or an OAuth sign-in proves the account
-	// as well as its password: it clears the failed guesses.
-	if err := k.guessedRight(ctx, userID); err != nil {
-		return grantAnswer{}, err
+	// A link proves the address it went to as well as the password would:
+	// it clears the failed guesses at that address from this browser, and
+	// the address's ceiling.
+	if link.Purpose != "" {
+		if err := k.guessedRight(ctx, k.attemptAt(ctx, kindEmail, link.Subject, userID)); err != nil {
+			return grantAnswer{}, err
+		}
 	}
 	k.event(ctx, "sign-in by "+g.Action, userID)
 	return answer, nil

@@ -97,3 +97,19 @@ func Block(ip string) (string, bool) {
 	}
 	return a.String(), true
 }
+
+// Network names the network an address belongs to, for counting what is
+// asked from one place rather than one host: the /24 of an IPv4 address,
+// or the /64 of an IPv6 one. It reports false for what is not an address.
+func Network(ip string) (string, bool) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "", false
+	}
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.WithZone("").Prefix(bits)
+	return p.String(), true
+}

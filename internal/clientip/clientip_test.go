@@ -51,3 +51,23 @@ func TestBlockGroupsIPv6By64(t *testing.T) {
 	_, ok = Block("not an address")
 	require.False(t, ok)
 }
+
+func TestNetworkGroupsIPv4By24AndIPv6By64(t *testing.T) {
+	for _, c := range []struct{ a, b string }{
+		{"192.0.2.1", "192.0.2.254"},
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9"},
+	} {
+		na, ok := Network(c.a)
+		require.True(t, ok)
+		nb, _ := Network(c.b)
+		require.Equal(t, na, nb, "one network")
+	}
+	n, _ := Network("192.0.2.1")
+	require.Equal(t, "192.0.2.0/24", n)
+	other, _ := Network("192.0.3.1")
+	require.NotEqual(t, n, other)
+	v6, _ := Network("2001:db8:1:3::1")
+	require.Equal(t, "2001:db8:1:3::/64", v6)
+	_, ok := Network("not an address")
+	require.False(t, ok)
+}
