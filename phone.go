@@ -435,8 +435,11 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, phone, code, pw string) erro
 		if t, err = k.spendCode(ctx, t); err != nil {
 			return err
 		}
-		_, err := k.accountFromPending(ctx, t, kindPhone, newHash, errInvalidCode)
-		return err
+		u, err := k.accountFromPending(ctx, t, kindPhone, newHash, errInvalidCode)
+		if err != nil {
+			return err
+		}
+		return k.guessedRight(ctx, k.attemptAt(ctx, kindPhone, t.Subject, u.ID))
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
