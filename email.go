@@ -56,12 +56,13 @@ func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData js
 		return grantAnswer{}, internalError(err)
 	}
 	k.event(ctx, "sign-up", u.ID)
-	// Counted, or sign-ups could bury any mailbox in mail; never held back
-	// by the repeat gap, which would let an attacker's sign-up a moment
-	// before hold back the owner's link. Past the cap the sign-up waits
-	// all the same, unmailed: resend mails it later.
+	// Counted (EmailsPerAddress), or sign-ups could bury any mailbox in
+	// mail; apart from the recovery mails of the send routes, which
+	// sign-ups must not use up, and never held back by the repeat gap,
+	// which would let an attacker's sign-up a moment before hold back the
+	// owner's link. Past the cap the sign-up waits all the same, unmailed.
 	k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
-		if ok, err := k.mailAllowed(ctx, "", email, u.ID); !ok {
+		if ok, err := k.sendCaps(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "signup-mail", email, u.ID, nil); !ok {
 			return err
 		}
 		return k.mailLink(ctx, k.templates.confirm, email, secret, k.confirmLifetime, "")
