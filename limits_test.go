@@ -595,10 +595,6 @@ func (errLimiter) Hit(context.Context, string, time.Duration, time.Time) (int64,
 	return 0, time.Time{}, errors.New("connection refused")
 }
 
-func (errLimiter) Count(context.Context, string, time.Duration, time.Time) (int64, time.Time, error) {
-	return 0, time.Time{}, errors.New("connection refused")
-}
-
 func (errLimiter) Reset(context.Context, string) error { return errors.New("connection refused") }
 
 // A limiter that fails fails closed: the request is refused with a 500,
