@@ -246,6 +246,26 @@ func TestNewDeviceNotice(t *testing.T) {
 	attacker.passwordSignIn(email, inputPassword)
 	requireNotice(t, h.mail(email))
 	h.noMail(other)
+
+	// Nor does a copy of the owner's cookie that he altered.
+	kit, err := url.Parse(h.srv.URL)
+	require.NoError(t, err)
+	var owners string
+	for _, c := range chrome.client.Jar.Cookies(kit) {
+		if c.Name == deviceCookie {
+			owners = c.Value
+		}
+	}
+	require.NotEmpty(t, owners)
+	altered := owners[:len(owners)-1] + "A"
+	if altered == owners {
+		altered = owners[:len(owners)-1] + "B"
+	}
+	forger := h.browser()
+	forger.client.Jar.SetCookies(kit, []*http.Cookie{{Name: deviceCookie, Value: altered}})
+	forger.passwordSignIn(email, inputPassword)
+	requireNotice(t, h.mail(email))
+	h.noMail(email)
 }
 
 func sendMagic(h *harness, email string) string {
