@@ -79,9 +79,10 @@ type Kit struct {
 		confirm, magic, reset, changeEmail, emailChanged, addressInUse emailTemplate
 	}
 
-	phone  phoneSettings
-	oauth  oauthKit
-	limits limitSettings
+	phone   phoneSettings
+	oauth   oauthKit
+	limits  limitSettings
+	notices noticeSettings
 
 	hashSlots      chan struct{}
 	hashWait       time.Duration   // the longest wait for a slot
@@ -110,6 +111,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureEmails,       // EmailTemplates
 		(*Kit).configureLimits,       // Limiter, Limits, TrustedProxies
 		(*Kit).configurePhone,        // PhoneAuth and the SMS fields
+		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
 	} {
 		if err := step(k, cfg); err != nil {

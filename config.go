@@ -170,6 +170,13 @@ type Config struct {
 	// [DefaultSMSTemplates].
 	SMSTemplates SMSTemplates
 
+	// Notices turns on the messages that tell an account's owner what was
+	// done with it: a password changed or reset, a sign-in from a browser
+	// the account had not seen. Each is Off by default; see [Notices]. The
+	// notices of a changed email or number, to the old one, are always
+	// sent.
+	Notices Notices
+
 	// Providers turns on sign-in with OAuth providers (signInWithProvider),
 	// keyed by the name the client uses: "google", "apple", "facebook",
 	// "twitter" (X), "github", "discord". Default: none. Register

@@ -225,34 +225,34 @@ func (k *Kit) beginOAuth(p *oauthid.Provider) (authURL, cookieValue string, err 
 
 // oauthSignIn ends a sign-in with p: it checks the callback's params
 // against c, the browser's opened cookie, spends the state, exchanges the
-// code and finds or creates the user.
-func (k *Kit) oauthSignIn(ctx context.Context, p *oauthid.Provider, c oauthCookie, params url.Values) (User, error) {
+// code and finds or creates the user (created says which).
+func (k *Kit) oauthSignIn(ctx context.Context, p *oauthid.Provider, c oauthCookie, params url.Values) (u User, created bool, err error) {
 	now := k.clock()
 	state := params.Get("state")
 	if state == "" || len(state) > maxTokenLen || subtle.ConstantTimeCompare([]byte(state), []byte(c.State)) != 1 ||
 		c.Provider != p.Name() || now.Unix() >= c.Expires {
-		return User{}, errInvalidState
+		return User{}, false, errInvalidState
 	}
 	if err := k.spendOAuthState(ctx, c, now); err != nil {
-		return User{}, err
+		return User{}, false, err
 	}
 	if e := params.Get("error"); e != "" {
 		if e == "access_denied" || e == "user_cancelled_authorize" {
-			return User{}, errAccessDenied
+			return User{}, false, errAccessDenied
 		}
-		return User{}, oauthFailed(fmt.Errorf("%s answered error %.64q", p.Name(), e))
+		return User{}, false, oauthFailed(fmt.Errorf("%s answered error %.64q", p.Name(), e))
 	}
 	code := params.Get("code")
 	if code == "" || len(code) > 4096 {
-		return User{}, oauthFailed(fmt.Errorf("%s sent no code", p.Name()))
+		return User{}, false, oauthFailed(fmt.Errorf("%s sent no code", p.Name()))
 	}
 	tok, err := p.Exchange(ctx, k.oauthRedirectURL(p.Name()), code, c.Verifier, now)
 	if err != nil {
-		return User{}, oauthFailed(err)
+		return User{}, false, oauthFailed(err)
 	}
 	id, err := p.Identify(ctx, tok, c.Nonce, params)
 	if err != nil {
-		return User{}, oauthFailed(err)
+		return User{}, false, oauthFailed(err)
 	}
 	return k.oauthUser(ctx, p.Name(), id)
 }

@@ -21,40 +21,41 @@ import (
 // the address, and the provider has not said that this user does. It is
 // not stored, links to nothing and refuses nothing, so the account is
 // made without an email and the address stays free for its owner.
-func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identity) (User, error) {
+func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identity) (u User, created bool, err error) {
 	if id.ID == "" || len(id.ID) > 256 {
-		return User{}, oauthFailed(fmt.Errorf("%s named no user", provider))
+		return User{}, false, oauthFailed(fmt.Errorf("%s named no user", provider))
 	}
 	id.Email, id.Name, id.Picture = k.usableEmail(id.Email), usableName(id.Name), usablePicture(id.Picture)
 	if !id.EmailVerified {
 		id.Email = ""
 	}
 	id.EmailVerified = id.Email != ""
-	u, err := k.store.UserByProvider(ctx, provider, id.ID)
+	u, err = k.store.UserByProvider(ctx, provider, id.ID)
 	if err == nil {
-		return k.refreshOAuthUser(ctx, u, id)
+		u, err = k.refreshOAuthUser(ctx, u, id)
+		return u, false, err
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return User{}, internalError(err)
+		return User{}, false, internalError(err)
 	}
 	if id.Email != "" {
 		existing, held, err := k.holder(ctx, kindEmail, id.Email)
 		switch {
 		case err != nil:
-			return User{}, err
+			return User{}, false, err
 		case held && k.owns(existing, kindEmail):
 			if k.oauth.linkEmails && existing.EmailVerified {
 				k.oauthEvent(ctx, "oauth sign-in by verified email", provider, existing.ID)
-				return existing, nil
+				return existing, false, nil
 			}
 			k.oauthEvent(ctx, "oauth sign-in refused: email of another account", provider, existing.ID)
-			return User{}, errAccountExists
+			return User{}, false, errAccountExists
 		case held:
 			// The provider vouches for an address that the account holding
 			// it never proved (a sign-up of an earlier release nobody
 			// confirmed): it is this user's (pending.go, release).
 			if err := k.release(ctx, kindEmail, id.Email, errAccountExists); err != nil {
-				return User{}, err
+				return User{}, false, err
 			}
 		}
 	}
@@ -66,23 +67,23 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 		SignUpAt: now, LastLoginAt: now,
 	}
 	if u.ID, err = k.newID(); err != nil {
-		return User{}, internalError(err)
+		return User{}, false, internalError(err)
 	}
 	if u.Stamp, err = k.newID(); err != nil {
-		return User{}, internalError(err)
+		return User{}, false, internalError(err)
 	}
 	if err := k.store.CreateUser(ctx, u); errors.Is(err, ErrDuplicate) {
 		// A twin callback created the identity meanwhile, or another
 		// account took the email.
 		if again, err := k.store.UserByProvider(ctx, provider, id.ID); err == nil {
-			return again, nil
+			return again, false, nil
 		}
-		return User{}, errAccountExists
+		return User{}, false, errAccountExists
 	} else if err != nil {
-		return User{}, internalError(err)
+		return User{}, false, internalError(err)
 	}
 	k.oauthEvent(ctx, "oauth sign-up", provider, u.ID)
-	return u, nil
+	return u, true, nil
 }
 
 // refreshOAuthUser fills what an account lacks from what the provider says

@@ -123,12 +123,12 @@ func (k *Kit) finishOAuth(w http.ResponseWriter, r *http.Request, name string) {
 		k.oauthRedirectError(w, r, name, err)
 		return
 	}
-	u, err := k.oauthSignIn(r.Context(), p, c, params)
+	u, created, err := k.oauthSignIn(r.Context(), p, c, params)
 	if err != nil {
 		k.oauthRedirectError(w, r, name, err)
 		return
 	}
-	grant, err := k.issueToken(r.Context(), Token{Purpose: PurposeGrant, UserID: u.ID, Action: actionOAuth, Stamp: u.Stamp}, k.grantLifetime)
+	grant, err := k.issueToken(r.Context(), Token{Purpose: PurposeGrant, UserID: u.ID, Action: actionOAuth, Stamp: u.Stamp, Data: grantData(created)}, k.grantLifetime)
 	if err != nil {
 		k.oauthRedirectError(w, r, name, internalError(err))
 		return

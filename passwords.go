@@ -77,6 +77,7 @@ func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw strin
 		return grantAnswer{}, err
 	}
 	k.event(ctx, "sign-in", u.ID)
+	k.noticeNewDevice(ctx, answer, false)
 	return answer, nil
 }
 
@@ -95,7 +96,8 @@ func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserU
 	}
 	up.Set.PasswordHash, up.Set.Stamp, up.If.Stamp = &newHash, &stamp, &t.Stamp
 	// Stale when the account, its address or its credentials changed since.
-	if _, err := k.updateUser(ctx, t.UserID, up, nil, stale); err != nil {
+	u, err := k.updateUser(ctx, t.UserID, up, nil, stale)
+	if err != nil {
 		return err
 	}
 	if err := k.endSessionsAndTokens(ctx, t.UserID, ""); err != nil {
@@ -109,6 +111,7 @@ func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserU
 		return err
 	}
 	k.event(ctx, "password reset", t.UserID)
+	k.noticePasswordChanged(ctx, u)
 	return nil
 }
 
@@ -180,6 +183,7 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 		return err
 	}
 	k.event(ctx, "password changed", u.ID)
+	k.noticePasswordChanged(ctx, u)
 	return nil
 }
 

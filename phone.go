@@ -339,6 +339,7 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 		return grantAnswer{}, err
 	}
 	k.event(ctx, "sign-in by code", t.UserID)
+	k.noticeNewDevice(ctx, answer, false)
 	return answer, nil
 }
 

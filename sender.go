@@ -53,6 +53,13 @@ type MessageData struct {
 	// someone typed, so that no text an attacker wrote reaches a stranger.
 	Name      string
 	ExpiresIn time.Duration // how long the link or code works
+	// In the notices of Config.Notices: the browser and system the
+	// request came from, as "Chrome 99 on Mac OS X 10.15" (only letters,
+	// digits, dots and spaces); its IP address ("" if unknown); and when it
+	// happened, in UTC.
+	Device string
+	IP     string
+	At     time.Time
 }
 
 // EmailTemplate is a message executed with [MessageData]: Subject and Text
@@ -76,6 +83,12 @@ type EmailTemplates struct {
 	// asked to move to (changeEmail): nothing changed, and the asker is
 	// answered as if the address were free.
 	AddressInUse EmailTemplate
+	// PasswordChanged tells the owner that the password was changed or
+	// reset (Config.Notices.PasswordChanged).
+	PasswordChanged EmailTemplate
+	// NewDevice tells the owner of a sign-in from a browser the account
+	// had not seen (Config.Notices.NewDevice).
+	NewDevice EmailTemplate
 }
 
 // DefaultEmailTemplates returns the messages used where
@@ -118,6 +131,20 @@ func DefaultEmailTemplates() EmailTemplates {
 				"Someone signed in to another {{.AppName}} account asked to make {{.Email}} its email. " +
 				"It is the email of your account already, so nothing changed.\n\n" +
 				"If that was you, sign in with this address instead. If not, you need not do anything.\n",
+		},
+		PasswordChanged: EmailTemplate{
+			Subject: "Your {{.AppName}} password was changed",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"The password of your {{.AppName}} account was changed on {{.At.Format \"2 January 2006 at 15:04 MST\"}}, " +
+				"from {{.Device}}{{with .IP}} at IP address {{.}}{{end}}. Sessions on other devices were signed out.\n\n" +
+				"If you did not do this, reset your password at once and contact us.\n",
+		},
+		NewDevice: EmailTemplate{
+			Subject: "New sign-in to your {{.AppName}} account",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"Your {{.AppName}} account was signed in to on {{.At.Format \"2 January 2006 at 15:04 MST\"}} " +
+				"from a browser it had not seen before: {{.Device}}{{with .IP}}, at IP address {{.}}{{end}}.\n\n" +
+				"If that was you, you need not do anything. If not, reset your password at once: that signs every session out.\n",
 		},
 	}
 }
@@ -249,6 +276,12 @@ type SMSTemplates struct {
 	// to move to (changePhone): nothing changed, and the asker is answered
 	// as if the number were free.
 	NumberInUse string
+	// PasswordChanged tells the owner that the password was changed or
+	// reset (Config.Notices.PasswordChanged).
+	PasswordChanged string
+	// NewDevice tells the owner of a sign-in from a browser the account
+	// had not seen (Config.Notices.NewDevice).
+	NewDevice string
 }
 
 // DefaultSMSTemplates returns the texts used where Config.SMSTemplates
@@ -256,11 +289,13 @@ type SMSTemplates struct {
 // text longer than one segment.
 func DefaultSMSTemplates() SMSTemplates {
 	return SMSTemplates{
-		VerifyPhone:  "{{.Code}} is your {{.AppName}} verification code. It expires in {{duration .ExpiresIn}}. Do not share it with anyone.",
-		SignInCode:   "{{.Code}} is your {{.AppName}} sign-in code. It expires in {{duration .ExpiresIn}}. Never share it: we will never ask you for it.",
-		ResetCode:    "{{.Code}} is your {{.AppName}} password reset code. It expires in {{duration .ExpiresIn}}. If you did not ask for it, ignore this text.",
-		PhoneChanged: "The phone number of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
-		NumberInUse:  "Someone asked to move another {{.AppName}} account to this number. It is your account's number already: nothing changed.",
+		VerifyPhone:     "{{.Code}} is your {{.AppName}} verification code. It expires in {{duration .ExpiresIn}}. Do not share it with anyone.",
+		SignInCode:      "{{.Code}} is your {{.AppName}} sign-in code. It expires in {{duration .ExpiresIn}}. Never share it: we will never ask you for it.",
+		ResetCode:       "{{.Code}} is your {{.AppName}} password reset code. It expires in {{duration .ExpiresIn}}. If you did not ask for it, ignore this text.",
+		PhoneChanged:    "The phone number of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
+		NumberInUse:     "Someone asked to move another {{.AppName}} account to this number. It is your account's number already: nothing changed.",
+		PasswordChanged: "The password of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
+		NewDevice:       "New sign-in to your {{.AppName}} account from {{.Device}}. Not you? Reset your password.",
 	}
 }
 

@@ -90,6 +90,7 @@ func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error
 		}
 	}
 	k.event(ctx, "sign-in by "+g.Action, userID)
+	k.noticeNewDevice(ctx, answer, firstSession(g, link))
 	return answer, nil
 }
 
