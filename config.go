@@ -155,9 +155,11 @@ type Config struct {
 	// included, before it is dead: 1 to 10. Default 5.
 	CodeMaxAttempts int
 	// CodeResendGap is the least time between two codes texted to one
-	// number; a send route asked again sooner answers as usual and texts
-	// nothing (the code sent before still works). At most CodeLifetime.
-	// Default 60 seconds (or CodeLifetime, if that is shorter).
+	// number, by every instance that shares the Store; a send route asked
+	// again sooner answers as usual and texts nothing (the code sent before
+	// still works; once it is spent, the next may go at once). At most
+	// CodeLifetime. Default 60 seconds (or CodeLifetime, if that is
+	// shorter).
 	CodeResendGap time.Duration
 	// CostlyNumbers lists the kinds of phone numbers that cost whoever
 	// texts them and that phone accounts may still use: NumberPremiumRate,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/authkit/authkit/internal/phonenum"
@@ -24,7 +23,6 @@ type phoneSettings struct {
 	templates                     struct {
 		verify, signIn, reset, changed, inUse smsTemplate
 	}
-	locks [32]sync.Mutex // see lock
 }
 
 // configurePhone checks and applies the phone-account fields of cfg.

@@ -8,16 +8,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/big"
 	"slices"
 	"strings"
+	"time"
 )
 
 // SMS codes (SECURITY 11, 13-15): uniform digits from Config.Rand, kept
 // only as a keyed HMAC bound to their purpose and number, the newest of a
 // purpose and number the only one that works, a few tries each, spent
-// atomically, and at most one texted to a number per CodeResendGap.
+// atomically, and at most one texted to a number per CodeResendGap, across
+// instances (textgap.go).
 
 var errInvalidCode = newError(CodeInvalidCode, "The code is not valid: it is wrong, has expired, was used already or was tried too often. Ask for a new one.")
 
@@ -102,27 +103,20 @@ func userCode(u User, purpose TokenPurpose, phone string) Token {
 
 // issueCode stores the new code t and returns it, or returns "" when the
 // code may not be texted: sendable is false, a code went to the number
-// less than CodeResendGap ago, or a cap on texts holds it back. With keep,
-// it stores the code then too. Within
-// this process the check and the issue are one step per number, so
-// requests racing to text one number text it once.
+// less than CodeResendGap ago (from any instance: see claimTextGap), or a
+// cap on texts holds it back. With keep, it stores the code then too.
 func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (string, error) {
 	phone := t.Subject
-	unlock := k.phone.lock(phone)
-	defer unlock()
 	now := k.clock()
-	for _, p := range codePurposes {
-		if !sendable {
-			break
-		}
-		last, err := k.phone.store.LatestToken(ctx, p, phone, now)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+	release := func() {}
+	if sendable {
+		r, ok, err := k.claimTextGap(ctx, phone, now)
 		if err != nil {
 			return "", err
 		}
-		if now.Before(last.CreatedAt.Add(k.phone.resendGap)) {
+		if ok {
+			release = r
+		} else {
 			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", tokenUser(t), "purpose", string(t.Purpose))
 			sendable = false
 		}
@@ -132,6 +126,7 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 	if sendable {
 		ok, err := k.textsAllowed(ctx, phone, tokenUser(t))
 		if err != nil {
+			release()
 			return "", err
 		}
 		sendable = ok
@@ -140,13 +135,29 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 	if sendable {
 		ok, err := k.textBudget(ctx, tokenUser(t))
 		if err != nil {
+			release()
 			return "", err
 		}
 		sendable = ok
 	}
-	if !sendable && !keep {
-		return "", nil
+	if !sendable {
+		release() // a text held back keeps no one waiting
+		if !keep {
+			return "", nil
+		}
+		_, err := k.storeCode(ctx, t, now)
+		return "", err
 	}
+	code, err := k.storeCode(ctx, t, now)
+	if err != nil {
+		release()
+		return "", err
+	}
+	return code, nil
+}
+
+// storeCode stores t as a fresh code made at now and returns the code.
+func (k *Kit) storeCode(ctx context.Context, t Token, now time.Time) (string, error) {
 	// A live code of this purpose and number with the same digits has the
 	// same hash: draw again (one chance in a million).
 	for range 3 {
@@ -154,7 +165,7 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 		if err != nil {
 			return "", err
 		}
-		t.Hash, t.CreatedAt, t.ExpiresAt = k.codeHash(t.Purpose, phone, code), now, now.Add(k.phone.codeLifetime)
+		t.Hash, t.CreatedAt, t.ExpiresAt = k.codeHash(t.Purpose, t.Subject, code), now, now.Add(k.phone.codeLifetime)
 		err = k.store.CreateToken(ctx, t)
 		if errors.Is(err, ErrDuplicate) {
 			continue
@@ -162,22 +173,9 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 		if err != nil {
 			return "", err
 		}
-		if !sendable {
-			return "", nil
-		}
 		return code, nil
 	}
 	return "", errors.New("authkit: three fresh codes in a row matched live ones")
-}
-
-// lock serialises what is done for one number in this process (numbers
-// share a few locks).
-func (p *phoneSettings) lock(phone string) (unlock func()) {
-	h := fnv.New32a()
-	h.Write([]byte(phone))
-	m := &p.locks[h.Sum32()%uint32(len(p.locks))]
-	m.Lock()
-	return m.Unlock
 }
 
 // matchCode checks guess against the newest live code of one of purposes
@@ -236,14 +234,17 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 }
 
 // spendCode consumes a code matchCode accepted. Of the requests that race
-// to spend one code, one gets it and the others an invalid_code.
+// to spend one code, one gets it and the others an invalid_code. A spent
+// code holds back the next text no more (see giveBackTextGap).
 func (k *Kit) spendCode(ctx context.Context, t Token) (Token, error) {
-	t, err := k.store.ConsumeToken(ctx, t.Purpose, t.Hash, k.clock())
+	now := k.clock()
+	t, err := k.store.ConsumeToken(ctx, t.Purpose, t.Hash, now)
 	if errors.Is(err, ErrNotFound) {
 		return Token{}, errInvalidCode
 	}
 	if err != nil {
 		return Token{}, internalError(err)
 	}
+	k.giveBackTextGap(ctx, t, now)
 	return t, nil
 }
