@@ -37,12 +37,27 @@ func (k *Kit) newCode() (string, error) {
 	return strings.Repeat("0", n-len(s)) + s, nil
 }
 
-// codeHash is how a code is kept: an HMAC under a key derived from
-// Config.Secret, over the purpose and number it was sent for. A leaked
+// codeHash is how a code is kept: an HMAC under a key derived from the
+// current secret, over the purpose and number it was sent for. A leaked
 // table of hashes cannot be searched for the few million codes without
 // the secret, and a code matches nowhere but where it was sent.
 func (k *Kit) codeHash(purpose TokenPurpose, phone, code string) string {
-	m := hmac.New(sha256.New, k.phone.codeKey)
+	return codeHMAC(k.phone.codeKeys[0], purpose, phone, code)
+}
+
+// codeHashes are the hashes a code may be kept under: codeHash's first,
+// then those under the secrets being rotated out, for codes sent before
+// the current secret was put first.
+func (k *Kit) codeHashes(purpose TokenPurpose, phone, code string) []string {
+	hashes := make([]string, len(k.phone.codeKeys))
+	for i, key := range k.phone.codeKeys {
+		hashes[i] = codeHMAC(key, purpose, phone, code)
+	}
+	return hashes
+}
+
+func codeHMAC(key []byte, purpose TokenPurpose, phone, code string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(string(purpose) + "\x00" + phone + "\x00" + code))
 	return hex.EncodeToString(m.Sum(nil))
 }
@@ -213,20 +228,24 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 		k.event(ctx, "code refused", t.UserID)
 		return Token{}, errInvalidCode
 	}
-	if hmac.Equal([]byte(k.codeHash(t.Purpose, phone, guess)), []byte(t.Hash)) {
-		return t, nil
+	for _, h := range k.codeHashes(t.Purpose, phone, guess) {
+		if hmac.Equal([]byte(h), []byte(t.Hash)) {
+			return t, nil
+		}
 	}
 	// Sign-ups that wait for the number never void each other: a later one
 	// (an attacker's) must not stop the owner's own code from working. The
 	// guess, counted against the newest code above, may be any waiting
-	// sign-up's.
+	// sign-up's, under any secret in use.
 	if slices.Contains(purposes, PurposeConfirmPhone) {
-		w, err := k.store.TokenByHash(ctx, k.codeHash(PurposeConfirmPhone, phone, guess), now)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Token{}, internalError(err)
-		}
-		if err == nil && pending(w) && w.Purpose == PurposeConfirmPhone && w.Subject == phone {
-			return w, nil
+		for _, h := range k.codeHashes(PurposeConfirmPhone, phone, guess) {
+			w, err := k.store.TokenByHash(ctx, h, now)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return Token{}, internalError(err)
+			}
+			if err == nil && pending(w) && w.Purpose == PurposeConfirmPhone && w.Subject == phone {
+				return w, nil
+			}
 		}
 	}
 	k.event(ctx, "code refused", t.UserID)
