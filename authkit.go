@@ -64,7 +64,7 @@ type Kit struct {
 	publicURL   string   // without a trailing slash
 	redirectURL *url.URL // parsed RedirectURL
 	origins     map[string]bool
-	secret      []byte
+	secrets     [][]byte // current first (see subkeys)
 
 	emailConfirmation bool
 	emailPolicy       emailaddr.Policy // what an email must look like, and its canonical form
@@ -104,7 +104,7 @@ func New(cfg Config) (*Kit, error) {
 	for _, step := range []func(*Kit, Config) error{
 		(*Kit).configureDependencies, // Store, Mailer, Logger, Now, Rand
 		(*Kit).configureURLs,         // PublicURL, RedirectURL
-		(*Kit).configureSecret,       // Secret
+		(*Kit).configureSecret,       // Secret, Secrets
 		(*Kit).configureOrigins,      // AllowedOrigins
 		(*Kit).configureAccounts,     // AppName, EmailConfirmation, lifetimes, SendTimeout, MaxPendingSends
 		(*Kit).configurePasswords,    // MinPasswordLength, MaxConcurrentHashes

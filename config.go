@@ -74,8 +74,19 @@ type Config struct {
 	// device cookie. At least 32 random bytes, the same on every instance,
 	// kept out of the database. Default: random at New, which suits one
 	// process; then codes, OAuth sign-ins in flight and known devices do
-	// not survive a restart.
+	// not survive a restart. To rotate it, use Secrets instead.
 	Secret []byte
+	// Secrets are the secrets in use while Secret is rotated, the current
+	// one first: codes, OAuth state cookies and device cookies are made
+	// under the first, and those made under any of them are recognised.
+	// Each is at least 32 random bytes. To rotate, put the new secret
+	// first on every instance; once what the old one made has expired
+	// (codes after CodeLifetime, OAuth sign-ins in flight after 10
+	// minutes; a device cookie is made again under the new secret when its
+	// browser signs in, and one that is not only stops passing the lockout
+	// of its IP), remove the old one. See the README. Set Secret or
+	// Secrets, not both: Secrets{s} is Secret s. Default: Secret.
+	Secrets [][]byte
 
 	// EmailConfirmation: new email addresses must be confirmed by link
 	// before they can sign in. Default On. When Off, sign-up answers with a
@@ -155,9 +166,11 @@ type Config struct {
 	// included, before it is dead: 1 to 10. Default 5.
 	CodeMaxAttempts int
 	// CodeResendGap is the least time between two codes texted to one
-	// number; a send route asked again sooner answers as usual and texts
-	// nothing (the code sent before still works). At most CodeLifetime.
-	// Default 60 seconds (or CodeLifetime, if that is shorter).
+	// number, by every instance that shares the Store; a send route asked
+	// again sooner answers as usual and texts nothing (the code sent before
+	// still works; once it is spent, the next may go at once). At most
+	// CodeLifetime. Default 60 seconds (or CodeLifetime, if that is
+	// shorter).
 	CodeResendGap time.Duration
 	// CostlyNumbers lists the kinds of phone numbers that cost whoever
 	// texts them and that phone accounts may still use: NumberPremiumRate,
@@ -330,18 +343,34 @@ func absoluteURL(field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// configureSecret checks and applies Secret, or draws one.
+// configureSecret checks and applies Secret or Secrets, or draws a secret.
 func (k *Kit) configureSecret(cfg Config) error {
-	switch n := len(cfg.Secret); {
-	case n == 0:
-		k.secret = make([]byte, 32)
-		if _, err := io.ReadFull(k.rand, k.secret); err != nil {
+	switch {
+	case len(cfg.Secret) > 0 && len(cfg.Secrets) > 0:
+		return errors.New("authkit: set Config.Secret or Config.Secrets, not both (Secrets lists every secret in use, the current one first)")
+	case len(cfg.Secrets) > 0:
+		for i, s := range cfg.Secrets {
+			if len(s) < 32 {
+				return fmt.Errorf("authkit: Config.Secrets[%d] has %d bytes; each needs at least 32 random bytes", i, len(s))
+			}
+			for j := range i {
+				if bytes.Equal(s, cfg.Secrets[j]) {
+					return fmt.Errorf("authkit: Config.Secrets[%d] repeats Config.Secrets[%d]", i, j)
+				}
+			}
+			k.secrets = append(k.secrets, bytes.Clone(s))
+		}
+	case len(cfg.Secret) > 0:
+		if n := len(cfg.Secret); n < 32 {
+			return fmt.Errorf("authkit: Config.Secret has %d bytes; it needs at least 32 random bytes", n)
+		}
+		k.secrets = [][]byte{bytes.Clone(cfg.Secret)}
+	default:
+		s := make([]byte, 32)
+		if _, err := io.ReadFull(k.rand, s); err != nil {
 			return fmt.Errorf("authkit: making a secret: %w", err)
 		}
-	case n < 32:
-		return fmt.Errorf("authkit: Config.Secret has %d bytes; it needs at least 32 random bytes", n)
-	default:
-		k.secret = bytes.Clone(cfg.Secret)
+		k.secrets = [][]byte{s}
 	}
 	return nil
 }

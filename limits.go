@@ -148,9 +148,9 @@ type limitSettings struct {
 	countries map[string]bool   // nil: any
 	clients   clientip.Resolver // who a request comes from, behind TrustedProxies
 
-	deviceKey     []byte // signs the device cookie (lockout.go)
-	deviceCookie  string // its name
-	secureCookies bool   // PublicURL is https: Secure, and the __Host- prefix
+	deviceKeys    [][]byte // sign the device cookie, current first (lockout.go)
+	deviceCookie  string   // its name
+	secureCookies bool     // PublicURL is https: Secure, and the __Host- prefix
 }
 
 // configureLimits checks and applies Config.Limiter, Limits and

@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +79,8 @@ func (k *Kit) guessedRight(ctx context.Context, a attempt) error {
 
 // The device cookie binds a browser to one account it signed in to: a
 // random device id and the account's id, until an expiry, signed with a
-// key derived from Config.Secret. It is no credential: it signs nobody in
+// key derived from the current secret (and recognised under any secret in
+// use, Config.Secrets). It is no credential: it signs nobody in
 // and reaches no session. It only makes the browser a source of its own
 // for FailedSignIns when it signs in to that account again, so that the
 // failures an attacker sends from elsewhere (or from the same IP, such as
@@ -110,7 +112,7 @@ const maxDeviceCookie = 512
 // Secure, and the key that signs it.
 func (k *Kit) configureDevices() {
 	l := &k.limits
-	l.deviceKey = k.subkey("device cookie")
+	l.deviceKeys = k.subkeys("device cookie")
 	l.secureCookies = strings.HasPrefix(k.publicURL, "https://")
 	l.deviceCookie = deviceCookieName
 	if l.secureCookies {
@@ -131,7 +133,7 @@ func (k *Kit) deviceValue(ctx context.Context, userID string) (string, error) {
 	}
 	exp := strconv.FormatInt(k.clock().Add(deviceLifetime).Unix(), 10)
 	payload := dev + "." + base64.RawURLEncoding.EncodeToString([]byte(userID)) + "." + exp
-	return payload + "." + k.deviceMAC(payload), nil
+	return payload + "." + deviceMAC(k.limits.deviceKeys[0], payload), nil
 }
 
 // deviceOf returns the device id of the request's device cookie when the
@@ -147,7 +149,9 @@ func (k *Kit) deviceOf(ctx context.Context, userID string) (string, bool) {
 		return "", false
 	}
 	payload, mac := v[:dot], v[dot+1:]
-	if !hmac.Equal([]byte(mac), []byte(k.deviceMAC(payload))) {
+	if !slices.ContainsFunc(k.limits.deviceKeys, func(key []byte) bool {
+		return hmac.Equal([]byte(mac), []byte(deviceMAC(key, payload)))
+	}) {
 		return "", false
 	}
 	parts := strings.Split(payload, ".")
@@ -165,9 +169,10 @@ func (k *Kit) deviceOf(ctx context.Context, userID string) (string, bool) {
 	return parts[0], true
 }
 
-// deviceMAC signs the payload of a device cookie.
-func (k *Kit) deviceMAC(payload string) string {
-	m := hmac.New(sha256.New, k.limits.deviceKey)
+// deviceMAC signs the payload of a device cookie with key: the current
+// secret's to make one, any secret's in use to check one.
+func deviceMAC(key []byte, payload string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -84,7 +84,7 @@ const actionOAuth = "oauth-signin"
 // oauthKit is the kit's OAuth state, built by configureOAuth.
 type oauthKit struct {
 	providers  map[string]*oauthid.Provider
-	seal       cipher.AEAD // XChaCha20-Poly1305 under a subkey of Config.Secret
+	seals      []cipher.AEAD // XChaCha20-Poly1305 under a subkey of each secret in use, current first
 	cookieName string
 	secure     bool // PublicURL is https: Secure cookies, __Host- prefix
 	linkEmails bool
@@ -106,42 +106,51 @@ type oauthCookie struct {
 // 400 characters.
 const maxOAuthCookie = 1024
 
-// sealOAuthCookie encrypts and authenticates c for the browser: neither
-// the browser nor anyone who reads the cookie learns the state, the PKCE
-// verifier or the nonce, and no one without Config.Secret makes one the
-// kit opens. XChaCha20-Poly1305's 192-bit random nonces never repeat in
-// practice, however many sign-ins one secret seals.
+// sealOAuthCookie encrypts and authenticates c for the browser, under
+// the current secret: neither the browser nor anyone who reads the cookie
+// learns the state, the PKCE verifier or the nonce, and no one without a
+// secret in use makes one the kit opens. XChaCha20-Poly1305's 192-bit
+// random nonces never repeat in practice, however many sign-ins one
+// secret seals.
 func (k *Kit) sealOAuthCookie(c oauthCookie) (string, error) {
 	plain, err := json.Marshal(c)
 	if err != nil {
 		return "", err
 	}
-	nonce := make([]byte, k.oauth.seal.NonceSize(), k.oauth.seal.NonceSize()+len(plain)+k.oauth.seal.Overhead())
+	seal := k.oauth.seals[0]
+	nonce := make([]byte, seal.NonceSize(), seal.NonceSize()+len(plain)+seal.Overhead())
 	if _, err := io.ReadFull(k.rand, nonce); err != nil {
 		return "", fmt.Errorf("authkit: reading randomness: %w", err)
 	}
-	sealed := k.oauth.seal.Seal(nonce, nonce, plain, []byte(k.oauth.cookieName))
+	sealed := seal.Seal(nonce, nonce, plain, []byte(k.oauth.cookieName))
 	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
-// openOAuthCookie is the cookie sealOAuthCookie sealed as value, or
-// errInvalidState for anything else: forged, altered, cut, or sealed
-// under another secret.
+// openOAuthCookie is the cookie sealOAuthCookie sealed as value, under
+// any secret in use (a sign-in started before a rotation ends after it),
+// or errInvalidState for anything else: forged, altered, cut, or sealed
+// under a secret no longer in use.
 func (k *Kit) openOAuthCookie(value string) (oauthCookie, error) {
 	var c oauthCookie
 	if value == "" || len(value) > maxOAuthCookie {
 		return c, errInvalidState
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(value)
-	n := k.oauth.seal.NonceSize()
-	if err != nil || len(raw) < n+k.oauth.seal.Overhead() {
+	n := chacha20poly1305.NonceSizeX
+	if err != nil || len(raw) < n+chacha20poly1305.Overhead {
 		return c, errInvalidState
 	}
-	plain, err := k.oauth.seal.Open(nil, raw[:n], raw[n:], []byte(k.oauth.cookieName))
-	if err != nil || json.Unmarshal(plain, &c) != nil {
-		return oauthCookie{}, errInvalidState
+	for _, seal := range k.oauth.seals {
+		plain, err := seal.Open(nil, raw[:n], raw[n:], []byte(k.oauth.cookieName))
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(plain, &c) != nil {
+			return oauthCookie{}, errInvalidState
+		}
+		return c, nil
 	}
-	return c, nil
+	return oauthCookie{}, errInvalidState
 }
 
 var (
@@ -167,11 +176,13 @@ func (k *Kit) configureOAuth(cfg Config) error {
 		o.cookieName = "__Host-" + oauthCookieName
 	}
 	o.linkEmails = cfg.LinkVerifiedEmails.on(false)
-	seal, err := chacha20poly1305.NewX(k.subkey("oauth state cookie"))
-	if err != nil {
-		return err
+	for _, key := range k.subkeys("oauth state cookie") {
+		seal, err := chacha20poly1305.NewX(key)
+		if err != nil {
+			return err
+		}
+		o.seals = append(o.seals, seal)
 	}
-	o.seal = seal
 	names := make([]string, 0, len(cfg.Providers))
 	for name := range cfg.Providers {
 		names = append(names, name)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/authkit/authkit/internal/phonenum"
@@ -19,12 +18,11 @@ type phoneSettings struct {
 	sender                        SMSSender
 	codeLength, maxAttempts       int
 	codeLifetime, resendGap       time.Duration
-	codeKey                       []byte                 // keys the HMACs of codes
+	codeKeys                      [][]byte               // key the HMACs of codes, current first
 	costly                        map[phonenum.Kind]bool // the costly kinds allowed
 	templates                     struct {
 		verify, signIn, reset, changed, inUse smsTemplate
 	}
-	locks [32]sync.Mutex // see lock
 }
 
 // configurePhone checks and applies the phone-account fields of cfg.
@@ -81,7 +79,7 @@ func (k *Kit) configurePhone(cfg Config) error {
 		}
 		p.costly[phonenum.Kind(kind)] = true
 	}
-	p.codeKey = k.subkey("sms code")
+	p.codeKeys = k.subkeys("sms code")
 	return nil
 }
 

@@ -44,10 +44,16 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// subkey derives from Config.Secret the key of one use, named by label, so
-// that no two uses ever share a key.
-func (k *Kit) subkey(label string) []byte {
-	m := hmac.New(sha256.New, k.secret)
-	m.Write([]byte("authkit " + label))
-	return m.Sum(nil)
+// subkeys derives from each secret in use (Config.Secrets, or Secret) the
+// key of one use, named by label, so that no two uses ever share a key.
+// The first is the current secret's, which makes and seals; the others,
+// of secrets being rotated out, only recognise what they made before.
+func (k *Kit) subkeys(label string) [][]byte {
+	keys := make([][]byte, len(k.secrets))
+	for i, s := range k.secrets {
+		m := hmac.New(sha256.New, s)
+		m.Write([]byte("authkit " + label))
+		keys[i] = m.Sum(nil)
+	}
+	return keys
 }

@@ -8,16 +8,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/big"
 	"slices"
 	"strings"
+	"time"
 )
 
 // SMS codes (SECURITY 11, 13-15): uniform digits from Config.Rand, kept
 // only as a keyed HMAC bound to their purpose and number, the newest of a
 // purpose and number the only one that works, a few tries each, spent
-// atomically, and at most one texted to a number per CodeResendGap.
+// atomically, and at most one texted to a number per CodeResendGap, across
+// instances (textgap.go).
 
 var errInvalidCode = newError(CodeInvalidCode, "The code is not valid: it is wrong, has expired, was used already or was tried too often. Ask for a new one.")
 
@@ -36,12 +37,27 @@ func (k *Kit) newCode() (string, error) {
 	return strings.Repeat("0", n-len(s)) + s, nil
 }
 
-// codeHash is how a code is kept: an HMAC under a key derived from
-// Config.Secret, over the purpose and number it was sent for. A leaked
+// codeHash is how a code is kept: an HMAC under a key derived from the
+// current secret, over the purpose and number it was sent for. A leaked
 // table of hashes cannot be searched for the few million codes without
 // the secret, and a code matches nowhere but where it was sent.
 func (k *Kit) codeHash(purpose TokenPurpose, phone, code string) string {
-	m := hmac.New(sha256.New, k.phone.codeKey)
+	return codeHMAC(k.phone.codeKeys[0], purpose, phone, code)
+}
+
+// codeHashes are the hashes a code may be kept under: codeHash's first,
+// then those under the secrets being rotated out, for codes sent before
+// the current secret was put first.
+func (k *Kit) codeHashes(purpose TokenPurpose, phone, code string) []string {
+	hashes := make([]string, len(k.phone.codeKeys))
+	for i, key := range k.phone.codeKeys {
+		hashes[i] = codeHMAC(key, purpose, phone, code)
+	}
+	return hashes
+}
+
+func codeHMAC(key []byte, purpose TokenPurpose, phone, code string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(string(purpose) + "\x00" + phone + "\x00" + code))
 	return hex.EncodeToString(m.Sum(nil))
 }
@@ -102,27 +118,20 @@ func userCode(u User, purpose TokenPurpose, phone string) Token {
 
 // issueCode stores the new code t and returns it, or returns "" when the
 // code may not be texted: sendable is false, a code went to the number
-// less than CodeResendGap ago, or a cap on texts holds it back. With keep,
-// it stores the code then too. Within
-// this process the check and the issue are one step per number, so
-// requests racing to text one number text it once.
+// less than CodeResendGap ago (from any instance: see claimTextGap), or a
+// cap on texts holds it back. With keep, it stores the code then too.
 func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (string, error) {
 	phone := t.Subject
-	unlock := k.phone.lock(phone)
-	defer unlock()
 	now := k.clock()
-	for _, p := range codePurposes {
-		if !sendable {
-			break
-		}
-		last, err := k.phone.store.LatestToken(ctx, p, phone, now)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+	release := func() {}
+	if sendable {
+		r, ok, err := k.claimTextGap(ctx, phone, now)
 		if err != nil {
 			return "", err
 		}
-		if now.Before(last.CreatedAt.Add(k.phone.resendGap)) {
+		if ok {
+			release = r
+		} else {
 			k.log.InfoContext(ctx, "authkit: code not texted: the number got one less than CodeResendGap ago", "user", tokenUser(t), "purpose", string(t.Purpose))
 			sendable = false
 		}
@@ -132,6 +141,7 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 	if sendable {
 		ok, err := k.textsAllowed(ctx, phone, tokenUser(t))
 		if err != nil {
+			release()
 			return "", err
 		}
 		sendable = ok
@@ -140,13 +150,29 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 	if sendable {
 		ok, err := k.textBudget(ctx, tokenUser(t))
 		if err != nil {
+			release()
 			return "", err
 		}
 		sendable = ok
 	}
-	if !sendable && !keep {
-		return "", nil
+	if !sendable {
+		release() // a text held back keeps no one waiting
+		if !keep {
+			return "", nil
+		}
+		_, err := k.storeCode(ctx, t, now)
+		return "", err
 	}
+	code, err := k.storeCode(ctx, t, now)
+	if err != nil {
+		release()
+		return "", err
+	}
+	return code, nil
+}
+
+// storeCode stores t as a fresh code made at now and returns the code.
+func (k *Kit) storeCode(ctx context.Context, t Token, now time.Time) (string, error) {
 	// A live code of this purpose and number with the same digits has the
 	// same hash: draw again (one chance in a million).
 	for range 3 {
@@ -154,7 +180,7 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 		if err != nil {
 			return "", err
 		}
-		t.Hash, t.CreatedAt, t.ExpiresAt = k.codeHash(t.Purpose, phone, code), now, now.Add(k.phone.codeLifetime)
+		t.Hash, t.CreatedAt, t.ExpiresAt = k.codeHash(t.Purpose, t.Subject, code), now, now.Add(k.phone.codeLifetime)
 		err = k.store.CreateToken(ctx, t)
 		if errors.Is(err, ErrDuplicate) {
 			continue
@@ -162,22 +188,9 @@ func (k *Kit) issueCode(ctx context.Context, t Token, sendable, keep bool) (stri
 		if err != nil {
 			return "", err
 		}
-		if !sendable {
-			return "", nil
-		}
 		return code, nil
 	}
 	return "", errors.New("authkit: three fresh codes in a row matched live ones")
-}
-
-// lock serialises what is done for one number in this process (numbers
-// share a few locks).
-func (p *phoneSettings) lock(phone string) (unlock func()) {
-	h := fnv.New32a()
-	h.Write([]byte(phone))
-	m := &p.locks[h.Sum32()%uint32(len(p.locks))]
-	m.Lock()
-	return m.Unlock
 }
 
 // matchCode checks guess against the newest live code of one of purposes
@@ -215,20 +228,24 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 		k.event(ctx, "code refused", t.UserID)
 		return Token{}, errInvalidCode
 	}
-	if hmac.Equal([]byte(k.codeHash(t.Purpose, phone, guess)), []byte(t.Hash)) {
-		return t, nil
+	for _, h := range k.codeHashes(t.Purpose, phone, guess) {
+		if hmac.Equal([]byte(h), []byte(t.Hash)) {
+			return t, nil
+		}
 	}
 	// Sign-ups that wait for the number never void each other: a later one
 	// (an attacker's) must not stop the owner's own code from working. The
 	// guess, counted against the newest code above, may be any waiting
-	// sign-up's.
+	// sign-up's, under any secret in use.
 	if slices.Contains(purposes, PurposeConfirmPhone) {
-		w, err := k.store.TokenByHash(ctx, k.codeHash(PurposeConfirmPhone, phone, guess), now)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Token{}, internalError(err)
-		}
-		if err == nil && pending(w) && w.Purpose == PurposeConfirmPhone && w.Subject == phone {
-			return w, nil
+		for _, h := range k.codeHashes(PurposeConfirmPhone, phone, guess) {
+			w, err := k.store.TokenByHash(ctx, h, now)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return Token{}, internalError(err)
+			}
+			if err == nil && pending(w) && w.Purpose == PurposeConfirmPhone && w.Subject == phone {
+				return w, nil
+			}
 		}
 	}
 	k.event(ctx, "code refused", t.UserID)
@@ -236,14 +253,17 @@ func (k *Kit) matchCode(ctx context.Context, phone, guess string, purposes ...To
 }
 
 // spendCode consumes a code matchCode accepted. Of the requests that race
-// to spend one code, one gets it and the others an invalid_code.
+// to spend one code, one gets it and the others an invalid_code. A spent
+// code holds back the next text no more (see giveBackTextGap).
 func (k *Kit) spendCode(ctx context.Context, t Token) (Token, error) {
-	t, err := k.store.ConsumeToken(ctx, t.Purpose, t.Hash, k.clock())
+	now := k.clock()
+	t, err := k.store.ConsumeToken(ctx, t.Purpose, t.Hash, now)
 	if errors.Is(err, ErrNotFound) {
 		return Token{}, errInvalidCode
 	}
 	if err != nil {
 		return Token{}, internalError(err)
 	}
+	k.giveBackTextGap(ctx, t, now)
 	return t, nil
 }

@@ -114,6 +114,7 @@ const (
 	PurposeResetCode    TokenPurpose = "reset-pwd-code" // code: lets the user set a new password
 	PurposeChangePhone  TokenPurpose = "change-phone"   // code: makes Subject the user's phone
 	PurposeOAuthState   TokenPurpose = "oauth-state"    // an OAuth state spent by the provider's callback: a marker, written once
+	PurposeTextGap      TokenPurpose = "text-gap"       // a number's resend gap taken by a text: a marker, written once per window
 )
 
 // Token is a one-time credential: a link token, a grant key or a code. The
