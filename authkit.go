@@ -21,7 +21,10 @@
 // package keeps everything in memory, the sqlstore package in SQLite,
 // PostgreSQL or MySQL; the outbox package records and prints messages for
 // tests and development, smtpmail sends real mail and sms real texts
-// (Twilio, MessageBird, Vonage).
+// (Twilio, MessageBird, Vonage). A message a route promises is recorded
+// in the store first and delivered after the answer by the kit's courier,
+// with retries, once across instances; see [Kit.Flush], [Kit.Close] and
+// [Kit.DeadLetters].
 //
 // # Safety
 //

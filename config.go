@@ -225,7 +225,8 @@ type Config struct {
 	// none: the client IP is the connection's, and X-Forwarded-For, which
 	// any client can write, is ignored.
 	TrustedProxies []netip.Prefix
-	// MaxPendingSends bounds the messages being sent in the background at
+	// MaxPendingSends bounds, when the Store is no [Courier] (and the kit
+	// sends from goroutines), the messages being sent in the background at
 	// once (each waits at most SendTimeout). Past it, a message asked for
 	// is dropped and the drop logged as an error, so a flood of send
 	// requests cannot pile up goroutines. Default 1000.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -412,7 +413,9 @@ func TestDeadLetters(t *testing.T) {
 	h.clock.Advance(2 * time.Minute)
 	require.NoError(t, h.kit.RetryDeadLetter(context.Background(), dead[0].ID))
 	h.settle()
-	q := h.follow(h.link("ann@example.com"))
+	link := h.link("ann@example.com")
+	require.NotContains(t, fmt.Sprintf("%+v", dead[0]), strings.TrimPrefix(link, h.srv.URL+"/_auth/verify?key="), "no link at rest")
+	q := h.follow(link)
 	require.Equal(t, "reset-pwd", q.Get("action"))
 
 	// Temporary failures, DeliveryAttempts of them, give it up too.

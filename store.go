@@ -160,7 +160,8 @@ const MaxTokenData = 64 << 10
 // request one lookup instead of two; [Cleaner] lets [Kit.Cleanup] delete
 // expired records in bulk; [UserLister] lets [Kit.CheckIdentifiers] check
 // every stored user; a Store that is a [Limiter] counts the abuse
-// limits (else [Config.Limiter] must).
+// limits (else [Config.Limiter] must); a [Courier] keeps the messages
+// promised until they are delivered.
 //
 // A store that wraps another by embedding it promotes the embedded store's
 // capabilities too, whether or not the wrapper means to offer them: a
