@@ -471,7 +471,7 @@ func noLimitsAtAll() authkit.Limits {
 	return c.Limits
 }
 
-func sendMagic(t *testing.T, srv *httptest.Server, email string) {
+func postSendMagic(t *testing.T, srv *httptest.Server, email string) {
 	t.Helper()
 	resp, err := http.Post(srv.URL+api+"send-magic?email="+email, "application/json", nil)
 	require.NoError(t, err)
@@ -505,7 +505,7 @@ func TestCloseHandsOverTheQueue(t *testing.T) {
 		stuck := stuckMailer{started: make(chan string, n)}
 		first, srv := newCourierKit(t, s, c, stuck, func(c *authkit.Config) { c.DeliveryWorkers = 2 })
 		for _, u := range users {
-			sendMagic(t, srv, u.Email)
+			postSendMagic(t, srv, u.Email)
 		}
 		<-stuck.started // the first kit's workers are in the middle of sends
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -544,7 +544,7 @@ func TestTwoKitsDeliverEachOnce(t *testing.T) {
 			if i%2 == 1 {
 				srv = srv2
 			}
-			wg.Go(func() { sendMagic(t, srv, u.Email) })
+			wg.Go(func() { postSendMagic(t, srv, u.Email) })
 		}
 		wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
