@@ -206,32 +206,43 @@ func intentOf(ctx context.Context) (Intent, bool) {
 	return i, ok
 }
 
-// intentSecret is the link token of intent i: derived from the secret,
-// never stored (only its hash is, in the token table). Every try within
-// one lifetime of the token since the intent was made derives the same
-// one, whose row a try before stored and is still live; a try after that
-// derives a fresh one. lifetime 0 means one token, ever.
+// intentSecret is the link token of intent i: derived from the current
+// secret, never stored (only its hash is, in the token table). Every try
+// within one lifetime of the token since the intent was made derives the
+// same one, whose row a try before stored and is still live; a try after
+// that derives a fresh one. lifetime 0 means one token, ever.
 func (k *Kit) intentSecret(i Intent, lifetime time.Duration) string {
-	return base64.RawURLEncoding.EncodeToString(k.intentSum("intent link", i, lifetime))
+	return k.intentSecrets(i, lifetime)[0]
+}
+
+// intentSecrets are the link tokens of intent i under every secret in
+// use, the current one's first: a token made before a rotation is still
+// found (see deliverSignUp).
+func (k *Kit) intentSecrets(i Intent, lifetime time.Duration) []string {
+	var out []string
+	for _, key := range k.subkeys("intent link") {
+		out = append(out, base64.RawURLEncoding.EncodeToString(k.intentSum(key, i, lifetime)))
+	}
+	return out
 }
 
 // intentCode is the SMS code of intent i, derived as intentSecret is:
 // CodeLength digits (256 bits reduced mod 10^n: no bias that matters).
 func (k *Kit) intentCode(i Intent) string {
 	n := k.phone.codeLength
-	sum := new(big.Int).SetBytes(k.intentSum("intent code", i, k.phone.codeLifetime))
+	sum := new(big.Int).SetBytes(k.intentSum(k.subkeys("intent code")[0], i, k.phone.codeLifetime))
 	s := sum.Mod(sum, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)).String()
 	return strings.Repeat("0", n-len(s)) + s
 }
 
-// intentSum is the HMAC, under the key of label, of i's id and the number
-// of lifetimes passed since i was made.
-func (k *Kit) intentSum(label string, i Intent, lifetime time.Duration) []byte {
+// intentSum is the HMAC, under key, of i's id and the number of
+// lifetimes passed since i was made.
+func (k *Kit) intentSum(key []byte, i Intent, lifetime time.Duration) []byte {
 	var window int64
 	if lifetime > 0 {
 		window = int64(max(k.clock().Sub(i.CreatedAt), 0) / lifetime)
 	}
-	m := hmac.New(sha256.New, k.subkey(label))
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(i.ID + "\x00" + strconv.FormatInt(window, 10)))
 	return m.Sum(nil)
 }

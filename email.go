@@ -84,13 +84,18 @@ func (k *Kit) deliverSignUp(ctx context.Context, i Intent) error {
 			return err
 		}
 	}
-	secret := k.intentSecret(i, 0)
-	if _, err := k.store.TokenByHash(ctx, hashToken(secret), k.clock()); errors.Is(err, ErrNotFound) {
-		return nil // confirmed, or expired: nothing to mail
-	} else if err != nil {
-		return err
+	// The token was stored at sign-up, under the secret current then.
+	for _, secret := range k.intentSecrets(i, 0) {
+		_, err := k.store.TokenByHash(ctx, hashToken(secret), k.clock())
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return k.mailLink(ctx, k.templates.confirm, i.To, secret, k.confirmLifetime, "")
 	}
-	return k.mailLink(ctx, k.templates.confirm, i.To, secret, k.confirmLifetime, "")
+	return nil // confirmed, or expired: nothing to mail
 }
 
 // signInWithEmail checks an email and password. Unknown accounts, accounts
