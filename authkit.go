@@ -21,7 +21,10 @@
 // package keeps everything in memory, the sqlstore package in SQLite,
 // PostgreSQL or MySQL; the outbox package records and prints messages for
 // tests and development, smtpmail sends real mail and sms real texts
-// (Twilio, MessageBird, Vonage).
+// (Twilio, MessageBird, Vonage). A message a route promises is recorded
+// in the store first and delivered after the answer by the kit's courier,
+// with retries, once across instances; see [Kit.Flush], [Kit.Close] and
+// [Kit.DeadLetters].
 //
 // # Safety
 //
@@ -90,6 +93,7 @@ type Kit struct {
 	verifyPassword func(stored, pw string, p password.Params) (ok, rehash bool, err error)
 	dummyHash      func() string // a real hash, verified for unknown users
 
+	courier    courier
 	background sync.WaitGroup
 	pending    chan struct{} // a slot per message sent in the background
 	handler    http.Handler
@@ -113,6 +117,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configurePhone,        // PhoneAuth and the SMS fields
 		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
+		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff
 	} {
 		if err := step(k, cfg); err != nil {
 			return nil, err
@@ -127,10 +132,21 @@ func New(cfg Config) (*Kit, error) {
 // at both prefixes.
 func (k *Kit) Handler() http.Handler { return k.handler }
 
-// Close waits for messages still being sent in the background, or for ctx.
+// Close delivers the messages that are due (see [Kit.Flush]) and stops
+// the kit's courier; if ctx ends first, the deliveries in flight are cut
+// short and their messages left due, for another instance or the next
+// start to deliver. It waits for the messages sent from goroutines too.
 // Call it once the server has stopped serving the Handler (after
 // http.Server.Shutdown), so that no request starts new work meanwhile.
 func (k *Kit) Close(ctx context.Context) error {
+	if err := k.closeCourier(ctx); err != nil {
+		return err
+	}
+	return k.waitBackground(ctx)
+}
+
+// waitBackground waits for the work of goBackground, or for ctx.
+func (k *Kit) waitBackground(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		k.background.Wait()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
 )
 
@@ -31,14 +32,16 @@ func (g *gatedMailer) SendEmail(ctx context.Context, m authkit.Email) error {
 	return g.Outbox.SendEmail(ctx, m)
 }
 
-// Messages sent in the background are bounded: past MaxPendingSends a
-// message is dropped and logged, and the answer is the same.
+// Messages sent in the background, by a kit whose Store keeps no intents,
+// are bounded: past MaxPendingSends a message is dropped and logged, and
+// the answer is the same.
 func TestBackgroundSendsAreBounded(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
 	box := outbox.New()
 	g := &gatedMailer{Outbox: box, entered: make(chan struct{}, 10), release: make(chan struct{})}
 	h := newHarness(t, func(c *authkit.Config) {
+		c.Store, c.Limiter = coreStore{c.Store}, memstore.New()
 		c.Mailer = g
 		c.MaxPendingSends = 2
 		c.EmailConfirmation = authkit.Off
@@ -58,7 +61,7 @@ func TestBackgroundSendsAreBounded(t *testing.T) {
 		}
 	}
 	require.Len(t, answers, 1, "the same answer, dropped or not")
-	require.Contains(t, logs.String(), `"msg":"authkit: sending a reset link dropped: Config.MaxPendingSends messages are being sent already"`)
+	require.Contains(t, logs.String(), `"msg":"authkit: sending a reset message dropped: Config.MaxPendingSends messages are being sent already"`)
 	close(g.release)
 	h.mail("a@example.com")
 	h.mail("b@example.com")

@@ -11,8 +11,10 @@ import (
 var ErrNoCleaner = errors.New("authkit: the Store does not implement authkit.Cleaner")
 
 // Cleanup deletes the sessions and one-time tokens that can no longer be
-// used: expired, or (sessions) idle longer than Config.SessionIdleTimeout.
-// It reports how many records it deleted. Expired records are refused
+// used: expired, or (sessions) idle longer than Config.SessionIdleTimeout;
+// and, when the Store keeps intents ([Courier]), the messages delivered
+// more than a day ago and the dead letters nobody retried in 30 days. It
+// reports how many records it deleted. Expired records are refused
 // whether or not they were cleaned up; cleaning keeps the tables small.
 // Call it now and then (a cron job, or [Kit.RunJanitor]); one call is a few
 // indexed DELETEs, fine to run from every instance.
@@ -22,7 +24,12 @@ func (k *Kit) Cleanup(ctx context.Context) (int64, error) {
 		return 0, ErrNoCleaner
 	}
 	now := k.now()
-	return c.DeleteExpired(ctx, now, now.Add(-k.sessionIdle))
+	n, err := c.DeleteExpired(ctx, now, now.Add(-k.sessionIdle))
+	if err != nil || k.courier.store == nil {
+		return n, err
+	}
+	m, err := k.courier.store.DeleteFinishedIntents(ctx, now.Add(-deliveredRetention), now.Add(-deadRetention))
+	return n + m, err
 }
 
 // RunJanitor calls [Kit.Cleanup] every interval (an hour suits most apps)

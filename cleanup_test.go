@@ -28,7 +28,7 @@ func TestCleanupDeletesExpiredAndIdleRecords(t *testing.T) {
 	}
 	n, err := h.kit.Cleanup(context.Background())
 	require.NoError(t, err)
-	require.EqualValues(t, 2, n, "the idle session and the expired magic link")
+	require.EqualValues(t, 5, n, "the idle session, the expired magic link and the three messages delivered more than a day ago")
 	require.Equal(t, http.StatusOK, h.get(api+"user", active).status, "the active session stays")
 	require.Equal(t, "invalid_session_token", h.get(api+"user", idle).code())
 

@@ -225,11 +225,24 @@ type Config struct {
 	// none: the client IP is the connection's, and X-Forwarded-For, which
 	// any client can write, is ignored.
 	TrustedProxies []netip.Prefix
-	// MaxPendingSends bounds the messages being sent in the background at
+	// MaxPendingSends bounds, when the Store is no [Courier] (and the kit
+	// sends from goroutines), the messages being sent in the background at
 	// once (each waits at most SendTimeout). Past it, a message asked for
 	// is dropped and the drop logged as an error, so a flood of send
 	// requests cannot pile up goroutines. Default 1000.
 	MaxPendingSends int
+
+	// DeliveryWorkers is how many messages one instance delivers at once.
+	// Default 4.
+	DeliveryWorkers int
+	// DeliveryAttempts is how many times a message is tried before it is
+	// given up as a dead letter ([Kit.DeadLetters]); a failure that its
+	// sender says will not pass gives it up at once. Default 8.
+	DeliveryAttempts int
+	// DeliveryBackoff is the wait after a message's first failed try;
+	// each later failure doubles it, up to an hour. Default 30 seconds (8
+	// tries then span about an hour).
+	DeliveryBackoff time.Duration
 
 	// MaxConcurrentHashes bounds how many password hashes run at once, each
 	// taking 19 MiB: a flood of sign-ins waits instead of exhausting memory.
@@ -264,6 +277,9 @@ type testHooks struct {
 	hashParams *password.Params
 	// verifyPassword replaces password.Verify (a test counts its calls).
 	verifyPassword func(stored, pw string, p password.Params) (ok, rehash bool, err error)
+	// noCourierLoop keeps New from starting the courier's loop: messages
+	// go only when the test calls Flush.
+	noCourierLoop bool
 }
 
 // bounded is a numeric field of Config: its zero value takes def, any

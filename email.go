@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 )
@@ -51,24 +52,50 @@ func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData js
 	if err != nil {
 		return grantAnswer{}, err
 	}
-	secret, err := k.issueToken(ctx, t, k.confirmLifetime)
+	// The link is the intent's: its token is stored first, under the hash
+	// of the link the courier derives, so the courier never finds an
+	// intent without its token.
+	id, err := k.newIntentID()
 	if err != nil {
 		return grantAnswer{}, internalError(err)
 	}
+	now = k.clock()
+	t.Hash, t.CreatedAt, t.ExpiresAt = hashToken(k.intentSecret(Intent{ID: id}, 0)), now, now.Add(k.confirmLifetime)
+	if err := k.store.CreateToken(ctx, t); err != nil {
+		return grantAnswer{}, internalError(err)
+	}
 	k.event(ctx, "sign-up", u.ID)
-	// Counted (EmailsPerAddress), or sign-ups could bury any mailbox in
-	// mail; apart from the recovery mails of the send routes, which
-	// sign-ups must not use up, and never held back by the repeat gap,
-	// which would let an attacker's sign-up a moment before hold back the
-	// owner's link. Past the cap the sign-up waits all the same, unmailed.
-	k.goBackground(ctx, "sending a confirmation email", func(ctx context.Context) error {
-		if ok, err := k.sendCaps(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "signup-mail", email, u.ID, nil); !ok {
-			return err
-		}
-		return k.mailLink(ctx, k.templates.confirm, email, secret, k.confirmLifetime, "")
-	})
+	if err := k.promise(ctx, Intent{ID: id, Kind: intentSignUp, To: email, UserID: u.ID}); err != nil {
+		return grantAnswer{}, err
+	}
 	u.PasswordHash = ""
 	return grantAnswer{User: u}, nil
+}
+
+// deliverSignUp mails a sign-up its confirmation link, unless it was
+// confirmed meanwhile. Counted (EmailsPerAddress), or sign-ups could bury
+// any mailbox in mail; apart from the recovery mails of the send routes,
+// which sign-ups must not use up, and never held back by the repeat gap,
+// which would let an attacker's sign-up a moment before hold back the
+// owner's link. Past the cap the sign-up waits all the same, unmailed.
+func (k *Kit) deliverSignUp(ctx context.Context, i Intent) error {
+	if firstTry(ctx) {
+		if ok, err := k.sendCaps(ctx, k.limits.mailPerAddress, "EmailsPerAddress", "signup-mail", i.To, i.UserID, nil); !ok {
+			return err
+		}
+	}
+	// The token was stored at sign-up, under the secret current then.
+	for _, secret := range k.intentSecrets(i, 0) {
+		_, err := k.store.TokenByHash(ctx, hashToken(secret), k.clock())
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return k.mailLink(ctx, k.templates.confirm, i.To, secret, k.confirmLifetime, "")
+	}
+	return nil // confirmed, or expired: nothing to mail
 }
 
 // signInWithEmail checks an email and password. Unknown accounts, accounts
@@ -107,6 +134,9 @@ func (k *Kit) mail(ctx context.Context, t emailTemplate, to string, d MessageDat
 	if err != nil {
 		return err
 	}
+	if err := k.leaseHeld(ctx); err != nil {
+		return err
+	}
 	return k.mailer.SendEmail(ctx, m)
 }
 
@@ -118,7 +148,7 @@ func (k *Kit) mailLink(ctx context.Context, t emailTemplate, to, secret string, 
 // mailConfirmation sends u, an account of an earlier release whose email
 // waits for its confirmation, a link that confirms u.Email.
 func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
-	secret, err := k.issueToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.confirmLifetime)
+	secret, err := k.issueIntentToken(ctx, Token{Purpose: PurposeConfirmEmail, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.confirmLifetime)
 	if err != nil {
 		return err
 	}
@@ -134,36 +164,43 @@ func (k *Kit) mailPending(ctx context.Context, purpose TokenPurpose, email strin
 	if err != nil {
 		return err
 	}
-	secret, err := k.issueToken(ctx, tok, lifetime)
+	secret, err := k.issueIntentToken(ctx, tok, lifetime)
 	if err != nil {
 		return err
 	}
 	return k.mailLink(ctx, t, email, secret, lifetime, "")
 }
 
-// sendByEmail answers a send route: it checks the address, then does the
-// rest off the request path, so that the answer is the same, in content
-// and in time, whether or not an account has the address. send runs with
-// the account that holds the address (held false when none does), and only
-// within the address's caps (EmailsPerAddress) if the address did not get
-// a message of this kind a moment ago (EmailRepeats); a cap passed answers
-// the same.
-func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind, what string, send func(ctx context.Context, email string, u User, held bool) error) error {
+// sendByEmail answers a send route: it checks the address and records the
+// intent of that kind, and nothing else, so that the answer is the same,
+// in content, in time and in the store calls it makes, whether or not an
+// account has the address. The courier delivers it (byEmail).
+func (k *Kit) sendByEmail(ctx context.Context, rawEmail, kind string) error {
 	email, err := k.queryEmail(rawEmail)
 	if err != nil {
 		return err
 	}
-	k.goBackground(ctx, what, func(ctx context.Context) error {
-		u, held, err := k.holder(ctx, kindEmail, email)
+	return k.promise(ctx, Intent{Kind: kind, To: email})
+}
+
+// byEmail is the delivery of a send route's intent of that kind: send
+// runs with the account that holds the address (held false when none
+// does), and only within the address's caps (EmailsPerAddress) if the
+// address did not get a message of this kind a moment ago (EmailRepeats);
+// both are counted on the first try only.
+func (k *Kit) byEmail(kind string, send func(ctx context.Context, email string, u User, held bool) error) func(context.Context, Intent) error {
+	return func(ctx context.Context, i Intent) error {
+		u, held, err := k.holder(ctx, kindEmail, i.To)
 		if err != nil {
 			return err
 		}
-		if ok, err := k.mailAllowed(ctx, kind, email, u.ID); !ok {
-			return err
+		if firstTry(ctx) {
+			if ok, err := k.mailAllowed(ctx, kind, i.To, u.ID); !ok {
+				return err
+			}
 		}
-		return send(ctx, email, u, held)
-	})
-	return nil
+		return send(ctx, i.To, u, held)
+	}
 }
 
 // resendConfirmation mails a confirmation link again to an address that
@@ -176,34 +213,37 @@ func (k *Kit) resendConfirmation(ctx context.Context, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Email confirmation is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, email, "confirm", "resending a confirmation email", func(ctx context.Context, email string, u User, held bool) error {
-		if held && k.owns(u, kindEmail) {
-			return nil
-		}
-		waiting, err := k.waitingSignUps(ctx, kindEmail, email)
-		if err != nil {
-			return err
-		}
-		switch {
-		// An OAuth account (of an earlier release) gets no confirmation:
-		// its address is its provider's word or none, and a confirmation
-		// would let the mailbox's owner prove it for somebody else's
-		// account (see settleOAuthEmail).
-		case len(waiting) == 0 && held && u.Provider == ProviderAltogic:
-			return k.mailConfirmation(ctx, u)
-		case len(waiting) == 1 && !held:
-			return k.mailAgain(ctx, waiting[0])
-		case len(waiting) > 0:
-			return k.mailPending(ctx, PurposeConfirmEmail, email, k.templates.confirm, k.confirmLifetime)
-		}
+	return k.sendByEmail(ctx, email, intentConfirm)
+}
+
+// deliverConfirmation is the delivery of resendConfirmation.
+func (k *Kit) deliverConfirmation(ctx context.Context, email string, u User, held bool) error {
+	if held && k.owns(u, kindEmail) {
 		return nil
-	})
+	}
+	waiting, err := k.waitingSignUps(ctx, kindEmail, email)
+	if err != nil {
+		return err
+	}
+	switch {
+	// An OAuth account (of an earlier release) gets no confirmation:
+	// its address is its provider's word or none, and a confirmation
+	// would let the mailbox's owner prove it for somebody else's
+	// account (see settleOAuthEmail).
+	case len(waiting) == 0 && held && u.Provider == ProviderAltogic:
+		return k.mailConfirmation(ctx, u)
+	case len(waiting) == 1 && !held:
+		return k.mailAgain(ctx, waiting[0])
+	case len(waiting) > 0:
+		return k.mailPending(ctx, PurposeConfirmEmail, email, k.templates.confirm, k.confirmLifetime)
+	}
+	return nil
 }
 
 // mailAgain mails a waiting sign-up's link again: a new link for the same
 // sign-up. The old one works too, until either makes the account.
 func (k *Kit) mailAgain(ctx context.Context, old Token) error {
-	secret, err := k.issueToken(ctx, old, k.confirmLifetime)
+	secret, err := k.issueIntentToken(ctx, old, k.confirmLifetime)
 	if err != nil {
 		return err
 	}
@@ -218,19 +258,22 @@ func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
 	if !k.emailConfirmation {
 		return newError(CodeFeatureDisabled, "Magic links need email confirmation, which is turned off for this app.")
 	}
-	return k.sendByEmail(ctx, email, "magic", "sending a magic link", func(ctx context.Context, email string, u User, held bool) error {
-		if !held || !k.owns(u, kindEmail) {
-			if free, err := k.unowned(ctx, kindEmail, email, u, held); !free {
-				return err
-			}
-			return k.mailPending(ctx, PurposeMagicLink, email, k.templates.magic, k.magicLifetime)
-		}
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.magicLifetime)
-		if err != nil {
+	return k.sendByEmail(ctx, email, intentMagic)
+}
+
+// deliverMagicLink is the delivery of sendMagicLink.
+func (k *Kit) deliverMagicLink(ctx context.Context, email string, u User, held bool) error {
+	if !held || !k.owns(u, kindEmail) {
+		if free, err := k.unowned(ctx, kindEmail, email, u, held); !free {
 			return err
 		}
-		return k.mailLink(ctx, k.templates.magic, u.Email, secret, k.magicLifetime, u.Name)
-	})
+		return k.mailPending(ctx, PurposeMagicLink, email, k.templates.magic, k.magicLifetime)
+	}
+	secret, err := k.issueIntentToken(ctx, Token{Purpose: PurposeMagicLink, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.magicLifetime)
+	if err != nil {
+		return err
+	}
+	return k.mailLink(ctx, k.templates.magic, u.Email, secret, k.magicLifetime, u.Name)
 }
 
 // sendResetLink mails a password-reset link to the password account that
@@ -238,22 +281,25 @@ func (k *Kit) sendMagicLink(ctx context.Context, email string) error {
 // wait for (or an unconfirmed account holds), it mails a link that makes
 // the account with the new password.
 func (k *Kit) sendResetLink(ctx context.Context, email string) error {
-	return k.sendByEmail(ctx, email, "reset", "sending a reset link", func(ctx context.Context, email string, u User, held bool) error {
-		if !held || !k.owns(u, kindEmail) {
-			if free, err := k.unowned(ctx, kindEmail, email, u, held); !free {
-				return err
-			}
-			return k.mailPending(ctx, PurposeResetPassword, email, k.templates.reset, k.resetLifetime)
-		}
-		if u.Provider != ProviderAltogic {
-			return nil
-		}
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.resetLifetime)
-		if err != nil {
+	return k.sendByEmail(ctx, email, intentReset)
+}
+
+// deliverResetLink is the delivery of sendResetLink.
+func (k *Kit) deliverResetLink(ctx context.Context, email string, u User, held bool) error {
+	if !held || !k.owns(u, kindEmail) {
+		if free, err := k.unowned(ctx, kindEmail, email, u, held); !free {
 			return err
 		}
-		return k.mailLink(ctx, k.templates.reset, u.Email, secret, k.resetLifetime, u.Name)
-	})
+		return k.mailPending(ctx, PurposeResetPassword, email, k.templates.reset, k.resetLifetime)
+	}
+	if u.Provider != ProviderAltogic {
+		return nil
+	}
+	secret, err := k.issueIntentToken(ctx, Token{Purpose: PurposeResetPassword, UserID: u.ID, Subject: u.Email, Stamp: u.Stamp}, k.resetLifetime)
+	if err != nil {
+		return err
+	}
+	return k.mailLink(ctx, k.templates.reset, u.Email, secret, k.resetLifetime, u.Name)
 }
 
 // resetGrantLifetime is how long the key of a followed reset link lets
@@ -426,23 +472,82 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	}
 	if owned {
 		k.event(ctx, "email change to an address in use", u.ID)
-		k.goBackground(ctx, "telling an address's owner", func(ctx context.Context) error {
-			return k.mail(ctx, k.templates.addressInUse, newEmail, MessageData{Name: h.Name, Email: newEmail})
-		})
+		if err := k.promise(ctx, Intent{Kind: intentAddressInUse, To: newEmail, UserID: u.ID}); err != nil {
+			return User{}, err
+		}
 		return u, nil
 	}
-	k.goBackground(ctx, "sending an email-change link", func(ctx context.Context) error {
-		secret, err := k.issueToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: u.ID, Subject: newEmail, Stamp: c.session.Stamp}, k.changeEmailLifetime)
-		if err != nil {
-			return err
-		}
-		return k.mail(ctx, k.templates.changeEmail, newEmail, MessageData{
-			// Nothing the account's owner wrote: the new address is
-			// anyone's until it confirms (see MessageData.Name).
-			Link: k.linkURL(secret), NewEmail: newEmail, ExpiresIn: k.changeEmailLifetime,
-		})
-	})
+	data, err := json.Marshal(intentData{Stamp: c.session.Stamp})
+	if err != nil {
+		return User{}, internalError(err)
+	}
+	if err := k.promise(ctx, Intent{Kind: intentChangeEmail, To: newEmail, UserID: u.ID, Data: data}); err != nil {
+		return User{}, err
+	}
 	return u, nil
+}
+
+// intentData is what an intent keeps for its delivery, by kind: the stamp
+// a change-email link is issued under, the name and new address a notice
+// names.
+type intentData struct {
+	Stamp    string `json:"stamp,omitempty"`
+	Name     string `json:"name,omitempty"`
+	NewEmail string `json:"newEmail,omitempty"`
+	NewPhone string `json:"newPhone,omitempty"`
+}
+
+// readIntentData reads the data of intent i.
+func readIntentData(i Intent) (intentData, error) {
+	var d intentData
+	if len(i.Data) == 0 {
+		return d, nil
+	}
+	if err := json.Unmarshal(i.Data, &d); err != nil {
+		return d, fmt.Errorf("authkit: reading a %s intent: %w", i.Kind, err)
+	}
+	return d, nil
+}
+
+// deliverChangeEmail mails the new address of an email change its link.
+func (k *Kit) deliverChangeEmail(ctx context.Context, i Intent) error {
+	d, err := readIntentData(i)
+	if err != nil {
+		return err
+	}
+	secret, err := k.issueIntentToken(ctx, Token{Purpose: PurposeChangeEmail, UserID: i.UserID, Subject: i.To, Stamp: d.Stamp}, k.changeEmailLifetime)
+	if err != nil {
+		return err
+	}
+	return k.mail(ctx, k.templates.changeEmail, i.To, MessageData{
+		// Nothing the account's owner wrote: the new address is anyone's
+		// until it confirms (see MessageData.Name).
+		Link: k.linkURL(secret), NewEmail: i.To, ExpiresIn: k.changeEmailLifetime,
+	})
+}
+
+// deliverAddressInUse tells the owner of an address that another account
+// asked for it.
+func (k *Kit) deliverAddressInUse(ctx context.Context, i Intent) error {
+	h, held, err := k.holder(ctx, kindEmail, i.To)
+	if err != nil {
+		return err
+	}
+	name := ""
+	if held {
+		name = h.Name
+	}
+	return k.mail(ctx, k.templates.addressInUse, i.To, MessageData{Name: name, Email: i.To})
+}
+
+// deliverEmailChanged tells the old address of an account that it was
+// replaced.
+func (k *Kit) deliverEmailChanged(ctx context.Context, i Intent) error {
+	d, err := readIntentData(i)
+	if err != nil {
+		return err
+	}
+	return k.mail(ctx, k.templates.emailChanged, i.To, MessageData{Name: d.Name, Email: i.To, NewEmail: d.NewEmail})
 }
 
 // applyEmailChange makes the address of a spent change-email token t the
@@ -481,9 +586,7 @@ func (k *Kit) emailChanged(ctx context.Context, u User, old string) error {
 	}
 	k.event(ctx, "email changed", u.ID)
 	if old != "" {
-		k.goBackground(ctx, "sending an email-changed notice", func(ctx context.Context) error {
-			return k.mail(ctx, k.templates.emailChanged, old, MessageData{Name: u.Name, Email: old, NewEmail: u.Email})
-		})
+		k.notice(ctx, Intent{Kind: intentEmailChanged, To: old, UserID: u.ID}, intentData{Name: u.Name, NewEmail: u.Email})
 	}
 	return nil
 }

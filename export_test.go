@@ -13,3 +13,8 @@ import "github.com/authkit/authkit/internal/password"
 func CheapHashing(c *Config) {
 	c.test.hashParams = &password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 }
+
+// ManualCourier keeps the kit built from c from starting its courier:
+// the messages it records go only when the test calls Kit.Flush, so that
+// the test sees a request's store calls alone.
+func ManualCourier(c *Config) { c.test.noCourierLoop = true }

@@ -203,12 +203,12 @@ func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswe
 }
 
 // sendByPhone answers a send route as sendByEmail does: it checks the
-// number and counts the request (SMSPerIP, whatever the account), then
-// does the rest off the request path, so that the answer is the same, in
-// content and in time, whether or not an account has the number. send runs
-// with the account that holds the number (held false when none does);
-// SMSPerNumber counts the texts it sends.
-func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(ctx context.Context, phone string, u User, held bool) error) error {
+// number, counts the request (SMSPerIP, whatever the account) and records
+// the intent of that kind, so that the answer is the same, in content, in
+// time and in the store calls it makes, whether or not an account has the
+// number. The courier delivers it (byPhone); SMSPerNumber counts the
+// texts it sends.
+func (k *Kit) sendByPhone(ctx context.Context, rawPhone, kind string) error {
 	phone, err := k.queryPhone(rawPhone)
 	if err != nil {
 		return err
@@ -216,14 +216,19 @@ func (k *Kit) sendByPhone(ctx context.Context, rawPhone, what string, send func(
 	if err := k.textAsked(ctx, ""); err != nil {
 		return err
 	}
-	k.goBackground(ctx, what, func(ctx context.Context) error {
-		u, held, err := k.holder(ctx, kindPhone, phone)
+	return k.promise(ctx, Intent{Kind: kind, To: phone})
+}
+
+// byPhone is the delivery of a send route's intent: send runs with the
+// account that holds the number (held false when none does).
+func (k *Kit) byPhone(send func(ctx context.Context, phone string, u User, held bool) error) func(context.Context, Intent) error {
+	return func(ctx context.Context, i Intent) error {
+		u, held, err := k.holder(ctx, kindPhone, i.To)
 		if err != nil {
 			return err
 		}
-		return send(ctx, phone, u, held)
-	})
-	return nil
+		return send(ctx, i.To, u, held)
+	}
 }
 
 // textPending texts a code of the given purpose that makes a new account
@@ -252,28 +257,31 @@ func (k *Kit) resendVerificationCode(ctx context.Context, phone string) error {
 	if !k.phone.confirm {
 		return newError(CodeFeatureDisabled, "Phone confirmation is turned off for this app.")
 	}
-	return k.sendByPhone(ctx, phone, "resending a confirmation code", func(ctx context.Context, phone string, u User, held bool) error {
-		if held && k.owns(u, kindPhone) {
-			return nil
-		}
-		waiting, err := k.waitingSignUps(ctx, kindPhone, phone)
-		if err != nil {
-			return err
-		}
-		switch {
-		case len(waiting) == 0 && held:
-			return k.textCode(ctx, userCode(u, PurposeConfirmPhone, phone), "", k.phone.templates.verify, false)
-		case len(waiting) == 1 && !held:
-			// A fresh code for the same waiting sign-up. The old one works
-			// too, until either makes the account.
-			fresh := waiting[0]
-			fresh.Attempts = 0
-			return k.textCode(ctx, fresh, "", k.phone.templates.verify, false)
-		case len(waiting) > 0:
-			return k.textPending(ctx, PurposeConfirmPhone, phone, u, held, k.phone.templates.verify)
-		}
+	return k.sendByPhone(ctx, phone, intentConfirmCode)
+}
+
+// deliverConfirmationCode is the delivery of resendVerificationCode.
+func (k *Kit) deliverConfirmationCode(ctx context.Context, phone string, u User, held bool) error {
+	if held && k.owns(u, kindPhone) {
 		return nil
-	})
+	}
+	waiting, err := k.waitingSignUps(ctx, kindPhone, phone)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(waiting) == 0 && held:
+		return k.textCode(ctx, userCode(u, PurposeConfirmPhone, phone), "", k.phone.templates.verify, false)
+	case len(waiting) == 1 && !held:
+		// A fresh code for the same waiting sign-up. The old one works
+		// too, until either makes the account.
+		fresh := waiting[0]
+		fresh.Attempts = 0
+		return k.textCode(ctx, fresh, "", k.phone.templates.verify, false)
+	case len(waiting) > 0:
+		return k.textPending(ctx, PurposeConfirmPhone, phone, u, held, k.phone.templates.verify)
+	}
+	return nil
 }
 
 // signInCodesOn refuses the sign-in code routes while they are off.
@@ -292,12 +300,15 @@ func (k *Kit) sendSignInCode(ctx context.Context, phone string) error {
 	if err := k.signInCodesOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, phone, "sending a sign-in code", func(ctx context.Context, phone string, u User, held bool) error {
-		if !held || !k.owns(u, kindPhone) {
-			return k.textPending(ctx, PurposeSignInCode, phone, u, held, k.phone.templates.signIn)
-		}
-		return k.textCode(ctx, userCode(u, PurposeSignInCode, phone), u.Name, k.phone.templates.signIn, false)
-	})
+	return k.sendByPhone(ctx, phone, intentSignInCode)
+}
+
+// deliverSignInCode is the delivery of sendSignInCode.
+func (k *Kit) deliverSignInCode(ctx context.Context, phone string, u User, held bool) error {
+	if !held || !k.owns(u, kindPhone) {
+		return k.textPending(ctx, PurposeSignInCode, phone, u, held, k.phone.templates.signIn)
+	}
+	return k.textCode(ctx, userCode(u, PurposeSignInCode, phone), u.Name, k.phone.templates.signIn, false)
 }
 
 // signInWithCode spends a sign-in code and signs its account in.
@@ -393,15 +404,18 @@ func (k *Kit) sendResetPwdCode(ctx context.Context, phone string) error {
 	if err := k.phoneOn(); err != nil {
 		return err
 	}
-	return k.sendByPhone(ctx, phone, "sending a reset code", func(ctx context.Context, phone string, u User, held bool) error {
-		if !held || !k.owns(u, kindPhone) {
-			return k.textPending(ctx, PurposeResetCode, phone, u, held, k.phone.templates.reset)
-		}
-		if u.Provider != ProviderAltogic {
-			return nil
-		}
-		return k.textCode(ctx, userCode(u, PurposeResetCode, phone), u.Name, k.phone.templates.reset, false)
-	})
+	return k.sendByPhone(ctx, phone, intentResetCode)
+}
+
+// deliverResetCode is the delivery of sendResetPwdCode.
+func (k *Kit) deliverResetCode(ctx context.Context, phone string, u User, held bool) error {
+	if !held || !k.owns(u, kindPhone) {
+		return k.textPending(ctx, PurposeResetCode, phone, u, held, k.phone.templates.reset)
+	}
+	if u.Provider != ProviderAltogic {
+		return nil
+	}
+	return k.textCode(ctx, userCode(u, PurposeResetCode, phone), u.Name, k.phone.templates.reset, false)
 }
 
 // resetPwdWithCode spends a reset code, sets the new password and ends
@@ -601,11 +615,19 @@ func (k *Kit) phoneChanged(ctx context.Context, u User, old string) error {
 	}
 	k.event(ctx, "phone changed", u.ID)
 	if old != "" {
-		k.goBackground(ctx, "texting a phone-changed notice", func(ctx context.Context) error {
-			return k.textNotice(ctx, u, old, k.phone.templates.changed, MessageData{NewPhone: u.Phone})
-		})
+		k.notice(ctx, Intent{Kind: intentPhoneChanged, To: old, UserID: u.ID}, intentData{Name: u.Name, NewPhone: u.Phone})
 	}
 	return nil
+}
+
+// deliverPhoneChanged texts the old number of an account that it was
+// replaced.
+func (k *Kit) deliverPhoneChanged(ctx context.Context, i Intent) error {
+	d, err := readIntentData(i)
+	if err != nil {
+		return err
+	}
+	return k.textNotice(ctx, User{ID: i.UserID, Name: d.Name}, i.To, k.phone.templates.changed, MessageData{NewPhone: d.NewPhone})
 }
 
 // textNotice texts u a notice at phone with tpl, if the number's region is
@@ -614,12 +636,17 @@ func (k *Kit) textNotice(ctx context.Context, u User, phone string, tpl smsTempl
 	if !k.textAllowed(ctx, phone, u.ID) {
 		return nil
 	}
-	if ok, err := k.textBudget(ctx, u.ID); !ok {
-		return err
+	if firstTry(ctx) {
+		if ok, err := k.textBudget(ctx, u.ID); !ok {
+			return err
+		}
 	}
 	d.AppName, d.Phone, d.Name = k.appName, phone, u.Name
 	m, err := tpl.render(phone, d)
 	if err != nil {
+		return err
+	}
+	if err := k.leaseHeld(ctx); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)

@@ -90,15 +90,23 @@ func (k *Kit) textCode(ctx context.Context, t Token, name string, tpl smsTemplat
 	if !allowed && !keep {
 		return nil
 	}
-	code, err := k.issueCode(ctx, t, allowed, keep)
-	if err != nil || code == "" {
+	code, err := k.issuedBefore(ctx, t)
+	if err != nil {
 		return err
+	}
+	if code == "" {
+		if code, err = k.issueCode(ctx, t, allowed, keep); err != nil || code == "" {
+			return err
+		}
 	}
 	if t.Purpose == PurposeConfirmPhone || t.Purpose == PurposeChangePhone {
 		name = "" // the number is anyone's until it confirms (see MessageData.Name)
 	}
 	m, err := tpl.render(phone, MessageData{AppName: k.appName, Code: code, Phone: phone, Name: name, ExpiresIn: k.phone.codeLifetime})
 	if err != nil {
+		return err
+	}
+	if err := k.leaseHeld(ctx); err != nil {
 		return err
 	}
 	// Bounded here too: sign-up and changePhone text while the caller waits.
@@ -109,6 +117,36 @@ func (k *Kit) textCode(ctx context.Context, t Token, name string, tpl smsTemplat
 	}
 	k.log.InfoContext(ctx, "authkit: code texted", "user", tokenUser(t), "purpose", string(t.Purpose))
 	return nil
+}
+
+// issuedBefore returns the code of the intent being delivered if a try
+// before this one stored it (and it is live), so that this try texts it
+// again rather than issue another or be held back by the resend gap of
+// its own code; "" otherwise.
+func (k *Kit) issuedBefore(ctx context.Context, t Token) (string, error) {
+	i, ok := intentOf(ctx)
+	if !ok || i.Tries <= 1 {
+		return "", nil
+	}
+	code := k.intentCode(i)
+	_, err := k.store.TokenByHash(ctx, k.codeHash(t.Purpose, t.Subject, code), k.clock())
+	switch {
+	case err == nil:
+		return code, nil
+	case errors.Is(err, ErrNotFound):
+		return "", nil
+	default:
+		return "", err
+	}
+}
+
+// nextCode is the code issueCode stores: the intent's, in a delivery
+// (see intentCode), else a fresh one.
+func (k *Kit) nextCode(ctx context.Context) (string, error) {
+	if i, ok := intentOf(ctx); ok {
+		return k.intentCode(i), nil
+	}
+	return k.newCode()
 }
 
 // userCode is the token of a code of that purpose for u, sent to phone.
@@ -176,7 +214,7 @@ func (k *Kit) storeCode(ctx context.Context, t Token, now time.Time) (string, er
 	// A live code of this purpose and number with the same digits has the
 	// same hash: draw again (one chance in a million).
 	for range 3 {
-		code, err := k.newCode()
+		code, err := k.nextCode(ctx)
 		if err != nil {
 			return "", err
 		}

@@ -160,7 +160,8 @@ const MaxTokenData = 64 << 10
 // request one lookup instead of two; [Cleaner] lets [Kit.Cleanup] delete
 // expired records in bulk; [UserLister] lets [Kit.CheckIdentifiers] check
 // every stored user; a Store that is a [Limiter] counts the abuse
-// limits (else [Config.Limiter] must).
+// limits (else [Config.Limiter] must); a [Courier] keeps the messages
+// promised until they are delivered.
 //
 // A store that wraps another by embedding it promotes the embedded store's
 // capabilities too, whether or not the wrapper means to offer them: a
@@ -374,4 +375,90 @@ type Cleaner interface {
 	// [Limiter], every limit count whose window ended (its end not after
 	// now), and reports how many records it deleted.
 	DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error)
+}
+
+// IntentState is where an [Intent] is in its delivery.
+type IntentState string
+
+// The states of an [Intent].
+const (
+	IntentPending   IntentState = "pending"   // waits for NextAt
+	IntentLeased    IntentState = "leased"    // a worker delivers it, until LeaseUntil
+	IntentDelivered IntentState = "delivered" // sent (or found to need no message)
+	IntentDead      IntentState = "dead"      // given up: a dead letter, until retried
+)
+
+// Intent is a message the kit promised in an answer: a link, a code or a
+// notice to one address or number, recorded before the answer and delivered
+// after it by the kit's courier (see [Kit.Flush]). It names what to send,
+// not the message: no link, code or body is ever in it. The kit derives the
+// link or code at delivery from its secret and ID.
+type Intent struct {
+	ID     string
+	Kind   string // the flow it comes from, as the kit names it
+	To     string // the email address or phone number (E.164)
+	UserID string // the account it concerns, when the request knew it; else ""
+	// IP and UserAgent are the asking client's, for the per-network caps
+	// and the logs of the delivery.
+	IP, UserAgent string
+	// Data is what the kit keeps for the delivery, opaque to the store (at
+	// most [MaxTokenData] bytes): nil for most kinds. A store deletes it
+	// when the intent is delivered.
+	Data  []byte
+	State IntentState
+	// Tries counts the leases taken on it: one per try.
+	Tries      int
+	NextAt     time.Time // when it is due, while pending
+	LeaseOwner string    // who holds the lease, while leased
+	LeaseUntil time.Time // when the lease runs out, while leased
+	LastError  string    // why the last try failed; "" when none did
+	CreatedAt  time.Time
+	UpdatedAt  time.Time // when its state last changed
+}
+
+// IntentOutcome is what a try of an [Intent] came to: see
+// [Courier.FinishIntent].
+type IntentOutcome struct {
+	State     IntentState // IntentPending (try again at NextAt), IntentDelivered or IntentDead
+	NextAt    time.Time   // when IntentPending
+	LastError string
+	At        time.Time // now: the intent's new UpdatedAt
+}
+
+// Courier is a [Store] that keeps intents: the messages the kit promised
+// and has yet to deliver, so that a crash, a restart or a provider's outage
+// loses none, and so that instances sharing the store deliver each once.
+// [New] finds it by type assertion; without it the kit sends from
+// goroutines in the process, as releases before this one did, and says so
+// in a warning.
+type Courier interface {
+	// CreateIntent stores i, which is pending. It returns ErrDuplicate if
+	// i.ID is taken, and then stores nothing.
+	CreateIntent(ctx context.Context, i Intent) error
+	// ClaimIntents leases up to max due intents to owner until until, and
+	// returns them as leased: State IntentLeased, LeaseOwner owner,
+	// LeaseUntil until, Tries one more than before. Due are the pending
+	// intents whose NextAt is not after now and the leased ones whose
+	// LeaseUntil is not after now (their worker died or hangs), oldest
+	// NextAt first. It is atomic: however many callers race, an intent is
+	// claimed by one of them, and not again while its lease runs. None due
+	// is an empty result, not an error.
+	ClaimIntents(ctx context.Context, owner string, now, until time.Time, max int) ([]Intent, error)
+	// FinishIntent writes the outcome of a try to the intent with that id,
+	// if it is still leased to owner; Data is deleted when the outcome is
+	// IntentDelivered. It returns ErrConflict, and changes nothing, if the
+	// intent is not leased to owner (its lease ran out and another worker
+	// claimed it), and ErrNotFound if there is no such intent.
+	FinishIntent(ctx context.Context, id, owner string, out IntentOutcome) error
+	// DeadIntents returns the dead intents, oldest first (by UpdatedAt,
+	// then ID); none is an empty result, not an error.
+	DeadIntents(ctx context.Context) ([]Intent, error)
+	// RetryIntent makes the dead intent with that id pending again, due at
+	// now, with no tries counted. It returns ErrNotFound if there is no
+	// dead intent with that id.
+	RetryIntent(ctx context.Context, id string, now time.Time) error
+	// DeleteFinishedIntents deletes the delivered intents whose UpdatedAt
+	// is not after deliveredBefore and the dead ones whose UpdatedAt is not
+	// after deadBefore, and reports how many it deleted.
+	DeleteFinishedIntents(ctx context.Context, deliveredBefore, deadBefore time.Time) (int64, error)
 }

@@ -164,7 +164,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		line += " (dev: mail printed here and listed at " + base + "/dev/outbox)"
 	}
 	fmt.Fprintln(log, line)
-	fmt.Fprintln(log, "users, sessions and pending links are kept in "+o.db)
+	fmt.Fprintln(log, "users, sessions, pending links and queued messages are kept in "+o.db)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -176,6 +176,9 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)
+	// The kit's courier (started by New) delivers what is due, then stops;
+	// what it cannot finish in time waits in the database for the next
+	// start, or for another instance.
 	if cerr := kit.Close(shutdown); err == nil {
 		err = cerr
 	}

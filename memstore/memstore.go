@@ -5,7 +5,9 @@
 //
 // A [Store] is safe for concurrent use. It implements [authkit.Store] and
 // every optional capability: [authkit.PhoneStore], [authkit.SessionUserFinder],
-// [authkit.Cleaner], [authkit.UserLister] and [authkit.Limiter]. It passes every group of the
+// [authkit.Cleaner], [authkit.UserLister], [authkit.Limiter] and
+// [authkit.Courier] (the messages promised are kept in memory too: a
+// restart loses them). It passes every group of the
 // storetest conformance suite.
 package memstore
 
@@ -50,6 +52,9 @@ type Store struct {
 	subjectTokens  map[subject]map[string]struct{} // purpose and subject -> token hashes
 
 	limits limits // rate-limit counters, under their own lock (limiter.go)
+
+	imu     sync.Mutex
+	intents intents // the messages promised, under imu (intents.go)
 }
 
 // subject is the key LatestToken and TokensBySubject find tokens by.

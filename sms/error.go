@@ -60,6 +60,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Retryable reports e.Temporary: the authkit courier tries a message again
+// later after an error whose Retryable method says so, and gives it up as
+// a dead letter at once after one that says not.
+func (e *Error) Retryable() bool { return e.Temporary }
+
 // Unwrap returns the cause of a request that got no answer, such as
 // context.DeadlineExceeded.
 func (e *Error) Unwrap() error { return e.err }

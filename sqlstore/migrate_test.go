@@ -15,7 +15,7 @@ import (
 )
 
 // schemaVersion is the newest step in migrations/<dialect>.
-const schemaVersion = 4
+const schemaVersion = 5
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {

@@ -21,6 +21,8 @@
 //   - cleaner: [authkit.Cleaner], the bulk delete of what expired.
 //   - user lister: [authkit.UserLister], every user, for the operator.
 //   - limiter: [authkit.Limiter], the cases of [RunLimiter] run on the store.
+//   - courier: [authkit.Courier], the messages the kit promised: each
+//     claimed by one claimer at a time, handed over when a lease runs out.
 //
 // A group whose interface the store does not implement is skipped, saying
 // which; every other group must pass. So a store that implements the core
@@ -116,6 +118,10 @@ type (
 		authkit.Store
 		authkit.UserLister
 	}
+	courierStore interface {
+		authkit.Store
+		authkit.Courier
+	}
 )
 
 // implements reports whether s is an S.
@@ -189,6 +195,15 @@ func groups() []group {
 			{"all users stops when told", on(testAllUsersStops)},
 		}},
 		{"limiter", "authkit.Limiter", implements[authkit.Limiter], limiter},
+		{"courier", "authkit.Courier", implements[courierStore], []storeCase{
+			{"intent round trip", on(testIntentRoundTrip)},
+			{"intents due, oldest first", on(testIntentsDueInOrder)},
+			{"finish intent under its lease", on(testFinishIntent)},
+			{"a lease runs out", on(testIntentLeaseExpires)},
+			{"claim intents raced", on(testClaimIntentsRaced)},
+			{"dead intents listed and retried", on(testDeadIntents)},
+			{"delete finished intents", on(testDeleteFinishedIntents)},
+		}},
 	}
 }
 

@@ -1,0 +1,24 @@
+-- Intents (authkit.Courier): the messages the kit promised and has yet to
+-- deliver, or delivered lately. No link, code or message is kept: the kit
+-- derives them at delivery. Times are Unix milliseconds (UTC); workers
+-- claim due rows with FOR UPDATE SKIP LOCKED.
+CREATE TABLE authkit_intents (
+	id          TEXT    PRIMARY KEY,
+	kind        TEXT    NOT NULL,
+	recipient   TEXT    NOT NULL, -- the email address or phone number
+	user_id     TEXT    NOT NULL,
+	ip          TEXT    NOT NULL,
+	user_agent  TEXT    NOT NULL,
+	data        BYTEA,            -- what the delivery needs; NULL once delivered
+	state       TEXT    NOT NULL, -- pending, leased, delivered, dead
+	tries       INTEGER NOT NULL,
+	next_at     BIGINT  NOT NULL,
+	lease_owner TEXT    NOT NULL,
+	lease_until BIGINT  NOT NULL,
+	last_error  TEXT    NOT NULL,
+	created_at  BIGINT  NOT NULL,
+	updated_at  BIGINT  NOT NULL
+);
+CREATE INDEX authkit_intents_due ON authkit_intents (state, next_at);
+CREATE INDEX authkit_intents_lease ON authkit_intents (state, lease_until);
+CREATE INDEX authkit_intents_updated ON authkit_intents (state, updated_at);
