@@ -111,7 +111,7 @@ func TestNoticesOffByDefault(t *testing.T) {
 	h.noMail(phone)
 }
 
-// SECURITY 74: with Notices.PasswordChanged on, the owner's confirmed
+// SECURITY 72: with Notices.PasswordChanged on, the owner's confirmed
 // email is told when the password is changed, and when it is reset, once
 // the reset is done; never when a reset is only asked for or fails.
 func TestPasswordChangedNotice(t *testing.T) {
@@ -144,7 +144,7 @@ func TestPasswordChangedNotice(t *testing.T) {
 	h.noMail(email)
 }
 
-// SECURITY 74: an account that owns no email but a number is texted, for
+// SECURITY 72: an account that owns no email but a number is texted, for
 // a change and for a reset by code; an account that owns both is mailed,
 // whichever of them the reset went to.
 func TestPasswordChangedNoticeByText(t *testing.T) {
@@ -199,7 +199,7 @@ func TestResetThatMakesAnAccountTellsNobody(t *testing.T) {
 	h.noMail(email)
 }
 
-// SECURITY 75: with Notices.NewDevice on, a session started in a browser
+// SECURITY 73: with Notices.NewDevice on, a session started in a browser
 // without the account's device cookie tells the owner; the same browser
 // again does not, and a cookie of another account silences nothing. The
 // first session of a new account tells nobody.
@@ -274,7 +274,7 @@ func sendMagic(h *harness, email string) string {
 	return email
 }
 
-// SECURITY 75: sign-ins by code and OAuth tell too; a phone account is
+// SECURITY 73: sign-ins by code and OAuth tell too; a phone account is
 // texted; a sign-up that signs in at once, a confirmed phone sign-up and
 // an OAuth sign-up are the accounts' first sessions and tell nobody.
 func TestNewDeviceNoticeEverySignIn(t *testing.T) {

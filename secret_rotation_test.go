@@ -19,7 +19,7 @@ import (
 	"github.com/authkit/authkit/outbox"
 )
 
-// Rotating Config.Secret with Config.Secrets: SECURITY 72.
+// Rotating Config.Secret with Config.Secrets: SECURITY 71.
 
 // newDeployment serves one app at one URL, with one store, outbox and
 // clock, and returns deploy, which puts a kit made with those secrets in
@@ -71,7 +71,7 @@ func randomSecret(t *testing.T) []byte {
 	return s
 }
 
-// SECURITY 72, issue 14: a code, an OAuth sign-in in flight and a device
+// SECURITY 71, issue 14: a code, an OAuth sign-in in flight and a device
 // cookie made under the old secret still work once a new secret is put
 // first; once the old one is removed, they fail, while what the new one
 // made works.
@@ -128,7 +128,7 @@ func TestSecretRotation(t *testing.T) {
 	require.Equal(t, "200", h.browser().signIn("github").Get("status"))
 }
 
-// SECURITY 72: Config.Secret is Secrets{Secret}: a code texted by a kit
+// SECURITY 71: Config.Secret is Secrets{Secret}: a code texted by a kit
 // with Secret works on one with Secrets listing it, and the other way
 // round; a code of another secret does not.
 func TestSecretIsTheOnlySecrets(t *testing.T) {

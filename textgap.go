@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The resend gap (SECURITY 11, 70): at most one code texted to a number per
+// The resend gap (SECURITY 11, 69): at most one code texted to a number per
 // CodeResendGap, on every instance that shares the store, and over a
 // sliding gap: a text at 12:00:59.9 holds back one at 12:01:00.1 as it
 // holds back one at 12:00:30.

@@ -15,7 +15,7 @@ import (
 	"github.com/authkit/authkit/outbox"
 )
 
-// The resend gap and the caps on texts across instances: SECURITY 70, 71.
+// The resend gap and the caps on texts across instances: SECURITY 69, 70.
 
 // twoInstances starts two phone kits on the store s, as two instances of
 // one app behind a load balancer: one database, one Secret, one clock (b's
@@ -77,7 +77,7 @@ func numbers(h *harness, n int) []string {
 	return phones
 }
 
-// SECURITY 70, issue 14: two instances on one database used to text a
+// SECURITY 69, issue 14: two instances on one database used to text a
 // number twice for requests raced across them, each passing its own
 // check of the gap. Now 18 confirmed numbers, each asked a sign-in code 4
 // times at once over both instances (past the gap since their
@@ -102,7 +102,7 @@ func TestResendGapAcrossInstances(t *testing.T) {
 	}
 }
 
-// SECURITY 70: the gap slides: it is measured from the last text, never
+// SECURITY 69: the gap slides: it is measured from the last text, never
 // counted in fixed windows, whichever instance is asked.
 func TestResendGapSlides(t *testing.T) {
 	t.Parallel()
@@ -136,7 +136,7 @@ func TestResendGapSlides(t *testing.T) {
 	ask(a, "03:07:00.900", true)
 }
 
-// SECURITY 71: the caps on texts are counted in the shared Limiter, so
+// SECURITY 70: the caps on texts are counted in the shared Limiter, so
 // they hold across instances: SMSPerNumber for one number asked on both
 // in turn, and SMSBudget spent by requests raced over both, on every
 // store.
@@ -174,7 +174,7 @@ func TestTextCapsAcrossInstances(t *testing.T) {
 	}
 }
 
-// SECURITY 70: a request that a cap holds back texts nothing and takes no
+// SECURITY 69: a request that a cap holds back texts nothing and takes no
 // gap: an attacker past his network's SMSPerNumber, asking a code for the
 // owner's number every minute, cannot hold back the one she asks for.
 func TestTextHeldBackByACapTakesNoGap(t *testing.T) {
