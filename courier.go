@@ -42,6 +42,9 @@ const (
 	intentSignInCode   = "signin-code"    // send-code
 	intentResetCode    = "reset-code"     // send-reset-code
 	intentPhoneChanged = "phone-changed"  // to the old number
+	// Notices to the owner (notices.go), by mail or text.
+	intentPasswordChanged = "password-changed"
+	intentNewDevice       = "new-device"
 )
 
 // Settings of the courier that Config does not expose.
@@ -104,17 +107,19 @@ func (k *Kit) configureCourier(cfg Config) error {
 	// let another worker send too.
 	c.lease = 2*k.sendTimeout + time.Minute
 	c.deliver = map[string]func(ctx context.Context, i Intent) error{
-		intentSignUp:       k.deliverSignUp,
-		intentConfirm:      k.byEmail(intentConfirm, k.deliverConfirmation),
-		intentMagic:        k.byEmail(intentMagic, k.deliverMagicLink),
-		intentReset:        k.byEmail(intentReset, k.deliverResetLink),
-		intentChangeEmail:  k.deliverChangeEmail,
-		intentAddressInUse: k.deliverAddressInUse,
-		intentEmailChanged: k.deliverEmailChanged,
-		intentConfirmCode:  k.byPhone(k.deliverConfirmationCode),
-		intentSignInCode:   k.byPhone(k.deliverSignInCode),
-		intentResetCode:    k.byPhone(k.deliverResetCode),
-		intentPhoneChanged: k.deliverPhoneChanged,
+		intentSignUp:          k.deliverSignUp,
+		intentConfirm:         k.byEmail(intentConfirm, k.deliverConfirmation),
+		intentMagic:           k.byEmail(intentMagic, k.deliverMagicLink),
+		intentReset:           k.byEmail(intentReset, k.deliverResetLink),
+		intentChangeEmail:     k.deliverChangeEmail,
+		intentAddressInUse:    k.deliverAddressInUse,
+		intentEmailChanged:    k.deliverEmailChanged,
+		intentConfirmCode:     k.byPhone(k.deliverConfirmationCode),
+		intentSignInCode:      k.byPhone(k.deliverSignInCode),
+		intentResetCode:       k.byPhone(k.deliverResetCode),
+		intentPhoneChanged:    k.deliverPhoneChanged,
+		intentPasswordChanged: k.deliverNotice,
+		intentNewDevice:       k.deliverNotice,
 	}
 	c.store, _ = cfg.Store.(Courier)
 	if c.store == nil {

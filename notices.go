@@ -3,13 +3,14 @@ package authkit
 // Notices to the owner (Config.Notices): after the fact, a message tells
 // whoever owns the account that its password was changed or reset, or
 // that a browser it had not seen signed in. One entry point per notice,
-// called once where the event happens; each sends through k.mail or
-// k.textNotice off the request path, as the email- and phone-changed
-// notices do (email.go, phone.go).
+// called once where the event happens; each is promised to the courier
+// (courier.go), as the email- and phone-changed notices are.
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -81,7 +82,7 @@ func (k *Kit) noticePasswordChanged(ctx context.Context, u User) {
 	}
 	c := clientOf(ctx)
 	d := noticeData(parseUserAgent(c.userAgent), c.ip, k.clock())
-	k.notify(ctx, u, "a password-changed notice", k.notices.mail.passwordChanged, k.notices.text.passwordChanged, d)
+	k.notify(ctx, u, intentPasswordChanged, d)
 }
 
 // noticeNewDevice tells the owner of the account that a just started,
@@ -98,7 +99,7 @@ func (k *Kit) noticeNewDevice(ctx context.Context, a grantAnswer, first bool) {
 		return
 	}
 	s := a.Session.Session
-	k.notify(ctx, a.User, "a new-device notice", k.notices.mail.newDevice, k.notices.text.newDevice, noticeData(s.UserAgent, s.IP, s.CreatedAt))
+	k.notify(ctx, a.User, intentNewDevice, noticeData(s.UserAgent, s.IP, s.CreatedAt))
 }
 
 // signUpGrant marks, in its Data, the grant of an OAuth sign-in that made
@@ -122,28 +123,58 @@ func firstSession(g, link Token) bool {
 	return pending(link) || link.Purpose == PurposeConfirmEmail || bytes.Equal(g.Data, signUpGrant)
 }
 
-// notify sends a notice to the owner of u, off the request path: a mail to
-// its email if u owns it, else a text to its number if u owns it, else
+// notify promises a notice to the owner of u, through the courier: a mail
+// to its email if u owns it, else a text to its number if u owns it, else
 // nothing. The mail carries the user's name only to a confirmed address,
-// the text only to a confirmed number (see MessageData.Name).
-func (k *Kit) notify(ctx context.Context, u User, what string, mail emailTemplate, text smsTemplate, d MessageData) {
+// the text only to a confirmed number (see MessageData.Name). kind names
+// the notice (intentPasswordChanged, intentNewDevice); d holds what it
+// tells.
+func (k *Kit) notify(ctx context.Context, u User, kind string, d MessageData) {
+	n := noticeIntent{Device: d.Device, IP: d.IP, At: d.At}
+	i := Intent{Kind: kind, UserID: u.ID}
 	switch {
 	case u.Email != "" && k.owns(u, kindEmail):
+		i.To, n.Channel = u.Email, "mail"
 		if u.EmailVerified {
-			d.Name = u.Name
+			n.Name = u.Name
 		}
-		k.goBackground(ctx, "mailing "+what, func(ctx context.Context) error {
-			return k.mail(ctx, mail, u.Email, d)
-		})
 	case k.phone.enabled && u.Phone != "" && k.owns(u, kindPhone):
-		to := u
-		if !u.PhoneVerified {
-			to.Name = "" // textNotice writes to.Name into the text's data
+		i.To, n.Channel = u.Phone, "sms"
+		if u.PhoneVerified {
+			n.Name = u.Name
 		}
-		k.goBackground(ctx, "texting "+what, func(ctx context.Context) error {
-			return k.textNotice(ctx, to, u.Phone, text, d)
-		})
+	default:
+		return
 	}
+	k.notice(ctx, i, n)
+}
+
+// noticeIntent is the data of a notice's intent: where it goes and what it
+// tells. It holds no secret.
+type noticeIntent struct {
+	Channel string    `json:"channel"` // "mail" or "sms"
+	Name    string    `json:"name,omitempty"`
+	Device  string    `json:"device,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// deliverNotice sends the notice of intent i with the templates of its
+// kind.
+func (k *Kit) deliverNotice(ctx context.Context, i Intent) error {
+	var n noticeIntent
+	if err := json.Unmarshal(i.Data, &n); err != nil {
+		return fmt.Errorf("authkit: reading a %s intent: %w", i.Kind, err)
+	}
+	mail, text := k.notices.mail.passwordChanged, k.notices.text.passwordChanged
+	if i.Kind == intentNewDevice {
+		mail, text = k.notices.mail.newDevice, k.notices.text.newDevice
+	}
+	d := MessageData{Name: n.Name, Device: n.Device, IP: n.IP, At: n.At}
+	if n.Channel == "sms" {
+		return k.textNotice(ctx, User{ID: i.UserID, Name: n.Name}, i.To, text, d)
+	}
+	return k.mail(ctx, mail, i.To, d)
 }
 
 // noticeData is what a notice tells of a request: the browser and system

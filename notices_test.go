@@ -335,3 +335,30 @@ func TestNewDeviceNoticeEverySignIn(t *testing.T) {
 	requireNotice(t, h.mail(email), "Hello Rooby,", "Chrome 99 on Mac OS X 10.15")
 	h.noMail(email)
 }
+
+// A notice is promised to the courier like every other message: a
+// provider's temporary refusal delays it, and it arrives once.
+func TestNoticesGoThroughTheCourier(t *testing.T) {
+	t.Parallel()
+	box := outbox.New()
+	sender := &flakySender{Outbox: box}
+	h := newHarness(t, authkit.ManualCourier, func(c *authkit.Config) {
+		c.Mailer = sender
+		c.Notices.PasswordChanged = authkit.On
+	})
+	h.box = box
+	require.Equal(t, http.StatusOK, h.signUp("nia@example.com", "correct horse battery", nil).status)
+	h.settle() // the courier runs when told
+	tok := h.grant(h.follow(h.link("nia@example.com")).Get("access_token")).token()
+
+	sender.fails.Store(1)
+	a := h.post(api+"change-pwd", map[string]any{"oldPassword": "correct horse battery", "newPassword": "a brand new password"}, tok)
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	h.settle()
+	h.noMail("nia@example.com")
+	h.clock.Advance(30 * time.Second)
+	h.settle()
+	require.Contains(t, h.mail("nia@example.com").Subject, "password")
+	h.clock.Advance(time.Hour)
+	h.noMail("nia@example.com")
+}
