@@ -167,7 +167,7 @@ func (m *Mailer) SendEmail(ctx context.Context, e authkit.Email) error {
 	to, err := mail.ParseAddress(e.To)
 	if err != nil {
 		// The parser's message can quote the address: leave it out.
-		return errors.New("smtpmail: invalid recipient address")
+		return &Error{msg: "smtpmail: invalid recipient address", Permanent: true}
 	}
 	fail := newFailer(to.Address)
 	if err := ctx.Err(); err != nil {
@@ -286,11 +286,36 @@ func newFailer(addr string) func(ctx context.Context, err error) error {
 			ctxErr = context.DeadlineExceeded
 		}
 		if ctxErr != nil {
-			return fmt.Errorf("smtpmail: sending to %s: %w", domain, ctxErr)
+			return &Error{msg: fmt.Sprintf("smtpmail: sending to %s: %v", domain, ctxErr), err: ctxErr}
 		}
-		return fmt.Errorf("smtpmail: sending to %s: %s", domain, full.ReplaceAllLiteralString(err.Error(), "***@"+domain))
+		// A 5xx reply refuses the message for good (RFC 5321 4.2.1); a 4xx
+		// one, or a failure with no reply at all, may pass later.
+		var se *gomail.SendError
+		permanent := errors.As(err, &se) && se.ErrorCode()/100 == 5
+		return &Error{msg: fmt.Sprintf("smtpmail: sending to %s: %s", domain, full.ReplaceAllLiteralString(err.Error(), "***@"+domain)), Permanent: permanent}
 	}
 }
+
+// Error is a failed send. Its text names the recipient's domain, never the
+// address or the message.
+type Error struct {
+	msg string
+	err error // the context's error, when it ended the send
+	// Permanent is true when the server refused the message for good (a
+	// 5xx reply, such as an unknown mailbox) or the address is invalid:
+	// sending it again fails again.
+	Permanent bool
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Unwrap returns the context's error when the send was cut by ctx.
+func (e *Error) Unwrap() error { return e.err }
+
+// Retryable reports whether the same message may go through later: the
+// authkit courier tries a message again only then, and otherwise keeps it
+// as a dead letter at once.
+func (e *Error) Retryable() bool { return !e.Permanent }
 
 func domainOf(addr string) string {
 	return addr[strings.LastIndexByte(addr, '@')+1:]

@@ -130,6 +130,29 @@ func TestRejectedRecipientErrorHidesMessageAndAddress(t *testing.T) {
 	require.Empty(t, f.mails)
 }
 
+// A 5xx reply refuses a message for good and a 4xx one only for now: the
+// authkit courier dead-letters the first at once and tries the second
+// again. An invalid address is refused for good too.
+func TestErrorsSayWhetherToRetry(t *testing.T) {
+	retryable := func(err error) bool {
+		var e *smtpmail.Error
+		require.ErrorAs(t, err, &e)
+		return e.Retryable()
+	}
+	rejected := startFake(t, &fakeSMTP{rejectRcpt: true})
+	require.False(t, retryable(mailer(t, rejected.config(smtpmail.NoTLS)).SendEmail(t.Context(), email)), "550")
+	deferred := startFake(t, &fakeSMTP{deferRcpt: true})
+	err := mailer(t, deferred.config(smtpmail.NoTLS)).SendEmail(t.Context(), email)
+	require.Contains(t, err.Error(), "451")
+	require.True(t, retryable(err), "451")
+	require.Empty(t, deferred.mails)
+
+	m, err := smtpmail.New(smtpmail.Config{Host: "127.0.0.1", Port: 1, From: "a@example.com"})
+	require.NoError(t, err)
+	require.False(t, retryable(m.SendEmail(t.Context(), authkit.Email{To: "not an address", Text: link})))
+	require.True(t, retryable(m.SendEmail(t.Context(), email)), "nobody listens on port 1: maybe later")
+}
+
 func TestContextAndTimeout(t *testing.T) {
 	f := startFake(t, &fakeSMTP{silent: true}) // accepts, never greets
 
@@ -243,6 +266,7 @@ type fakeSMTP struct {
 	implicitTLS bool // speak TLS from the first byte
 	auth        bool // offer AUTH PLAIN LOGIN (only PLAIN works)
 	rejectRcpt  bool // answer 550 to every RCPT
+	deferRcpt   bool // answer 451 to every RCPT
 	silent      bool // accept connections and say nothing
 
 	port  int
@@ -375,6 +399,10 @@ func (f *fakeSMTP) serve(c net.Conn) {
 			to := between(arg, "<", ">")
 			if f.rejectRcpt {
 				reply("550 5.1.1 <%s>: Recipient address rejected: User unknown", to)
+				continue
+			}
+			if f.deferRcpt {
+				reply("451 4.7.1 <%s>: Greylisted, try again later", to)
 				continue
 			}
 			d.to = append(d.to, to)
