@@ -399,9 +399,9 @@ func (c *courier) backoffAfter(tries int) time.Duration {
 
 // retryable reports whether a failed delivery may go through later. A
 // sender's error says so with a method Retryable() bool (the sms and
-// smtpmail packages' errors have it); every other failure (a store that did not answer, a
-// timeout, a sender that does not say) is tried again, up to
-// DeliveryAttempts times.
+// smtpmail packages' errors have it); every other failure (a store that
+// did not answer, a timeout, a sender that does not say) is tried again,
+// up to DeliveryAttempts times.
 func retryable(err error) bool {
 	var r interface{ Retryable() bool }
 	if errors.As(err, &r) {
