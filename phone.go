@@ -646,6 +646,12 @@ func (k *Kit) textNotice(ctx context.Context, u User, phone string, tpl smsTempl
 	if err != nil {
 		return err
 	}
+	return k.sendText(ctx, m)
+}
+
+// sendText hands m to the SMS sender, within SendTimeout, if the courier's
+// lease on the message (when a courier sends it) still holds.
+func (k *Kit) sendText(ctx context.Context, m SMS) error {
 	if err := k.leaseHeld(ctx); err != nil {
 		return err
 	}

@@ -106,13 +106,8 @@ func (k *Kit) textCode(ctx context.Context, t Token, name string, tpl smsTemplat
 	if err != nil {
 		return err
 	}
-	if err := k.leaseHeld(ctx); err != nil {
-		return err
-	}
 	// Bounded here too: sign-up and changePhone text while the caller waits.
-	ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)
-	defer cancel()
-	if err := k.phone.sender.SendSMS(ctx, m); err != nil {
+	if err := k.sendText(ctx, m); err != nil {
 		return err
 	}
 	k.log.InfoContext(ctx, "authkit: code texted", "user", tokenUser(t), "purpose", string(t.Purpose))
