@@ -1,10 +1,13 @@
 package authkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"iter"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -50,6 +53,19 @@ type User struct {
 	// made under, and is dead once the user's stamp moves on. "" is a stamp
 	// like any other (the one of accounts made before stamps existed).
 	Stamp string
+	// AccessGroups are the keys of the access groups the user is in
+	// (roles, such as "admin"), each once, in order; nil or empty is none.
+	// The kit answers them as a session's accessGroupKeys, and
+	// [Kit.RequireAccessGroup] lets through the sessions whose user is in
+	// a group it names. Only the host sets them: a client never can.
+	AccessGroups []string
+	// Disabled users cannot sign in, and their sessions do not work.
+	Disabled bool
+	// ServerData is the host's data about the user, each a JSON value: set
+	// only from Go (the admin operations and the hooks), never by a
+	// client, and on the wire only for the keys Config.PublicServerData
+	// names.
+	ServerData map[string]json.RawMessage
 }
 
 // Session is a signed-in device. The token that authenticates it is never
@@ -68,6 +84,11 @@ type Session struct {
 	// this session was checked (see [User.Stamp]). The session is alive
 	// only while the user's stamp is the same.
 	Stamp string
+	// AccessGroupKeys are the user's access groups ([User.AccessGroups])
+	// when the kit hands the session out ([SessionFromContext], the
+	// answers). It is not the store's: a store neither keeps nor returns
+	// it.
+	AccessGroupKeys []string
 }
 
 // UserAgent is a parsed User-Agent header, shaped as ua-parser reports it.
@@ -238,16 +259,34 @@ type UserFields struct {
 	PasswordHash   *string
 	Stamp          *string
 	LastLoginAt    *time.Time
+	Disabled       *bool
+	// Profile, AccessGroups and ServerData replace the whole map or list
+	// when set; nil and empty are alike.
+	Profile      *map[string]json.RawMessage
+	AccessGroups *[]string
+	ServerData   *map[string]json.RawMessage
 }
 
 // Matches reports whether every field f names has that value in u. Times
-// compare with [time.Time.Equal]. Stores may use it to check [UserUpdate.If].
+// compare with [time.Time.Equal], maps and lists by their contents (nil
+// and empty alike; JSON values byte for byte). Stores may use it to check
+// [UserUpdate.If].
 func (f UserFields) Matches(u User) bool {
 	return holds(f.Email, u.Email) && holds(f.EmailVerified, u.EmailVerified) &&
 		holds(f.Phone, u.Phone) && holds(f.PhoneVerified, u.PhoneVerified) &&
 		holds(f.Name, u.Name) && holds(f.ProfilePicture, u.ProfilePicture) &&
 		holds(f.PasswordHash, u.PasswordHash) && holds(f.Stamp, u.Stamp) &&
-		(f.LastLoginAt == nil || f.LastLoginAt.Equal(u.LastLoginAt))
+		(f.LastLoginAt == nil || f.LastLoginAt.Equal(u.LastLoginAt)) &&
+		holds(f.Disabled, u.Disabled) &&
+		(f.Profile == nil || sameJSONMap(*f.Profile, u.Profile)) &&
+		(f.AccessGroups == nil || slices.Equal(*f.AccessGroups, u.AccessGroups)) &&
+		(f.ServerData == nil || sameJSONMap(*f.ServerData, u.ServerData))
+}
+
+// sameJSONMap reports whether a and b hold the same keys with the same
+// bytes.
+func sameJSONMap(a, b map[string]json.RawMessage) bool {
+	return maps.EqualFunc(a, b, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
 }
 
 // ApplyTo sets in u every field f names. Stores may use it to apply
@@ -262,6 +301,10 @@ func (f UserFields) ApplyTo(u *User) {
 	assign(&u.PasswordHash, f.PasswordHash)
 	assign(&u.Stamp, f.Stamp)
 	assign(&u.LastLoginAt, f.LastLoginAt)
+	assign(&u.Disabled, f.Disabled)
+	assign(&u.Profile, f.Profile)
+	assign(&u.AccessGroups, f.AccessGroups)
+	assign(&u.ServerData, f.ServerData)
 }
 
 // holds reports whether a field not named (nil) or named with v.
@@ -344,8 +387,9 @@ type PhoneStore interface {
 }
 
 // UserLister is a [Store] that can go through every user: for the
-// operator's checks of stored data ([Kit.CheckIdentifiers]) and for exports.
-// Nothing on a request's path uses it.
+// operator's checks of stored data ([Kit.CheckIdentifiers]), for exports
+// and for the host's listings ([Kit.ListUsers]). Nothing on a request's
+// path uses it.
 type UserLister interface {
 	// AllUsers yields every user once, as copies; an error
 	// ends the sequence (yielded with a zero User). Users created or
@@ -353,6 +397,11 @@ type UserLister interface {
 	// connection while the caller handles a user, so the caller may use
 	// the store meanwhile.
 	AllUsers(ctx context.Context) iter.Seq2[User, error]
+	// ListUsers returns up to limit users whose ID sorts after after
+	// (byte-wise; "" starts at the first), in that order: a page of a
+	// listing that the last ID of the page continues. Fewer than limit
+	// means the listing ended.
+	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
 }
 
 // SessionUserFinder is a [Store] that finds a session and its user
