@@ -84,8 +84,12 @@ type Kit struct {
 
 	phone   phoneSettings
 	oauth   oauthKit
-	limits  limitSettings
-	notices noticeSettings
+	profile profileSettings
+	hooks   Hooks
+
+	defaultGroups []string // Config.DefaultAccessGroups, checked
+	limits        limitSettings
+	notices       noticeSettings
 
 	hashSlots      chan struct{}
 	hashWait       time.Duration   // the longest wait for a slot
@@ -117,7 +121,9 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configurePhone,        // PhoneAuth and the SMS fields
 		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
-		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff
+		(*Kit).configureProfile,      // ProfileFields, StrictProfile, PublicServerData
+		(*Kit).configureHooks,        // Hooks, DefaultAccessGroups
+		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff; starts the courier, so last
 	} {
 		if err := step(k, cfg); err != nil {
 			return nil, err

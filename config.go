@@ -204,6 +204,31 @@ type Config struct {
 	// an account on the email alone.
 	LinkVerifiedEmails Switch
 
+	// ProfileFields are the fields of a user that a client may write
+	// (sign-up's nameOrUserData): "name", "profilePicture", or fields of
+	// the app's own, kept in User.Profile. A field off the list, and the
+	// kit's own fields in any spelling ("emailVerified", "Email_Verified",
+	// "accessGroups"), are dropped and logged, or refused (StrictProfile).
+	// Keep roles, plans and flags out of it: they belong in access groups
+	// and ServerData, which only the app writes. Default: "name" and
+	// "profilePicture".
+	ProfileFields []string
+	// StrictProfile answers a sign-up that writes a field off
+	// ProfileFields 400 invalid_user_data, naming the field, instead of
+	// dropping it. Default Off: the Altogic client sends whatever the app
+	// gives it, and the sign-up goes on without the field.
+	StrictProfile Switch
+	// PublicServerData names the keys of User.ServerData that answers show
+	// among the user's fields (as user.plan for "plan"), for the client to
+	// read; it still cannot write them. Default: none: server data stays on
+	// the server.
+	PublicServerData []string
+	// DefaultAccessGroups are the access groups every new account is in,
+	// before Hooks.BeforeSignUp (which may change them). Default: none.
+	DefaultAccessGroups []string
+	// Hooks are the app's code run as flows run; see [Hooks].
+	Hooks Hooks
+
 	// Limiter counts the abuse limits of Limits, shared by every instance
 	// that uses the same one. Default: the Store, when it implements
 	// [Limiter] (memstore and sqlstore stores do, so instances on one

@@ -18,58 +18,62 @@ import (
 // (pending.go), which is mailed, and the answer has no session. Off, it
 // makes the account and signs it in. An address an account owns answers
 // email_taken, as Altogic does.
-func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData json.RawMessage) (grantAnswer, error) {
+func (k *Kit) signUpWithEmail(ctx context.Context, email, pw string, userData json.RawMessage) (SignIn, error) {
 	email, err := k.normalizeEmail(email)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if err := k.checkPassword(ctx, pw); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	now := k.clock()
 	u := User{Email: email, SignUpAt: now, LastLoginAt: now}
-	if err := applyUserData(&u, userData); err != nil {
-		return grantAnswer{}, err
+	if err := k.applyUserData(ctx, &u, userData); err != nil {
+		return SignIn{}, err
 	}
 	errTaken := newError(CodeEmailTaken, "An account with this email exists already.")
 	h, held, err := k.holder(ctx, kindEmail, email)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if held && k.owns(h, kindEmail) {
-		return grantAnswer{}, errTaken
+		return SignIn{}, errTaken
+	}
+	u.Provider = ProviderAltogic
+	if err := k.beforeSignUp(ctx, &u); err != nil {
+		return SignIn{}, err
 	}
 	if err := k.newAccount(ctx, &u, pw); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if !k.emailConfirmation {
 		if err := k.createUser(ctx, u, errTaken); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 		return k.signUpSession(ctx, u)
 	}
 	t, err := pendingToken(PurposeConfirmEmail, email, u)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	// The link is the intent's: its token is stored first, under the hash
 	// of the link the courier derives, so the courier never finds an
 	// intent without its token.
 	id, err := k.newIntentID()
 	if err != nil {
-		return grantAnswer{}, internalError(err)
+		return SignIn{}, internalError(err)
 	}
 	now = k.clock()
 	t.Hash, t.CreatedAt, t.ExpiresAt = hashToken(k.intentSecret(Intent{ID: id}, 0)), now, now.Add(k.confirmLifetime)
 	if err := k.store.CreateToken(ctx, t); err != nil {
-		return grantAnswer{}, internalError(err)
+		return SignIn{}, internalError(err)
 	}
 	k.event(ctx, "sign-up", u.ID)
 	if err := k.promise(ctx, Intent{ID: id, Kind: intentSignUp, To: email, UserID: u.ID}); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	u.PasswordHash = ""
-	return grantAnswer{User: u}, nil
+	return SignIn{User: u}, nil
 }
 
 // deliverSignUp mails a sign-up its confirmation link, unless it was
@@ -100,20 +104,20 @@ func (k *Kit) deliverSignUp(ctx context.Context, i Intent) error {
 
 // signInWithEmail checks an email and password. Unknown accounts, accounts
 // without a password and wrong passwords fail alike, after the same work.
-func (k *Kit) signInWithEmail(ctx context.Context, email, pw string) (grantAnswer, error) {
+func (k *Kit) signInWithEmail(ctx context.Context, email, pw string) (SignIn, error) {
 	email, err := k.normalizeEmail(email)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	u, held, err := k.holder(ctx, kindEmail, email)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if !held && k.emailConfirmation {
 		// Only sign-ups may wait for the address: the newest one's own
 		// password is told to confirm first.
 		if u, err = k.waitingAccount(ctx, kindEmail, email); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 	}
 	return k.signInWithPassword(ctx, passwordSignIn{
@@ -161,6 +165,9 @@ func (k *Kit) mailConfirmation(ctx context.Context, u User) error {
 // for an address that no account owns, when it is followed and exchanged.
 func (k *Kit) mailPending(ctx context.Context, purpose TokenPurpose, email string, t emailTemplate, lifetime time.Duration) error {
 	tok, err := k.newPendingToken(ctx, purpose, email)
+	if errors.Is(err, errSignUpRefused) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -588,5 +595,6 @@ func (k *Kit) emailChanged(ctx context.Context, u User, old string) error {
 	if old != "" {
 		k.notice(ctx, Intent{Kind: intentEmailChanged, To: old, UserID: u.ID}, intentData{Name: u.Name, NewEmail: u.Email})
 	}
+	k.afterAddressChange(ctx, kindEmail, u, old)
 	return nil
 }

@@ -32,8 +32,11 @@ const (
 	CodeWrongPassword        Code = "wrong_password"         // 403: the current password given to change-pwd or change-email is wrong
 	CodeFeatureDisabled      Code = "feature_disabled"       // 403: the app turned this flow off
 	CodeOriginNotAllowed     Code = "origin_not_allowed"     // 403: a cookie-authenticated request from a foreign origin
+	CodeUserDisabled         Code = "user_disabled"          // 403: the account was disabled by the app; told only after the right password, link or code
+	CodeForbidden            Code = "forbidden"              // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
 	CodeNotFound             Code = "not_found"              // 404: no such route
 	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
+	CodeUserNotFound         Code = "user_not_found"         // 404: the Go API named no such user (never answered over HTTP)
 	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405
 	CodeEmailTaken           Code = "email_taken"            // 409: another account has this email
 	CodePhoneTaken           Code = "phone_taken"            // 409: another account has this phone number
@@ -75,8 +78,11 @@ var codeStatus = map[Code]int{
 	CodeWrongPassword:        http.StatusForbidden,
 	CodeFeatureDisabled:      http.StatusForbidden,
 	CodeOriginNotAllowed:     http.StatusForbidden,
+	CodeUserDisabled:         http.StatusForbidden,
+	CodeForbidden:            http.StatusForbidden,
 	CodeNotFound:             http.StatusNotFound,
 	CodeSessionNotFound:      http.StatusNotFound,
+	CodeUserNotFound:         http.StatusNotFound,
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	CodeEmailTaken:           http.StatusConflict,
 	CodePhoneTaken:           http.StatusConflict,
@@ -94,6 +100,17 @@ var codeStatus = map[Code]int{
 	CodeOAuthFailed:           http.StatusBadGateway,
 }
 
+// status is the HTTP status e is answered with.
+func (e *Error) status() int {
+	if s, ok := codeStatus[e.Code]; ok {
+		return s
+	}
+	if e.Status >= 400 && e.Status < 500 {
+		return e.Status
+	}
+	return http.StatusForbidden
+}
+
 // Status is the HTTP status the code is answered with.
 func (c Code) Status() int {
 	if s, ok := codeStatus[c]; ok {
@@ -104,11 +121,19 @@ func (c Code) Status() int {
 
 // Error is the one error type of the kit's flows. Code and Message reach the
 // client; Err, the cause, is only logged.
+//
+// A hook refuses a flow with an Error of the app's own making, such as
+// &Error{Code: "invite_only", Message: "Sign-up is by invitation."}: it
+// is answered with Status, or 403 when Status is not a 4xx. A code of the
+// kit's always has its own status.
 type Error struct {
 	Code    Code
 	Message string
 	Details map[string]any
 	Err     error
+	// Status is the HTTP status of a Code that is not one of the kit's:
+	// 400 to 499, else 403.
+	Status int
 	// RetryAfter, on a too_many_requests or service_unavailable Error, is
 	// how long to wait; it is answered as Retry-After, in whole seconds
 	// rounded up (at least 1).

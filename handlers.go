@@ -22,38 +22,38 @@ type route struct {
 	session bool // needs a live session; the caller is in the context
 }
 
-// routes is the router. The routes wrapped in perIP count toward
+// routes is the router. Each route's handler decodes the request and calls
+// the Go API's method (goapi.go), which counts the request toward
 // Limits.PerIP: those that sign up, sign in, check a code or change a
-// credential; those wrapped in perIPSend, the send routes, count toward it
-// apart, so that failed sign-ins do not spend recovery. The grant and
-// reset-pwd routes are not counted: their keys are 256-bit secrets,
-// nothing to guess, and reset-pwd must work for an account that is being
-// attacked.
+// credential; the send routes count toward it apart, so that failed
+// sign-ins do not spend recovery. The grant and reset-pwd routes are not
+// counted: their keys are 256-bit secrets, nothing to guess, and reset-pwd
+// must work for an account that is being attacked.
 func (k *Kit) routes() http.Handler {
 	table := map[string]route{
-		apiPrefix + "signup-email":       {http.MethodPost, k.perIP(k.handleSignUpEmail), false},
-		apiPrefix + "signin-email":       {http.MethodPost, k.perIP(k.handleSignInEmail), false},
+		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false},
+		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false},
 		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false},
-		apiPrefix + "send-magic":         {http.MethodPost, k.perIPSend(k.handleSendMagicLink), false},
-		apiPrefix + "send-reset":         {http.MethodPost, k.perIPSend(k.handleSendReset), false},
+		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false},
 		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false},
-		apiPrefix + "resend":             {http.MethodPost, k.perIPSend(k.handleResendConfirmation), false},
+		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false},
 		apiPrefix + "user":               {http.MethodGet, k.handleUser, true},
 		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true},
 		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
 		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true},
 		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true},
-		apiPrefix + "change-pwd":         {http.MethodPost, k.perIP(k.handleChangePassword), true},
-		apiPrefix + "change-email":       {http.MethodPost, k.perIP(k.handleChangeEmail), true},
-		apiPrefix + "signup-phone":       {http.MethodPost, k.perIP(k.handleSignUpPhone), false},
-		apiPrefix + "signin-phone":       {http.MethodPost, k.perIP(k.handleSignInPhone), false},
-		apiPrefix + "verify-phone":       {http.MethodPost, k.perIP(k.handleVerifyPhone), false},
-		apiPrefix + "resend-code":        {http.MethodPost, k.perIPSend(k.handleResendCode), false},
-		apiPrefix + "send-code":          {http.MethodPost, k.perIPSend(k.handleSendSignInCode), false},
-		apiPrefix + "signin-code":        {http.MethodPost, k.perIP(k.handleSignInCode), false},
-		apiPrefix + "send-reset-code":    {http.MethodPost, k.perIPSend(k.handleSendResetCode), false},
-		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.perIP(k.handleResetPasswordCode), false},
-		apiPrefix + "change-phone":       {http.MethodPost, k.perIP(k.handleChangePhone), true},
+		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true},
+		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true},
+		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false},
+		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false},
+		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false},
+		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false},
+		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false},
+		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false},
+		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false},
+		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true},
 		linkPath:                         {http.MethodGet, k.handleLink, false},
 	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -90,35 +90,11 @@ func (k *Kit) routes() http.Handler {
 	})
 }
 
-// perIP wraps the handler of a route that Limits.PerIP counts.
-func (k *Kit) perIP(h handlerFunc) handlerFunc {
-	return k.counted(k.ipAsked, h)
-}
-
-// perIPSend wraps the handler of a send route, which Limits.PerIP counts
-// apart from the others.
-func (k *Kit) perIPSend(h handlerFunc) handlerFunc {
-	return k.counted(k.sendAsked, h)
-}
-
-// counted runs h once ask counted the request toward PerIP.
-func (k *Kit) counted(ask func(context.Context) error, h handlerFunc) handlerFunc {
-	if !k.limits.perIP.on() {
-		return h
-	}
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := ask(r.Context()); err != nil {
-			return err
-		}
-		return h(w, r)
-	}
-}
-
 // writeGrant answers a flow that signs in, or may. When it started a
 // session, the browser is remembered as a device of the account: the
 // device cookie (lockout.go) makes its later sign-ins to that account a
 // source of their own, which failures sent from elsewhere cannot lock.
-func (k *Kit) writeGrant(w http.ResponseWriter, r *http.Request, ans grantAnswer) error {
+func (k *Kit) writeGrant(w http.ResponseWriter, r *http.Request, ans SignIn) error {
 	if ans.Session != nil {
 		if v, err := k.deviceValue(r.Context(), ans.User.ID); err != nil {
 			// The sign-in stands; the browser is not remembered this time.
@@ -130,6 +106,7 @@ func (k *Kit) writeGrant(w http.ResponseWriter, r *http.Request, ans grantAnswer
 			})
 		}
 	}
+	ans.User = k.wire(ans.User)
 	writeJSON(w, http.StatusOK, ans)
 	return nil
 }
@@ -143,7 +120,7 @@ func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	ans, err := k.signUpWithEmail(r.Context(), req.Email, req.Password, req.NameOrUserData)
+	ans, err := k.signUpWithEmailData(r.Context(), req.Email, req.Password, req.NameOrUserData)
 	if err != nil {
 		return err
 	}
@@ -158,7 +135,7 @@ func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	ans, err := k.signInWithEmail(r.Context(), req.Email, req.Password)
+	ans, err := k.SignInWithEmail(r.Context(), req.Email, req.Password)
 	if err != nil {
 		return err
 	}
@@ -166,7 +143,7 @@ func (k *Kit) handleSignInEmail(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
-	ans, err := k.exchangeGrant(r.Context(), r.URL.Query().Get("key"))
+	ans, err := k.ExchangeGrant(r.Context(), r.URL.Query().Get("key"))
 	if err != nil {
 		return err
 	}
@@ -174,21 +151,21 @@ func (k *Kit) handleGrant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleSendMagicLink(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendMagicLink(r.Context(), r.URL.Query().Get("email")); err != nil {
+	if err := k.SendMagicLink(r.Context(), r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSendReset(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendResetLink(r.Context(), r.URL.Query().Get("email")); err != nil {
+	if err := k.SendResetLink(r.Context(), r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleResendConfirmation(w http.ResponseWriter, r *http.Request) error {
-	if err := k.resendConfirmation(r.Context(), r.URL.Query().Get("email")); err != nil {
+	if err := k.ResendConfirmation(r.Context(), r.URL.Query().Get("email")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -201,19 +178,19 @@ func (k *Kit) handleResetPassword(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	if err := k.resetPassword(r.Context(), r.URL.Query().Get("key"), req.NewPassword); err != nil {
+	if err := k.ResetPassword(r.Context(), r.URL.Query().Get("key"), req.NewPassword); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleUser(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, callerFrom(r.Context()).user)
+	writeJSON(w, http.StatusOK, k.wire(callerFrom(r.Context()).user))
 	return nil
 }
 
 func (k *Kit) handleSessions(w http.ResponseWriter, r *http.Request) error {
-	sessions, err := k.listSessions(r.Context(), callerFrom(r.Context()))
+	sessions, err := k.Sessions(r.Context())
 	if err != nil {
 		return err
 	}
@@ -228,21 +205,21 @@ func (k *Kit) handleSignOut(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, true); err != nil {
 		return err
 	}
-	if err := k.signOut(r.Context(), callerFrom(r.Context()), req.Token); err != nil {
+	if err := k.SignOut(r.Context(), req.Token); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSignOutAll(w http.ResponseWriter, r *http.Request) error {
-	if err := k.signOutAll(r.Context(), callerFrom(r.Context()), false); err != nil {
+	if err := k.SignOutAll(r.Context()); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSignOutOthers(w http.ResponseWriter, r *http.Request) error {
-	if err := k.signOutAll(r.Context(), callerFrom(r.Context()), true); err != nil {
+	if err := k.SignOutOthers(r.Context()); err != nil {
 		return err
 	}
 	return ok(w)
@@ -256,7 +233,7 @@ func (k *Kit) handleChangePassword(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	if err := k.changePassword(r.Context(), callerFrom(r.Context()), req.OldPassword, req.NewPassword); err != nil {
+	if err := k.ChangePassword(r.Context(), req.OldPassword, req.NewPassword); err != nil {
 		return err
 	}
 	return ok(w)
@@ -270,11 +247,11 @@ func (k *Kit) handleChangeEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	u, err := k.changeEmail(r.Context(), callerFrom(r.Context()), req.CurrentPassword, req.NewEmail)
+	u, err := k.ChangeEmail(r.Context(), req.CurrentPassword, req.NewEmail)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, k.wire(u))
 	return nil
 }
 
@@ -287,10 +264,10 @@ func (k *Kit) handleLink(w http.ResponseWriter, r *http.Request) error {
 		if !errors.As(err, &e) {
 			e = internalError(err)
 		}
-		if e.Code.Status() >= 500 {
+		if e.status() >= 500 {
 			k.log.ErrorContext(r.Context(), "authkit: following a link failed", "err", e.Err)
 		}
-		q = url.Values{"status": {strconv.Itoa(e.Code.Status())}, "error": {string(e.Code)}}
+		q = url.Values{"status": {strconv.Itoa(e.status())}, "error": {string(e.Code)}}
 	}
 	k.redirect(w, r, q)
 	return nil

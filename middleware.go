@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -58,6 +59,35 @@ func (k *Kit) RequireSession(next http.Handler) http.Handler {
 	})
 }
 
+// RequireAccessGroup returns a middleware that lets a request through only
+// with a live session (as RequireSession does) whose user is in at least
+// one of the access groups keys names; another session is answered 403
+// forbidden. The user's groups are read as the request authenticates, so
+// a change of groups ([Kit.SetAccessGroups]) holds from the user's next
+// request. Inside RequireSession or LoadSession it checks the session
+// already found rather than look it up again.
+func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler {
+	keys = slices.Clone(keys)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := callerFrom(r.Context())
+			if c == nil {
+				var err error
+				if c, err = k.authenticate(r); err != nil {
+					writeError(w, r, k.log, err)
+					return
+				}
+				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+			}
+			if !isMember(c.user.AccessGroups, keys) {
+				writeError(w, r, k.log, newError(CodeForbidden, "This needs an access group the account is not in."))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // LoadSession is RequireSession's non-enforcing twin: a request with a live
 // session gets it in its context, any other goes through as anonymous. It
 // still refuses a session cookie sent cross-site on an unsafe request, and
@@ -92,6 +122,14 @@ func cappedUserAgent(r *http.Request) string {
 		ua = ua[:maxUserAgent]
 	}
 	return ua
+}
+
+// RequestContext is r's context with r's client in it, as the kit's own
+// handler sees it: the IP (through Config.TrustedProxies), the user agent
+// and the device cookie (which lets its browser through a lockout of its
+// IP). Pass it to the Go API's calls made for r.
+func (k *Kit) RequestContext(r *http.Request) context.Context {
+	return k.withClient(r).Context()
 }
 
 // withClient notes in r's context where r comes from, and the device

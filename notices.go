@@ -91,14 +91,14 @@ func (k *Kit) noticePasswordChanged(ctx context.Context, u User) {
 // account's first: its sign-up, or the proof of its address that made it.
 // Call it before the answer sets the cookie, which the request then did
 // not carry.
-func (k *Kit) noticeNewDevice(ctx context.Context, a grantAnswer, first bool) {
+func (k *Kit) noticeNewDevice(ctx context.Context, a SignIn, first bool) {
 	if !k.notices.newDevice || first || a.Session == nil {
 		return
 	}
 	if _, known := k.deviceOf(ctx, a.User.ID); known {
 		return
 	}
-	s := a.Session.Session
+	s := *a.Session
 	k.notify(ctx, a.User, intentNewDevice, noticeData(s.UserAgent, s.IP, s.CreatedAt))
 }
 

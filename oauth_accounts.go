@@ -66,6 +66,9 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 		Name: id.Name, ProfilePicture: id.Picture,
 		SignUpAt: now, LastLoginAt: now,
 	}
+	if err := k.beforeSignUp(ctx, &u); err != nil {
+		return User{}, false, err
+	}
 	if u.ID, err = k.newID(); err != nil {
 		return User{}, false, internalError(err)
 	}
@@ -83,6 +86,7 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 		return User{}, false, internalError(err)
 	}
 	k.oauthEvent(ctx, "oauth sign-up", provider, u.ID)
+	k.afterSignUp(ctx, u)
 	return u, true, nil
 }
 

@@ -124,11 +124,15 @@ func (k *Kit) finishOAuth(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	u, created, err := k.oauthSignIn(r.Context(), p, c, params)
+	if err == nil && u.Disabled {
+		k.event(r.Context(), "oauth sign-in refused: user disabled", u.ID)
+		err = errUserDisabled
+	}
 	if err != nil {
 		k.oauthRedirectError(w, r, name, err)
 		return
 	}
-	grant, err := k.issueToken(r.Context(), Token{Purpose: PurposeGrant, UserID: u.ID, Action: actionOAuth, Stamp: u.Stamp, Data: grantData(created)}, k.grantLifetime)
+	grant, err := k.issueToken(r.Context(), Token{Purpose: PurposeGrant, UserID: u.ID, Subject: name, Action: actionOAuth, Stamp: u.Stamp, Data: grantData(created)}, k.grantLifetime)
 	if err != nil {
 		k.oauthRedirectError(w, r, name, internalError(err))
 		return
@@ -163,10 +167,10 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 	if e.Err != nil {
 		attrs = append(attrs, "err", e.Err)
 	}
-	if e.Code.Status() >= 500 {
+	if e.status() >= 500 {
 		k.log.ErrorContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
 	} else {
 		k.log.InfoContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
 	}
-	k.redirect(w, r, url.Values{"status": {strconv.Itoa(e.Code.Status())}, "error": {string(e.Code)}, "action": {actionOAuth}})
+	k.redirect(w, r, url.Values{"status": {strconv.Itoa(e.status())}, "error": {string(e.Code)}, "action": {actionOAuth}})
 }

@@ -24,6 +24,7 @@ func (k *Kit) createUser(ctx context.Context, u User, taken *Error) error {
 		return internalError(err)
 	}
 	k.event(ctx, "sign-up", u.ID)
+	k.afterSignUp(ctx, u)
 	return nil
 }
 
@@ -47,34 +48,38 @@ type passwordSignIn struct {
 // The session is made under the credential stamp of the record whose hash
 // was verified: if a reset lands while the hash is checked, the sign-in
 // fails, and a session it made anyway would be dead on arrival.
-func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw string) (grantAnswer, error) {
+func (k *Kit) signInWithPassword(ctx context.Context, a passwordSignIn, pw string) (SignIn, error) {
 	u := a.user
 	at := k.attemptAt(ctx, a.kind, a.identifier, u.ID)
 	if err := k.guess(ctx, at); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if !fitsPassword(pw) {
 		k.event(ctx, "sign-in failed", u.ID)
-		return grantAnswer{}, a.wrong
+		return SignIn{}, a.wrong
 	}
 	ok, err := k.verify(ctx, &u, pw)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if !ok {
 		k.event(ctx, "sign-in failed", u.ID)
-		return grantAnswer{}, a.wrong
+		return SignIn{}, a.wrong
 	}
 	if err := k.guessedRight(ctx, at); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if a.unconfirmed {
 		k.event(ctx, "sign-in refused: "+a.kind+" not verified", u.ID)
-		return grantAnswer{}, a.refused
+		return SignIn{}, a.refused
 	}
-	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, a.wrong)
+	if u.Disabled {
+		k.event(ctx, "sign-in refused: user disabled", u.ID)
+		return SignIn{}, errUserDisabled
+	}
+	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, a.wrong, via{method: MethodPassword})
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	k.event(ctx, "sign-in", u.ID)
 	k.noticeNewDevice(ctx, answer, false)
@@ -112,6 +117,7 @@ func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserU
 	}
 	k.event(ctx, "password reset", t.UserID)
 	k.noticePasswordChanged(ctx, u)
+	k.afterPasswordChange(ctx, u, true)
 	return nil
 }
 
@@ -134,16 +140,23 @@ func (k *Kit) newStamp(ctx context.Context, c *caller, set UserFields, keep stri
 // that is gone) answers stale: what the flow decided on changed meanwhile.
 func (k *Kit) updateUser(ctx context.Context, id string, up UserUpdate, taken, stale error) (User, error) {
 	u, err := k.store.UpdateUser(ctx, id, up)
-	switch {
-	case err == nil:
+	if err == nil {
 		return u, nil
-	case taken != nil && errors.Is(err, ErrDuplicate):
-		return User{}, taken
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return User{}, stale
-	default:
-		return User{}, internalError(err)
 	}
+	if taken != nil && errors.Is(err, ErrDuplicate) {
+		return User{}, taken
+	}
+	return User{}, stored(err, stale)
+}
+
+// stored is what a failed write of UpdateUser answers: stale when what
+// the flow decided on changed meanwhile (a condition of If no longer
+// holds, or the user is gone), else an internal error.
+func stored(err, stale error) error {
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return stale
+	}
+	return internalError(err)
 }
 
 // endSessionsAndTokens ends the user's sessions but exceptSession, and voids
@@ -184,6 +197,7 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 	}
 	k.event(ctx, "password changed", u.ID)
 	k.noticePasswordChanged(ctx, u)
+	k.afterPasswordChange(ctx, u, false)
 	return nil
 }
 

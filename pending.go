@@ -29,6 +29,8 @@ type pendingUser struct {
 	Name           string                     `json:"name,omitempty"`
 	ProfilePicture string                     `json:"picture,omitempty"`
 	Profile        map[string]json.RawMessage `json:"profile,omitempty"`
+	AccessGroups   []string                   `json:"groups,omitempty"`
+	ServerData     map[string]json.RawMessage `json:"serverData,omitempty"`
 	SignUpAt       time.Time                  `json:"signUpAt"`
 }
 
@@ -62,7 +64,7 @@ func (k *Kit) newAccount(ctx context.Context, u *User, pw string) error {
 func pendingToken(purpose TokenPurpose, subject string, u User) (Token, error) {
 	data, err := json.Marshal(pendingUser{
 		ID: u.ID, PasswordHash: u.PasswordHash, Name: u.Name, ProfilePicture: u.ProfilePicture,
-		Profile: u.Profile, SignUpAt: u.SignUpAt,
+		Profile: u.Profile, AccessGroups: u.AccessGroups, ServerData: u.ServerData, SignUpAt: u.SignUpAt,
 	})
 	if err != nil {
 		return Token{}, internalError(err)
@@ -76,14 +78,32 @@ func pendingToken(purpose TokenPurpose, subject string, u User) (Token, error) {
 // newPendingToken is a token of the given purpose for a new account with
 // no password and no profile, to be made when the address subject proves
 // itself: what a magic link, a reset or a code sent to an address that
-// only has sign-ups waiting carries.
+// only has sign-ups waiting carries. It is a sign-up too: when
+// Hooks.BeforeSignUp refuses it, the error is errSignUpRefused, and
+// nothing is sent.
 func (k *Kit) newPendingToken(ctx context.Context, purpose TokenPurpose, subject string) (Token, error) {
-	u := User{SignUpAt: k.clock()}
+	u := User{SignUpAt: k.clock(), Provider: ProviderAltogic}
+	if purpose == PurposeConfirmPhone || purpose == PurposeSignInCode || purpose == PurposeResetCode {
+		u.Phone = subject
+	} else {
+		u.Email = subject
+	}
+	if err := k.beforeSignUp(ctx, &u); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code != CodeInternal {
+			return Token{}, errSignUpRefused
+		}
+		return Token{}, err
+	}
 	if err := k.newAccount(ctx, &u, ""); err != nil {
 		return Token{}, err
 	}
 	return pendingToken(purpose, subject, u)
 }
+
+// errSignUpRefused: Hooks.BeforeSignUp refused the account a message
+// would have made, so the message is not sent.
+var errSignUpRefused = errors.New("authkit: Hooks.BeforeSignUp refused the sign-up")
 
 // pending reports whether t is the token of a waiting account.
 func pending(t Token) bool { return t.UserID == "" && len(t.Data) > 0 }
@@ -203,6 +223,7 @@ func (k *Kit) accountFromPending(ctx context.Context, t Token, kind, newHash str
 	u := User{
 		ID: p.ID, Provider: ProviderAltogic, ProviderUserID: p.ID,
 		Name: p.Name, ProfilePicture: p.ProfilePicture, Profile: p.Profile, PasswordHash: p.PasswordHash,
+		AccessGroups: p.AccessGroups, ServerData: p.ServerData,
 		SignUpAt: p.SignUpAt, LastLoginAt: k.clock(), Stamp: t.Stamp,
 	}
 	if kind == kindEmail {
@@ -219,6 +240,7 @@ func (k *Kit) accountFromPending(ctx context.Context, t Token, kind, newHash str
 		return User{}, internalError(err)
 	}
 	k.event(ctx, "sign-up confirmed", u.ID)
+	k.afterSignUp(ctx, u)
 	return u, nil
 }
 

@@ -118,80 +118,84 @@ func smsFailed(err error) error {
 // (pending.go), which is texted, and the answer has no session. Off, it
 // makes the account and signs it in. A number an account owns answers
 // phone_taken.
-func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData json.RawMessage) (grantAnswer, error) {
+func (k *Kit) signUpWithPhone(ctx context.Context, phone, pw string, userData json.RawMessage) (SignIn, error) {
 	if err := k.phoneOn(); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	phone, err := k.normalizePhone(phone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if err := k.checkPassword(ctx, pw); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	now := k.clock()
 	u := User{Phone: phone, SignUpAt: now, LastLoginAt: now}
-	if err := applyUserData(&u, userData); err != nil {
-		return grantAnswer{}, err
+	if err := k.applyUserData(ctx, &u, userData); err != nil {
+		return SignIn{}, err
 	}
 	h, held, err := k.holder(ctx, kindPhone, phone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if held && k.owns(h, kindPhone) {
-		return grantAnswer{}, errPhoneTaken
+		return SignIn{}, errPhoneTaken
+	}
+	u.Provider = ProviderAltogic
+	if err := k.beforeSignUp(ctx, &u); err != nil {
+		return SignIn{}, err
 	}
 	if !k.phone.confirm {
 		if err := k.newAccount(ctx, &u, pw); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 		if err := k.createUser(ctx, u, errPhoneTaken); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 		return k.signUpSession(ctx, u)
 	}
 	// Counted before anything is made: a refused sign-up makes nothing.
 	if err := k.textAsked(ctx, ""); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if err := k.newAccount(ctx, &u, pw); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	t, err := pendingToken(PurposeConfirmPhone, phone, u)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	// The caller waits for the text: a number the provider refuses is
 	// said at once. The sign-up waits all the same; resendVerificationCode
 	// texts another code.
 	if err := k.textCode(ctx, t, "", k.phone.templates.verify, true); err != nil {
-		return grantAnswer{}, smsFailed(err)
+		return SignIn{}, smsFailed(err)
 	}
 	k.event(ctx, "sign-up", u.ID)
 	u.PasswordHash = ""
-	return grantAnswer{User: u}, nil
+	return SignIn{User: u}, nil
 }
 
 // signInWithPhone checks a phone number and password. Unknown numbers,
 // accounts without a password and wrong passwords fail alike, after the
 // same work; phone_not_verified comes only after the right password.
-func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (grantAnswer, error) {
+func (k *Kit) signInWithPhone(ctx context.Context, phone, pw string) (SignIn, error) {
 	if err := k.phoneOn(); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	phone, err := k.normalizePhone(phone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	u, held, err := k.holder(ctx, kindPhone, phone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if !held && k.phone.confirm {
 		// Only sign-ups may wait for the number: the newest one's own
 		// password is told to confirm first.
 		if u, err = k.waitingAccount(ctx, kindPhone, phone); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 	}
 	return k.signInWithPassword(ctx, passwordSignIn{
@@ -239,6 +243,9 @@ func (k *Kit) textPending(ctx context.Context, purpose TokenPurpose, phone strin
 		return err
 	}
 	t, err := k.newPendingToken(ctx, purpose, phone)
+	if errors.Is(err, errSignUpRefused) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -312,24 +319,24 @@ func (k *Kit) deliverSignInCode(ctx context.Context, phone string, u User, held 
 }
 
 // signInWithCode spends a sign-in code and signs its account in.
-func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnswer, error) {
+func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (SignIn, error) {
 	if err := k.signInCodesOn(); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	phone, err := k.queryPhone(phone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	at := k.attemptAt(ctx, kindPhone, phone, "")
 	if err := k.guess(ctx, at); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	t, err := k.matchCode(ctx, phone, code, PurposeSignInCode)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if pending(t) {
-		answer, err := k.signInPending(ctx, t, "sign-in by code")
+		answer, err := k.signInPending(ctx, t, "sign-in by code", MethodCode)
 		if err == nil {
 			err = k.guessedRight(ctx, at)
 		}
@@ -337,15 +344,15 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if err := k.guessedRight(ctx, at); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	// The code reached the phone: the number is confirmed too.
-	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode)
+	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode, via{method: MethodCode})
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	k.event(ctx, "sign-in by code", t.UserID)
 	k.noticeNewDevice(ctx, answer, false)
@@ -354,18 +361,18 @@ func (k *Kit) signInWithCode(ctx context.Context, phone, code string) (grantAnsw
 
 // signInPending spends the code t of a waiting account, makes the
 // account, its number proven, and signs it in.
-func (k *Kit) signInPending(ctx context.Context, t Token, event string) (grantAnswer, error) {
+func (k *Kit) signInPending(ctx context.Context, t Token, event string, m SignInMethod) (SignIn, error) {
 	t, err := k.spendCode(ctx, t)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	u, err := k.accountFromPending(ctx, t, kindPhone, "", errInvalidCode)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
-	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, errInvalidCode)
+	answer, err := k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, errInvalidCode, via{method: m})
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	k.event(ctx, event, u.ID)
 	return answer, nil
@@ -465,33 +472,33 @@ func (k *Kit) resetPwdWithCode(ctx context.Context, phone, code, pw string) erro
 // verifyPhone spends the newest confirmation or change-phone code sent to
 // the number. A sign-up's confirmation signs the user in; a change of
 // number applies, and answers with no session.
-func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer, error) {
+func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (SignIn, error) {
 	if err := k.phoneOn(); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	phone, err := k.queryPhone(phone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	// Counted by the number, whether or not an account has it, as a
 	// password sign-in with it is.
 	at := k.attemptAt(ctx, kindPhone, phone, "")
 	if err := k.guess(ctx, at); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	t, err := k.matchCode(ctx, phone, code, PurposeConfirmPhone, PurposeChangePhone)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if t.Purpose == PurposeChangePhone {
 		u, err := k.applyPhoneChange(ctx, t)
 		if err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
-		return grantAnswer{User: u}, nil
+		return SignIn{User: u}, nil
 	}
 	if pending(t) {
-		answer, err := k.signInPending(ctx, t, "phone confirmed")
+		answer, err := k.signInPending(ctx, t, "phone confirmed", MethodConfirmation)
 		if err == nil {
 			err = k.guessedRight(ctx, at)
 		}
@@ -499,14 +506,14 @@ func (k *Kit) verifyPhone(ctx context.Context, phone, code string) (grantAnswer,
 	}
 	t, err = k.codeOwner(ctx, t)
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	if err := k.guessedRight(ctx, at); err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
-	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode)
+	answer, err := k.startSession(ctx, t.UserID, t.Stamp, phoneProven(t), errInvalidCode, via{method: MethodConfirmation})
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	k.event(ctx, "phone confirmed", t.UserID)
 	return answer, nil
@@ -617,6 +624,7 @@ func (k *Kit) phoneChanged(ctx context.Context, u User, old string) error {
 	if old != "" {
 		k.notice(ctx, Intent{Kind: intentPhoneChanged, To: old, UserID: u.ID}, intentData{Name: u.Name, NewPhone: u.Phone})
 	}
+	k.afterAddressChange(ctx, kindPhone, u, old)
 	return nil
 }
 

@@ -18,7 +18,7 @@ func (k *Kit) handleSignUpPhone(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	ans, err := k.signUpWithPhone(r.Context(), req.Phone, req.Password, req.NameOrUserData)
+	ans, err := k.signUpWithPhoneData(r.Context(), req.Phone, req.Password, req.NameOrUserData)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (k *Kit) handleSignInPhone(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	ans, err := k.signInWithPhone(r.Context(), req.Phone, req.Password)
+	ans, err := k.SignInWithPhone(r.Context(), req.Phone, req.Password)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (k *Kit) handleSignInPhone(w http.ResponseWriter, r *http.Request) error {
 
 func (k *Kit) handleVerifyPhone(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	ans, err := k.verifyPhone(r.Context(), q.Get("phone"), q.Get("code"))
+	ans, err := k.VerifyPhone(r.Context(), q.Get("phone"), q.Get("code"))
 	if err != nil {
 		return err
 	}
@@ -50,14 +50,14 @@ func (k *Kit) handleVerifyPhone(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleResendCode(w http.ResponseWriter, r *http.Request) error {
-	if err := k.resendVerificationCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
+	if err := k.ResendVerificationCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
 		return err
 	}
 	return ok(w)
 }
 
 func (k *Kit) handleSendSignInCode(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendSignInCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
+	if err := k.SendSignInCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -65,7 +65,7 @@ func (k *Kit) handleSendSignInCode(w http.ResponseWriter, r *http.Request) error
 
 func (k *Kit) handleSignInCode(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	ans, err := k.signInWithCode(r.Context(), q.Get("phone"), q.Get("code"))
+	ans, err := k.SignInWithCode(r.Context(), q.Get("phone"), q.Get("code"))
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (k *Kit) handleSignInCode(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (k *Kit) handleSendResetCode(w http.ResponseWriter, r *http.Request) error {
-	if err := k.sendResetPwdCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
+	if err := k.SendResetCode(r.Context(), r.URL.Query().Get("phone")); err != nil {
 		return err
 	}
 	return ok(w)
@@ -87,7 +87,7 @@ func (k *Kit) handleResetPasswordCode(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	q := r.URL.Query()
-	if err := k.resetPwdWithCode(r.Context(), q.Get("phone"), q.Get("code"), req.NewPassword); err != nil {
+	if err := k.ResetPasswordWithCode(r.Context(), q.Get("phone"), q.Get("code"), req.NewPassword); err != nil {
 		return err
 	}
 	return ok(w)
@@ -101,10 +101,10 @@ func (k *Kit) handleChangePhone(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req, false); err != nil {
 		return err
 	}
-	u, err := k.changePhone(r.Context(), callerFrom(r.Context()), req.CurrentPassword, req.NewPhone)
+	u, err := k.ChangePhone(r.Context(), req.CurrentPassword, req.NewPhone)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, k.wire(u))
 	return nil
 }

@@ -64,7 +64,7 @@ func TestPhoneSignUpOnAnOwnedNumberIsRefused(t *testing.T) {
 
 func TestPhoneSignUpIgnoresPrivilegedUserData(t *testing.T) {
 	t.Parallel()
-	h := newPhoneHarness(t)
+	h := newPhoneHarness(t, func(c *authkit.Config) { c.ProfileFields = []string{"name", "age"} })
 	a := h.signUpPhone("+15555555501", phonePassword, map[string]any{
 		"phoneVerified": true, "phone": "+15555555502", "_id": "x", "name": "Ann", "age": 30,
 	})

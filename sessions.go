@@ -39,13 +39,22 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 			return nil, internalError(err)
 		}
 	}
+	s.AccessGroupKeys = u.AccessGroups
 	return &caller{session: s, user: u}, nil
 }
 
 // signUpSession signs a new account in, under the stamp it was made with.
-func (k *Kit) signUpSession(ctx context.Context, u User) (grantAnswer, error) {
-	return k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, internalError(errors.New("authkit: a new account changed while it signed in")))
+func (k *Kit) signUpSession(ctx context.Context, u User) (SignIn, error) {
+	return k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, internalError(errors.New("authkit: a new account changed while it signed in")), via{method: MethodSignUp})
 }
+
+// via is how a session is started, for Hooks.AfterSignIn.
+type via struct {
+	method   SignInMethod
+	provider string
+}
+
+var errUserDisabled = newError(CodeUserDisabled, "This account is disabled.")
 
 // startSession signs a user in on the device of the request: lastLoginAt
 // moves to now, up is written with it, and a new session with a fresh token
@@ -53,20 +62,31 @@ func (k *Kit) signUpSession(ctx context.Context, u User) (grantAnswer, error) {
 // (a password hash, a grant, a code) was issued under. The write holds only
 // while the user's stamp is still that one; when it moved on (a password
 // reset, a sign-out everywhere) nobody is signed in and the answer is stale.
-func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpdate, stale error) (grantAnswer, error) {
+//
+// A disabled user is signed in by nobody: the write holds only while the
+// user is enabled, and the answer is then user_disabled, given only to
+// whoever proved the credential.
+func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpdate, stale error, how via) (SignIn, error) {
 	now := k.clock()
-	up.Set.LastLoginAt, up.If.Stamp = &now, &stamp
-	u, err := k.updateUser(ctx, userID, up, nil, stale)
+	enabled := false
+	up.Set.LastLoginAt, up.If.Stamp, up.If.Disabled = &now, &stamp, &enabled
+	u, err := k.store.UpdateUser(ctx, userID, up)
+	if errors.Is(err, ErrConflict) {
+		if cur, err := k.store.UserByID(ctx, userID); err == nil && cur.Disabled && cur.Stamp == stamp {
+			k.event(ctx, "sign-in refused: user disabled", userID)
+			return SignIn{}, errUserDisabled
+		}
+	}
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, stored(err, stale)
 	}
 	token, err := k.newToken()
 	if err != nil {
-		return grantAnswer{}, internalError(err)
+		return SignIn{}, internalError(err)
 	}
 	id, err := k.newID()
 	if err != nil {
-		return grantAnswer{}, internalError(err)
+		return SignIn{}, internalError(err)
 	}
 	c := clientOf(ctx)
 	s := Session{
@@ -81,9 +101,12 @@ func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpd
 		Stamp:      stamp,
 	}
 	if err := k.store.CreateSession(ctx, s); err != nil {
-		return grantAnswer{}, internalError(err)
+		return SignIn{}, internalError(err)
 	}
-	return grantAnswer{User: u, Session: &issuedSession{Session: s, Token: token}}, nil
+	s.AccessGroupKeys = u.AccessGroups
+	a := SignIn{User: u, Session: &s, Token: token}
+	k.afterSignIn(ctx, a, how.method, how.provider)
+	return a, nil
 }
 
 func parseUserAgent(header string) UserAgent {
@@ -105,6 +128,7 @@ func (k *Kit) listSessions(ctx context.Context, c *caller) ([]Session, error) {
 	live := make([]Session, 0, len(all))
 	for _, s := range all {
 		if k.alive(s, c.user, now) {
+			s.AccessGroupKeys = c.user.AccessGroups
 			live = append(live, s)
 		}
 	}
@@ -177,7 +201,7 @@ func (k *Kit) sessionAndUser(ctx context.Context, tokenHash string) (Session, Us
 // alive reports whether s, a session of u, is neither past its absolute end
 // nor idle too long, and was made under u's credential stamp: a session
 // made before a password reset or a sign-out everywhere is dead, whether or
-// not it was deleted yet.
+// not it was deleted yet, and so is every session of a disabled user.
 func (k *Kit) alive(s Session, u User, now time.Time) bool {
-	return s.Stamp == u.Stamp && now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
+	return !u.Disabled && s.Stamp == u.Stamp && now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
 }

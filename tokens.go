@@ -34,26 +34,26 @@ func (k *Kit) linkURL(secret string) string {
 // exchangeGrant is getAuthGrant: it spends a grant key and the link it
 // came from, does what the link was for (confirms the address, applies an
 // email change) and signs the user in.
-func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error) {
+func (k *Kit) exchangeGrant(ctx context.Context, key string) (SignIn, error) {
 	if key == "" || len(key) > maxTokenLen {
-		return grantAnswer{}, errInvalidToken
+		return SignIn{}, errInvalidToken
 	}
 	now := k.clock()
 	g, err := k.store.ConsumeToken(ctx, PurposeGrant, hashToken(key), now)
 	if errors.Is(err, ErrNotFound) {
-		return grantAnswer{}, errInvalidToken
+		return SignIn{}, errInvalidToken
 	}
 	if err != nil {
-		return grantAnswer{}, internalError(err)
+		return SignIn{}, internalError(err)
 	}
 	var link Token
 	if g.Link != "" {
 		link, err = k.store.ConsumeToken(ctx, TokenPurpose(g.Action), g.Link, now)
 		if errors.Is(err, ErrNotFound) {
-			return grantAnswer{}, errInvalidToken // the link was used by another grant
+			return SignIn{}, errInvalidToken // the link was used by another grant
 		}
 		if err != nil {
-			return grantAnswer{}, internalError(err)
+			return SignIn{}, internalError(err)
 		}
 	}
 	// What the link was for takes effect now, not when it was followed.
@@ -66,7 +66,7 @@ func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error
 		// The address proved itself for an account that waited for it.
 		u, err := k.accountFromPending(ctx, link, kindEmail, "", errInvalidToken)
 		if err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 		userID, stamp = u.ID, u.Stamp
 	case link.Purpose == PurposeConfirmEmail:
@@ -74,24 +74,37 @@ func (k *Kit) exchangeGrant(ctx context.Context, key string) (grantAnswer, error
 		up = UserUpdate{Set: UserFields{EmailVerified: &verified}, If: UserFields{Email: &link.Subject}}
 	case link.Purpose == PurposeChangeEmail:
 		if err := k.applyEmailChange(ctx, link); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 	}
-	answer, err := k.startSession(ctx, userID, stamp, up, errInvalidToken)
+	answer, err := k.startSession(ctx, userID, stamp, up, errInvalidToken, grantVia(g))
 	if err != nil {
-		return grantAnswer{}, err
+		return SignIn{}, err
 	}
 	// A link proves the address it went to as well as the password would:
 	// it clears the failed guesses at that address from this browser, and
 	// the address's ceiling.
 	if link.Purpose != "" {
 		if err := k.guessedRight(ctx, k.attemptAt(ctx, kindEmail, link.Subject, userID)); err != nil {
-			return grantAnswer{}, err
+			return SignIn{}, err
 		}
 	}
 	k.event(ctx, "sign-in by "+g.Action, userID)
 	k.noticeNewDevice(ctx, answer, firstSession(g, link))
 	return answer, nil
+}
+
+// grantVia is how a grant signs in, by the flow it came from.
+func grantVia(g Token) via {
+	switch TokenPurpose(g.Action) {
+	case PurposeConfirmEmail:
+		return via{method: MethodConfirmation}
+	case PurposeMagicLink:
+		return via{method: MethodMagicLink}
+	case PurposeChangeEmail:
+		return via{method: MethodEmailChange}
+	}
+	return via{method: MethodOAuth, provider: g.Subject} // actionOAuth: the grant's subject is the provider
 }
 
 // issuedUnder reports whether token t still holds for u: it was issued

@@ -257,9 +257,11 @@ func TestPasswordWithLostCharacterRefused(t *testing.T) {
 	require.Equal(t, "bad_request", a.code())
 }
 
+// With StrictProfile on, a field the client may not write is refused,
+// as a malformed one always is.
 func TestInputBadUserData(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newHarness(t, func(c *authkit.Config) { c.StrictProfile = authkit.On })
 	tooMany := map[string]any{}
 	for i := range 33 {
 		tooMany["field"+strconv.Itoa(i)] = i
@@ -279,6 +281,8 @@ func TestInputBadUserData(t *testing.T) {
 		{"key with a dot", map[string]any{"a.b": 1}},
 		{"key starting with a digit", map[string]any{"1st": 1}},
 		{"empty key", map[string]any{"": 1}},
+		{"a field off ProfileFields", map[string]any{"name": "Ann", "role": "admin"}},
+		{"a reserved field in another spelling", map[string]any{"Email_Verified": true}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -293,20 +297,25 @@ func TestInputBadUserData(t *testing.T) {
 
 func TestInputPrivilegedUserDataIgnored(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newHarness(t, func(c *authkit.Config) { c.ProfileFields = []string{"name", "age", "nick"} })
 	a := h.signUp("ann@example.com", inputPassword, map[string]any{
-		"_id":            "000000000000000000000001",
-		"provider":       "google",
-		"providerUserId": "google-1",
-		"emailVerified":  true,
-		"phoneVerified":  true,
-		"signUpAt":       "2000-01-01T00:00:00.000Z",
-		"lastLoginAt":    "2000-01-01T00:00:00.000Z",
-		"password":       "injected password",
-		"email":          "other@example.com",
-		"name":           "Ann",
-		"age":            30,
-		"nick":           "Annie",
+		"_id":             "000000000000000000000001",
+		"provider":        "google",
+		"providerUserId":  "google-1",
+		"emailVerified":   true,
+		"phoneVerified":   true,
+		"signUpAt":        "2000-01-01T00:00:00.000Z",
+		"lastLoginAt":     "2000-01-01T00:00:00.000Z",
+		"password":        "injected password",
+		"email":           "other@example.com",
+		"name":            "Ann",
+		"age":             30,
+		"nick":            "Annie",
+		"EmailVerified":   true,
+		"email_verified":  true,
+		"_ID":             "000000000000000000000001",
+		"role":            "admin",
+		"accessGroupKeys": []string{"admin"},
 	})
 	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
 	requireOwnFields := func(u map[string]any) {
@@ -321,6 +330,9 @@ func TestInputPrivilegedUserDataIgnored(t *testing.T) {
 		require.Equal(t, "Ann", u["name"])
 		require.Equal(t, float64(30), u["age"], "custom fields are kept, at the top level")
 		require.Equal(t, "Annie", u["nick"])
+		for _, f := range []string{"EmailVerified", "email_verified", "_ID", "role", "accessGroupKeys"} {
+			require.NotContains(t, u, f, "not the client's to write")
+		}
 	}
 	u := a.user()
 	requireOwnFields(u)

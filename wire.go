@@ -59,7 +59,7 @@ func (u User) MarshalJSON() ([]byte, error) {
 	keys := make([]string, 0, len(u.Profile))
 	for k := range u.Profile {
 		// A profile field never shadows one of the kit's own fields.
-		if !privilegedFields[k] && k != "name" && k != "profilePicture" {
+		if !reservedFields[foldField(k)] && k != "name" && k != "profilePicture" {
 			keys = append(keys, k)
 		}
 	}
@@ -95,24 +95,40 @@ func (s Session) wire(token string) wireSession {
 		Token:           token,
 		CreationDtm:     wireTime(s.CreatedAt),
 		UserAgent:       s.UserAgent,
-		AccessGroupKeys: []string{},
+		AccessGroupKeys: nonNil(s.AccessGroupKeys),
 	}
 }
 
-// issuedSession is a session just created, with the token the client will
-// authenticate with: the only answer that ever carries it.
-type issuedSession struct {
-	Session
+// SignIn is what a flow that signs in, or may, comes to: the user, and
+// the session it started with the session's token, or no session (while
+// a sign-up waits for its address's confirmation).
+type SignIn struct {
+	User    User
+	Session *Session // nil when no session was started
+	// Token authenticates the session: the Session header's value, or the
+	// session cookie's. It is the only copy (the store keeps its hash):
+	// hand it to the client and keep it nowhere else.
 	Token string
 }
 
-func (s issuedSession) MarshalJSON() ([]byte, error) {
-	return json.Marshal(s.Session.wire(s.Token))
+// MarshalJSON writes a as the Altogic client reads a sign-in:
+// {"user": ..., "session": ... or null}, the session with its token.
+func (a SignIn) MarshalJSON() ([]byte, error) {
+	var s *wireSession
+	if a.Session != nil {
+		w := a.Session.wire(a.Token)
+		s = &w
+	}
+	return json.Marshal(struct {
+		User    User         `json:"user"`
+		Session *wireSession `json:"session"`
+	}{a.User, s})
 }
 
-// grantAnswer is the answer to sign-up, sign-in and grant: the user and
-// their new session, or a null session while a confirmation is pending.
-type grantAnswer struct {
-	User    User           `json:"user"`
-	Session *issuedSession `json:"session"`
+// nonNil is l, or an empty list for nil: JSON [] rather than null.
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

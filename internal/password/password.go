@@ -106,6 +106,27 @@ func Verify(encoded, pw string, p Params) (ok, rehash bool, err error) {
 	}
 }
 
+// Check reports whether encoded is a hash Verify can check: an error
+// wrapping [ErrMalformed] when it is not, as Verify would give. It hashes
+// nothing, so it costs microseconds: for checking imported hashes.
+func Check(encoded string) error {
+	if len(encoded) > maxEncodedLen {
+		return fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxEncodedLen)
+	}
+	switch {
+	case strings.HasPrefix(encoded, argon2Prefix):
+		_, err := parseArgon2id(encoded)
+		return err
+	case strings.HasPrefix(encoded, "$2a$"),
+		strings.HasPrefix(encoded, "$2b$"),
+		strings.HasPrefix(encoded, "$2y$"):
+		_, err := bcryptCost(encoded)
+		return err
+	default:
+		return fmt.Errorf("%w: unknown algorithm", ErrMalformed)
+	}
+}
+
 // phc is a parsed argon2id PHC string.
 type phc struct {
 	memory, time uint32
@@ -224,16 +245,24 @@ func (p Params) check() error {
 	return nil
 }
 
-func verifyBcrypt(encoded, pw string) (ok, rehash bool, err error) {
+// bcryptCost parses a bcrypt hash's cost and checks its bounds.
+func bcryptCost(encoded string) (int, error) {
 	if len(encoded) != bcryptHashLen {
-		return false, false, fmt.Errorf("%w: bcrypt hash of %d bytes, want %d", ErrMalformed, len(encoded), bcryptHashLen)
+		return 0, fmt.Errorf("%w: bcrypt hash of %d bytes, want %d", ErrMalformed, len(encoded), bcryptHashLen)
 	}
 	cost, err := bcrypt.Cost([]byte(encoded))
 	if err != nil {
-		return false, false, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return 0, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if cost > maxBcryptCost {
-		return false, false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformed, cost, maxBcryptCost)
+		return 0, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformed, cost, maxBcryptCost)
+	}
+	return cost, nil
+}
+
+func verifyBcrypt(encoded, pw string) (ok, rehash bool, err error) {
+	if _, err := bcryptCost(encoded); err != nil {
+		return false, false, err
 	}
 	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw)); {
 	case err == nil:
