@@ -318,7 +318,7 @@ func (k *Kit) SetServerData(ctx context.Context, userID string, data map[string]
 // its user typed. A field set to null is removed. Other profile fields are
 // kept.
 func (k *Kit) UpdateProfile(ctx context.Context, userID string, data map[string]any) (User, error) {
-	for {
+	for range maxProfileRaces {
 		u, err := k.userByID(ctx, userID)
 		if err != nil {
 			return User{}, err
@@ -379,7 +379,12 @@ func (k *Kit) UpdateProfile(ctx context.Context, userID string, data map[string]
 		u.PasswordHash = ""
 		return u, nil
 	}
+	return User{}, internalError(fmt.Errorf("authkit: UpdateProfile: user %s's profile changed under %d writes in a row", userID, maxProfileRaces))
 }
+
+// maxProfileRaces bounds how often UpdateProfile reads again when another
+// write changed the profile between its read and its write.
+const maxProfileRaces = 10
 
 // DisableUser disables the user: their sessions end at once, on every
 // instance that shares the Store, their links and codes are void, and

@@ -201,6 +201,9 @@ func (k *Kit) byEmail(kind string, send func(ctx context.Context, email string, 
 		if err != nil {
 			return err
 		}
+		if held && u.Disabled {
+			return nil // nothing it sends could sign a disabled user in
+		}
 		if firstTry(ctx) {
 			if ok, err := k.mailAllowed(ctx, kind, i.To, u.ID); !ok {
 				return err

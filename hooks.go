@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -126,7 +127,7 @@ func accessGroups(keys []string) ([]string, error) {
 // what it set: u's access groups and server data.
 func (k *Kit) beforeSignUp(ctx context.Context, u *User) error {
 	s := SignUp{
-		Email: u.Email, Phone: u.Phone, Provider: u.Provider, Name: u.Name, Profile: u.Profile,
+		Email: u.Email, Phone: u.Phone, Provider: u.Provider, Name: u.Name, Profile: maps.Clone(u.Profile),
 		AccessGroups: slices.Clone(k.defaultGroups),
 	}
 	if k.hooks.BeforeSignUp != nil {

@@ -231,6 +231,9 @@ func (k *Kit) byPhone(send func(ctx context.Context, phone string, u User, held 
 		if err != nil {
 			return err
 		}
+		if held && u.Disabled {
+			return nil // nothing it sends could sign a disabled user in
+		}
 		return send(ctx, i.To, u, held)
 	}
 }
