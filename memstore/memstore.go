@@ -87,17 +87,26 @@ func foldEmail(email string) string { return strings.ToLower(email) }
 
 func identityOf(u *authkit.User) identity { return identity{u.Provider, u.ProviderUserID} }
 
-// cloneUser returns a deep copy of u: the Profile map and each of its values
-// are copied, so the copy shares no memory with u.
+// cloneUser returns a deep copy of u: the Profile and ServerData maps and
+// each of their values, and the AccessGroups list, are copied, so the copy
+// shares no memory with u.
 func cloneUser(u authkit.User) authkit.User {
-	if u.Profile != nil {
-		p := make(map[string]json.RawMessage, len(u.Profile))
-		for k, v := range u.Profile {
-			p[k] = slices.Clone(v) // nil stays nil
-		}
-		u.Profile = p
-	}
+	u.Profile = cloneJSONMap(u.Profile)
+	u.ServerData = cloneJSONMap(u.ServerData)
+	u.AccessGroups = slices.Clone(u.AccessGroups) // nil stays nil
 	return u
+}
+
+// cloneJSONMap returns a copy of m and of each of its values; nil stays nil.
+func cloneJSONMap(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		c[k] = slices.Clone(v) // nil stays nil
+	}
+	return c
 }
 
 // Users
@@ -178,6 +187,28 @@ func (s *Store) AllUsers(_ context.Context) iter.Seq2[authkit.User, error] {
 	}
 }
 
+// ListUsers implements [authkit.UserLister]: it sorts the ids after after
+// under the read lock, and copies the first limit users.
+func (s *Store) ListUsers(_ context.Context, after string, limit int) ([]authkit.User, error) {
+	if limit <= 0 {
+		return []authkit.User{}, nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var ids []string
+	for id := range s.users {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids) // strings compare byte by byte
+	page := make([]authkit.User, 0, min(limit, len(ids)))
+	for _, id := range ids[:min(limit, len(ids))] {
+		page = append(page, cloneUser(*s.users[id]))
+	}
+	return page, nil
+}
+
 // UserByID implements [authkit.UserStore].
 func (s *Store) UserByID(_ context.Context, id string) (authkit.User, error) {
 	s.mu.RLock()
@@ -234,8 +265,9 @@ func (s *Store) UpdateUser(_ context.Context, id string, up authkit.UserUpdate) 
 	if !up.If.Matches(*old) {
 		return authkit.User{}, fmt.Errorf("memstore: user %q changed: %w", id, authkit.ErrConflict)
 	}
-	u := cloneUser(*old)
+	u := *old
 	up.Set.ApplyTo(&u)
+	u = cloneUser(u) // shares no memory with the maps and lists of up.Set
 	if err := s.checkUserKeys(&u); err != nil {
 		return authkit.User{}, err
 	}
@@ -281,6 +313,7 @@ func (s *Store) CreateSession(_ context.Context, sess authkit.Session) error {
 		return fmt.Errorf("memstore: session token hash: %w", authkit.ErrDuplicate)
 	}
 	stored := sess
+	stored.AccessGroupKeys = nil // the kit's, not the store's
 	s.sessions[sess.ID] = &stored
 	s.sessionsByHash[sess.TokenHash] = &stored
 	ids := s.userSessions[sess.UserID]

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,7 +16,7 @@ import (
 )
 
 // schemaVersion is the newest step in migrations/<dialect>.
-const schemaVersion = 5
+const schemaVersion = 6
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
@@ -215,6 +216,65 @@ func TestMigrateKeepsTheLastReleasesTokens(t *testing.T) {
 		require.ErrorIs(t, err, authkit.ErrNotFound, "the session of a deleted user")
 	})
 }
+
+// A database that the previous release left (schema version 5) keeps its
+// users through the upgrade, with no access groups, not disabled and no
+// server data; the new release writes those fields over the old rows, and
+// an instance of the previous release, still running during a rolling
+// upgrade, still creates users.
+func TestMigrateKeepsTheLastReleasesUsers(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		// A user as the previous release wrote it: its columns only.
+		oldUser := func(id string) string {
+			return `INSERT INTO authkit_users (id, provider, provider_user_id, email, email_fold, email_verified,
+				phone, phone_verified, name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp)
+			VALUES ('` + id + `', 'altogic', '` + id + `', NULL, NULL, FALSE,
+				NULL, FALSE, 'Ann', '', 'hash', '{"plan":"pro"}', 1700000000000, 1700000001000, 'st1')`
+		}
+		s := upgradeFrom(t, dsn(t), 5, oldUser("u1"),
+			`INSERT INTO authkit_sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp)
+			VALUES ('s1', 'h1', 'u1', 1700000001000, 1700000002000, 4102444800000, '{}', '192.0.2.1', 'st1')`)
+		_, err := s.DB().ExecContext(ctx, oldUser("u2"))
+		require.NoError(t, err, "the previous release's insert")
+
+		want := authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1", Name: "Ann",
+			PasswordHash: "hash", Profile: map[string]json.RawMessage{"plan": json.RawMessage(`"pro"`)},
+			SignUpAt: time.UnixMilli(1700000000000).UTC(), LastLoginAt: time.UnixMilli(1700000001000).UTC(), Stamp: "st1"}
+		u, err := s.UserByID(ctx, "u1")
+		require.NoError(t, err)
+		require.Equal(t, want, u, "no access groups, not disabled, no server data")
+		_, su, err := s.SessionAndUser(ctx, "h1")
+		require.NoError(t, err)
+		require.Equal(t, want, su)
+		page, err := s.ListUsers(ctx, "", 10)
+		require.NoError(t, err)
+		require.Len(t, page, 2)
+		require.Equal(t, want, page[0])
+		want.ID, want.ProviderUserID = "u2", "u2"
+		require.Equal(t, want, page[1], "a user the previous release created after the upgrade")
+
+		// None is nil or empty: a condition of either holds on the old row.
+		u, err = s.UpdateUser(ctx, "u1", authkit.UserUpdate{
+			Set: authkit.UserFields{
+				AccessGroups: &[]string{"admin"}, Disabled: ptr(true),
+				ServerData: &map[string]json.RawMessage{"seats": json.RawMessage(`5`)},
+			},
+			If: authkit.UserFields{
+				AccessGroups: &[]string{}, Disabled: ptr(false), ServerData: &map[string]json.RawMessage{},
+			},
+		})
+		require.NoError(t, err)
+		require.Equal(t, []string{"admin"}, u.AccessGroups)
+		require.True(t, u.Disabled)
+		require.Equal(t, `5`, string(u.ServerData["seats"]))
+		again, err := s.UserByID(ctx, "u1")
+		require.NoError(t, err)
+		require.Equal(t, u, again)
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestSQLiteFileKeepsDataAcrossReopen(t *testing.T) {
 	ctx := context.Background()

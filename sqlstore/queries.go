@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -8,18 +9,21 @@ import (
 // The statements of a Store, written with ? placeholders.
 const (
 	userColumns = `id, provider, provider_user_id, email, email_verified, phone, phone_verified,
-		name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp`
+		name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp,
+		access_groups, disabled, server_data`
 	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp`
 	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, stamp, data, created_at, expires_at`
 
 	qCreateUser = `INSERT INTO authkit_users (` + userColumns + `, email_fold)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUserByID       = `SELECT ` + userColumns + ` FROM authkit_users WHERE id = ?`
 	qUserByEmail    = `SELECT ` + userColumns + ` FROM authkit_users WHERE email_fold = ?`
 	qUserByPhone    = `SELECT ` + userColumns + ` FROM authkit_users WHERE phone = ?`
 	qUserByProvider = `SELECT ` + userColumns + ` FROM authkit_users WHERE provider = ? AND provider_user_id = ?`
-	// qUsersAfter is a page of AllUsers: the users after an id, by id.
-	qUsersAfter = `SELECT ` + userColumns + ` FROM authkit_users WHERE id > ? ORDER BY id LIMIT ?`
+	// qUsersAfter is a page of AllUsers or ListUsers: the users after an
+	// id, by id, byte for byte. It takes, for %s, the id as the dialect
+	// compares it so (see idBytes).
+	qUsersAfter = `SELECT ` + userColumns + ` FROM authkit_users WHERE %[1]s > ? ORDER BY %[1]s LIMIT ?`
 	// qUpdateUser takes, for %s, the "column = ?" list of the fields an
 	// UpdateUser sets.
 	qUpdateUser       = `UPDATE authkit_users SET %s WHERE id = ?`
@@ -31,7 +35,8 @@ const (
 
 	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.stamp,
 		u.id, u.provider, u.provider_user_id, u.email, u.email_verified, u.phone, u.phone_verified,
-		u.name, u.profile_picture, u.password_hash, u.profile, u.sign_up_at, u.last_login_at, u.stamp
+		u.name, u.profile_picture, u.password_hash, u.profile, u.sign_up_at, u.last_login_at, u.stamp,
+		u.access_groups, u.disabled, u.server_data
 		FROM authkit_sessions s JOIN authkit_users u ON u.id = s.user_id WHERE s.token_hash = ?`
 
 	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -78,7 +83,7 @@ func newQueries(d Dialect) *queries {
 		userByPhone: q(qUserByPhone), userByProvider: q(qUserByProvider),
 		userForUpdate: q(qUserByID) + lockRow(d), keepSessionStamp: q(qKeepSessionStamp),
 		deleteAllUserTokens: q(qDeleteAllUserTokens), deleteUser: q(qDeleteUser),
-		deleteAllUserSessions: q(qDeleteAllUserSessions), usersAfter: q(qUsersAfter),
+		deleteAllUserSessions: q(qDeleteAllUserSessions), usersAfter: q(fmt.Sprintf(qUsersAfter, idBytes(d))),
 
 		createSession: q(qCreateSession), sessionByTokenHash: q(qSessionByTokenHash), sessionAndUser: q(qSessionAndUser),
 		listSessions: q(qListSessions), touchSession: q(qTouchSession),
@@ -99,6 +104,18 @@ func lockRow(d Dialect) string {
 		return ""
 	}
 	return " FOR UPDATE"
+}
+
+// idBytes is a user's id as the dialect compares it byte for byte. SQLite
+// compares text so (BINARY), and so does MySQL in the utf8mb4_bin tables
+// of the migrations (by code point, UTF-8's byte order; but for trailing
+// spaces, which the collation pads); PostgreSQL compares by the database's
+// collation, unless told "C", which migration 0006 indexes.
+func idBytes(d Dialect) string {
+	if d == Postgres {
+		return `id COLLATE "C"`
+	}
+	return "id"
 }
 
 // rebind rewrites the ? placeholders of query as PostgreSQL's $1, $2…; the

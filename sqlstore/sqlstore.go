@@ -6,7 +6,8 @@
 // A [Store] is an [authkit.Store] with every optional capability the kit
 // looks for: [authkit.PhoneStore] (phone accounts),
 // [authkit.SessionUserFinder] (a session and its user in one query),
-// [authkit.UserLister] (every user, a page at a time), [authkit.Limiter]
+// [authkit.UserLister] (every user, or a page of them, by id byte for
+// byte, read a page at a time), [authkit.Limiter]
 // and [authkit.Cleaner] (below), and [authkit.Courier] (the messages the
 // kit promised, in the authkit_intents table: instances on one database
 // claim them with FOR UPDATE SKIP LOCKED on PostgreSQL and MySQL 8.0 or

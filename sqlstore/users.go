@@ -20,26 +20,90 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // foldEmail is the key emails are unique and found by, whatever their case.
 func foldEmail(email string) sql.NullString { return nullIfEmpty(strings.ToLower(email)) }
 
+// The JSON columns: profile and server_data hold a JSON object,
+// access_groups a JSON array of strings. Each is written compact and, an
+// object, with its keys sorted (json.Marshal sorts a map's keys and
+// compacts each json.RawMessage), so that equal values are equal text. An
+// empty map or list is "{}" in profile, which is NOT NULL, and NULL in
+// access_groups and server_data (as in the rows that migration 0006 found);
+// each reads back as nil, as "[]" does.
+
 func encodeProfile(p map[string]json.RawMessage) (string, error) {
-	if len(p) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(p)
+	s, err := encodeObject(p)
 	if err != nil {
 		return "", fmt.Errorf("sqlstore: encoding the profile: %w", err)
+	}
+	return s, nil
+}
+
+func decodeProfile(s string) (map[string]json.RawMessage, error) {
+	p, err := decodeObject(s)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: decoding the profile: %w", err)
+	}
+	return p, nil
+}
+
+func encodeServerData(m map[string]json.RawMessage) (sql.NullString, error) {
+	s, err := encodeObject(m)
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("sqlstore: encoding the server data: %w", err)
+	}
+	return sql.NullString{String: s, Valid: s != "{}"}, nil
+}
+
+func decodeServerData(s sql.NullString) (map[string]json.RawMessage, error) {
+	m, err := decodeObject(s.String)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: decoding the server data: %w", err)
+	}
+	return m, nil
+}
+
+func encodeAccessGroups(groups []string) (sql.NullString, error) {
+	if len(groups) == 0 {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(groups)
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("sqlstore: encoding the access groups: %w", err)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func decodeAccessGroups(s sql.NullString) ([]string, error) {
+	if s.String == "" || s.String == "[]" {
+		return nil, nil
+	}
+	var groups []string
+	if err := json.Unmarshal([]byte(s.String), &groups); err != nil {
+		return nil, fmt.Errorf("sqlstore: decoding the access groups: %w", err)
+	}
+	return groups, nil
+}
+
+// encodeObject returns m as a JSON object, "{}" when it is empty.
+func encodeObject(m map[string]json.RawMessage) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
 	}
 	return string(b), nil
 }
 
-func decodeProfile(s string) (map[string]json.RawMessage, error) {
+// decodeObject reads a JSON object; "" and "{}" are nil.
+func decodeObject(s string) (map[string]json.RawMessage, error) {
 	if s == "" || s == "{}" {
 		return nil, nil
 	}
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &p); err != nil {
-		return nil, fmt.Errorf("sqlstore: decoding the profile: %w", err)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
 	}
-	return p, nil
+	return m, nil
 }
 
 // userArgs returns u's columns in the order of userColumns, then email_fold.
@@ -48,10 +112,19 @@ func userArgs(u *authkit.User) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	groups, err := encodeAccessGroups(u.AccessGroups)
+	if err != nil {
+		return nil, err
+	}
+	serverData, err := encodeServerData(u.ServerData)
+	if err != nil {
+		return nil, err
+	}
 	return []any{
 		u.ID, u.Provider, u.ProviderUserID, nullIfEmpty(u.Email), u.EmailVerified,
 		nullIfEmpty(u.Phone), u.PhoneVerified, u.Name, u.ProfilePicture, u.PasswordHash,
-		profile, millis(u.SignUpAt), millis(u.LastLoginAt), u.Stamp, foldEmail(u.Email),
+		profile, millis(u.SignUpAt), millis(u.LastLoginAt), u.Stamp,
+		groups, u.Disabled, serverData, foldEmail(u.Email),
 	}, nil
 }
 
@@ -91,6 +164,20 @@ func (s *Store) UserByProvider(ctx context.Context, provider, providerUserID str
 	return s.user(ctx, s.sql.userByProvider, provider, providerUserID)
 }
 
+// ListUsers implements [authkit.UserLister] with one query on the primary
+// key (on PostgreSQL, on an index of the ids byte for byte: see
+// qUsersAfter).
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]authkit.User, error) {
+	if limit <= 0 {
+		return []authkit.User{}, nil
+	}
+	page, err := s.usersAfter(ctx, after, limit)
+	if page == nil && err == nil {
+		page = []authkit.User{}
+	}
+	return page, err
+}
+
 // usersPage is how many users AllUsers reads in one query.
 const usersPage = 128
 
@@ -101,7 +188,7 @@ func (s *Store) AllUsers(ctx context.Context) iter.Seq2[authkit.User, error] {
 	return func(yield func(authkit.User, error) bool) {
 		after := ""
 		for {
-			page, err := s.usersAfter(ctx, after)
+			page, err := s.usersAfter(ctx, after, usersPage)
 			if err != nil {
 				yield(authkit.User{}, err)
 				return
@@ -119,9 +206,9 @@ func (s *Store) AllUsers(ctx context.Context) iter.Seq2[authkit.User, error] {
 	}
 }
 
-// usersAfter reads the page of users whose ids follow after.
-func (s *Store) usersAfter(ctx context.Context, after string) ([]authkit.User, error) {
-	rows, err := s.db.QueryContext(ctx, s.sql.usersAfter, after, usersPage)
+// usersAfter reads the page of at most limit users whose ids follow after.
+func (s *Store) usersAfter(ctx context.Context, after string, limit int) ([]authkit.User, error) {
+	rows, err := s.db.QueryContext(ctx, s.sql.usersAfter, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing users: %w", err)
 	}
@@ -169,19 +256,27 @@ type userRow struct {
 	email, phone        sql.NullString
 	profile             string
 	signUpAt, lastLogin int64
+	groups, serverData  sql.NullString
 }
 
 // dest returns the Scan destinations of userColumns, filling u and r.
 func (r *userRow) dest(u *authkit.User) []any {
 	return []any{&u.ID, &u.Provider, &u.ProviderUserID, &r.email, &u.EmailVerified, &r.phone, &u.PhoneVerified,
-		&u.Name, &u.ProfilePicture, &u.PasswordHash, &r.profile, &r.signUpAt, &r.lastLogin, &u.Stamp}
+		&u.Name, &u.ProfilePicture, &u.PasswordHash, &r.profile, &r.signUpAt, &r.lastLogin, &u.Stamp,
+		&r.groups, &u.Disabled, &r.serverData}
 }
 
 // finish converts the scanned columns into u.
 func (r *userRow) finish(u *authkit.User) (err error) {
 	u.Email, u.Phone = r.email.String, r.phone.String
 	u.SignUpAt, u.LastLoginAt = fromMillis(r.signUpAt), fromMillis(r.lastLogin)
-	u.Profile, err = decodeProfile(r.profile)
+	if u.Profile, err = decodeProfile(r.profile); err != nil {
+		return err
+	}
+	if u.AccessGroups, err = decodeAccessGroups(r.groups); err != nil {
+		return err
+	}
+	u.ServerData, err = decodeServerData(r.serverData)
 	return err
 }
 
@@ -194,7 +289,23 @@ func (r *userRow) finish(u *authkit.User) (err error) {
 // A racing UpdateUser of the same user waits for the lock and then reads
 // the row as this one left it: its check sees this write, and its own
 // write, of its own columns only, keeps this one's.
+//
+// Both up.If and up.Set are taken as stored (see [asStored]): a condition
+// holds if its values are the row's once written, and the user returned is
+// the one the next read finds.
 func (s *Store) UpdateUser(ctx context.Context, id string, up authkit.UserUpdate) (authkit.User, error) {
+	cond, err := asStored(up.If)
+	if err != nil {
+		return authkit.User{}, err
+	}
+	set, err := asStored(up.Set)
+	if err != nil {
+		return authkit.User{}, err
+	}
+	sets, args, err := userSets(set)
+	if err != nil {
+		return authkit.User{}, err
+	}
 	tx, err := s.db.BeginTx(ctx, s.writeTx)
 	if err != nil {
 		return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
@@ -207,14 +318,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up authkit.UserUpdate
 	if err != nil {
 		return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
 	}
-	if t := up.If.LastLoginAt; t != nil {
-		stored := storedTime(*t) // compared as stored: to the millisecond
-		up.If.LastLoginAt = &stored
-	}
-	if !up.If.Matches(u) {
+	if !cond.Matches(u) {
 		return authkit.User{}, fmt.Errorf("sqlstore: user %q changed: %w", id, authkit.ErrConflict)
 	}
-	if sets, args := userSets(up.Set); len(sets) > 0 {
+	if len(sets) > 0 {
 		query := rebind(s.dialect, fmt.Sprintf(qUpdateUser, strings.Join(sets, ", ")))
 		_, err := tx.ExecContext(ctx, query, append(args, id)...)
 		if s.isDuplicate(err) {
@@ -224,17 +331,54 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up authkit.UserUpdate
 			return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
 		}
 	}
-	if up.Set.Stamp != nil && up.KeepSession != "" {
-		if _, err := tx.ExecContext(ctx, s.sql.keepSessionStamp, *up.Set.Stamp, up.KeepSession, id); err != nil {
+	if set.Stamp != nil && up.KeepSession != "" {
+		if _, err := tx.ExecContext(ctx, s.sql.keepSessionStamp, *set.Stamp, up.KeepSession, id); err != nil {
 			return authkit.User{}, fmt.Errorf("sqlstore: keeping a session: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return authkit.User{}, fmt.Errorf("sqlstore: updating a user: %w", err)
 	}
-	up.Set.ApplyTo(&u)
-	u.LastLoginAt = storedTime(u.LastLoginAt)
+	set.ApplyTo(&u)
 	return u, nil
+}
+
+// asStored returns f with each value it names as the store writes and
+// then reads it: a time to the millisecond, in UTC; a map or list through
+// its JSON text (each JSON value compacted), in memory of its own.
+func asStored(f authkit.UserFields) (authkit.UserFields, error) {
+	if t := f.LastLoginAt; t != nil {
+		stored := storedTime(*t)
+		f.LastLoginAt = &stored
+	}
+	var err error
+	if f.Profile, err = reread(f.Profile, encodeProfile, decodeProfile); err != nil {
+		return authkit.UserFields{}, err
+	}
+	if f.AccessGroups, err = reread(f.AccessGroups, encodeAccessGroups, decodeAccessGroups); err != nil {
+		return authkit.UserFields{}, err
+	}
+	if f.ServerData, err = reread(f.ServerData, encodeServerData, decodeServerData); err != nil {
+		return authkit.UserFields{}, err
+	}
+	return f, nil
+}
+
+// reread returns the value p names encoded and decoded again, or nil when p
+// is nil.
+func reread[T, Col any](p *T, encode func(T) (Col, error), decode func(Col) (T, error)) (*T, error) {
+	if p == nil {
+		return nil, nil
+	}
+	col, err := encode(*p)
+	if err != nil {
+		return nil, err
+	}
+	v, err := decode(col)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // storedTime returns t as the store keeps it and reads it back: to the
@@ -243,7 +387,7 @@ func storedTime(t time.Time) time.Time { return fromMillis(millis(t)) }
 
 // userSets returns the assignments ("column = ?") of the fields f names,
 // and their values in the same order. Email sets email_fold with it.
-func userSets(f authkit.UserFields) (sets []string, args []any) {
+func userSets(f authkit.UserFields) (sets []string, args []any, err error) {
 	set := func(column string, value any) {
 		sets = append(sets, column+" = ?")
 		args = append(args, value)
@@ -276,7 +420,31 @@ func userSets(f authkit.UserFields) (sets []string, args []any) {
 	if f.LastLoginAt != nil {
 		set("last_login_at", millis(*f.LastLoginAt))
 	}
-	return sets, args
+	if f.Disabled != nil {
+		set("disabled", *f.Disabled)
+	}
+	if f.Profile != nil {
+		profile, err := encodeProfile(*f.Profile)
+		if err != nil {
+			return nil, nil, err
+		}
+		set("profile", profile)
+	}
+	if f.AccessGroups != nil {
+		groups, err := encodeAccessGroups(*f.AccessGroups)
+		if err != nil {
+			return nil, nil, err
+		}
+		set("access_groups", groups)
+	}
+	if f.ServerData != nil {
+		data, err := encodeServerData(*f.ServerData)
+		if err != nil {
+			return nil, nil, err
+		}
+		set("server_data", data)
+	}
+	return sets, args, nil
 }
 
 // DeleteUser implements [authkit.UserStore] with one transaction of three

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/dbtest"
 	"github.com/authkit/authkit/sqlstore"
 	"github.com/authkit/authkit/storetest"
 )
@@ -137,4 +139,69 @@ func isForeignKeyViolation(err error) bool {
 		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	}
 	return false
+}
+
+// ListUsers and AllUsers go by id byte for byte on a PostgreSQL database
+// whose text sorts otherwise (here the ids' own collation, ICU's English,
+// puts "U1" after "b"), and ListUsers reads an index to do so.
+func TestListUsersByteOrderWhateverTheCollation(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, dbtest.Postgres(t))
+	var icu bool
+	require.NoError(t, s.DB().QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'en-x-icu')`).Scan(&icu))
+	if !icu {
+		t.Skip("skipped: the server has no ICU collation en-x-icu")
+	}
+	_, err := s.DB().ExecContext(ctx, `ALTER TABLE authkit_users ALTER COLUMN id TYPE TEXT COLLATE "en-x-icu"`)
+	require.NoError(t, err)
+	var first string
+	require.NoError(t, s.DB().QueryRowContext(ctx,
+		`SELECT id FROM (VALUES ('U1'), ('a1'), ('b')) AS v (id) ORDER BY id COLLATE "en-x-icu" LIMIT 1`).Scan(&first))
+	require.Equal(t, "a1", first, "the collation sorts otherwise than bytes")
+
+	now := time.Now()
+	for _, id := range []string{"b", "a1", "U1"} {
+		require.NoError(t, s.CreateUser(ctx, authkit.User{ID: id, Provider: authkit.ProviderAltogic, ProviderUserID: id,
+			SignUpAt: now, LastLoginAt: now}))
+	}
+	page, err := s.ListUsers(ctx, "", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"U1", "a1", "b"}, userIDs(page))
+	page, err = s.ListUsers(ctx, "U1", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a1", "b"}, userIDs(page))
+	var all []authkit.User
+	for u, err := range s.AllUsers(ctx) {
+		require.NoError(t, err)
+		all = append(all, u)
+	}
+	require.Equal(t, []string{"U1", "a1", "b"}, userIDs(all))
+
+	// The plan, with sequential scans priced out of a table this small.
+	conn, err := s.DB().Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "SET enable_seqscan = off")
+	require.NoError(t, err)
+	rows, err := conn.QueryContext(ctx, "EXPLAIN "+sqlstore.UsersAfterQuery(s), "", 10)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		require.NoError(t, rows.Scan(&line))
+		plan.WriteString(line + "\n")
+	}
+	require.NoError(t, rows.Err())
+	require.Contains(t, plan.String(), "authkit_users_id_bytes", "the plan:\n%s", plan.String())
+	require.NotContains(t, plan.String(), "Sort", "the plan:\n%s", plan.String())
+}
+
+func userIDs(users []authkit.User) []string {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return ids
 }

@@ -19,7 +19,8 @@
 //     number they were sent to and tried a bounded number of times.
 //   - session and user: [authkit.SessionUserFinder].
 //   - cleaner: [authkit.Cleaner], the bulk delete of what expired.
-//   - user lister: [authkit.UserLister], every user, for the operator.
+//   - user lister: [authkit.UserLister], every user, for the operator, and
+//     a page of users at a time, byte for byte by id.
 //   - limiter: [authkit.Limiter], the cases of [RunLimiter] run on the store.
 //   - courier: [authkit.Courier], the messages the kit promised: each
 //     claimed by one claimer at a time, handed over when a lease runs out.
@@ -39,11 +40,13 @@
 // Every case is a subtest on a fresh store. The suite stores only times
 // truncated to the millisecond and compares them with [time.Time.Equal], so a
 // store may keep milliseconds and return times in any location. It compares
-// Profile values as JSON, so a store may re-encode them, and token Data as
-// bytes, so a store may return nil for empty Data and empty for nil. It
-// creates the users that sessions and tokens belong to first, so a store may
-// enforce foreign keys. Expiry is judged through the now argument against a
-// fixed base time: the suite never sleeps.
+// Profile and ServerData values as JSON, so a store may re-encode them;
+// AccessGroups in order, and token Data as bytes, so a store may return
+// nil for an empty list or Data and empty for nil. It gives sessions
+// AccessGroupKeys and requires none back: they are the kit's, not the
+// store's. It creates the users that sessions and tokens belong to first,
+// so a store may enforce foreign keys. Expiry is judged through the now
+// argument against a fixed base time: the suite never sleeps.
 package storetest
 
 import (
@@ -152,6 +155,8 @@ func groups() []group {
 			{"update user refuses keys of others", testUpdateUserDuplicates},
 			{"update user writes only named fields", testUpdateUserOnlyNamed},
 			{"update user conditions", testUpdateUserConditions},
+			{"update user replaces maps and lists whole", testUpdateUserReplacesWhole},
+			{"update user conditions on maps, lists and disabled", testUpdateUserHostConditions},
 			{"update missing user", testUpdateUserMissing},
 			{"racing writers keep every field", testUpdateUserRaced},
 			{"compare-and-set raced", testCompareAndSetRaced},
@@ -193,6 +198,7 @@ func groups() []group {
 		{"user lister", "authkit.UserLister", implements[listerStore], []storeCase{
 			{"all users", on(testAllUsers)},
 			{"all users stops when told", on(testAllUsersStops)},
+			{"list users a page at a time, by id", on(testListUsers)},
 		}},
 		{"limiter", "authkit.Limiter", implements[authkit.Limiter], limiter},
 		{"courier", "authkit.Courier", implements[courierStore], []storeCase{
@@ -214,7 +220,9 @@ func groups() []group {
 func ptr[T any](v T) *T { return &v }
 
 // newUser returns a password account with every field set; email and phone
-// may be empty. Its stamp is "stamp-" + id.
+// may be empty. Its stamp is "stamp-" + id. Its access groups are out of
+// sorted order, as a host may give them, and its server data holds JSON
+// with spaces, which a store may compact.
 func newUser(id, email, phone string) authkit.User {
 	return authkit.User{
 		ID:             id,
@@ -231,9 +239,15 @@ func newUser(id, email, phone string) authkit.User {
 			"age":  json.RawMessage(`42`),
 			"tags": json.RawMessage(`["a","b"]`),
 		},
-		SignUpAt:    at(time.Hour),
-		LastLoginAt: at(2*time.Hour + 500*time.Millisecond),
-		Stamp:       "stamp-" + id,
+		SignUpAt:     at(time.Hour),
+		LastLoginAt:  at(2*time.Hour + 500*time.Millisecond),
+		Stamp:        "stamp-" + id,
+		AccessGroups: []string{"editors", "admin"},
+		Disabled:     true,
+		ServerData: map[string]json.RawMessage{
+			"plan":   json.RawMessage(`"pro"`),
+			"limits": json.RawMessage(`{"seats": 5, "sso": true}`),
+		},
 	}
 }
 
@@ -246,7 +260,8 @@ func createUser(t *testing.T, s authkit.Store, id, phone string) authkit.User {
 }
 
 // newSession returns a session of userID with every field set, made under
-// the stamp newUser gives that user.
+// the stamp newUser gives that user. It names access groups too, which a
+// store neither keeps nor returns (see [requireSameSession]).
 func newSession(id, userID string, created time.Time) authkit.Session {
 	return authkit.Session{
 		ID:         id,
@@ -260,8 +275,9 @@ func newSession(id, userID string, created time.Time) authkit.Session {
 			Device: authkit.Device{Family: "Other"},
 			OS:     authkit.OS{Family: "Linux", Major: "6"},
 		},
-		IP:    "192.0.2.7",
-		Stamp: "stamp-" + userID,
+		IP:              "192.0.2.7",
+		Stamp:           "stamp-" + userID,
+		AccessGroupKeys: []string{"editors", "admin"},
 	}
 }
 
@@ -303,23 +319,42 @@ func requireSameTime(t *testing.T, want, got time.Time, field string) {
 }
 
 // requireSameUser compares users field by field: times with Equal, Profile
-// values as JSON.
+// and ServerData values as JSON, AccessGroups in order (nil and empty
+// alike).
 func requireSameUser(t *testing.T, want, got authkit.User) {
 	t.Helper()
 	requireSameTime(t, want.SignUpAt, got.SignUpAt, "SignUpAt")
 	requireSameTime(t, want.LastLoginAt, got.LastLoginAt, "LastLoginAt")
-	require.Len(t, got.Profile, len(want.Profile), "Profile")
-	for k, v := range want.Profile {
-		require.Contains(t, got.Profile, k, "Profile")
-		require.JSONEq(t, string(v), string(got.Profile[k]), "Profile[%q]", k)
+	requireSameJSONMap(t, want.Profile, got.Profile, "Profile")
+	requireSameJSONMap(t, want.ServerData, got.ServerData, "ServerData")
+	if len(want.AccessGroups) == 0 {
+		require.Empty(t, got.AccessGroups, "AccessGroups")
+	} else {
+		require.Equal(t, want.AccessGroups, got.AccessGroups, "AccessGroups")
 	}
-	want.SignUpAt, want.LastLoginAt, want.Profile = time.Time{}, time.Time{}, nil
-	got.SignUpAt, got.LastLoginAt, got.Profile = time.Time{}, time.Time{}, nil
+	want.SignUpAt, want.LastLoginAt, want.Profile, want.ServerData, want.AccessGroups = time.Time{}, time.Time{}, nil, nil, nil
+	got.SignUpAt, got.LastLoginAt, got.Profile, got.ServerData, got.AccessGroups = time.Time{}, time.Time{}, nil, nil, nil
 	require.Equal(t, want, got)
 }
 
+// requireSameJSONMap compares the keys of two maps, and their values as
+// JSON; nil and empty alike.
+func requireSameJSONMap(t *testing.T, want, got map[string]json.RawMessage, field string) {
+	t.Helper()
+	require.Len(t, got, len(want), field)
+	for k, v := range want {
+		require.Contains(t, got, k, field)
+		require.JSONEq(t, string(v), string(got[k]), "%s[%q]", field, k)
+	}
+}
+
+// requireSameSession compares sessions field by field: times with Equal.
+// AccessGroupKeys is the kit's, not the store's: whatever want has, got
+// must have none.
 func requireSameSession(t *testing.T, want, got authkit.Session) {
 	t.Helper()
+	require.Nil(t, got.AccessGroupKeys, "AccessGroupKeys is not the store's to keep or return")
+	want.AccessGroupKeys = nil
 	requireSameTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
 	requireSameTime(t, want.LastSeenAt, got.LastSeenAt, "LastSeenAt")
 	requireSameTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +62,22 @@ var userFields = []userField{
 			u.LastLoginAt = at(3*time.Hour + time.Duration(v)*time.Second + 250*time.Millisecond)
 		},
 		func(f *authkit.UserFields, u authkit.User) { f.LastLoginAt = ptr(u.LastLoginAt) }},
+	{"Disabled",
+		func(u *authkit.User, v int) { u.Disabled = v%2 == 0 },
+		func(f *authkit.UserFields, u authkit.User) { f.Disabled = ptr(u.Disabled) }},
+	{"Profile",
+		func(u *authkit.User, v int) {
+			u.Profile = map[string]json.RawMessage{"v": json.RawMessage(strconv.Itoa(v))}
+		},
+		func(f *authkit.UserFields, u authkit.User) { f.Profile = ptr(u.Profile) }},
+	{"AccessGroups",
+		func(u *authkit.User, v int) { u.AccessGroups = []string{fmt.Sprintf("group-%d", v), "readers"} },
+		func(f *authkit.UserFields, u authkit.User) { f.AccessGroups = ptr(u.AccessGroups) }},
+	{"ServerData",
+		func(u *authkit.User, v int) {
+			u.ServerData = map[string]json.RawMessage{"v": json.RawMessage(`{"round": ` + strconv.Itoa(v) + `}`)}
+		},
+		func(f *authkit.UserFields, u authkit.User) { f.ServerData = ptr(u.ServerData) }},
 }
 
 // allFields names every field of [authkit.UserFields] with its value in u.
@@ -527,4 +545,135 @@ func testKeepSession(t *testing.T, s authkit.Store) {
 	update(t, authkit.UserUpdate{Set: authkit.UserFields{Stamp: ptr("s4")}, KeepSession: "missing"})
 	requireSessions(t, s, "u1", kept, ended)
 	requireSessions(t, s, "u2", otherSession)
+}
+
+// Profile, AccessGroups and ServerData are written whole: the map or list
+// named replaces the stored one, and empty (or nil) leaves none. Naming
+// one of them writes it alone.
+func testUpdateUserReplacesWhole(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	want := createUser(t, s, "u1", "")
+	other := createUser(t, s, "u2", "")
+	steps := []struct {
+		name string
+		set  authkit.UserFields
+		edit func(u *authkit.User)
+	}{
+		{"server data replaced, not merged", authkit.UserFields{
+			ServerData: ptr(map[string]json.RawMessage{"quota": json.RawMessage(`3`)}),
+		}, func(u *authkit.User) { u.ServerData = map[string]json.RawMessage{"quota": json.RawMessage(`3`)} }},
+		{"access groups replaced, not joined", authkit.UserFields{
+			AccessGroups: ptr([]string{"readers"}),
+		}, func(u *authkit.User) { u.AccessGroups = []string{"readers"} }},
+		{"profile replaced, not merged", authkit.UserFields{
+			Profile: ptr(map[string]json.RawMessage{"lang": json.RawMessage(`"en"`)}),
+		}, func(u *authkit.User) { u.Profile = map[string]json.RawMessage{"lang": json.RawMessage(`"en"`)} }},
+		{"disabled no more", authkit.UserFields{Disabled: ptr(false)}, func(u *authkit.User) { u.Disabled = false }},
+		{"emptied", authkit.UserFields{
+			Profile: ptr(map[string]json.RawMessage{}), AccessGroups: ptr([]string{}),
+			ServerData: ptr(map[string]json.RawMessage{}),
+		}, func(u *authkit.User) { u.Profile, u.AccessGroups, u.ServerData = nil, nil, nil }},
+		{"set again", authkit.UserFields{
+			AccessGroups: ptr([]string{"b", "a", "c"}), Disabled: ptr(true),
+			ServerData: ptr(map[string]json.RawMessage{"z": json.RawMessage(`[1, 2]`), "a": json.RawMessage(`null`)}),
+		}, func(u *authkit.User) {
+			u.AccessGroups, u.Disabled = []string{"b", "a", "c"}, true
+			u.ServerData = map[string]json.RawMessage{"z": json.RawMessage(`[1,2]`), "a": json.RawMessage(`null`)}
+		}},
+		{"emptied with nil", authkit.UserFields{
+			Profile: ptr(map[string]json.RawMessage(nil)), AccessGroups: ptr([]string(nil)),
+			ServerData: ptr(map[string]json.RawMessage(nil)),
+		}, func(u *authkit.User) { u.Profile, u.AccessGroups, u.ServerData = nil, nil, nil }},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			step.edit(&want)
+			got, err := s.UpdateUser(ctx, "u1", authkit.UserUpdate{Set: step.set})
+			require.NoError(t, err)
+			requireSameUser(t, want, got)
+			requireUser(t, s, want)
+			requireUser(t, s, other)
+		})
+	}
+}
+
+// A condition on a map or a list holds only for the same contents: a list
+// in the same order, a map with the same keys and values; nil and empty
+// alike. A condition that fails writes nothing, whatever the write sets.
+func testUpdateUserHostConditions(t *testing.T, s authkit.Store) {
+	ctx := context.Background()
+	u := createUser(t, s, "u1", "")
+	createSession(t, s, "s1", "u1", at(0))
+	stored, err := s.UserByID(ctx, "u1")
+	require.NoError(t, err)
+
+	t.Run("disabled", func(t *testing.T) {
+		updateIf(t, s, "u1", authkit.UserFields{Disabled: ptr(false)}, "s1", false)
+		updateIf(t, s, "u1", authkit.UserFields{Disabled: ptr(true)}, "s1", true)
+	})
+
+	t.Run("access groups", func(t *testing.T) {
+		for _, groups := range [][]string{
+			{"admin", "editors"}, // the same groups in another order
+			{"editors"},
+			{"editors", "admin", "readers"},
+			{},
+			nil,
+		} {
+			updateIf(t, s, "u1", authkit.UserFields{AccessGroups: ptr(groups)}, "s1", false)
+		}
+		updateIf(t, s, "u1", authkit.UserFields{AccessGroups: ptr(u.AccessGroups)}, "s1", true)
+	})
+
+	t.Run("server data", func(t *testing.T) {
+		for _, data := range []map[string]json.RawMessage{
+			{"plan": stored.ServerData["plan"]},
+			{"plan": json.RawMessage(`"free"`), "limits": stored.ServerData["limits"]},
+			{"plan": stored.ServerData["plan"], "limits": stored.ServerData["limits"], "more": json.RawMessage(`1`)},
+			{},
+			nil,
+		} {
+			updateIf(t, s, "u1", authkit.UserFields{ServerData: ptr(data)}, "s1", false)
+		}
+		// As written and as read back: a store that re-encodes JSON
+		// compares as it stores.
+		updateIf(t, s, "u1", authkit.UserFields{ServerData: ptr(u.ServerData)}, "s1", true)
+		updateIf(t, s, "u1", authkit.UserFields{ServerData: ptr(stored.ServerData)}, "s1", true)
+	})
+
+	t.Run("profile", func(t *testing.T) {
+		updateIf(t, s, "u1", authkit.UserFields{Profile: ptr(map[string]json.RawMessage{"age": stored.Profile["age"]})}, "s1", false)
+		updateIf(t, s, "u1", authkit.UserFields{Profile: ptr(stored.Profile)}, "s1", true)
+	})
+
+	t.Run("a failed condition writes no field", func(t *testing.T) {
+		before, err := s.UserByID(ctx, "u1")
+		require.NoError(t, err)
+		_, err = s.UpdateUser(ctx, "u1", authkit.UserUpdate{
+			Set: authkit.UserFields{
+				Disabled: ptr(false), AccessGroups: ptr([]string{"intruders"}),
+				ServerData: ptr(map[string]json.RawMessage{"plan": json.RawMessage(`"free"`)}),
+				Profile:    ptr(map[string]json.RawMessage{}),
+			},
+			If: authkit.UserFields{Disabled: ptr(true), AccessGroups: ptr([]string{"admin", "editors"})},
+		})
+		require.ErrorIs(t, err, authkit.ErrConflict)
+		requireUser(t, s, before)
+	})
+
+	t.Run("none is nil or empty", func(t *testing.T) {
+		_, err := s.UpdateUser(ctx, "u1", authkit.UserUpdate{Set: authkit.UserFields{
+			Profile: ptr(map[string]json.RawMessage(nil)), AccessGroups: ptr([]string{}),
+			ServerData: ptr(map[string]json.RawMessage{}),
+		}})
+		require.NoError(t, err)
+		for _, cond := range []authkit.UserFields{
+			{AccessGroups: ptr([]string{})}, {AccessGroups: ptr([]string(nil))},
+			{ServerData: ptr(map[string]json.RawMessage{})}, {ServerData: ptr(map[string]json.RawMessage(nil))},
+			{Profile: ptr(map[string]json.RawMessage{})}, {Profile: ptr(map[string]json.RawMessage(nil))},
+		} {
+			updateIf(t, s, "u1", cond, "s1", true)
+		}
+		updateIf(t, s, "u1", authkit.UserFields{AccessGroups: ptr([]string{""})}, "s1", false)
+	})
 }

@@ -34,7 +34,9 @@ func testUserRoundTrip(t *testing.T, s authkit.Store) {
 	require.NoError(t, err)
 	requireSameUser(t, want, got)
 
-	// An account without email, phone or profile round-trips too.
+	// An account without email, phone, profile, access groups or server
+	// data, not disabled, round-trips too; so does one whose maps and list
+	// are empty, not nil.
 	bare := authkit.User{
 		ID: "u2", Provider: authkit.ProviderAltogic, ProviderUserID: "u2",
 		SignUpAt: at(0), LastLoginAt: at(0),
@@ -43,6 +45,18 @@ func testUserRoundTrip(t *testing.T, s authkit.Store) {
 	got, err = s.UserByID(ctx, "u2")
 	require.NoError(t, err)
 	requireSameUser(t, bare, got)
+	require.False(t, got.Disabled)
+
+	empty := bare
+	empty.ID, empty.ProviderUserID = "u3", "u3"
+	empty.Profile, empty.ServerData, empty.AccessGroups = map[string]json.RawMessage{}, map[string]json.RawMessage{}, []string{}
+	require.NoError(t, s.CreateUser(ctx, empty))
+	got, err = s.UserByID(ctx, "u3")
+	require.NoError(t, err)
+	requireSameUser(t, empty, got)
+	require.Empty(t, got.Profile)
+	require.Empty(t, got.ServerData)
+	require.Empty(t, got.AccessGroups)
 }
 
 func testUserByEmailFolded(t *testing.T, s authkit.Store) {
@@ -138,6 +152,7 @@ func testUserCopies(t *testing.T, s authkit.Store) {
 	in.Name = "changed"
 	in.Profile["age"][0] = '9'
 	in.Profile["new"] = json.RawMessage(`1`)
+	changeHostFields(&in)
 
 	got, err := s.UserByID(ctx, "u1")
 	require.NoError(t, err)
@@ -159,6 +174,7 @@ func testUserCopies(t *testing.T, s authkit.Store) {
 		got.Profile["tags"] = append(got.Profile["tags"][:0], "null"...)
 		got.Profile["new"] = json.RawMessage(`1`)
 		delete(got.Profile, "missing")
+		changeHostFields(&got)
 
 		again, err := s.UserByID(ctx, "u1")
 		require.NoError(t, err, name)
@@ -171,10 +187,44 @@ func testUserCopies(t *testing.T, s authkit.Store) {
 	upd.Name = "changed"
 	upd.Profile["age"][0] = '9'
 	upd.Profile["new"] = json.RawMessage(`1`)
+	changeHostFields(&upd)
 	got, err = s.UserByID(ctx, "u1")
 	require.NoError(t, err)
 	want.Name = "Updated"
 	requireSameUser(t, want, got)
+
+	// And for the maps and lists an update wrote: neither those it was
+	// given nor those it returned are the stored ones.
+	written := func() authkit.User { // new maps and a new list at each call
+		u := newUser("u1", "", "")
+		u.Profile["age"] = json.RawMessage(`43`)
+		u.AccessGroups = []string{"readers", "writers"}
+		u.ServerData["plan"] = json.RawMessage(`"team"`)
+		return u
+	}
+	set, fresh := written(), written()
+	want.Profile, want.AccessGroups, want.ServerData = fresh.Profile, fresh.AccessGroups, fresh.ServerData
+	upd, err = s.UpdateUser(ctx, "u1", authkit.UserUpdate{Set: authkit.UserFields{
+		Profile: &set.Profile, AccessGroups: &set.AccessGroups, ServerData: &set.ServerData,
+	}})
+	require.NoError(t, err)
+	requireSameUser(t, want, upd)
+	set.Profile["age"][0] = '9'
+	changeHostFields(&set)
+	changeHostFields(&upd)
+	got, err = s.UserByID(ctx, "u1")
+	require.NoError(t, err)
+	requireSameUser(t, want, got)
+}
+
+// changeHostFields changes in place the access groups and server data of a
+// user made by newUser, and adds to them.
+func changeHostFields(u *authkit.User) {
+	u.AccessGroups[0] = "changed"
+	u.AccessGroups = append(u.AccessGroups, "added")
+	u.ServerData["plan"][1] = 'X'
+	u.ServerData["new"] = json.RawMessage(`1`)
+	u.Disabled = !u.Disabled
 }
 
 func testDeleteUser(t *testing.T, s authkit.Store) {
