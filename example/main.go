@@ -43,6 +43,11 @@
 // same everywhere, to run several instances or keep SMS codes and OAuth
 // sign-ins in flight across a restart.
 //
+// -admin-email (or AUTHKIT_ADMIN_EMAIL) names the app's administrator: that
+// address's account is in the "admin" access group, made so at sign-up or,
+// if it exists already, at start. GET /admin/users lists the users, as
+// JSON, to the admin group only.
+//
 // Flags:
 //
 //	-addr          listen address (default 127.0.0.1:8080)
@@ -52,6 +57,7 @@
 //	-public-url    base of links in mail (default http://<addr>)
 //	-dev           print mail and texts instead of sending them, and turn
 //	               the per-IP limits off (every request comes from one address)
+//	-admin-email   the administrator's address (default $AUTHKIT_ADMIN_EMAIL)
 package main
 
 import (
@@ -85,6 +91,7 @@ var page []byte
 type options struct {
 	addr, db, redirectURL, publicURL string
 	dev                              bool
+	adminEmail                       string       // its account is in the admin access group
 	limits                           serverLimits // zero: defaultServerLimits
 }
 
@@ -128,6 +135,7 @@ func main() {
 	flag.StringVar(&o.redirectURL, "redirect-url", "", "where email links end (default the app's own /)")
 	flag.StringVar(&o.publicURL, "public-url", "", "base `URL` of links in mail (default http://<addr>)")
 	flag.BoolVar(&o.dev, "dev", false, "print mail and texts on the console and list them at /dev/outbox instead of sending them; per-IP limits off")
+	flag.StringVar(&o.adminEmail, "admin-email", os.Getenv("AUTHKIT_ADMIN_EMAIL"), "the `address` whose account is in the admin access group, which GET /admin/users needs")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -315,9 +323,16 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		PhoneAuth:   phoneAuth,
 		SMSSender:   texter,
 		Limits:      limits,
+		Hooks:       adminHooks(o.adminEmail),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := makeAdmin(ctx, kit, o.adminEmail, log); err != nil {
+		kit.Close(ctx)
 		return nil, nil, err
 	}
 
@@ -327,6 +342,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	mux.Handle("/", kit.Handler())
 	body := pageWith(providers)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, body) })
+	mux.Handle("GET /admin/users", kit.RequireAccessGroup(adminGroup)(listUsers(kit)))
 	if box != nil {
 		// Every method, so that the Outbox answers others with its JSON 405.
 		mux.Handle("/dev/outbox", box)
