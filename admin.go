@@ -19,6 +19,10 @@ import (
 
 var errUserNotFound = newError(CodeUserNotFound, "There is no such user.")
 
+// ErrNoPhoneStore is in the error of [Kit.FindUser] given a phone number
+// when the Store is no [PhoneStore] (test with errors.Is).
+var ErrNoPhoneStore = errors.New("authkit: the Store does not implement authkit.PhoneStore")
+
 // NewUser is an account the app makes with [Kit.CreateUser]: one it
 // invites, or one it imports from another system.
 type NewUser struct {
@@ -192,7 +196,7 @@ func (k *Kit) FindUser(ctx context.Context, emailOrPhone string) (User, error) {
 	} else {
 		ps, ok := k.store.(PhoneStore)
 		if !ok {
-			return User{}, internalError(errors.New("authkit: FindUser by phone needs a Store that is an authkit.PhoneStore"))
+			return User{}, internalError(ErrNoPhoneStore)
 		}
 		phone, nerr := k.normalizePhone(emailOrPhone)
 		if nerr != nil {
@@ -217,11 +221,11 @@ const MaxUsersPage = 1000
 // MaxUsersPage) whose id sorts after after; "" starts at the first, and
 // the last id of a page starts the next. Fewer than limit means the list
 // ended. The Store must be a [UserLister] (memstore and sqlstore stores
-// are).
+// are), else the error wraps [ErrNoUserLister].
 func (k *Kit) ListUsers(ctx context.Context, after string, limit int) ([]User, error) {
 	l, ok := k.store.(UserLister)
 	if !ok {
-		return nil, internalError(errors.New("authkit: ListUsers needs a Store that is an authkit.UserLister"))
+		return nil, internalError(ErrNoUserLister)
 	}
 	if limit < 1 || limit > MaxUsersPage {
 		return nil, newError(CodeBadRequest, fmt.Sprintf("A page holds 1 to %d users.", MaxUsersPage))
@@ -295,6 +299,58 @@ func (k *Kit) SetAccessGroups(ctx context.Context, userID string, groups ...stri
 	k.event(ctx, "access groups set by the app", userID)
 	u.PasswordHash = ""
 	return u, nil
+}
+
+// AddAccessGroups adds the user to these access groups, keeping the
+// others; RemoveAccessGroups takes the user out of them. Each is one
+// conditional write, so two apps' changes that race are both kept.
+func (k *Kit) AddAccessGroups(ctx context.Context, userID string, groups ...string) (User, error) {
+	return k.editGroups(ctx, userID, groups, func(have, g []string) []string { return append(have, g...) })
+}
+
+// RemoveAccessGroups takes the user out of these access groups; see
+// AddAccessGroups.
+func (k *Kit) RemoveAccessGroups(ctx context.Context, userID string, groups ...string) (User, error) {
+	return k.editGroups(ctx, userID, groups, func(have, g []string) []string {
+		return slices.DeleteFunc(have, func(x string) bool { return slices.Contains(g, x) })
+	})
+}
+
+// editGroups writes edit(the user's groups, groups) if the user's groups
+// are still the ones read, reading again when another write got there
+// first.
+func (k *Kit) editGroups(ctx context.Context, userID string, groups []string, edit func(have, g []string) []string) (User, error) {
+	g, err := k.groupsOf(groups)
+	if err != nil {
+		return User{}, err
+	}
+	for range maxProfileRaces {
+		u, err := k.userByID(ctx, userID)
+		if err != nil {
+			return User{}, err
+		}
+		have := slices.Clone(u.AccessGroups)
+		next, err := accessGroups(edit(slices.Clone(have), g))
+		if err != nil {
+			return User{}, internalError(err)
+		}
+		if have == nil {
+			have = []string{}
+		}
+		u, err = k.store.UpdateUser(ctx, userID, UserUpdate{Set: UserFields{AccessGroups: &next}, If: UserFields{AccessGroups: &have}})
+		switch {
+		case errors.Is(err, ErrConflict):
+			continue
+		case errors.Is(err, ErrNotFound):
+			return User{}, errUserNotFound
+		case err != nil:
+			return User{}, internalError(err)
+		}
+		k.event(ctx, "access groups changed by the app", userID)
+		u.PasswordHash = ""
+		return u, nil
+	}
+	return User{}, internalError(fmt.Errorf("authkit: user %s's access groups changed under %d writes in a row", userID, maxProfileRaces))
 }
 
 // SetServerData replaces the user's server data: the app's data about the
@@ -382,8 +438,9 @@ func (k *Kit) UpdateProfile(ctx context.Context, userID string, data map[string]
 	return User{}, internalError(fmt.Errorf("authkit: UpdateProfile: user %s's profile changed under %d writes in a row", userID, maxProfileRaces))
 }
 
-// maxProfileRaces bounds how often UpdateProfile reads again when another
-// write changed the profile between its read and its write.
+// maxProfileRaces bounds how often UpdateProfile and editGroups read
+// again when another write changed the user between their read and their
+// write.
 const maxProfileRaces = 10
 
 // DisableUser disables the user: their sessions end at once, on every
@@ -472,8 +529,11 @@ func (k *Kit) EndSessions(ctx context.Context, userID string) error {
 
 // HashPassword hashes a password as the kit stores it: an argon2id PHC
 // string with the kit's parameters (OWASP's: 19 MiB, 2 passes), for
-// [NewUser.PasswordHash] when an app prepares an import ahead of time.
-// It checks no password rule. Each call takes about as long as a sign-in.
+// [NewUser.PasswordHash] when an app prepares an import ahead of time,
+// with no Kit at hand. It checks no password rule, and is not held to
+// Config.MaxConcurrentHashes: each call takes 19 MiB and about as long as
+// a sign-in, so bound the calls you run at once. (NewUser.Password is
+// hashed within the Kit's bound.)
 func HashPassword(pw string) (string, error) {
 	return password.Hash(rand.Reader, pw, password.Default)
 }

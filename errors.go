@@ -100,8 +100,9 @@ var codeStatus = map[Code]int{
 	CodeOAuthFailed:           http.StatusBadGateway,
 }
 
-// status is the HTTP status e is answered with.
-func (e *Error) status() int {
+// HTTPStatus is the HTTP status e is answered with: its code's, or for a
+// code of the app's own, Status when it is a 4xx, else 403.
+func (e *Error) HTTPStatus() int {
 	if s, ok := codeStatus[e.Code]; ok {
 		return s
 	}

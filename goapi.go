@@ -56,6 +56,14 @@ func (k *Kit) Authenticate(ctx context.Context, token string) (context.Context, 
 	return context.WithValue(ctx, ctxKey{}, c), nil
 }
 
+// NormalizeEmail returns the form in which the kit stores and compares
+// an email (lower case, Unicode domain and width folded; see the README's
+// "What an email and a phone number must look like"), or invalid_email:
+// what to compare SignUp.Email or User.Email with.
+func (k *Kit) NormalizeEmail(email string) (string, error) {
+	return k.normalizeEmail(email)
+}
+
 // signedIn is the caller of a call for a signed-in user.
 func signedIn(ctx context.Context) (*caller, error) {
 	if c := callerFrom(ctx); c != nil {

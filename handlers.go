@@ -264,10 +264,10 @@ func (k *Kit) handleLink(w http.ResponseWriter, r *http.Request) error {
 		if !errors.As(err, &e) {
 			e = internalError(err)
 		}
-		if e.status() >= 500 {
+		if e.HTTPStatus() >= 500 {
 			k.log.ErrorContext(r.Context(), "authkit: following a link failed", "err", e.Err)
 		}
-		q = url.Values{"status": {strconv.Itoa(e.status())}, "error": {string(e.Code)}}
+		q = url.Values{"status": {strconv.Itoa(e.HTTPStatus())}, "error": {string(e.Code)}}
 	}
 	k.redirect(w, r, q)
 	return nil

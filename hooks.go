@@ -14,8 +14,11 @@ import (
 )
 
 // Hooks are the app's functions the kit calls as its flows run, each
-// synchronously, in the request (or the Go call) that runs the flow, with
-// its context. Every field may be nil.
+// synchronously, with the flow's context: in the request (or the Go call)
+// that runs the flow, but for BeforeSignUp of the account that a magic
+// link, a reset or a code would make for an address that only sign-ups
+// wait for, which runs as the courier delivers it (a refusal sends
+// nothing). Every field may be nil.
 //
 // A Before hook can stop its flow: the error it returns is the flow's.
 // Return an [*Error] with a code of your own (and a 4xx Status) to answer
@@ -62,7 +65,13 @@ type SignUp struct {
 	Email    string // normalised; "" for a phone sign-up
 	Phone    string // E.164; "" for an email sign-up
 	Provider string // ProviderAltogic, or the OAuth provider's name
-	Name     string
+	// AddressProven is true when the account will exist only once its
+	// email or number is proven: confirmation is on for it, or the
+	// provider vouches for the email. Grant privileges by address (an
+	// admin group for one email) only when it is true; with confirmation
+	// off, anyone can sign up with anyone's address.
+	AddressProven bool
+	Name          string
 	// Profile is what the client wrote that ProfileFields allows.
 	Profile map[string]json.RawMessage
 	// AccessGroups start as Config.DefaultAccessGroups.
@@ -129,6 +138,14 @@ func (k *Kit) beforeSignUp(ctx context.Context, u *User) error {
 	s := SignUp{
 		Email: u.Email, Phone: u.Phone, Provider: u.Provider, Name: u.Name, Profile: maps.Clone(u.Profile),
 		AccessGroups: slices.Clone(k.defaultGroups),
+	}
+	switch {
+	case u.Provider != ProviderAltogic:
+		s.AddressProven = u.Email != "" && u.EmailVerified // only a vouched-for email is kept (oauthUser)
+	case u.Email != "":
+		s.AddressProven = k.emailConfirmation
+	default:
+		s.AddressProven = k.phone.confirm
 	}
 	if k.hooks.BeforeSignUp != nil {
 		if err := k.hooks.BeforeSignUp(ctx, &s); err != nil {

@@ -48,8 +48,12 @@ func callerFrom(ctx context.Context) *caller {
 // cookie. Otherwise it answers 401 with missing_session_token or
 // invalid_session_token, the two codes on which the Altogic client signs
 // itself out.
+//
+// The request's context carries its client too, as [Kit.RequestContext]
+// gives it: the Go API's calls inside take r.Context() as it is.
 func (k *Kit) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = k.withClient(r)
 		c, err := k.authenticate(r)
 		if err != nil {
 			writeError(w, r, k.log, err)
@@ -72,6 +76,7 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c := callerFrom(r.Context())
 			if c == nil {
+				r = k.withClient(r)
 				var err error
 				if c, err = k.authenticate(r); err != nil {
 					writeError(w, r, k.log, err)
@@ -94,6 +99,7 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 // answers 500 when the store fails rather than guess.
 func (k *Kit) LoadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = k.withClient(r)
 		c, err := k.authenticate(r)
 		var e *Error
 		switch {

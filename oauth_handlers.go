@@ -167,10 +167,10 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 	if e.Err != nil {
 		attrs = append(attrs, "err", e.Err)
 	}
-	if e.status() >= 500 {
+	if e.HTTPStatus() >= 500 {
 		k.log.ErrorContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
 	} else {
 		k.log.InfoContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
 	}
-	k.redirect(w, r, url.Values{"status": {strconv.Itoa(e.status())}, "error": {string(e.Code)}, "action": {actionOAuth}})
+	k.redirect(w, r, url.Values{"status": {strconv.Itoa(e.HTTPStatus())}, "error": {string(e.Code)}, "action": {actionOAuth}})
 }

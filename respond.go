@@ -33,7 +33,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if !errors.As(err, &e) {
 		e = internalError(err)
 	}
-	status := e.status()
+	status := e.HTTPStatus()
 	privateHeaders(w.Header())
 	if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && e.RetryAfter > 0) {
 		w.Header().Set("Retry-After", retryAfterHeader(e.RetryAfter))

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/authkit/authkit"
@@ -19,16 +18,15 @@ import (
 const adminGroup = "admin"
 
 // adminHooks are the kit's hooks for -admin-email: a sign-up of that
-// address gets the admin group. Email confirmation is on in the example,
-// so the account is made only for whoever proves the address, and an OAuth
-// provider's email reaches the hook only when the provider vouches for it.
-func adminHooks(adminEmail string) authkit.Hooks {
-	if adminEmail == "" {
-		return authkit.Hooks{}
-	}
+// address gets the admin group, if the account will exist only once the
+// address is proven (email confirmation is on in the example; an OAuth
+// provider's email reaches the hook only when the provider vouches for
+// it). *adminEmail is the address as the kit writes it, which
+// makeAdmin sets once the kit is made, before any request.
+func adminHooks(adminEmail *string) authkit.Hooks {
 	return authkit.Hooks{
 		BeforeSignUp: func(_ context.Context, s *authkit.SignUp) error {
-			if s.Email != "" && strings.EqualFold(s.Email, adminEmail) {
+			if *adminEmail != "" && s.AddressProven && s.Email == *adminEmail {
 				s.AccessGroups = append(s.AccessGroups, adminGroup)
 			}
 			return nil
@@ -39,14 +37,18 @@ func adminHooks(adminEmail string) authkit.Hooks {
 // makeAdmin puts the account of -admin-email, if there is one already, in
 // the admin group. An account that never confirmed the address gets
 // nothing: whoever made it may not own it.
-func makeAdmin(ctx context.Context, kit *authkit.Kit, adminEmail string, log io.Writer) error {
+//
+// It sets *canonical to the address as the kit writes it, for adminHooks.
+func makeAdmin(ctx context.Context, kit *authkit.Kit, adminEmail string, canonical *string, log io.Writer) error {
 	if adminEmail == "" {
 		return nil
 	}
-	if !strings.Contains(adminEmail, "@") {
+	email, err := kit.NormalizeEmail(adminEmail)
+	if err != nil {
 		return fmt.Errorf("-admin-email %q is not an email address", adminEmail)
 	}
-	u, err := kit.FindUser(ctx, adminEmail)
+	*canonical = email
+	u, err := kit.FindUser(ctx, email)
 	var e *authkit.Error
 	switch {
 	case errors.As(err, &e) && e.Code == authkit.CodeUserNotFound:
@@ -60,7 +62,7 @@ func makeAdmin(ctx context.Context, kit *authkit.Kit, adminEmail string, log io.
 	case slices.Contains(u.AccessGroups, adminGroup):
 		return nil
 	}
-	if _, err := kit.SetAccessGroups(ctx, u.ID, append(u.AccessGroups, adminGroup)...); err != nil {
+	if _, err := kit.AddAccessGroups(ctx, u.ID, adminGroup); err != nil {
 		return fmt.Errorf("-admin-email %q: %w", adminEmail, err)
 	}
 	fmt.Fprintf(log, "%s is an admin\n", adminEmail)

@@ -105,17 +105,17 @@ func TestAdminEmailOfAnExistingAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log strings.Builder
-	if err := makeAdmin(t.Context(), app.kit, "eve@example.com", &log); err != nil {
+	if err := makeAdmin(t.Context(), app.kit, "eve@example.com", new(string), &log); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := app.kit.User(t.Context(), eve.ID); err != nil || len(u.AccessGroups) != 0 || !strings.Contains(log.String(), "never confirmed") {
 		t.Errorf("an unconfirmed account: groups %v, %v, log %q; want none and a warning", u.AccessGroups, err, log.String())
 	}
 
-	if err := makeAdmin(t.Context(), app.kit, "nobody@example.com", io.Discard); err != nil {
+	if err := makeAdmin(t.Context(), app.kit, "nobody@example.com", new(string), io.Discard); err != nil {
 		t.Errorf("an address without an account: %v", err)
 	}
-	if err := makeAdmin(t.Context(), app.kit, "boss", io.Discard); err == nil || !strings.Contains(err.Error(), "-admin-email") {
+	if err := makeAdmin(t.Context(), app.kit, "boss", new(string), io.Discard); err == nil || !strings.Contains(err.Error(), "-admin-email") {
 		t.Errorf("a malformed address: %v, want an error naming -admin-email", err)
 	}
 }

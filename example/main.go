@@ -312,6 +312,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	if err != nil {
 		return nil, nil, err
 	}
+	var adminEmail string // -admin-email as the kit writes it; set by makeAdmin
 	kit, err := authkit.New(authkit.Config{
 		Secret:      secret,
 		Store:       store,
@@ -323,7 +324,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		PhoneAuth:   phoneAuth,
 		SMSSender:   texter,
 		Limits:      limits,
-		Hooks:       adminHooks(o.adminEmail),
+		Hooks:       adminHooks(&adminEmail),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
@@ -331,7 +332,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := makeAdmin(ctx, kit, o.adminEmail, log); err != nil {
+	if err := makeAdmin(ctx, kit, o.adminEmail, &adminEmail, log); err != nil {
 		kit.Close(ctx)
 		return nil, nil, err
 	}
