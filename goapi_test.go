@@ -184,6 +184,37 @@ func TestGoAPISignedInCalls(t *testing.T) {
 	}
 }
 
+// A context from Authenticate stays signed in after a call that changes
+// its credentials and keeps its session: the calls that follow in it see
+// the new password and the new stamp, as a new request would.
+func TestGoAPISignedInContextAfterChange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, authkit.CheapHashing)
+	ctx := clientCtx(t)
+	h.confirmedUser("cal@example.com", inputPassword)
+	in, err := h.kit.SignInWithEmail(ctx, "cal@example.com", inputPassword)
+	require.NoError(t, err)
+	signedIn, err := h.kit.Authenticate(ctx, in.Token)
+	require.NoError(t, err)
+
+	require.NoError(t, h.kit.ChangePassword(signedIn, inputPassword, "a brand new password"))
+	sessions, err := h.kit.Sessions(signedIn)
+	require.NoError(t, err)
+	require.Len(t, sessions, 1, "the context's own session is live")
+	require.Equal(t, in.Session.ID, sessions[0].ID)
+	require.NoError(t, h.kit.ChangePassword(signedIn, "a brand new password", "a third password"), "the new password is the current one")
+
+	other, err := h.kit.SignInWithEmail(ctx, "cal@example.com", "a third password")
+	require.NoError(t, err)
+	require.NoError(t, h.kit.SignOutOthers(signedIn))
+	requireStatusCode(t, h.get(api+"user", other.Token), http.StatusUnauthorized, "invalid_session_token")
+	sessions, err = h.kit.Sessions(signedIn)
+	require.NoError(t, err)
+	require.Len(t, sessions, 1)
+	require.NoError(t, h.kit.SignOut(signedIn, ""))
+	requireStatusCode(t, h.get(api+"user", in.Token), http.StatusUnauthorized, "invalid_session_token")
+}
+
 // Limits.PerIP counts the Go API's calls from a client with an IP, per
 // IP, the send calls apart; a call with no IP (a job's) is not counted.
 func TestGoAPIPerIP(t *testing.T) {
