@@ -2,6 +2,7 @@ package authkit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -213,6 +214,53 @@ func TestGoAPISignedInContextAfterChange(t *testing.T) {
 	require.Len(t, sessions, 1)
 	require.NoError(t, h.kit.SignOut(signedIn, ""))
 	requireStatusCode(t, h.get(api+"user", in.Token), http.StatusUnauthorized, "invalid_session_token")
+}
+
+// Inside RequireSession, r.Context() is all a host's handler passes to
+// the signed-in calls: it has the session and the client, and stays
+// signed in across a change of password in the same request.
+func TestGoAPIInsideRequireSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, authkit.CheapHashing)
+	tok := h.confirmedUser("cal@example.com", inputPassword)
+	other := h.signIn("cal@example.com", inputPassword).token()
+	host := h.kit.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.kit.ChangePassword(r.Context(), inputPassword, "a brand new password"); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		sessions, err := h.kit.Sessions(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		u, _ := authkit.UserFromContext(r.Context())
+		in, err := h.kit.StartSession(r.Context(), u.ID) // where the client is
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"sessions": sessions, "ip": in.Session.IP})
+	}))
+	r := httptest.NewRequest(http.MethodPost, "/account/password", nil)
+	r.RemoteAddr = "198.51.100.20:4321"
+	r.Header.Set("Session", tok)
+	r.Header.Set("User-Agent", chromeUA)
+	rec := httptest.NewRecorder()
+	host.ServeHTTP(rec, r)
+	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
+	var body struct {
+		Sessions []authkit.Session
+		IP       string
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	require.Len(t, body.Sessions, 1, "the request's own session, live under the new password")
+	require.Equal(t, "198.51.100.20", body.IP, "the request's client")
+	requireStatusCode(t, h.get(api+"user", other), http.StatusUnauthorized, "invalid_session_token")
+	require.Equal(t, http.StatusOK, h.get(api+"user", tok).status)
+	_, err := h.kit.SignInWithEmail(clientCtx(t), "cal@example.com", "a brand new password")
+	require.NoError(t, err)
 }
 
 // Limits.PerIP counts the Go API's calls from a client with an IP, per

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -176,6 +177,57 @@ func TestRequireAccessGroup(t *testing.T) {
 			requireErrorCode(t, err, authkit.CodeUserNotFound)
 			_, err = a.kit.SetAccessGroups(ctx, adminID, "not a key")
 			requireErrorCode(t, err, authkit.CodeBadRequest)
+		})
+	}
+}
+
+// AddAccessGroups and RemoveAccessGroups change some groups and keep the
+// others, and changes that race are all kept, on every store.
+func TestAddRemoveAccessGroups(t *testing.T) {
+	t.Parallel()
+	for _, st := range raceStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			s := st.open(t)
+			h := newHarness(t, onStore(s, s), authkit.CheapHashing)
+			ctx := t.Context()
+			u, err := h.kit.CreateUser(ctx, authkit.NewUser{Email: "gus@example.com", EmailVerified: true, AccessGroups: []string{"member"}})
+			require.NoError(t, err)
+
+			u, err = h.kit.AddAccessGroups(ctx, u.ID, "staff", "admin", "member")
+			require.NoError(t, err)
+			require.Equal(t, []string{"admin", "member", "staff"}, u.AccessGroups)
+			u, err = h.kit.RemoveAccessGroups(ctx, u.ID, "admin", "never-had")
+			require.NoError(t, err)
+			require.Equal(t, []string{"member", "staff"}, u.AccessGroups)
+
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			added := []string{"a", "b", "c", "d", "e"}
+			for _, g := range added {
+				wg.Go(func() {
+					<-start
+					if _, err := h.kit.AddAccessGroups(ctx, u.ID, g); err != nil {
+						t.Errorf("adding %s: %v", g, err)
+					}
+				})
+			}
+			wg.Go(func() {
+				<-start
+				if _, err := h.kit.RemoveAccessGroups(ctx, u.ID, "staff"); err != nil {
+					t.Errorf("removing staff: %v", err)
+				}
+			})
+			close(start)
+			wg.Wait()
+			got, err := h.kit.User(ctx, u.ID)
+			require.NoError(t, err)
+			require.Equal(t, []string{"a", "b", "c", "d", "e", "member"}, got.AccessGroups, "every change kept")
+
+			_, err = h.kit.AddAccessGroups(ctx, u.ID, "not a key")
+			requireErrorCode(t, err, authkit.CodeBadRequest)
+			_, err = h.kit.RemoveAccessGroups(ctx, "0123456789abcdef01234567", "a")
+			requireErrorCode(t, err, authkit.CodeUserNotFound)
 		})
 	}
 }

@@ -303,6 +303,47 @@ func TestHookBeforeSignUpSetsGroupsAndServerData(t *testing.T) {
 	require.Empty(t, p.ServerData)
 }
 
+// SignUp.AddressProven says whether the account will exist only once its
+// address is proven: with confirmation on for it, or a provider's
+// verified email. With it off, anyone may sign up with any address.
+func TestHookBeforeSignUpAddressProven(t *testing.T) {
+	t.Parallel()
+	for _, confirm := range []authkit.Switch{authkit.On, authkit.Off} {
+		name := "confirmations off"
+		if confirm == authkit.On {
+			name = "confirmations on"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			gh := oauthtest.NewGitHub(t)
+			var (
+				mu     sync.Mutex
+				proven = map[string]bool{}
+			)
+			h := newPhoneHarness(t, authkit.CheapHashing, withProviders(map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}),
+				func(c *authkit.Config) {
+					c.EmailConfirmation, c.PhoneConfirmation = confirm, confirm
+					c.Hooks.BeforeSignUp = func(_ context.Context, s *authkit.SignUp) error {
+						mu.Lock()
+						defer mu.Unlock()
+						proven[s.Provider+" "+cmp.Or(s.Email, s.Phone)] = s.AddressProven
+						return nil
+					}
+				})
+			require.Equal(t, http.StatusOK, h.signUp("ann@example.com", inputPassword, nil).status)
+			require.Equal(t, http.StatusOK, h.signUpPhone("+15555555501", phonePassword, nil).status)
+			h.oauthSignIn("github")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, map[string]bool{
+				authkit.ProviderAltogic + " ann@example.com": confirm == authkit.On,
+				authkit.ProviderAltogic + " +15555555501":    confirm == authkit.On,
+				"github rooby@example.com":                   true, // the provider vouches for it
+			}, proven)
+		})
+	}
+}
+
 // AfterSignUp runs once per account, when its row is made: at the
 // link's exchange with confirmation on, at the sign-up with it off; then
 // AfterSignIn. Through HTTP and through the Go API alike.
