@@ -72,7 +72,7 @@ func TestProfileAllowListAttack(t *testing.T) {
 func TestProfileStrict(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, authkit.CheapHashing, noLimits, func(c *authkit.Config) { c.StrictProfile = authkit.On })
-	for i, field := range []string{"role", "plan", "isAdmin", "EmailVerified", "email_verified", "accessGroups", "ServerData"} {
+	for i, field := range []string{"role", "plan", "isAdmin", "EmailVerified", "email_verified", "Email-Verified", "accessGroups", "ServerData"} {
 		email := fmt.Sprintf("strict%d@example.com", i)
 		a := h.signUp(email, inputPassword, map[string]any{"name": "Sly", field: true})
 		requireStatusCode(t, a, http.StatusBadRequest, "invalid_user_data")
