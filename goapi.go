@@ -44,7 +44,11 @@ func WithClient(ctx context.Context, c Client) context.Context {
 // Authenticate returns a copy of ctx signed in with the session token:
 // [SessionFromContext], [UserFromContext] and the Go API's methods for a
 // signed-in user then see its session. An unknown, ended or expired
-// session is invalid_session_token; a disabled user's too.
+// session is invalid_session_token; a disabled user's too. The session
+// and user are read once, here; a call in the context that changes the
+// credentials and keeps its session (ChangePassword, SignOutOthers)
+// brings them up to date, so use the context from one goroutine at a
+// time, as a request's.
 func (k *Kit) Authenticate(ctx context.Context, token string) (context.Context, error) {
 	if token == "" {
 		return ctx, errMissingSession

@@ -1051,3 +1051,32 @@ func openSQL(t *testing.T, dsn string) store {
 func onStore(s authkit.Store, limits authkit.Limiter) func(*authkit.Config) {
 	return func(c *authkit.Config) { c.Store, c.Limiter = s, limits }
 }
+
+// The Go API's side of the harness.
+
+// hostIP is the client IP of the Go API's calls in these tests.
+const hostIP = "203.0.113.7"
+
+// clientCtx is a context whose Go API calls come from hostIP, with a
+// browser's user agent, as a host's handler would pass for its request.
+func clientCtx(t *testing.T) context.Context {
+	return authkit.WithClient(t.Context(), authkit.Client{IP: hostIP, UserAgent: chromeUA})
+}
+
+// requireErrorCode checks that err is an *authkit.Error with code, and
+// returns it.
+func requireErrorCode(t *testing.T, err error, code authkit.Code) *authkit.Error {
+	t.Helper()
+	var e *authkit.Error
+	require.True(t, errors.As(err, &e), "want a %s *authkit.Error, got %v", code, err)
+	require.Equal(t, code, e.Code, "%v", err)
+	return e
+}
+
+// userID is the id of the account with that email or number.
+func (h *harness) userID(emailOrPhone string) string {
+	h.t.Helper()
+	u, err := h.kit.FindUser(h.t.Context(), emailOrPhone)
+	require.NoError(h.t, err)
+	return u.ID
+}

@@ -29,7 +29,9 @@ func SessionFromContext(ctx context.Context) (Session, bool) {
 
 // UserFromContext returns the signed-in user of a request that passed
 // [Kit.RequireSession] or [Kit.LoadSession] with a session. The user was
-// read from the store at the start of the request.
+// read from the store at the start of the request, and is brought up to
+// date by a change of credentials the request makes with the Go API
+// (ChangePassword, SignOutOthers).
 func UserFromContext(ctx context.Context) (User, bool) {
 	c, ok := ctx.Value(ctxKey{}).(*caller)
 	if !ok {

@@ -124,15 +124,25 @@ func (k *Kit) finishReset(ctx context.Context, t Token, newHash string, up UserU
 // newStamp changes the user's credential stamp on behalf of the caller, if
 // the caller's session is still alive (its stamp is the user's), with
 // set written in the same step; keep names a session that takes the new
-// stamp too. Every other session dies with the old stamp.
+// stamp too. Every other session dies with the old stamp. When keep is
+// the caller's session, the caller is brought up to date, so that the
+// calls that follow in its context (the Go API's) see the session alive
+// and the user as written.
 func (k *Kit) newStamp(ctx context.Context, c *caller, set UserFields, keep string) error {
 	stamp, err := k.newID()
 	if err != nil {
 		return internalError(err)
 	}
 	set.Stamp = &stamp
-	_, err = k.updateUser(ctx, c.user.ID, UserUpdate{Set: set, If: UserFields{Stamp: &c.session.Stamp}, KeepSession: keep}, nil, errInvalidSession)
-	return err
+	u, err := k.updateUser(ctx, c.user.ID, UserUpdate{Set: set, If: UserFields{Stamp: &c.session.Stamp}, KeepSession: keep}, nil, errInvalidSession)
+	if err != nil {
+		return err
+	}
+	if keep != "" && keep == c.session.ID {
+		c.session.Stamp, c.user = stamp, u
+		c.session.AccessGroupKeys = u.AccessGroups
+	}
+	return nil
 }
 
 // updateUser writes up to the user with that id. A duplicate email or
