@@ -466,7 +466,9 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 		if err != nil {
 			return User{}, err
 		}
-		if err := k.emailChanged(ctx, u, c.user.Email); err != nil {
+		old := c.user.Email
+		c.user = u // the context's calls that follow see the change
+		if err := k.emailChanged(ctx, u, old); err != nil {
 			return User{}, err
 		}
 		return u, nil

@@ -37,7 +37,9 @@ func UserFromContext(ctx context.Context) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	return c.user, true
+	u := c.user
+	u.PasswordHash = "" // the Go API never hands it out
+	return u, true
 }
 
 func callerFrom(ctx context.Context) *caller {

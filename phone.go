@@ -564,7 +564,9 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 		if err != nil {
 			return User{}, err
 		}
-		if err := k.phoneChanged(ctx, u, c.user.Phone); err != nil {
+		old := c.user.Phone
+		c.user = u // the context's calls that follow see the change
+		if err := k.phoneChanged(ctx, u, old); err != nil {
 			return User{}, err
 		}
 		return u, nil
