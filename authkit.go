@@ -85,6 +85,7 @@ type Kit struct {
 	phone   phoneSettings
 	oauth   oauthKit
 	profile profileSettings
+	carrier carrierSettings
 	hooks   Hooks
 
 	defaultGroups []string // Config.DefaultAccessGroups, checked
@@ -121,6 +122,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configurePhone,        // PhoneAuth and the SMS fields
 		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
+		(*Kit).configureCarrier,      // SessionCookie, SessionCookieHostPrefix, SessionCarrier, TokenInBody
 		(*Kit).configureProfile,      // ProfileFields, StrictProfile, PublicServerData
 		(*Kit).configureHooks,        // Hooks, DefaultAccessGroups
 		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff; starts the courier, so last

@@ -204,6 +204,34 @@ type Config struct {
 	// an account on the email alone.
 	LinkVerifiedEmails Switch
 
+	// SessionCookie turns on the kit's own session cookie: every answer
+	// that starts a session (sign-in, sign-up without confirmation, grant,
+	// verifyPhone, signInWithCode) sets the session_token cookie (HttpOnly,
+	// SameSite=Lax, Path=/, Secure when PublicURL is https), when the
+	// request comes from the app's own origin or an allowed one or
+	// presents a CSRF token ([Kit.CSRFToken]); a sign-out of that session
+	// clears it. [Kit.SaveSession] does the same for the Go API's
+	// sign-ins. The kit reads the cookie either way (the Altogic client's
+	// helpers set it); a cookie-authenticated POST must pass the same
+	// origin check. Default Off.
+	SessionCookie Switch
+	// SessionCookieHostPrefix names the cookie __Host-session_token, which
+	// a browser takes only from this host over https, with Path=/: no
+	// sibling subdomain can plant or shadow it. Needs an https PublicURL.
+	// Default Off.
+	SessionCookieHostPrefix Switch
+	// SessionCarrier keeps browsers' sessions in a session library of the
+	// host's instead of the kit's cookie, with the same rules (see
+	// [SessionCarrier]): scsauth.New(sessionManager) for
+	// alexedwards/scs, gorillaauth.New(store, name) for gorilla/sessions.
+	// Set it or SessionCookie, not both. Default none.
+	SessionCarrier SessionCarrier
+	// TokenInBody keeps the session token in the JSON answers that start a
+	// session, for the Altogic client, which keeps it itself. Off, an
+	// answer whose session the cookie or the carrier kept carries no token:
+	// scripts on the page never see it. Default On.
+	TokenInBody Switch
+
 	// ProfileFields are the fields of a user that a client may write
 	// (sign-up's nameOrUserData): "name", "profilePicture", or fields of
 	// the app's own, kept in User.Profile. A field off the list, and the

@@ -20,6 +20,7 @@ type route struct {
 	method  string
 	handle  handlerFunc
 	session bool // needs a live session; the caller is in the context
+	starts  bool // may start a session, which the browser's carrier keeps
 }
 
 // routes is the router. Each route's handler decodes the request and calls
@@ -31,30 +32,30 @@ type route struct {
 // must work for an account that is being attacked.
 func (k *Kit) routes() http.Handler {
 	table := map[string]route{
-		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false},
-		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false},
-		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false},
-		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false},
-		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false},
-		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false},
-		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false},
-		apiPrefix + "user":               {http.MethodGet, k.handleUser, true},
-		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true},
-		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true},
-		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true},
-		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true},
-		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true},
-		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true},
-		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false},
-		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false},
-		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false},
-		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false},
-		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false},
-		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false},
-		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false},
-		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false},
-		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true},
-		linkPath:                         {http.MethodGet, k.handleLink, false},
+		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false, true},
+		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false, true},
+		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false, true},
+		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false, false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false, false},
+		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false, false},
+		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false, false},
+		apiPrefix + "user":               {http.MethodGet, k.handleUser, true, false},
+		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true, false},
+		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true, false},
+		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true, false},
+		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true, false},
+		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true, false},
+		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true, false},
+		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false, true},
+		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false, true},
+		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false, true},
+		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false, false},
+		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false, false},
+		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false, true},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false, false},
+		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false, false},
+		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true, false},
+		linkPath:                         {http.MethodGet, k.handleLink, false, false},
 	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -69,6 +70,12 @@ func (k *Kit) routes() http.Handler {
 		if r.Method != rt.method {
 			h.Set("Allow", rt.method)
 			writeError(w, r, k.log, newError(CodeMethodNotAllowed, "This route takes "+rt.method+"."))
+			return
+		}
+		if rt.starts && k.carrier.saves && k.foreign(r) {
+			// Login CSRF: another site's page must not sign this browser
+			// in to an account of its choosing.
+			writeError(w, r, k.log, errForeignSignIn)
 			return
 		}
 		if rt.session {
@@ -94,21 +101,44 @@ func (k *Kit) routes() http.Handler {
 // session, the browser is remembered as a device of the account: the
 // device cookie (lockout.go) makes its later sign-ins to that account a
 // source of their own, which failures sent from elsewhere cannot lock.
+//
+// The browser's carrier (the session cookie, or the host's session) keeps
+// the session when the request says it comes from the app's own origin or
+// an allowed one, or presents a CSRF token: a request that says nothing
+// (a native client, curl) gets the token in the body only, so that no
+// page of another site can plant a session in a browser that says nothing
+// either. The body carries the token unless TokenInBody is off and the
+// carrier kept it.
 func (k *Kit) writeGrant(w http.ResponseWriter, r *http.Request, ans SignIn) error {
 	if ans.Session != nil {
-		if v, err := k.deviceValue(r.Context(), ans.User.ID); err != nil {
-			// The sign-in stands; the browser is not remembered this time.
-			k.log.ErrorContext(r.Context(), "authkit: no device cookie", "err", err)
+		if k.carrier.saves && (k.sameSite(r) || k.csrfOK(r)) {
+			if err := k.carry(w, r, ans); err != nil {
+				return err
+			}
+			if !k.carrier.tokenInBody {
+				ans.Token = ""
+			}
 		} else {
-			http.SetCookie(w, &http.Cookie{
-				Name: k.limits.deviceCookie, Value: v, Path: "/", MaxAge: int(deviceLifetime / time.Second),
-				Secure: k.limits.secureCookies, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			})
+			k.rememberDevice(w, r, ans.User.ID)
 		}
 	}
 	ans.User = k.wire(ans.User)
 	writeJSON(w, http.StatusOK, ans)
 	return nil
+}
+
+// rememberDevice sets the device cookie of the account userID on w.
+func (k *Kit) rememberDevice(w http.ResponseWriter, r *http.Request, userID string) {
+	v, err := k.deviceValue(r.Context(), userID)
+	if err != nil {
+		// The sign-in stands; the browser is not remembered this time.
+		k.log.ErrorContext(r.Context(), "authkit: no device cookie", "err", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: k.limits.deviceCookie, Value: v, Path: "/", MaxAge: int(deviceLifetime / time.Second),
+		Secure: k.limits.secureCookies, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
 }
 
 func (k *Kit) handleSignUpEmail(w http.ResponseWriter, r *http.Request) error {
@@ -208,11 +238,17 @@ func (k *Kit) handleSignOut(w http.ResponseWriter, r *http.Request) error {
 	if err := k.SignOut(r.Context(), req.Token); err != nil {
 		return err
 	}
+	if err := k.clearIfEnded(r.Context(), w, r); err != nil {
+		return err
+	}
 	return ok(w)
 }
 
 func (k *Kit) handleSignOutAll(w http.ResponseWriter, r *http.Request) error {
 	if err := k.SignOutAll(r.Context()); err != nil {
+		return err
+	}
+	if err := k.clearIfEnded(r.Context(), w, r); err != nil {
 		return err
 	}
 	return ok(w)

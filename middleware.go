@@ -152,37 +152,50 @@ func (k *Kit) withClient(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), clientKey{}, c))
 }
 
-// sessionToken finds the token a request carries, and whether it came from
-// the cookie (which a browser sends by itself, so it needs a CSRF check).
-func sessionToken(r *http.Request) (token string, fromCookie bool) {
+// sessionToken finds the token a request carries, and whether the browser
+// carried it by itself (the session cookie, or a host's session: see
+// carrier.go), which needs a CSRF check.
+func (k *Kit) sessionToken(r *http.Request) (token string, carried bool) {
 	if t := r.Header.Get("Session"); t != "" {
 		return t, false
 	}
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "Bearer ") {
 		return strings.TrimSpace(a[7:]), false
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		return c.Value, true
+	if t := k.carrier.carrier.Token(r); t != "" {
+		return t, true
 	}
 	return "", false
 }
 
 // authenticate finds the request's live session and its user: from the
-// Session header, an Authorization Bearer token or the session cookie,
-// which a browser sends by itself and so is refused on an unsafe request
-// from another site.
+// Session header, an Authorization Bearer token or the session the browser
+// carries (its cookie, or the host's session), which a browser sends by
+// itself and so is refused on an unsafe request from another site, and
+// on one that says nothing of where it comes from without a CSRF token.
 func (k *Kit) authenticate(r *http.Request) (*caller, error) {
-	token, fromCookie := sessionToken(r)
+	token, carried := k.sessionToken(r)
 	if token == "" {
 		return nil, errMissingSession
 	}
 	if len(token) > maxTokenLen {
 		return nil, errInvalidSession
 	}
-	if fromCookie && !safeMethod(r.Method) && !k.sameSite(r) {
+	if carried && !safeMethod(r.Method) && !k.sameSite(r) && (k.foreign(r) || !k.csrfOK(r)) {
 		return nil, newError(CodeOriginNotAllowed, "A session cookie was sent from an origin this app does not allow.")
 	}
 	return k.callerOf(r.Context(), token)
+}
+
+// foreign reports whether a browser says r comes from a site that is
+// neither the app's own origin nor an allowed one: by Origin, or failing
+// that by Sec-Fetch-Site ("none" is a URL the user typed or a bookmark).
+func (k *Kit) foreign(r *http.Request) bool {
+	if r.Header.Get("Origin") != "" {
+		return !k.sameSite(r)
+	}
+	sfs := r.Header.Get("Sec-Fetch-Site")
+	return sfs != "" && sfs != "same-origin" && sfs != "none"
 }
 
 func safeMethod(m string) bool {
@@ -232,7 +245,7 @@ func canonicalOrigin(raw string) string {
 }
 
 // The headers a browser may send with a cross-origin call of the client.
-const corsAllowHeaders = "Session, X-Client, X-Client-Key, Content-Type, Authorization"
+const corsAllowHeaders = "Session, X-Client, X-Client-Key, Content-Type, Authorization, X-CSRF-Token"
 
 // cors answers preflights and marks answers readable, with credentials, by
 // the configured origins, and by no others.

@@ -31,7 +31,7 @@ func (k *Kit) oauthRoute(r *http.Request) (route, bool) {
 		return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request) error {
 			k.startOAuth(w, r, name)
 			return nil
-		}, false}, true
+		}, false, false}, true
 	case tail == "callback":
 		method := http.MethodGet
 		if name == "apple" { // Apple's response_mode=form_post POSTs
@@ -43,7 +43,7 @@ func (k *Kit) oauthRoute(r *http.Request) (route, bool) {
 		return route{method, func(w http.ResponseWriter, r *http.Request) error {
 			k.finishOAuth(w, r, name)
 			return nil
-		}, false}, true
+		}, false, false}, true
 	}
 	return route{}, false
 }

@@ -128,11 +128,13 @@ func TestOAuthStateCookie(t *testing.T) {
 	}
 }
 
-// The kit sets two cookies, the OAuth state (oauth_handlers.go) and the
-// device cookie (handlers.go): no other code of the module calls
-// http.SetCookie or writes Set-Cookie. A new cookie must come with its own
-// checks, as these have in TestCookiesOAuthStateEverywhere and
-// TestDeviceCookieAttributes.
+// The kit sets four cookies, the OAuth state (oauth_handlers.go), the
+// device cookie (handlers.go), the session cookie (carrier.go) and the
+// CSRF cookie (csrf.go): no other code of the module calls http.SetCookie
+// or writes Set-Cookie. A new cookie must come with its own checks, as
+// these have in TestCookiesOAuthStateEverywhere,
+// TestDeviceCookieAttributes, TestSessionCookieAttributes and
+// TestCSRFCookieAttributes.
 func TestCookiesOnlyTheOAuthState(t *testing.T) {
 	t.Parallel()
 	var setters []string
@@ -151,7 +153,7 @@ func TestCookiesOnlyTheOAuthState(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Equal(t, []string{"handlers.go", "oauth_handlers.go"}, setters)
+	require.Equal(t, []string{"carrier.go", "csrf.go", "handlers.go", "oauth_handlers.go"}, setters)
 }
 
 // requireStateCookie checks one Set-Cookie of the OAuth state over https:
