@@ -17,10 +17,23 @@ type clientKey struct{}
 type client struct{ ip, userAgent, device string }
 
 // clientOf is where the request being served comes from, as withClient
-// noted it; zero outside a request.
+// or the session middlewares noted it; zero outside a request.
 func clientOf(ctx context.Context) client {
-	c, _ := ctx.Value(clientKey{}).(client)
+	c, _ := clientIn(ctx)
 	return c
+}
+
+// clientIn is the client of ctx, and whether it has one: under clientKey,
+// or in the caller the session middlewares put there (which saves a
+// context value on every authenticated request).
+func clientIn(ctx context.Context) (client, bool) {
+	if c, ok := ctx.Value(clientKey{}).(client); ok {
+		return c, true
+	}
+	if c, ok := ctx.Value(ctxKey{}).(*caller); ok && c.hasClient {
+		return c.client, true
+	}
+	return client{}, false
 }
 
 // clientLog is the kit's log handler: it adds the ip and userAgent of the
@@ -29,7 +42,7 @@ func clientOf(ctx context.Context) client {
 type clientLog struct{ slog.Handler }
 
 func (h clientLog) Handle(ctx context.Context, rec slog.Record) error {
-	if c, ok := ctx.Value(clientKey{}).(client); ok {
+	if c, ok := clientIn(ctx); ok {
 		said := false
 		rec.Attrs(func(a slog.Attr) bool {
 			said = a.Key == "ip"

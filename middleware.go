@@ -57,13 +57,12 @@ func callerFrom(ctx context.Context) *caller {
 // gives it: the Go API's calls inside take r.Context() as it is.
 func (k *Kit) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = k.withClient(r)
 		c, err := k.authenticate(r)
 		if err != nil {
-			writeError(w, r, k.log, err)
+			writeError(w, k.withClient(r), k.log, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+		next.ServeHTTP(w, k.signedIn(r, c))
 	})
 }
 
@@ -80,13 +79,12 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c := callerFrom(r.Context())
 			if c == nil {
-				r = k.withClient(r)
 				var err error
 				if c, err = k.authenticate(r); err != nil {
-					writeError(w, r, k.log, err)
+					writeError(w, k.withClient(r), k.log, err)
 					return
 				}
-				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+				r = k.signedIn(r, c)
 			}
 			if !isMember(c.user.AccessGroups, keys) {
 				writeError(w, r, k.log, newError(CodeForbidden, "This needs an access group the account is not in."))
@@ -103,15 +101,15 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 // answers 500 when the store fails rather than guess.
 func (k *Kit) LoadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = k.withClient(r)
 		c, err := k.authenticate(r)
 		var e *Error
 		switch {
 		case err == nil:
-			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+			r = k.signedIn(r, c)
 		case errors.As(err, &e) && (e.Code == CodeMissingSessionToken || e.Code == CodeInvalidSessionToken):
+			r = k.withClient(r)
 		default:
-			writeError(w, r, k.log, err)
+			writeError(w, k.withClient(r), k.log, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -145,11 +143,25 @@ func (k *Kit) RequestContext(r *http.Request) context.Context {
 // withClient notes in r's context where r comes from, and the device
 // cookie it carries, which the flows check (deviceOf).
 func (k *Kit) withClient(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), clientKey{}, k.clientFor(r)))
+}
+
+// clientFor is where r comes from.
+func (k *Kit) clientFor(r *http.Request) client {
 	c := client{ip: k.limits.clients.IP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")), userAgent: cappedUserAgent(r)}
 	if dc, err := r.Cookie(k.limits.deviceCookie); err == nil && len(dc.Value) <= maxDeviceCookie {
 		c.device = dc.Value
 	}
-	return r.WithContext(context.WithValue(r.Context(), clientKey{}, c))
+	return c
+}
+
+// signedIn puts the caller c of r, with r's client, in r's context: one
+// context value for both.
+func (k *Kit) signedIn(r *http.Request, c *caller) *http.Request {
+	if _, ok := clientIn(r.Context()); !ok {
+		c.client, c.hasClient = k.clientFor(r), true
+	}
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
 }
 
 // sessionToken finds the token a request carries, and whether the browser

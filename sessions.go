@@ -182,6 +182,10 @@ func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error
 type caller struct {
 	session Session
 	user    User
+	// client is where the request comes from, when the session
+	// middlewares noted it here rather than under clientKey.
+	client    client
+	hasClient bool
 }
 
 // sessionAndUser finds the session with that token hash and its user: in
