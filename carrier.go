@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -91,6 +93,9 @@ type carrierSettings struct {
 func (k *Kit) configureCarrier(cfg Config) error {
 	cookieOn := cfg.SessionCookie.on(false)
 	secure := k.limits.secureCookies
+	if cookieOn && !secure && !localhost(k.publicURL) {
+		return errors.New("authkit: Config.SessionCookie needs an https PublicURL (or http on localhost, for development): a session cookie sent over plain http is anyone's on the way")
+	}
 	name := SessionCookie
 	if cfg.SessionCookieHostPrefix.on(false) {
 		if !secure {
@@ -111,6 +116,20 @@ func (k *Kit) configureCarrier(cfg Config) error {
 		return errors.New("authkit: Config.TokenInBody is Off, but no session cookie or carrier keeps the token: nobody could use a session")
 	}
 	return nil
+}
+
+// localhost reports whether the URL's host is this machine.
+func localhost(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	switch h := u.Hostname(); h {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	default:
+		return strings.HasSuffix(h, ".localhost")
+	}
 }
 
 // SaveSession makes the session of in the one w's browser carries, as the

@@ -207,7 +207,8 @@ type Config struct {
 	// SessionCookie turns on the kit's own session cookie: every answer
 	// that starts a session (sign-in, sign-up without confirmation, grant,
 	// verifyPhone, signInWithCode) sets the session_token cookie (HttpOnly,
-	// SameSite=Lax, Path=/, Secure when PublicURL is https), when the
+	// SameSite=Lax, Path=/, Secure; PublicURL must be https, or http on
+	// localhost for development), when the
 	// request comes from the app's own origin or an allowed one or
 	// presents a CSRF token ([Kit.CSRFToken]); a sign-out of that session
 	// clears it. [Kit.SaveSession] does the same for the Go API's
