@@ -240,6 +240,11 @@ func TestConfigSessionCarrier(t *testing.T) {
 			c.SessionCookie = authkit.On
 			c.SessionCookieHostPrefix = authkit.On
 		}, "https PublicURL"},
+		"__Host- without the cookie": {func(c *authkit.Config) { c.SessionCookieHostPrefix = authkit.On }, "turn Config.SessionCookie on"},
+		"__Host- with a carrier": {func(c *authkit.Config) {
+			c.SessionCarrier = nopCarrier{}
+			c.SessionCookieHostPrefix = authkit.On
+		}, "turn Config.SessionCookie on"},
 		"no token anywhere": {func(c *authkit.Config) { c.TokenInBody = authkit.Off }, "nobody could use a session"},
 		"cookie":            {func(c *authkit.Config) { c.SessionCookie = authkit.On }, ""},
 		"carrier":           {func(c *authkit.Config) { c.SessionCarrier = nopCarrier{}; c.TokenInBody = authkit.Off }, ""},
