@@ -235,6 +235,14 @@ func TestConfigSessionCarrier(t *testing.T) {
 			c.SessionCookie = authkit.On
 			c.SessionCarrier = nopCarrier{}
 		}, "not both"},
+		"cookie over http": {func(c *authkit.Config) {
+			c.PublicURL = "http://api.example.com"
+			c.SessionCookie = authkit.On
+		}, "needs an https PublicURL"},
+		"cookie over http on localhost": {func(c *authkit.Config) {
+			c.PublicURL = "http://127.0.0.1:8080"
+			c.SessionCookie = authkit.On
+		}, ""},
 		"__Host- over http": {func(c *authkit.Config) {
 			c.PublicURL = "http://localhost:8080"
 			c.SessionCookie = authkit.On
