@@ -98,6 +98,9 @@ func (k *Kit) configureCarrier(cfg Config) error {
 	}
 	name := SessionCookie
 	if cfg.SessionCookieHostPrefix.on(false) {
+		if !cookieOn {
+			return errors.New("authkit: Config.SessionCookieHostPrefix names the kit's session cookie: turn Config.SessionCookie on, or leave the prefix off")
+		}
 		if !secure {
 			return errors.New("authkit: Config.SessionCookieHostPrefix needs an https PublicURL: a browser keeps a __Host- cookie only from a secure origin")
 		}
@@ -140,7 +143,8 @@ func localhost(raw string) bool {
 // origin or an allowed one nor presents a CSRF token ([Kit.CSRFToken]):
 // a foreign site must not sign a browser in to an account of its choice.
 // It remembers the browser as a device of the account too (the device
-// cookie). Without a carrier that saves, it does nothing.
+// cookie). Without SessionCookie or a SessionCarrier it keeps no
+// session: it only checks the request and remembers the device.
 func (k *Kit) SaveSession(w http.ResponseWriter, r *http.Request, in SignIn) error {
 	if in.Session == nil || in.Token == "" {
 		return errors.New("authkit: SaveSession of a SignIn without a session")

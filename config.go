@@ -218,8 +218,8 @@ type Config struct {
 	SessionCookie Switch
 	// SessionCookieHostPrefix names the cookie __Host-session_token, which
 	// a browser takes only from this host over https, with Path=/: no
-	// sibling subdomain can plant or shadow it. Needs an https PublicURL.
-	// Default Off.
+	// sibling subdomain can plant or shadow it. Needs an https PublicURL
+	// and SessionCookie on. Default Off.
 	SessionCookieHostPrefix Switch
 	// SessionCarrier keeps browsers' sessions in a session library of the
 	// host's instead of the kit's cookie, with the same rules (see

@@ -1080,3 +1080,17 @@ func (h *harness) userID(emailOrPhone string) string {
 	require.NoError(h.t, err)
 	return u.ID
 }
+
+// setCookie is the Set-Cookie of that name in h, or nil.
+func setCookie(t *testing.T, h http.Header, name string) *http.Cookie {
+	t.Helper()
+	var found *http.Cookie
+	for _, raw := range h.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(raw)
+		require.NoError(t, err, raw)
+		if c.Name == name {
+			found = c
+		}
+	}
+	return found
+}

@@ -69,20 +69,6 @@ func (v *visitor) keep(a answer) {
 	v.device = c.Value
 }
 
-// setCookie is the Set-Cookie of that name in h, or nil.
-func setCookie(t *testing.T, h http.Header, name string) *http.Cookie {
-	t.Helper()
-	var found *http.Cookie
-	for _, raw := range h.Values("Set-Cookie") {
-		c, err := http.ParseSetCookie(raw)
-		require.NoError(t, err, raw)
-		if c.Name == name {
-			found = c
-		}
-	}
-	return found
-}
-
 // failFrom sends n wrong passwords for email from ip, each answered 401.
 func failFrom(t *testing.T, h *harness, ip, email string, n int) {
 	t.Helper()
