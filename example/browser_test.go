@@ -299,6 +299,35 @@ func (d *demo) focused(tb *tab) string {
 	return id
 }
 
+// usable checks what a person needs of the view tb shows, whatever the
+// screen or the reader: every field shown has a label, every button and
+// link a name, and the page is no wider than the screen.
+func (d *demo) usable(tb *tab) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const shown = (e) => e.getClientRects().length > 0;
+		const bad = [];
+		for (const i of document.querySelectorAll("input")) {
+			if (shown(i) && !(i.labels && i.labels.length && i.labels[0].textContent.trim())) bad.push("the field #" + i.id + " has no label");
+		}
+		for (const b of document.querySelectorAll("button, a")) {
+			if (shown(b) && !(b.getAttribute("aria-label") || b.textContent.trim())) bad.push("a control has no name: " + b.outerHTML);
+		}
+		// clientWidth: the layout viewport, which a phone does not widen to fit.
+		const w = document.documentElement.scrollWidth, screen = document.documentElement.clientWidth;
+		if (w > screen) bad.push("the page is " + w + " px wide on a screen of " + screen);
+		return bad;
+	})()`))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	for _, p := range problems {
+		d.t.Errorf("at %d px: %s", tb.width, p)
+	}
+}
+
 // signedIn waits for the signed-in view, its heading naming who.
 func (d *demo) signedIn(tb *tab, who string) {
 	d.t.Helper()
@@ -453,6 +482,7 @@ func browseEmailSignUp(t *testing.T, browser context.Context) {
 	const email, password = "ann@example.com", "correct horse battery"
 	d.open(d.tab, "/")
 	d.signedOut(d.tab)
+	d.usable(d.tab)
 	d.screenshot(d.tab, "signed-out")
 
 	// A password the policy refuses is explained, not coded.
@@ -597,6 +627,8 @@ func browseAccountChanges(t *testing.T, browser context.Context) {
 	d.follow(d.link(newEmail))
 	d.waitText(d.tab, "#notice", "Your email address is now "+newEmail+".")
 	d.waitText(d.tab, "#facts", newEmail+"confirmed")
+	// The link signed this browser in anew; its old session is gone.
+	d.waitFor(d.tab, "one session listed", oneSession)
 
 	d.submit(d.tab, "change-phone", "change-phone-new", phone, "change-phone-password", newPassword)
 	d.waitText(d.tab, "#verify-phone-hint", "We texted a code to "+phone)
@@ -620,6 +652,7 @@ func browseSessions(t *testing.T, browser context.Context) {
 	d.open(d.tab, "/")
 	d.signIn(d.tab, email, password, "Fay")
 	d.open(phone, "/")
+	d.usable(phone)
 	d.signIn(phone, email, password, "Fay")
 
 	d.open(d.tab, "/")
@@ -627,11 +660,13 @@ func browseSessions(t *testing.T, browser context.Context) {
 	d.waitText(d.tab, "#sessions li:first-child", "This browser")
 	d.screenshot(d.tab, "two-devices")
 	d.screenshot(phone, "on-the-phone")
+	d.usable(phone)
+	d.usable(d.tab)
 
 	// Signing the phone out from here: the phone's next load is signed out.
 	d.click(d.tab, "#sessions li:nth-child(2) button")
 	d.waitText(d.tab, "#sessions ~ .msg", "Mobile Safari 17 on iOS 17.5 (iPhone) is signed out.")
-	d.waitFor(d.tab, "one session listed", `() => document.querySelectorAll("#sessions li").length === 1 ? "ok" : ""`)
+	d.waitFor(d.tab, "one session listed", oneSession)
 	d.open(phone, "/")
 	d.signedOut(phone)
 	d.waitText(phone, "#notice", "Your session has ended. Sign in again.")
@@ -642,7 +677,7 @@ func browseSessions(t *testing.T, browser context.Context) {
 	d.waitText(d.tab, "#sessions", "iPhone")
 	d.click(d.tab, "#signout-others")
 	d.waitText(d.tab, "#sessions ~ .msg", "Every other device is signed out.")
-	d.waitFor(d.tab, "one session listed", `() => document.querySelectorAll("#sessions li").length === 1 ? "ok" : ""`)
+	d.waitFor(d.tab, "one session listed", oneSession)
 	d.open(phone, "/")
 	d.signedOut(phone)
 
@@ -656,6 +691,8 @@ func browseSessions(t *testing.T, browser context.Context) {
 	d.open(d.tab, "/")
 	d.signedOut(d.tab)
 }
+
+const oneSession = `() => document.querySelectorAll("#sessions li").length === 1 ? "ok" : ""`
 
 func browseOAuth(t *testing.T, browser context.Context) {
 	gh := oauthtest.NewGitHub(t)
