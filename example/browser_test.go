@@ -494,6 +494,14 @@ func browseEmailSignUp(t *testing.T, browser context.Context) {
 	d.waitText(d.tab, "#signup ~ .msg", "we sent a link to "+email)
 	d.screenshot(d.tab, "sign-up-sent")
 
+	// Signing in before confirming says what to do, and sends the link again.
+	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
+	d.waitError(d.tab, "#signin ~ .msg", "Confirm your email address first")
+	d.click(d.tab, "#signin ~ .msg button")
+	d.waitText(d.tab, "#signin ~ .msg", "A new confirmation link is on its way to "+email)
+	d.link(email) // the first link, which works too
+	d.do(d.tab, "clearing the form", chromedp.Evaluate[chromedp.Void](`document.getElementById("signin").reset()`))
+
 	d.follow(d.link(email))
 	d.waitText(d.tab, "#notice", "Your email address is confirmed. Welcome, Ann!")
 	d.signedIn(d.tab, "Ann")
