@@ -1,7 +1,8 @@
 // Command example is a small app with the authkit backend mounted at its
 // root, so the Altogic client works against it with envUrl set to the app's
-// base URL. It serves a page at / that signs up, signs in and follows the
-// links of the mail the kit sends.
+// base URL. It serves a demo page at / (page.html): every flow of the kit,
+// from sign-up to the list of sessions, in plain JavaScript against the
+// REST API, as a person would use them.
 //
 //	go run ./example -dev
 //
@@ -62,7 +63,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,14 +85,14 @@ import (
 	"golang.org/x/net/netutil"
 )
 
-//go:embed page.html
-var page []byte
-
 type options struct {
 	addr, db, redirectURL, publicURL string
 	dev                              bool
 	adminEmail                       string       // its account is in the admin access group
 	limits                           serverLimits // zero: defaultServerLimits
+	// getenv reads the AUTHKIT_* configuration; nil is os.Getenv. Tests
+	// that run in parallel give their own.
+	getenv func(string) string
 }
 
 // serverLimits bound what one client can hold of the server: a slow
@@ -277,6 +277,10 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	var texter authkit.SMSSender
 	var box *outbox.Outbox
 	var limits authkit.Limits // the defaults
+	getenv := o.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	if o.dev {
 		box = outbox.New()
 		box.Print = log
@@ -287,12 +291,12 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		limits.PerIP = authkit.Rate{Max: -1}
 		limits.SMSPerIP = authkit.Rate{Max: -1}
 	} else {
-		m, err := smtpFromEnv(os.Getenv)
+		m, err := smtpFromEnv(getenv)
 		if err != nil {
 			return nil, nil, err
 		}
 		mailer = m
-		if texter, err = smsFromEnv(os.Getenv); err != nil {
+		if texter, err = smsFromEnv(getenv); err != nil {
 			return nil, nil, err
 		}
 		if texter == nil {
@@ -303,12 +307,12 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	if texter != nil {
 		phoneAuth = authkit.On
 	}
-	providers, err := providersFromEnv(os.Getenv)
+	providers, err := providersFromEnv(getenv)
 	if err != nil {
 		return nil, nil, err
 	}
 
-	secret, err := secretFromEnv(os.Getenv)
+	secret, err := secretFromEnv(getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -341,7 +345,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	// The kit answers every path the page and the outbox do not, so an
 	// unknown path gets the kit's JSON 404, which the client can read.
 	mux.Handle("/", kit.Handler())
-	body := pageWith(providers)
+	body := pageWith(pageSettings{providers: providers, phone: phoneAuth == authkit.On, outbox: box != nil})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, body) })
 	mux.Handle("GET /admin/users", kit.RequireAccessGroup(adminGroup)(listUsers(kit)))
 	if box != nil {
@@ -349,17 +353,6 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		mux.Handle("/dev/outbox", box)
 	}
 	return mux, kit, nil
-}
-
-func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	// The page's address may hold an access_token: never send it onward.
-	h.Set("Referrer-Policy", "no-referrer")
-	w.Write(body)
 }
 
 // baseURL is the http URL of a listen address, without a trailing slash. An

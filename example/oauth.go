@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"html"
 	"os"
 	"strings"
 
@@ -72,20 +70,4 @@ func providersFromEnv(getenv func(string) string) (map[string]authkit.OAuthProvi
 		out[p.name] = c
 	}
 	return out, nil
-}
-
-// pageWith is the page with a sign-in button per enabled provider. Each is
-// what signInWithProvider does: a plain link to /_auth/{provider}.
-func pageWith(providers map[string]authkit.OAuthProvider) []byte {
-	var buttons strings.Builder
-	for _, p := range oauthProviders {
-		if _, ok := providers[p.name]; ok {
-			fmt.Fprintf(&buttons, `<a class="button" href="/_auth/%s">Sign in with %s</a>`+"\n", p.name, html.EscapeString(p.label))
-		}
-	}
-	if buttons.Len() == 0 {
-		return page
-	}
-	out := bytes.Replace(page, []byte(`<section id="providers" hidden>`), []byte(`<section id="providers">`), 1)
-	return bytes.Replace(out, []byte("<!-- provider buttons -->"), []byte(buttons.String()), 1)
 }
