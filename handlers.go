@@ -90,7 +90,7 @@ func (k *Kit) routes() http.Handler {
 			writeError(w, r, k.log, err)
 		}
 	})
-	withCORS := k.cors(router)
+	withCORS := k.cors(kitMethods, router)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		privateHeaders(w.Header())
 		withCORS.ServeHTTP(w, k.withClient(r))
