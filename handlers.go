@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,6 +57,9 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false, false},
 		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true, false},
 		linkPath:                         {http.MethodGet, k.handleLink, false, false},
+	}
+	if k.forms.on {
+		maps.Copy(table, k.formRoutes()) // /_auth/forms/... (forms.go)
 	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
