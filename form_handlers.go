@@ -220,7 +220,7 @@ func (k *Kit) formSignOut(w http.ResponseWriter, r *http.Request) (formEnd, erro
 	var e *Error
 	switch {
 	case err == nil:
-		if err := k.SignOut(context.WithValue(r.Context(), ctxKey{}, c), ""); err != nil {
+		if err := k.SignOut(k.signedIn(r, c).Context(), ""); err != nil {
 			return 0, err
 		}
 	case errors.As(err, &e) && (e.Code == CodeMissingSessionToken || e.Code == CodeInvalidSessionToken):

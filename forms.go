@@ -18,7 +18,6 @@ package authkit
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -351,15 +350,14 @@ func (k *Kit) RequireSignIn(next http.Handler) http.Handler {
 		panic("authkit: RequireSignIn needs Config.Forms.SignIn, the sign-in page it sends browsers to")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = k.withClient(r)
 		c, err := k.authenticate(r)
 		if err == nil {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+			next.ServeHTTP(w, k.signedIn(r, c))
 			return
 		}
 		var e *Error
 		if !errors.As(err, &e) || e.HTTPStatus() >= 500 {
-			writeError(w, r, k.log, err)
+			writeError(w, k.withClient(r), k.log, err)
 			return
 		}
 		q := url.Values{}
