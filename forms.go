@@ -261,11 +261,14 @@ func seeOther(w http.ResponseWriter, next string) {
 var errForeignForm = newError(CodeOriginNotAllowed, "A form from a page this app does not allow was refused.")
 
 // runForm reads r's form and runs h, if r comes from the app's own
-// origin or an allowed one (Origin, or Sec-Fetch-Site: same-origin) or
-// presents its browser's CSRF token. That holds for every form, those
-// without a session too: a foreign page must not sign a browser in to
-// an account of its choosing (login CSRF), sign it out, or send mail and
-// texts in its name.
+// origin or an allowed one (Origin, or Sec-Fetch-Site: same-origin), or
+// says nothing of where it comes from and presents its browser's CSRF
+// token: the rules of a carried session's unsafe request (authenticate),
+// for every form, those without a session too. A foreign page must not
+// sign a browser in to an account of its choosing (login CSRF), sign it
+// out, or send mail and texts in its name; and a request that says it
+// comes from one is refused even with a token, which could only have
+// leaked.
 func (k *Kit) runForm(w http.ResponseWriter, r *http.Request, h formHandler) (formEnd, error) {
 	if !isForm(r) {
 		return 0, newError(CodeUnsupportedMediaType, "The request body must be an HTML form (application/x-www-form-urlencoded).")
@@ -278,7 +281,7 @@ func (k *Kit) runForm(w http.ResponseWriter, r *http.Request, h formHandler) (fo
 		}
 		return 0, newError(CodeBadRequest, "The form could not be read.")
 	}
-	if !k.sameSite(r) && !k.csrfOK(r) {
+	if !k.sameSite(r) && (k.foreign(r) || !k.csrfOK(r)) {
 		return 0, errForeignForm
 	}
 	return h(w, r)

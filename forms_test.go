@@ -509,8 +509,16 @@ func TestFormsCSRF(t *testing.T) {
 			// Another browser's CSRF token is no token of this one's.
 			otherToken := h.pageBrowser(nil).csrfToken()
 			v := h.pageBrowser(header)
-			v.csrfToken()
+			own := v.csrfToken()
 			refused(t, v.submit("signin-email", url.Values{"email": {ann}, "password": {inputPassword}, "csrf_token": {otherToken}}), "signin-email")
+
+			// The browser's own token, leaked, helps no request that says
+			// it comes from another site.
+			if header != nil && header["Origin"] != "null" {
+				refused(t, v.submit("signin-email", url.Values{"email": {ann}, "password": {inputPassword}, "csrf_token": {own}}), "signin-email")
+				refused(t, v.submit("send-magic", url.Values{"email": {ann}, "csrf_token": {own}}), "send-magic")
+				require.Empty(t, v.cookie(authkit.SessionCookie))
+			}
 		})
 	}
 
