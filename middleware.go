@@ -267,10 +267,11 @@ const (
 )
 
 // CORS lets the browsers of Config.AllowedOrigins call a route of the
-// host's with credentials and the headers the Altogic client sends
-// (Session, X-Client, X-Client-Key, Authorization, Content-Type,
-// X-CSRF-Token), by the methods GET, POST, PUT, PATCH and DELETE, as the
-// kit's own routes allow them. It answers a preflight itself, before
+// host's as they call the kit's: with credentials and the headers the
+// Altogic client sends (Session, X-Client, X-Client-Key, Authorization,
+// Content-Type, X-CSRF-Token); and by the methods GET, POST, PUT, PATCH
+// and DELETE, where the kit's own routes take GET and POST. It answers a
+// preflight itself, before
 // anything it wraps runs: wrap the auth inside it,
 // kit.CORS(kit.RequireSession(h)), so that a preflight, which carries no
 // session, passes, and the 401 of a call without one is readable by the
