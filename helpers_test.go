@@ -853,8 +853,9 @@ func appleKey(t *testing.T) ([]byte, *ecdsa.PrivateKey) {
 // The fuzz kit. Fuzz targets cover every hostile input the handler decodes
 // (SECURITY 12, 33; STYLE 8), each beside what it fuzzes: JSON bodies
 // (FuzzHandlerBodies, respond_test.go), query values (FuzzQueryValues,
-// validate_test.go), session tokens (FuzzSessionToken, middleware_test.go)
-// and the OAuth callback (FuzzOAuthCallback, oauth_handlers_test.go). Each runs its seeds (f.Add and testdata/fuzz/<name>) in every
+// validate_test.go), session tokens (FuzzSessionToken, middleware_test.go),
+// the OAuth callback (FuzzOAuthCallback, oauth_handlers_test.go) and a
+// form's return path (FuzzFormReturnPath, forms_test.go). Each runs its seeds (f.Add and testdata/fuzz/<name>) in every
 // `go test`; .ci/run fuzzes each for a bounded time:
 //
 //	go test -run '^$' -fuzz '^FuzzHandlerBodies$' -fuzztime 10s .
