@@ -86,6 +86,7 @@ type Kit struct {
 	oauth   oauthKit
 	profile profileSettings
 	carrier carrierSettings
+	forms   formSettings
 	hooks   Hooks
 
 	defaultGroups []string // Config.DefaultAccessGroups, checked
@@ -123,6 +124,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
 		(*Kit).configureCarrier,      // SessionCookie, SessionCookieHostPrefix, SessionCarrier, TokenInBody
+		(*Kit).configureForms,        // Forms; needs the carrier
 		(*Kit).configureProfile,      // ProfileFields, StrictProfile, PublicServerData
 		(*Kit).configureHooks,        // Hooks, DefaultAccessGroups
 		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff; starts the courier, so last

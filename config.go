@@ -232,6 +232,12 @@ type Config struct {
 	// answer whose session the cookie or the carrier kept carries no token:
 	// scripts on the page never see it. Default On.
 	TokenInBody Switch
+	// Forms turns on the HTML form routes (/_auth/forms/signin-email and
+	// the others, which answer 303 to the app's pages) and
+	// [Kit.RequireSignIn], naming the pages; see [Forms]. They need
+	// SessionCookie or a SessionCarrier. Default: off (a form body to the
+	// REST API is 415, as ever).
+	Forms Forms
 
 	// ProfileFields are the fields of a user that a client may write
 	// (sign-up's nameOrUserData): "name", "profilePicture", or fields of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,6 +58,9 @@ func (k *Kit) routes() http.Handler {
 		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true, false},
 		linkPath:                         {http.MethodGet, k.handleLink, false, false},
 	}
+	if k.forms.on {
+		maps.Copy(table, k.formRoutes()) // /_auth/forms/... (forms.go)
+	}
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		rt, ok := table[r.URL.Path]
@@ -90,7 +94,7 @@ func (k *Kit) routes() http.Handler {
 			writeError(w, r, k.log, err)
 		}
 	})
-	withCORS := k.cors(router)
+	withCORS := k.cors(kitMethods, router)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		privateHeaders(w.Header())
 		withCORS.ServeHTTP(w, k.withClient(r))

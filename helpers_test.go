@@ -88,6 +88,13 @@ type harness struct {
 // given, adjusts the Config before New.
 func newHarness(t *testing.T, edit ...func(*authkit.Config)) *harness {
 	t.Helper()
+	return newAppHarness(t, (*authkit.Kit).Handler, edit...)
+}
+
+// newAppHarness is newHarness serving app(kit): a host's routes around
+// the kit's, on the kit's origin (PublicURL).
+func newAppHarness(t *testing.T, app func(*authkit.Kit) http.Handler, edit ...func(*authkit.Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, store: memstore.New(), box: outbox.New(),
 		clock: &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	h.srv = httptest.NewUnstartedServer(nil)
@@ -115,7 +122,7 @@ func newHarness(t *testing.T, edit ...func(*authkit.Config)) *harness {
 		defer cancel()
 		kit.Flush(ctx)
 	}
-	h.srv.Config.Handler = kit.Handler()
+	h.srv.Config.Handler = app(kit)
 	h.srv.Start()
 	t.Cleanup(func() {
 		h.srv.Close()
@@ -846,8 +853,9 @@ func appleKey(t *testing.T) ([]byte, *ecdsa.PrivateKey) {
 // The fuzz kit. Fuzz targets cover every hostile input the handler decodes
 // (SECURITY 12, 33; STYLE 8), each beside what it fuzzes: JSON bodies
 // (FuzzHandlerBodies, respond_test.go), query values (FuzzQueryValues,
-// validate_test.go), session tokens (FuzzSessionToken, middleware_test.go)
-// and the OAuth callback (FuzzOAuthCallback, oauth_handlers_test.go). Each runs its seeds (f.Add and testdata/fuzz/<name>) in every
+// validate_test.go), session tokens (FuzzSessionToken, middleware_test.go),
+// the OAuth callback (FuzzOAuthCallback, oauth_handlers_test.go) and a
+// form's return path (FuzzFormReturnPath, forms_test.go). Each runs its seeds (f.Add and testdata/fuzz/<name>) in every
 // `go test`; .ci/run fuzzes each for a bounded time:
 //
 //	go test -run '^$' -fuzz '^FuzzHandlerBodies$' -fuzztime 10s .
@@ -1071,6 +1079,14 @@ func requireErrorCode(t *testing.T, err error, code authkit.Code) *authkit.Error
 	require.True(t, errors.As(err, &e), "want a %s *authkit.Error, got %v", code, err)
 	require.Equal(t, code, e.Code, "%v", err)
 	return e
+}
+
+// passwordUser makes a confirmed account with that email and
+// inputPassword, from Go.
+func (h *harness) passwordUser(email string) {
+	h.t.Helper()
+	_, err := h.kit.CreateUser(h.t.Context(), authkit.NewUser{Email: email, EmailVerified: true, Password: inputPassword})
+	require.NoError(h.t, err)
 }
 
 // userID is the id of the account with that email or number.

@@ -259,9 +259,32 @@ func canonicalOrigin(raw string) string {
 // The headers a browser may send with a cross-origin call of the client.
 const corsAllowHeaders = "Session, X-Client, X-Client-Key, Content-Type, Authorization, X-CSRF-Token"
 
-// cors answers preflights and marks answers readable, with credentials, by
-// the configured origins, and by no others.
-func (k *Kit) cors(next http.Handler) http.Handler {
+// The methods a preflight may ask for: of the kit's own routes, and of the
+// host's routes behind Kit.CORS.
+const (
+	kitMethods  = "GET, POST"
+	hostMethods = "GET, POST, PUT, PATCH, DELETE"
+)
+
+// CORS lets the browsers of Config.AllowedOrigins call a route of the
+// host's as they call the kit's: with credentials and the headers the
+// Altogic client sends (Session, X-Client, X-Client-Key, Authorization,
+// Content-Type, X-CSRF-Token); and by the methods GET, POST, PUT, PATCH
+// and DELETE, where the kit's own routes take GET and POST. It answers a
+// preflight itself, before
+// anything it wraps runs: wrap the auth inside it,
+// kit.CORS(kit.RequireSession(h)), so that a preflight, which carries no
+// session, passes, and the 401 of a call without one is readable by the
+// app. A preflight from another origin is answered 403
+// origin_not_allowed, with no CORS header; a call from one goes through
+// without them, so its browser reads nothing of the answer.
+func (k *Kit) CORS(next http.Handler) http.Handler {
+	return k.cors(hostMethods, next)
+}
+
+// cors answers preflights for methods and marks answers readable, with
+// credentials, by the configured origins, and by no others.
+func (k *Kit) cors(methods string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		h := w.Header()
@@ -277,7 +300,7 @@ func (k *Kit) cors(next http.Handler) http.Handler {
 				writeError(w, r, k.log, newError(CodeOriginNotAllowed, "This origin may not call the API."))
 				return
 			}
-			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Methods", methods)
 			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
