@@ -29,7 +29,7 @@ type SessionCarrier interface {
 	// reading what is at hand.
 	Token(r *http.Request) string
 	// Save makes token the one r's browser carries from now on, for a
-	// session that ends at expires. Whatever identifies the browser's
+	// session that ends at expires, on the kit's clock (Config.Now). Whatever identifies the browser's
 	// session to the carrier (a cookie's value, a session id) must change,
 	// so that an identifier planted before the sign-in carries nothing
 	// after it.
@@ -45,6 +45,7 @@ type cookieCarrier struct {
 	name   string
 	set    bool
 	secure bool
+	now    func() time.Time // the kit's clock, which expires is on
 }
 
 func (c cookieCarrier) Token(r *http.Request) string {
@@ -58,7 +59,7 @@ func (c cookieCarrier) Save(w http.ResponseWriter, _ *http.Request, token string
 	if !c.set {
 		return nil
 	}
-	http.SetCookie(w, c.cookie(token, expires, int(time.Until(expires)/time.Second)))
+	http.SetCookie(w, c.cookie(token, expires, int(expires.Sub(c.now())/time.Second)))
 	return nil
 }
 
@@ -112,7 +113,7 @@ func (k *Kit) configureCarrier(cfg Config) error {
 	case cfg.SessionCarrier != nil:
 		k.carrier = carrierSettings{carrier: cfg.SessionCarrier, saves: true}
 	default:
-		k.carrier = carrierSettings{carrier: cookieCarrier{name: name, set: cookieOn, secure: secure}, saves: cookieOn}
+		k.carrier = carrierSettings{carrier: cookieCarrier{name: name, set: cookieOn, secure: secure, now: k.clock}, saves: cookieOn}
 	}
 	k.carrier.tokenInBody = cfg.TokenInBody.on(true)
 	if !k.carrier.tokenInBody && !k.carrier.saves {
@@ -149,7 +150,7 @@ func (k *Kit) SaveSession(w http.ResponseWriter, r *http.Request, in SignIn) err
 	if in.Session == nil || in.Token == "" {
 		return errors.New("authkit: SaveSession of a SignIn without a session")
 	}
-	if !k.sameSite(r) && !k.csrfOK(r) {
+	if k.foreign(r) || (!k.sameSite(r) && !k.csrfOK(r)) {
 		return errForeignSignIn
 	}
 	return k.carry(w, r, in)

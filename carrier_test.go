@@ -278,3 +278,59 @@ type nopCarrier struct{}
 func (nopCarrier) Token(*http.Request) string                                       { return "" }
 func (nopCarrier) Save(http.ResponseWriter, *http.Request, string, time.Time) error { return nil }
 func (nopCarrier) Clear(http.ResponseWriter, *http.Request) error                   { return nil }
+
+// The cookie's lifetime is counted on the kit's clock (Config.Now), which
+// the session's end is on: a clock years behind the wall clock (or ahead)
+// still gives the browser the session's 30 days, not a cookie that is
+// dead on arrival (found by the forms tests: a Now in 2020 signed in with
+// no cookie).
+func TestSessionCookieLifetimeOnTheKitsClock(t *testing.T) {
+	t.Parallel()
+	for _, at := range []time.Time{time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), time.Date(2040, 1, 2, 3, 4, 5, 0, time.UTC)} {
+		kit := cookieKit(t, "http://localhost:8080", func(c *authkit.Config) { c.Now = func() time.Time { return at } })
+		rec := serveKit(kit, http.MethodPost, api+"signin-email", annSignIn, map[string]string{"Origin": "http://localhost:8080"})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		c := setCookie(t, rec.Header(), "session_token")
+		require.NotNil(t, c, "%v", rec.Header())
+		require.InDelta(t, 30*24*60*60, c.MaxAge, 5, "at %v", at)
+	}
+}
+
+// SaveSession, the Go API's way to put a session in the browser, refuses a
+// request that says it comes from another site even when it carries a
+// valid CSRF token (a token proves the page was the app's; the browser
+// says it was not), as the kit's own routes do.
+func TestSaveSessionRefusesAForeignRequestWithAToken(t *testing.T) {
+	t.Parallel()
+	kit := cookieKit(t, "http://localhost:8080")
+	rec := httptest.NewRecorder()
+	tok := kit.CSRFToken(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	csrf := setCookie(t, rec.Header(), "authkit_csrf")
+	require.NotNil(t, csrf)
+	in, err := kit.SignInWithEmail(context.Background(), "ann@example.com", inputPassword)
+	require.NoError(t, err)
+	for _, h := range []map[string]string{
+		{"Origin": "https://evil.example"},
+		{"Sec-Fetch-Site": "cross-site"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/login", nil)
+		r.Header.Set("Cookie", "authkit_csrf="+csrf.Value)
+		r.Header.Set(authkit.CSRFHeader, tok)
+		for k, v := range h {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		err := kit.SaveSession(w, r, in)
+		var e *authkit.Error
+		require.ErrorAs(t, err, &e, "%v", h)
+		require.Equal(t, authkit.CodeOriginNotAllowed, e.Code)
+		require.Nil(t, setCookie(t, w.Header(), "session_token"), "nothing carried: %v", h)
+	}
+	// The same token from a browser that says nothing is the app's page.
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.Header.Set("Cookie", "authkit_csrf="+csrf.Value)
+	r.Header.Set(authkit.CSRFHeader, tok)
+	w := httptest.NewRecorder()
+	require.NoError(t, kit.SaveSession(w, r, in))
+	require.NotNil(t, setCookie(t, w.Header(), "session_token"))
+}

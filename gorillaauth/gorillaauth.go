@@ -71,6 +71,9 @@ type Carrier struct {
 	// Key is the key of the token in the session's Values. Default
 	// DefaultKey; change it before the kit's first request, if at all.
 	Key string
+	// Now is the kit's clock (Config.Now), which a session's end is on:
+	// set it when that is not the wall clock. Default time.Now.
+	Now func() time.Time
 }
 
 var _ authkit.SessionCarrier = (*Carrier)(nil)
@@ -119,7 +122,11 @@ func (c *Carrier) Save(w http.ResponseWriter, r *http.Request, token string, exp
 	if s.Options.SameSite != http.SameSiteStrictMode {
 		s.Options.SameSite = http.SameSiteLaxMode
 	}
-	if age := int(time.Until(expires) / time.Second); s.Options.MaxAge <= 0 || age < s.Options.MaxAge {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	if age := int(expires.Sub(now()) / time.Second); s.Options.MaxAge <= 0 || age < s.Options.MaxAge {
 		s.Options.MaxAge = age
 		if age <= 0 {
 			s.Options.MaxAge = -1 // a session that ends within the second: gone
