@@ -1,0 +1,359 @@
+// Command ssr is a server-rendered app on authkit: html/template pages and
+// no JavaScript. Browsers' sessions live in alexedwards/scs sessions
+// (scsauth), and every flow is one of the kit's HTML forms
+// (POST /_auth/forms/<route>), each carrying the browser's CSRF token.
+//
+//	go run ./example/ssr -dev
+//
+// It serves http://localhost:8081: sign-up with email confirmation,
+// sign-in with a password or a magic link, reset by link, and a private
+// page (/account) with the user, their sessions and a sign-out form. With
+// -dev, mail is printed on the console and listed at /dev/outbox, a page
+// whose links a person follows as they would in their inbox; without it,
+// mail goes over SMTP configured by AUTHKIT_SMTP_HOST, AUTHKIT_SMTP_PORT,
+// AUTHKIT_SMTP_USERNAME, AUTHKIT_SMTP_PASSWORD and AUTHKIT_SMTP_FROM.
+//
+// Flags:
+//
+//	-addr   listen address (default localhost:8081)
+//	-db     where users and sessions live (default memory): a SQLite file
+//	        path, postgres://…, mysql://… or memory
+//	-dev    keep mail in the outbox instead of sending it; per-IP limits off
+package main
+
+import (
+	"context"
+	"embed"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/memstore"
+	"github.com/authkit/authkit/outbox"
+	"github.com/authkit/authkit/scsauth"
+	"github.com/authkit/authkit/smtpmail"
+	"github.com/authkit/authkit/sqlstore"
+)
+
+//go:embed pages.html
+var pagesFS embed.FS
+
+var pages = template.Must(template.ParseFS(pagesFS, "pages.html"))
+
+type options struct {
+	addr, db string
+	dev      bool
+	// baseURL is the app's origin, http://<addr> when empty.
+	baseURL string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "localhost:8081", "listen `address`")
+	flag.StringVar(&o.db, "db", "memory", "where users and sessions live: a SQLite file `path`, postgres://…, mysql://… or memory")
+	flag.BoolVar(&o.dev, "dev", false, "keep mail in an outbox listed at /dev/outbox instead of sending it; per-IP limits off")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ssr:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the app until ctx ends.
+func run(ctx context.Context, o options, log io.Writer) error {
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	if o.baseURL == "" {
+		// The app's origin, with the real port; a host that listens on
+		// every interface is named localhost, which the kit's cookie
+		// sessions and forms accept over http.
+		host, _, _ := net.SplitHostPort(o.addr)
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		o.baseURL = "http://" + net.JoinHostPort(host, port)
+	}
+	a, err := newApp(o, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.close()
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute}
+	line := "authkit server-rendered example on " + o.baseURL + "/"
+	if o.dev {
+		line += " (dev: mail at " + o.baseURL + "/dev/outbox)"
+	}
+	fmt.Fprintln(log, line)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	if cerr := a.kit.Close(shutdown); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// app is the example's handler, its kit, the dev outbox (nil without
+// -dev) and what closes its store.
+type app struct {
+	handler http.Handler
+	kit     *authkit.Kit
+	box     *outbox.Outbox
+	close   func() error
+}
+
+// newApp builds the kit, the scs session manager and the pages.
+func newApp(o options, log io.Writer) (*app, error) {
+	store, closeStore, err := openStore(o.db)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{close: closeStore}
+	var mailer authkit.Mailer
+	var limits authkit.Limits
+	if o.dev {
+		a.box = outbox.New()
+		a.box.Print = log
+		mailer = a.box
+		limits.PerIP = authkit.Rate{Max: -1} // every request comes from one address
+	} else {
+		port, _ := strconv.Atoi(os.Getenv("AUTHKIT_SMTP_PORT"))
+		m, err := smtpmail.New(smtpmail.Config{
+			Host:     os.Getenv("AUTHKIT_SMTP_HOST"),
+			Port:     port,
+			Username: os.Getenv("AUTHKIT_SMTP_USERNAME"),
+			Password: os.Getenv("AUTHKIT_SMTP_PASSWORD"),
+			From:     os.Getenv("AUTHKIT_SMTP_FROM"),
+		})
+		if err != nil {
+			closeStore()
+			return nil, fmt.Errorf("%w (run with -dev to keep mail in an outbox instead)", err)
+		}
+		mailer = m
+	}
+
+	sm := scs.New()
+	sm.Lifetime = 30 * 24 * time.Hour
+	sm.Cookie.Name = "ssr_session"
+	kit, err := authkit.New(authkit.Config{
+		Store:          store,
+		Mailer:         mailer,
+		PublicURL:      o.baseURL,
+		RedirectURL:    o.baseURL + "/link",
+		AppName:        "authkit server-rendered example",
+		Limits:         limits,
+		SessionCarrier: scsauth.New(sm),
+		Forms: authkit.Forms{
+			SignIn:       "/login",
+			AfterSignIn:  "/account",
+			AfterSend:    "/check-mail",
+			AfterSignUp:  "/check-mail",
+			AfterReset:   "/login",
+			AfterSignOut: "/login",
+			Error:        "/problem",
+		},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	a.kit = kit
+
+	mux := http.NewServeMux()
+	mux.Handle("/_auth/", kit.Handler())
+	page := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { a.render(w, r, name, nil) }
+	}
+	mux.HandleFunc("GET /{$}", page("home"))
+	mux.HandleFunc("GET /login", page("login"))
+	mux.HandleFunc("GET /signup", page("signup"))
+	mux.HandleFunc("GET /magic", page("magic"))
+	mux.HandleFunc("GET /reset", page("reset"))
+	mux.HandleFunc("GET /check-mail", page("check-mail"))
+	mux.HandleFunc("GET /problem", page("problem"))
+	mux.HandleFunc("GET /link", page("link"))
+	mux.Handle("GET /account", kit.RequireSignIn(http.HandlerFunc(a.account)))
+	if a.box != nil {
+		mux.HandleFunc("GET /dev/outbox", a.outbox)
+	}
+	a.handler = sm.LoadAndSave(mux)
+	return a, nil
+}
+
+// openStore opens the -db store and brings its schema up to date.
+func openStore(db string) (authkit.Store, func() error, error) {
+	if db == "memory" {
+		return memstore.New(), func() error { return nil }, nil
+	}
+	s, err := sqlstore.Open(db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-db: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("-db: %w", err)
+	}
+	return s, s.Close, nil
+}
+
+// view is what every page's template gets.
+type view struct {
+	CSRF   string // the browser's CSRF token, for every form
+	Form   string // form=: the form that sent the browser here
+	Error  string // a sentence for error=, "" without one
+	Code   string // error= as the kit wrote it
+	Return string // return=: where a sign-in goes back to
+	Key    string // access_token= of an email link
+	Action string // action= of an email link
+	Dev    bool   // the outbox is on
+	Data   any    // the page's own
+}
+
+// render writes the page name. The CSRF token is asked for before the
+// body is written: it may set the browser's CSRF cookie.
+func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	q := r.URL.Query()
+	v := view{
+		CSRF:   a.kit.CSRFToken(w, r),
+		Form:   q.Get("form"),
+		Code:   q.Get("error"),
+		Error:  sentence(q.Get("error"), q.Get("retry_after")),
+		Return: q.Get("return"),
+		Key:    q.Get("access_token"),
+		Action: q.Get("action"),
+		Dev:    a.box != nil,
+		Data:   data,
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		slog.ErrorContext(r.Context(), "ssr: rendering", "page", name, "err", err)
+	}
+}
+
+// accountData is what the account page shows.
+type accountData struct {
+	User     authkit.User
+	Sessions []sessionRow
+}
+
+// sessionRow is one session of the account's, as the page lists it.
+type sessionRow struct {
+	Browser, IP string
+	Since, Seen string
+	ThisOne     bool
+}
+
+// account is the private page: who is signed in, their sessions, and the
+// sign-out form. RequireSignIn lets only a signed-in browser here.
+func (a *app) account(w http.ResponseWriter, r *http.Request) {
+	u, _ := authkit.UserFromContext(r.Context())
+	current, _ := authkit.SessionFromContext(r.Context())
+	sessions, err := a.kit.Sessions(r.Context())
+	if err != nil {
+		http.Error(w, "The sessions could not be listed.", http.StatusInternalServerError)
+		return
+	}
+	d := accountData{User: u}
+	for _, s := range sessions {
+		browser := strings.TrimSpace(s.UserAgent.Family + " " + s.UserAgent.Major)
+		if system := s.UserAgent.OS.Family; system != "" {
+			browser += " on " + system
+		}
+		if browser == "" {
+			browser = "an unknown browser"
+		}
+		d.Sessions = append(d.Sessions, sessionRow{
+			Browser: browser, IP: s.IP, ThisOne: s.ID == current.ID,
+			Since: s.CreatedAt.Format("2 Jan 2006 15:04"), Seen: s.LastSeenAt.Format("2 Jan 2006 15:04"),
+		})
+	}
+	a.render(w, r, "account", d)
+}
+
+// linkPattern finds the links in a message's text.
+var linkPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// outboxMessage is a mail of the dev outbox, with its links to click.
+type outboxMessage struct {
+	outbox.Message
+	Links []string
+}
+
+// outbox lists the mail sent so far, newest first: the dev inbox.
+func (a *app) outbox(w http.ResponseWriter, r *http.Request) {
+	msgs := a.box.Messages()
+	out := make([]outboxMessage, 0, len(msgs))
+	for i := len(msgs) - 1; i >= 0; i-- {
+		out = append(out, outboxMessage{Message: msgs[i], Links: linkPattern.FindAllString(msgs[i].Body, -1)})
+	}
+	a.render(w, r, "outbox", out)
+}
+
+// sentence is the page's words for an error code of the kit's forms.
+func sentence(code, retryAfter string) string {
+	switch authkit.Code(code) {
+	case "":
+		return ""
+	case authkit.CodeInvalidCredentials:
+		return "That email and password do not match an account."
+	case authkit.CodeEmailNotVerified:
+		return "Confirm your email address first: follow the link we sent you."
+	case authkit.CodeInvalidEmail:
+		return "That does not look like an email address."
+	case authkit.CodeEmailTaken:
+		return "An account with that email exists already. Sign in, or reset its password."
+	case authkit.CodePasswordTooShort:
+		return "That password is too short."
+	case authkit.CodePasswordTooLong:
+		return "That password is too long."
+	case authkit.CodePasswordTooCommon:
+		return "That password is among the most common ones, which attackers try first. Choose another."
+	case authkit.CodeInvalidToken:
+		return "That link has expired or was used already. Ask for a new one."
+	case authkit.CodeUserDisabled:
+		return "This account is disabled."
+	case authkit.CodeOriginNotAllowed:
+		return "That form came from another site, so it was refused. Nothing was done."
+	case authkit.CodeTooManyRequests:
+		if retryAfter != "" {
+			return "Too many attempts. Try again in " + retryAfter + " seconds."
+		}
+		return "Too many attempts. Try again later."
+	case authkit.CodeFeatureDisabled:
+		return "That is turned off in this app."
+	default:
+		return "Something went wrong (" + code + "). Try again."
+	}
+}
