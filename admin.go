@@ -324,20 +324,34 @@ func (k *Kit) editGroups(ctx context.Context, userID string, groups []string, ed
 	if err != nil {
 		return User{}, err
 	}
-	for range maxProfileRaces {
+	u, err := k.rewrite(ctx, userID, func(u User) (UserUpdate, error) {
+		next, err := accessGroups(edit(slices.Clone(u.AccessGroups), g))
+		if err != nil {
+			return UserUpdate{}, internalError(err)
+		}
+		return UserUpdate{Set: UserFields{AccessGroups: &next}, If: UserFields{AccessGroups: &u.AccessGroups}}, nil
+	})
+	if err == nil {
+		k.event(ctx, "access groups changed by the app", userID)
+	}
+	return u, err
+}
+
+// rewrite writes to the user what edit makes of the user as read, in a
+// write whose If holds only while what edit read is unchanged; when
+// another write got there first, it reads again (at most maxRaces
+// times), so that no write undoes another.
+func (k *Kit) rewrite(ctx context.Context, userID string, edit func(u User) (UserUpdate, error)) (User, error) {
+	for range maxRaces {
 		u, err := k.userByID(ctx, userID)
 		if err != nil {
 			return User{}, err
 		}
-		have := slices.Clone(u.AccessGroups)
-		next, err := accessGroups(edit(slices.Clone(have), g))
+		up, err := edit(u)
 		if err != nil {
-			return User{}, internalError(err)
+			return User{}, err
 		}
-		if have == nil {
-			have = []string{}
-		}
-		u, err = k.store.UpdateUser(ctx, userID, UserUpdate{Set: UserFields{AccessGroups: &next}, If: UserFields{AccessGroups: &have}})
+		u, err = k.store.UpdateUser(ctx, userID, up)
 		switch {
 		case errors.Is(err, ErrConflict):
 			continue
@@ -346,12 +360,14 @@ func (k *Kit) editGroups(ctx context.Context, userID string, groups []string, ed
 		case err != nil:
 			return User{}, internalError(err)
 		}
-		k.event(ctx, "access groups changed by the app", userID)
 		u.PasswordHash = ""
 		return u, nil
 	}
-	return User{}, internalError(fmt.Errorf("authkit: user %s's access groups changed under %d writes in a row", userID, maxProfileRaces))
+	return User{}, internalError(fmt.Errorf("authkit: user %s changed under %d writes in a row", userID, maxRaces))
 }
+
+// maxRaces bounds how often rewrite reads again.
+const maxRaces = 10
 
 // SetServerData replaces the user's server data: the app's data about the
 // user, which no client can write (see [User.ServerData]).
@@ -374,33 +390,29 @@ func (k *Kit) SetServerData(ctx context.Context, userID string, data map[string]
 // its user typed. A field set to null is removed. Other profile fields are
 // kept.
 func (k *Kit) UpdateProfile(ctx context.Context, userID string, data map[string]any) (User, error) {
-	for range maxProfileRaces {
-		u, err := k.userByID(ctx, userID)
-		if err != nil {
-			return User{}, err
+	var removed []string
+	set := map[string]any{}
+	for key, v := range data {
+		if v == nil {
+			removed = append(removed, key)
+		} else {
+			set[key] = v
 		}
+	}
+	raw, err := userData(set)
+	if err != nil {
+		return User{}, err
+	}
+	return k.rewrite(ctx, userID, func(u User) (UserUpdate, error) {
 		next := User{Name: u.Name, ProfilePicture: u.ProfilePicture, Profile: maps.Clone(u.Profile)}
-		var removed []string
-		set := map[string]any{}
-		for key, v := range data {
-			if v == nil {
-				removed = append(removed, key)
-			} else {
-				set[key] = v
-			}
-		}
-		raw, err := userData(set)
-		if err != nil {
-			return User{}, err
-		}
 		if err := k.applyUserData(ctx, &next, raw); err != nil {
-			return User{}, err
+			return UserUpdate{}, err
 		}
 		for _, key := range removed {
 			switch {
 			case !k.profile.fields[key]:
 				if err := k.offList(ctx, key); err != nil {
-					return User{}, err
+					return UserUpdate{}, err
 				}
 			case key == "name":
 				next.Name = ""
@@ -410,38 +422,12 @@ func (k *Kit) UpdateProfile(ctx context.Context, userID string, data map[string]
 				delete(next.Profile, key)
 			}
 		}
-		if next.Profile == nil {
-			next.Profile = map[string]json.RawMessage{}
-		}
-		// Written only if the profile is still the one read: a write that
-		// raced this one is not undone, and this one goes again.
-		cur := u.Profile
-		if cur == nil {
-			cur = map[string]json.RawMessage{}
-		}
-		u, err = k.store.UpdateUser(ctx, userID, UserUpdate{
+		return UserUpdate{
 			Set: UserFields{Name: &next.Name, ProfilePicture: &next.ProfilePicture, Profile: &next.Profile},
-			If:  UserFields{Name: &u.Name, ProfilePicture: &u.ProfilePicture, Profile: &cur},
-		})
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if errors.Is(err, ErrNotFound) {
-			return User{}, errUserNotFound
-		}
-		if err != nil {
-			return User{}, internalError(err)
-		}
-		u.PasswordHash = ""
-		return u, nil
-	}
-	return User{}, internalError(fmt.Errorf("authkit: UpdateProfile: user %s's profile changed under %d writes in a row", userID, maxProfileRaces))
+			If:  UserFields{Name: &u.Name, ProfilePicture: &u.ProfilePicture, Profile: &u.Profile},
+		}, nil
+	})
 }
-
-// maxProfileRaces bounds how often UpdateProfile and editGroups read
-// again when another write changed the user between their read and their
-// write.
-const maxProfileRaces = 10
 
 // DisableUser disables the user: their sessions end at once, on every
 // instance that shares the Store, their links and codes are void, and
