@@ -20,6 +20,7 @@ const (
 	fieldKey         = "key"
 	fieldCode        = "code"
 	fieldReturn      = "return"
+	fieldSession     = "session"
 )
 
 // formFields reads the named fields of r's form (its body, then its
@@ -211,19 +212,41 @@ func (k *Kit) formResetPasswordCode(_ http.ResponseWriter, r *http.Request) (for
 	return endReset, nil
 }
 
-// formSignOut ends the browser's session and clears its carrier. A
-// browser whose session is gone already (missing, ended elsewhere) is
-// signed out all the same: what it asked for holds, and a dead token it
-// still carries is cleared.
+// formCaller is r's context with its caller, for the forms of a
+// signed-in user.
+func (k *Kit) formCaller(r *http.Request) (context.Context, error) {
+	c, err := k.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	return k.signedIn(r, c).Context(), nil
+}
+
+// formSignOut ends the browser's session and clears its carrier, or,
+// with the session field naming another session of the user's (its ID,
+// as Kit.Sessions lists it), ends that one and goes back to the account
+// page. A browser whose session is gone already (missing, ended
+// elsewhere) is signed out all the same: what it asked for holds, and a
+// dead token it still carries is cleared.
 func (k *Kit) formSignOut(w http.ResponseWriter, r *http.Request) (formEnd, error) {
+	v, err := formFields(r, fieldSession)
+	if err != nil {
+		return 0, err
+	}
 	c, err := k.authenticate(r)
 	var e *Error
 	switch {
 	case err == nil:
+		if other := v[0]; other != "" && other != c.session.ID {
+			if err := k.SignOut(k.signedIn(r, c).Context(), other); err != nil {
+				return 0, err
+			}
+			return endAccount, nil
+		}
 		if err := k.SignOut(k.signedIn(r, c).Context(), ""); err != nil {
 			return 0, err
 		}
-	case errors.As(err, &e) && (e.Code == CodeMissingSessionToken || e.Code == CodeInvalidSessionToken):
+	case errors.As(err, &e) && (e.Code == CodeMissingSessionToken || e.Code == CodeInvalidSessionToken) && v[0] == "":
 	default:
 		return 0, err
 	}
@@ -231,4 +254,83 @@ func (k *Kit) formSignOut(w http.ResponseWriter, r *http.Request) (formEnd, erro
 		return 0, err
 	}
 	return endSignedOut, nil
+}
+
+// formSignOutAll ends every session of the user, the browser's included.
+func (k *Kit) formSignOutAll(w http.ResponseWriter, r *http.Request) (formEnd, error) {
+	ctx, err := k.formCaller(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := k.SignOutAll(ctx); err != nil {
+		return 0, err
+	}
+	if err := k.ClearSession(w, r); err != nil {
+		return 0, err
+	}
+	return endSignedOut, nil
+}
+
+// formSignOutOthers ends every session of the user but the browser's.
+func (k *Kit) formSignOutOthers(_ http.ResponseWriter, r *http.Request) (formEnd, error) {
+	ctx, err := k.formCaller(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := k.SignOutOthers(ctx); err != nil {
+		return 0, err
+	}
+	return endAccount, nil
+}
+
+// formChangePassword changes the password with the current one; the
+// browser's session stays, every other ends.
+func (k *Kit) formChangePassword(_ http.ResponseWriter, r *http.Request) (formEnd, error) {
+	v, err := formFields(r, fieldPassword, fieldNewPassword)
+	if err != nil {
+		return 0, err
+	}
+	ctx, err := k.formCaller(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := k.ChangePassword(ctx, v[0], v[1]); err != nil {
+		return 0, err
+	}
+	return endAccount, nil
+}
+
+// formChangeEmail changes the email with the password: with confirmation
+// on, once the link mailed to the new address is followed.
+func (k *Kit) formChangeEmail(_ http.ResponseWriter, r *http.Request) (formEnd, error) {
+	v, err := formFields(r, fieldPassword, fieldEmail)
+	if err != nil {
+		return 0, err
+	}
+	ctx, err := k.formCaller(r)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := k.ChangeEmail(ctx, v[0], v[1]); err != nil {
+		return 0, err
+	}
+	return endAccount, nil
+}
+
+// formChangePhone changes the phone number with the password: with
+// confirmation on, once the code texted to the new number is given to
+// the verify-phone form.
+func (k *Kit) formChangePhone(_ http.ResponseWriter, r *http.Request) (formEnd, error) {
+	v, err := formFields(r, fieldPassword, fieldPhone)
+	if err != nil {
+		return 0, err
+	}
+	ctx, err := k.formCaller(r)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := k.ChangePhone(ctx, v[0], v[1]); err != nil {
+		return 0, err
+	}
+	return endAccount, nil
 }

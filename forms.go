@@ -62,8 +62,14 @@ type Forms struct {
 	// reset-pwd-code); every session of the account has ended, and the
 	// user signs in with the new password. Default SignIn.
 	AfterReset string
-	// AfterSignOut is where the sign-out form ends. Default SignIn.
+	// AfterSignOut is where the sign-out forms end (signout, signout-all).
+	// Default SignIn.
 	AfterSignOut string
+	// Account is the app's page of the signed-in user, where the forms
+	// that change the account (change-pwd, change-email, change-phone) or
+	// end other sessions (signout-all-except, and signout naming another
+	// session) end, and where their errors go. Default AfterSignIn.
+	Account string
 	// Error is where the errors of the forms that do not sign in go:
 	// sign-up, verify-phone, the sends, the resets and sign-out. Default
 	// SignIn.
@@ -75,6 +81,7 @@ type formSettings struct {
 	on                                        bool
 	signIn, afterSignIn, afterSignUp          *url.URL
 	afterSend, afterReset, afterSignOut, fail *url.URL
+	account                                   *url.URL
 	// origin is SignIn's, when SignIn is an absolute URL: return paths
 	// are paths of the origin of the sign-in page. "" for a path.
 	origin string
@@ -105,6 +112,7 @@ func (k *Kit) configureForms(cfg Config) error {
 		{"AfterReset", cmp.Or(f.AfterReset, f.SignIn), &k.forms.afterReset},
 		{"AfterSignOut", cmp.Or(f.AfterSignOut, f.SignIn), &k.forms.afterSignOut},
 		{"Error", cmp.Or(f.Error, f.SignIn), &k.forms.fail},
+		{"Account", cmp.Or(f.Account, f.AfterSignIn, "/"), &k.forms.account},
 	} {
 		u, err := k.formPage(p.field, p.raw)
 		if err != nil {
@@ -202,6 +210,7 @@ const (
 	endSent                     // AfterSend
 	endReset                    // AfterReset
 	endSignedOut                // AfterSignOut
+	endAccount                  // Account: the account changed, or other sessions ended
 )
 
 // A formHandler reads its form (parsed already), calls the Go API and
@@ -209,7 +218,8 @@ const (
 type formHandler func(w http.ResponseWriter, r *http.Request) (formEnd, error)
 
 // formRoutes are the form routes, by path. The forms that sign in send
-// their errors back to the sign-in page; the others to the error page.
+// their errors back to the sign-in page; those of the account page back
+// to it; the others to the error page.
 func (k *Kit) formRoutes() map[string]route {
 	routes := map[string]route{}
 	add := func(name string, errorPage *url.URL, h formHandler) {
@@ -232,6 +242,12 @@ func (k *Kit) formRoutes() map[string]route {
 	add("reset-pwd", fail, k.formResetPassword)
 	add("reset-pwd-code", fail, k.formResetPasswordCode)
 	add("signout", fail, k.formSignOut)
+	add("signout-all", fail, k.formSignOutAll)
+	account := k.forms.account
+	add("signout-all-except", account, k.formSignOutOthers)
+	add("change-pwd", account, k.formChangePassword)
+	add("change-email", account, k.formChangeEmail)
+	add("change-phone", account, k.formChangePhone)
 	return routes
 }
 
@@ -299,6 +315,8 @@ func (k *Kit) formEnded(r *http.Request, name string, end formEnd) string {
 		page = k.forms.afterReset
 	case endSignedOut:
 		page = k.forms.afterSignOut
+	case endAccount:
+		page = k.forms.account
 	default:
 		if p, ok := returnPath(r); ok {
 			return k.forms.origin + p

@@ -38,6 +38,7 @@ const (
 	pageResetDone = "/reset-done"
 	pageBye       = "/bye"
 	pageOops      = "/oops"
+	pageAccount   = "/account"
 )
 
 // formsOn turns on the kit's session cookie and the forms.
@@ -45,7 +46,7 @@ func formsOn(c *authkit.Config) {
 	c.SessionCookie = authkit.On
 	c.Forms = authkit.Forms{
 		SignIn: pageSignIn, AfterSignIn: pageHome, AfterSignUp: pageCheckMail, AfterSend: pageSent,
-		AfterReset: pageResetDone, AfterSignOut: pageBye, Error: pageOops,
+		AfterReset: pageResetDone, AfterSignOut: pageBye, Error: pageOops, Account: pageAccount,
 	}
 }
 
@@ -340,6 +341,123 @@ func TestFormsPhoneFlows(t *testing.T) {
 	})
 }
 
+// The forms of the account page: a signed-in browser changes its password,
+// email and phone number with the current password, ends another of its
+// sessions, the others, or all of them; each ends at the account page
+// (the sign-outs of its own session at AfterSignOut), its errors too.
+func TestFormsAccount(t *testing.T) {
+	t.Parallel()
+	h := newFormsHarness(t, noLimits, func(c *authkit.Config) { c.PhoneAuth = authkit.On })
+	const ann, newEmail, newPhone = "ann@example.com", "ann@example.org", "+15555550123"
+	const newPassword = "a brand new passphrase"
+	signIn := func(email, password string) *pageBrowser {
+		t.Helper()
+		v := h.pageBrowser(h.ownPage())
+		requirePage(t, v.submit("signin-email", url.Values{"email": {email}, "password": {password}}), pageHome, nil)
+		return v
+	}
+	who := func(v *pageBrowser) string {
+		t.Helper()
+		email, _ := v.whoami()
+		return email
+	}
+	h.passwordUser(ann)
+	home, laptop := signIn(ann, inputPassword), signIn(ann, inputPassword)
+
+	t.Run("change the password", func(t *testing.T) {
+		loc := home.submit("change-pwd", url.Values{"password": {"not the password"}, "newPassword": {newPassword}})
+		requirePage(t, loc, pageAccount, failed("change-pwd", "wrong_password"))
+		loc = home.submit("change-pwd", url.Values{"password": {inputPassword}, "newPassword": {"short"}})
+		requirePage(t, loc, pageAccount, failed("change-pwd", "password_too_short"))
+		require.Equal(t, ann, who(laptop), "a failed change ends nothing")
+
+		loc = home.submit("change-pwd", url.Values{"password": {inputPassword}, "newPassword": {newPassword}})
+		requirePage(t, loc, pageAccount, sent("change-pwd"))
+		require.Equal(t, ann, who(home), "the browser that changed it stays signed in")
+		require.Empty(t, who(laptop), "every other session ended")
+		v := h.pageBrowser(h.ownPage())
+		requirePage(t, v.submit("signin-email", url.Values{"email": {ann}, "password": {inputPassword}}), pageSignIn, failed("signin-email", "invalid_credentials"))
+		laptop = signIn(ann, newPassword)
+	})
+
+	t.Run("change the email, confirmed by the link to the new address", func(t *testing.T) {
+		loc := home.submit("change-email", url.Values{"password": {inputPassword}, "email": {newEmail}})
+		requirePage(t, loc, pageAccount, failed("change-email", "wrong_password"))
+		loc = home.submit("change-email", url.Values{"password": {newPassword}, "email": {newEmail}})
+		requirePage(t, loc, pageAccount, sent("change-email"))
+		require.Equal(t, ann, who(home), "the address changes once the new one is proven")
+
+		q := h.follow(h.link(newEmail))
+		require.Equal(t, "change-email", q.Get("action"))
+		requirePage(t, home.submit("grant", url.Values{"key": {q.Get("access_token")}}), pageHome, nil)
+		require.Equal(t, newEmail, who(home))
+	})
+
+	t.Run("change the phone number, confirmed by the texted code", func(t *testing.T) {
+		loc := home.submit("change-phone", url.Values{"password": {newPassword}, "phone": {"12"}})
+		requirePage(t, loc, pageAccount, failed("change-phone", "invalid_phone"))
+		loc = home.submit("change-phone", url.Values{"password": {newPassword}, "phone": {newPhone}})
+		requirePage(t, loc, pageAccount, sent("change-phone"))
+		loc = home.submit("verify-phone", url.Values{"phone": {newPhone}, "code": {h.code(newPhone)}, "return": {pageAccount}})
+		require.Equal(t, pageAccount, loc.String())
+		u, err := h.kit.FindUser(t.Context(), newPhone)
+		require.NoError(t, err)
+		require.Equal(t, newEmail, u.Email)
+		require.True(t, u.PhoneVerified)
+	})
+
+	t.Run("end another session by its ID", func(t *testing.T) {
+		ctx, err := h.kit.Authenticate(t.Context(), laptop.cookie(authkit.SessionCookie))
+		require.NoError(t, err)
+		s, _ := authkit.SessionFromContext(ctx)
+		other := s.ID
+		requirePage(t, home.submit("signout", url.Values{"session": {other}}), pageAccount, sent("signout"))
+		require.Empty(t, who(laptop))
+		require.Equal(t, newEmail, who(home))
+		requirePage(t, home.submit("signout", url.Values{"session": {other}}), pageOops, failed("signout", "session_not_found"))
+		require.Equal(t, newEmail, who(home))
+	})
+
+	t.Run("sign out the others, then everywhere", func(t *testing.T) {
+		laptop, phoneBrowser := signIn(newEmail, newPassword), signIn(newEmail, newPassword)
+		requirePage(t, home.submit("signout-all-except", url.Values{}), pageAccount, sent("signout-all-except"))
+		require.Empty(t, who(laptop))
+		require.Empty(t, who(phoneBrowser))
+		require.Equal(t, newEmail, who(home))
+
+		laptop = signIn(newEmail, newPassword)
+		requirePage(t, home.submit("signout-all", url.Values{}), pageBye, sent("signout-all"))
+		require.Empty(t, home.cookie(authkit.SessionCookie), "the cookie is cleared")
+		require.Empty(t, who(home))
+		require.Empty(t, who(laptop))
+	})
+
+	t.Run("without a session", func(t *testing.T) {
+		v := h.pageBrowser(h.ownPage())
+		for _, form := range []string{"change-pwd", "change-email", "change-phone", "signout-all-except"} {
+			requirePage(t, v.submit(form, url.Values{"password": {newPassword}}), pageAccount, failed(form, "missing_session_token"))
+		}
+		requirePage(t, v.submit("signout-all", url.Values{}), pageOops, failed("signout-all", "missing_session_token"))
+		requirePage(t, v.submit("signout", url.Values{"session": {"an-id"}}), pageOops, failed("signout", "missing_session_token"))
+	})
+
+	t.Run("from another site", func(t *testing.T) {
+		victim := signIn(newEmail, newPassword)
+		victim.header = fromSite(evilOrigin, "cross-site")
+		for _, form := range []string{"change-pwd", "change-email", "change-phone", "signout-all-except"} {
+			requirePage(t, victim.submit(form, url.Values{"password": {newPassword}, "newPassword": {"an attacker's password"}, "email": {"eve@example.com"}, "phone": {"+15555550199"}}),
+				pageAccount, failed(form, "origin_not_allowed"))
+		}
+		requirePage(t, victim.submit("signout-all", url.Values{}), pageOops, failed("signout-all", "origin_not_allowed"))
+		victim.header = h.ownPage()
+		require.Equal(t, newEmail, who(victim), "still signed in, nothing changed")
+		u, err := h.kit.FindUser(t.Context(), newEmail)
+		require.NoError(t, err)
+		require.Equal(t, newPhone, u.Phone)
+		h.noMail("eve@example.com")
+	})
+}
+
 // Each error a form route can end with sends the browser to the form's
 // error page with the code (the sign-in forms' to the sign-in page),
 // the form's name and its return path; never the message, nor anything
@@ -451,7 +569,7 @@ func TestFormsErrors(t *testing.T) {
 	})
 
 	t.Run("a route of no form", func(t *testing.T) {
-		a := h.post(formsPrefix+"change-pwd", "a=b", "")
+		a := h.post(formsPrefix+"verify-email", "a=b", "")
 		requireStatusCode(t, a, http.StatusNotFound, "not_found")
 		a = h.get(formsPrefix+"signin-email", "")
 		requireStatusCode(t, a, http.StatusMethodNotAllowed, "method_not_allowed")
@@ -747,6 +865,7 @@ func TestFormsConfig(t *testing.T) {
 			{SignIn: page}, {SignIn: "/login", AfterSignIn: page}, {SignIn: "/login", AfterSignUp: page},
 			{SignIn: "/login", AfterSend: page}, {SignIn: "/login", AfterReset: page},
 			{SignIn: "/login", AfterSignOut: page}, {SignIn: "/login", Error: page},
+			{SignIn: "/login", Account: page},
 		} {
 			_, err := authkit.New(withForms(f))
 			require.ErrorContains(t, err, "Config.Forms.", "%+v", f)
