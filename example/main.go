@@ -78,6 +78,7 @@ import (
 	"time"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/example/internal/appenv"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
 	"github.com/authkit/authkit/smtpmail"
@@ -296,7 +297,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 			return nil, nil, err
 		}
 		mailer = m
-		if texter, err = smsFromEnv(getenv); err != nil {
+		if texter, err = appenv.SMSFromEnv(getenv); err != nil {
 			return nil, nil, err
 		}
 		if texter == nil {
@@ -307,7 +308,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	if texter != nil {
 		phoneAuth = authkit.On
 	}
-	providers, err := providersFromEnv(getenv)
+	providers, err := appenv.OAuthFromEnv(getenv)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authkit/authkit/example/internal/appenv"
 	"github.com/authkit/authkit/internal/oauthtest"
 )
 
@@ -21,9 +22,9 @@ const chromeUA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/53
 // clearOAuthEnv unsets every provider variable the example reads.
 func clearOAuthEnv(t *testing.T) {
 	t.Helper()
-	for _, p := range oauthProviders {
+	for _, p := range appenv.Providers {
 		for _, key := range []string{"CLIENT_ID", "CLIENT_SECRET", "TEAM_ID", "KEY_ID", "KEY_FILE", "SCOPES", "AUTH_URL", "TOKEN_URL", "API_URL", "ISSUER", "JWKS_URL"} {
-			t.Setenv("AUTHKIT_"+p.env+"_"+key, "")
+			t.Setenv("AUTHKIT_"+p.Env+"_"+key, "")
 		}
 	}
 }
@@ -226,7 +227,7 @@ func TestProvidersFromEnv(t *testing.T) {
 		}, nil, "AUTHKIT_APPLE_KEY_FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := providersFromEnv(func(k string) string { return tc.env[k] })
+			got, err := appenv.OAuthFromEnv(func(k string) string { return tc.env[k] })
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one saying %q", err, tc.err)
@@ -246,7 +247,7 @@ func TestProvidersFromEnv(t *testing.T) {
 			}
 		})
 	}
-	got, err := providersFromEnv(func(k string) string {
+	got, err := appenv.OAuthFromEnv(func(k string) string {
 		return map[string]string{
 			"AUTHKIT_GITHUB_CLIENT_ID": "id", "AUTHKIT_GITHUB_CLIENT_SECRET": "secret",
 			"AUTHKIT_GITHUB_SCOPES": "read:user, user:email", "AUTHKIT_GITHUB_API_URL": "https://ghe.example.com/api/v3",

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/example/internal/appenv"
 )
 
 // page is the app's one page: vanilla JavaScript against the kit's REST
@@ -38,9 +39,9 @@ func pageWith(s pageSettings) []byte {
 	flag("phone", s.phone)
 	flag("outbox", s.outbox)
 	var buttons strings.Builder
-	for _, p := range oauthProviders {
-		if _, ok := s.providers[p.name]; ok {
-			fmt.Fprintf(&buttons, `<a class="button" href="/_auth/%s">Sign in with %s</a>`+"\n", p.name, html.EscapeString(p.label))
+	for _, p := range appenv.Providers {
+		if _, ok := s.providers[p.Name]; ok {
+			fmt.Fprintf(&buttons, `<a class="button" href="/_auth/%s">Sign in with %s</a>`+"\n", p.Name, html.EscapeString(p.Label))
 		}
 	}
 	if buttons.Len() == 0 {

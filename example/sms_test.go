@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/authkit/authkit/example/internal/appenv"
 	"github.com/authkit/authkit/sms"
 )
 
@@ -33,7 +34,7 @@ func TestSMSEnv(t *testing.T) {
 		{"plain http API", map[string]string{"AUTHKIT_SMS_PROVIDER": "messagebird", "AUTHKIT_MESSAGEBIRD_ACCESS_KEY": "key", "AUTHKIT_MESSAGEBIRD_ORIGINATOR": "authkit", "AUTHKIT_SMS_BASE_URL": "http://sms.example.com"}, nil, "BaseURL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := smsFromEnv(func(k string) string { return tc.env[k] })
+			s, err := appenv.SMSFromEnv(func(k string) string { return tc.env[k] })
 			if tc.err != "" {
 				if err == nil {
 					t.Fatalf("no error; sender %#v", s)

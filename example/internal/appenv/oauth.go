@@ -1,4 +1,4 @@
-package main
+package appenv
 
 import (
 	"fmt"
@@ -8,9 +8,16 @@ import (
 	"github.com/authkit/authkit"
 )
 
-// oauthProviders are the providers the example can offer, in the order of
-// the page's buttons: the kit's name, the environment's, the button's.
-var oauthProviders = []struct{ name, env, label string }{
+// Provider is an OAuth provider the examples can offer.
+type Provider struct {
+	Name  string // the kit's: the path /_auth/<Name> signs in with it
+	Env   string // the environment's: AUTHKIT_<Env>_CLIENT_ID...
+	Label string // the button's: "Sign in with <Label>"
+}
+
+// Providers are the providers the examples can offer, in the order of
+// their buttons.
+var Providers = []Provider{
 	{"google", "GOOGLE", "Google"},
 	{"apple", "APPLE", "Apple"},
 	{"facebook", "FACEBOOK", "Facebook"},
@@ -26,21 +33,21 @@ const oauthHelp = "a provider is enabled by AUTHKIT_<NAME>_CLIENT_ID and AUTHKIT
 	"NAME one of GOOGLE, APPLE, FACEBOOK, TWITTER, GITHUB, DISCORD; optional: AUTHKIT_<NAME>_SCOPES, " +
 	"AUTHKIT_<NAME>_AUTH_URL, AUTHKIT_<NAME>_TOKEN_URL, AUTHKIT_<NAME>_API_URL, AUTHKIT_<NAME>_ISSUER, AUTHKIT_<NAME>_JWKS_URL"
 
-// providersFromEnv reads the AUTHKIT_<NAME>_* variables: a provider whose
+// OAuthFromEnv reads the AUTHKIT_<NAME>_* variables: a provider whose
 // credentials are all set is enabled, one with none set is not, and one
 // with some set is an error that names what is missing.
-func providersFromEnv(getenv func(string) string) (map[string]authkit.OAuthProvider, error) {
+func OAuthFromEnv(getenv func(string) string) (map[string]authkit.OAuthProvider, error) {
 	out := map[string]authkit.OAuthProvider{}
-	for _, p := range oauthProviders {
-		v := func(key string) string { return strings.TrimSpace(getenv("AUTHKIT_" + p.env + "_" + key)) }
+	for _, p := range Providers {
+		v := func(key string) string { return strings.TrimSpace(getenv("AUTHKIT_" + p.Env + "_" + key)) }
 		required := []string{"CLIENT_ID", "CLIENT_SECRET"}
-		if p.name == "apple" {
+		if p.Name == "apple" {
 			required = []string{"CLIENT_ID", "TEAM_ID", "KEY_ID", "KEY_FILE"}
 		}
 		var set, missing []string
 		for _, key := range required {
 			if v(key) == "" {
-				missing = append(missing, "AUTHKIT_"+p.env+"_"+key)
+				missing = append(missing, "AUTHKIT_"+p.Env+"_"+key)
 			} else {
 				set = append(set, key)
 			}
@@ -49,7 +56,7 @@ func providersFromEnv(getenv func(string) string) (map[string]authkit.OAuthProvi
 			continue
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("%s sign-in is half configured: %s not set; %s", p.label, strings.Join(missing, ", "), oauthHelp)
+			return nil, fmt.Errorf("%s sign-in is half configured: %s not set; %s", p.Label, strings.Join(missing, ", "), oauthHelp)
 		}
 		c := authkit.OAuthProvider{
 			ClientID: v("CLIENT_ID"), ClientSecret: v("CLIENT_SECRET"),
@@ -59,7 +66,7 @@ func providersFromEnv(getenv func(string) string) (map[string]authkit.OAuthProvi
 		if s := v("SCOPES"); s != "" {
 			c.Scopes = strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 		}
-		if p.name == "apple" {
+		if p.Name == "apple" {
 			c.TeamID, c.KeyID = v("TEAM_ID"), v("KEY_ID")
 			key, err := os.ReadFile(v("KEY_FILE"))
 			if err != nil {
@@ -67,7 +74,7 @@ func providersFromEnv(getenv func(string) string) (map[string]authkit.OAuthProvi
 			}
 			c.PrivateKey = key
 		}
-		out[p.name] = c
+		out[p.Name] = c
 	}
 	return out, nil
 }

@@ -1,4 +1,6 @@
-package main
+// Package appenv configures the examples' OAuth providers and SMS sender
+// from the environment, as a deployment sets them.
+package appenv
 
 import (
 	"fmt"
@@ -15,10 +17,10 @@ const smsHelp = "run with -dev to print texts on the console, or choose a provid
 	"vonage (AUTHKIT_VONAGE_API_KEY, AUTHKIT_VONAGE_API_SECRET, AUTHKIT_VONAGE_FROM); " +
 	"AUTHKIT_SMS_BASE_URL points any of them at another API base URL"
 
-// smsFromEnv builds the SMS sender that AUTHKIT_SMS_PROVIDER names, from
+// SMSFromEnv builds the SMS sender that AUTHKIT_SMS_PROVIDER names, from
 // that provider's AUTHKIT_<PROVIDER>_* variables, and checks it. With no
 // provider named it returns nil: the app then runs without phone accounts.
-func smsFromEnv(getenv func(string) string) (authkit.SMSSender, error) {
+func SMSFromEnv(getenv func(string) string) (authkit.SMSSender, error) {
 	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	base := env("AUTHKIT_SMS_BASE_URL")
 	var sender interface {
