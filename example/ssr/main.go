@@ -6,12 +6,18 @@
 //	go run ./example/ssr -dev
 //
 // It serves http://localhost:8081: sign-up with email confirmation,
-// sign-in with a password or a magic link, reset by link, and a private
-// page (/account) with the user, their sessions and a sign-out form. With
-// -dev, mail is printed on the console and listed at /dev/outbox, a page
-// whose links a person follows as they would in their inbox; without it,
-// mail goes over SMTP configured by AUTHKIT_SMTP_HOST, AUTHKIT_SMTP_PORT,
-// AUTHKIT_SMTP_USERNAME, AUTHKIT_SMTP_PASSWORD and AUTHKIT_SMTP_FROM.
+// sign-in with a password or a magic link, reset by link; phone accounts
+// with texted codes (sign-up, sign-in with a password or a code, reset by
+// code); sign-in with the OAuth providers configured; and a private page
+// (/account) with the user, the forms that change their password, email
+// and phone number, and their sessions, each of which can be ended. With
+// -dev, mail and texts are printed on the console and listed at
+// /dev/outbox, a page a person reads as their inbox; without it, mail
+// goes over SMTP configured by AUTHKIT_SMTP_HOST, AUTHKIT_SMTP_PORT,
+// AUTHKIT_SMTP_USERNAME, AUTHKIT_SMTP_PASSWORD and AUTHKIT_SMTP_FROM, and
+// texts through the provider AUTHKIT_SMS_PROVIDER names (phone accounts
+// are off without one). OAuth providers are enabled as for ./example:
+// AUTHKIT_<NAME>_CLIENT_ID and AUTHKIT_<NAME>_CLIENT_SECRET.
 //
 // Flags:
 //
@@ -42,6 +48,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/example/internal/appenv"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
 	"github.com/authkit/authkit/scsauth"
@@ -59,6 +66,8 @@ type options struct {
 	dev      bool
 	// baseURL is the app's origin, http://<addr> when empty.
 	baseURL string
+	// getenv reads the AUTHKIT_* configuration; nil is os.Getenv.
+	getenv func(string) string
 }
 
 func main() {
@@ -122,42 +131,67 @@ func run(ctx context.Context, o options, log io.Writer) error {
 }
 
 // app is the example's handler, its kit, the dev outbox (nil without
-// -dev) and what closes its store.
+// -dev), the OAuth providers it offers, whether it has phone accounts,
+// and what closes its store.
 type app struct {
-	handler http.Handler
-	kit     *authkit.Kit
-	box     *outbox.Outbox
-	close   func() error
+	handler   http.Handler
+	kit       *authkit.Kit
+	box       *outbox.Outbox
+	providers []appenv.Provider
+	phone     bool
+	close     func() error
 }
 
 // newApp builds the kit, the scs session manager and the pages.
 func newApp(o options, log io.Writer) (*app, error) {
+	getenv := o.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	providers, err := appenv.OAuthFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
 	store, closeStore, err := openStore(o.db)
 	if err != nil {
 		return nil, err
 	}
 	a := &app{close: closeStore}
 	var mailer authkit.Mailer
+	var texter authkit.SMSSender
 	var limits authkit.Limits
 	if o.dev {
 		a.box = outbox.New()
 		a.box.Print = log
-		mailer = a.box
+		mailer, texter = a.box, a.box
 		limits.PerIP = authkit.Rate{Max: -1} // every request comes from one address
 	} else {
-		port, _ := strconv.Atoi(os.Getenv("AUTHKIT_SMTP_PORT"))
+		port, _ := strconv.Atoi(getenv("AUTHKIT_SMTP_PORT"))
 		m, err := smtpmail.New(smtpmail.Config{
-			Host:     os.Getenv("AUTHKIT_SMTP_HOST"),
+			Host:     getenv("AUTHKIT_SMTP_HOST"),
 			Port:     port,
-			Username: os.Getenv("AUTHKIT_SMTP_USERNAME"),
-			Password: os.Getenv("AUTHKIT_SMTP_PASSWORD"),
-			From:     os.Getenv("AUTHKIT_SMTP_FROM"),
+			Username: getenv("AUTHKIT_SMTP_USERNAME"),
+			Password: getenv("AUTHKIT_SMTP_PASSWORD"),
+			From:     getenv("AUTHKIT_SMTP_FROM"),
 		})
 		if err != nil {
 			closeStore()
 			return nil, fmt.Errorf("%w (run with -dev to keep mail in an outbox instead)", err)
 		}
 		mailer = m
+		if texter, err = appenv.SMSFromEnv(getenv); err != nil {
+			closeStore()
+			return nil, err
+		}
+	}
+	phoneAuth := authkit.Off
+	if texter != nil {
+		phoneAuth, a.phone = authkit.On, true
+	}
+	for _, p := range appenv.Providers {
+		if _, ok := providers[p.Name]; ok {
+			a.providers = append(a.providers, p)
+		}
 	}
 
 	sm := scs.New()
@@ -166,6 +200,9 @@ func newApp(o options, log io.Writer) (*app, error) {
 	kit, err := authkit.New(authkit.Config{
 		Store:          store,
 		Mailer:         mailer,
+		SMSSender:      texter,
+		PhoneAuth:      phoneAuth,
+		Providers:      providers,
 		PublicURL:      o.baseURL,
 		RedirectURL:    o.baseURL + "/link",
 		AppName:        "authkit server-rendered example",
@@ -178,6 +215,7 @@ func newApp(o options, log io.Writer) (*app, error) {
 			AfterSignUp:  "/check-mail",
 			AfterReset:   "/login",
 			AfterSignOut: "/login",
+			Account:      "/account",
 			Error:        "/problem",
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
@@ -196,6 +234,8 @@ func newApp(o options, log io.Writer) (*app, error) {
 	mux.HandleFunc("GET /{$}", page("home"))
 	mux.HandleFunc("GET /login", page("login"))
 	mux.HandleFunc("GET /signup", page("signup"))
+	mux.HandleFunc("GET /phone", page("phone"))
+	mux.HandleFunc("GET /signup-phone", page("signup-phone"))
 	mux.HandleFunc("GET /magic", page("magic"))
 	mux.HandleFunc("GET /reset", page("reset"))
 	mux.HandleFunc("GET /check-mail", page("check-mail"))
@@ -230,6 +270,9 @@ func openStore(db string) (authkit.Store, func() error, error) {
 // view is what every page's template gets.
 type view struct {
 	CSRF   string // the browser's CSRF token, for every form
+	Phone  bool   // phone accounts are on
+	// Providers are the OAuth providers offered, a button each.
+	Providers []appenv.Provider
 	Form   string // form=: the form that sent the browser here
 	Error  string // a sentence for error=, "" without one
 	Code   string // error= as the kit wrote it
@@ -245,10 +288,12 @@ type view struct {
 func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data any) {
 	q := r.URL.Query()
 	v := view{
-		CSRF:   a.kit.CSRFToken(w, r),
+		CSRF:      a.kit.CSRFToken(w, r),
+		Phone:     a.phone,
+		Providers: a.providers,
 		Form:   q.Get("form"),
 		Code:   q.Get("error"),
-		Error:  sentence(q.Get("error"), q.Get("retry_after")),
+		Error:  sentence(q.Get("error"), q.Get("form"), q.Get("retry_after")),
 		Return: q.Get("return"),
 		Key:    q.Get("access_token"),
 		Action: q.Get("action"),
@@ -265,11 +310,13 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data a
 // accountData is what the account page shows.
 type accountData struct {
 	User     authkit.User
+	Via      string // the OAuth provider the account signs in with, or ""
 	Sessions []sessionRow
 }
 
 // sessionRow is one session of the account's, as the page lists it.
 type sessionRow struct {
+	ID          string
 	Browser, IP string
 	Since, Seen string
 	ThisOne     bool
@@ -286,6 +333,11 @@ func (a *app) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := accountData{User: u}
+	for _, p := range appenv.Providers {
+		if p.Name == u.Provider {
+			d.Via = p.Label
+		}
+	}
 	for _, s := range sessions {
 		browser := strings.TrimSpace(s.UserAgent.Family + " " + s.UserAgent.Major)
 		if system := s.UserAgent.OS.Family; system != "" {
@@ -295,7 +347,7 @@ func (a *app) account(w http.ResponseWriter, r *http.Request) {
 			browser = "an unknown browser"
 		}
 		d.Sessions = append(d.Sessions, sessionRow{
-			Browser: browser, IP: s.IP, ThisOne: s.ID == current.ID,
+			ID: s.ID, Browser: browser, IP: s.IP, ThisOne: s.ID == current.ID,
 			Since: s.CreatedAt.Format("2 Jan 2006 15:04"), Seen: s.LastSeenAt.Format("2 Jan 2006 15:04"),
 		})
 	}
@@ -305,47 +357,89 @@ func (a *app) account(w http.ResponseWriter, r *http.Request) {
 // linkPattern finds the links in a message's text.
 var linkPattern = regexp.MustCompile(`https?://[^\s<>"]+`)
 
-// outboxMessage is a mail of the dev outbox, with its links to click.
+// codePattern finds the code in a text message.
+var codePattern = regexp.MustCompile(`\b\d{6,10}\b`)
+
+// outboxMessage is a mail of the dev outbox, with its links to click, or
+// a text with its code.
 type outboxMessage struct {
 	outbox.Message
 	Links []string
+	Code  string
 }
 
-// outbox lists the mail sent so far, newest first: the dev inbox.
+// outbox lists the mail and texts sent so far, newest first: the dev
+// inbox and phone.
 func (a *app) outbox(w http.ResponseWriter, r *http.Request) {
 	msgs := a.box.Messages()
 	out := make([]outboxMessage, 0, len(msgs))
 	for i := len(msgs) - 1; i >= 0; i-- {
-		out = append(out, outboxMessage{Message: msgs[i], Links: linkPattern.FindAllString(msgs[i].Body, -1)})
+		m := outboxMessage{Message: msgs[i]}
+		if m.Kind == outbox.KindSMS {
+			m.Code = codePattern.FindString(m.Body)
+		} else {
+			m.Links = linkPattern.FindAllString(m.Body, -1)
+		}
+		out = append(out, m)
 	}
 	a.render(w, r, "outbox", out)
 }
 
-// sentence is the page's words for an error code of the kit's forms.
-func sentence(code, retryAfter string) string {
+// sentence is the page's words for an error code of the kit's forms,
+// of the form named form.
+func sentence(code, form, retryAfter string) string {
 	switch authkit.Code(code) {
 	case "":
 		return ""
 	case authkit.CodeInvalidCredentials:
+		if form == "signin-phone" {
+			return "That phone number and password do not match an account."
+		}
 		return "That email and password do not match an account."
 	case authkit.CodeEmailNotVerified:
 		return "Confirm your email address first: follow the link we sent you."
+	case authkit.CodePhoneNotVerified:
+		return "Confirm your phone number first: enter the code we texted you."
 	case authkit.CodeInvalidEmail:
 		return "That does not look like an email address."
+	case authkit.CodeInvalidPhone:
+		return "That does not look like a phone number. Write it with its country code, like +44 7700 900123."
 	case authkit.CodeEmailTaken:
 		return "An account with that email exists already. Sign in, or reset its password."
+	case authkit.CodePhoneTaken:
+		return "An account with that phone number exists already. Sign in, or reset its password."
+	case authkit.CodeEmailUnchanged:
+		return "That is your address already."
+	case authkit.CodePhoneUnchanged:
+		return "That is your number already."
 	case authkit.CodePasswordTooShort:
 		return "That password is too short."
 	case authkit.CodePasswordTooLong:
 		return "That password is too long."
 	case authkit.CodePasswordTooCommon:
 		return "That password is among the most common ones, which attackers try first. Choose another."
+	case authkit.CodeWrongPassword:
+		return "Your current password is not right. Nothing was changed."
 	case authkit.CodeInvalidToken:
 		return "That link has expired or was used already. Ask for a new one."
+	case authkit.CodeInvalidCode:
+		return "That code is not right, has expired, or was used already. Ask for a new one if it keeps failing."
+	case authkit.CodeSessionNotFound:
+		return "That session has ended already."
+	case authkit.CodeMissingSessionToken, authkit.CodeInvalidSessionToken:
+		return "You are not signed in any more. Sign in again."
 	case authkit.CodeUserDisabled:
 		return "This account is disabled."
 	case authkit.CodeOriginNotAllowed:
 		return "That form came from another site, so it was refused. Nothing was done."
+	case authkit.CodeAccessDenied:
+		return "You declined the sign-in at the provider. Nothing was done."
+	case authkit.CodeAccountExists:
+		return "An account with the provider's email address exists already. Sign in to it with its password or a link."
+	case authkit.CodeInvalidState, authkit.CodeOAuthFailed:
+		return "The sign-in with the provider did not complete. Try again."
+	case authkit.CodeSMSFailed:
+		return "The text could not be sent. Try again in a little while."
 	case authkit.CodeTooManyRequests:
 		if retryAfter != "" {
 			return "Too many attempts. Try again in " + retryAfter + " seconds."

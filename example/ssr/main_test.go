@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authkit/authkit/internal/oauthtest"
 )
 
 // browser is a cookie-keeping client that sends Origin on a POST, as a
@@ -35,12 +37,21 @@ func (o originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// startApp serves the app in -dev mode on a test server.
-func startApp(t *testing.T) (*app, string) {
+// startApp serves the app in -dev mode on a test server, with env as its
+// environment.
+func startApp(t *testing.T, env ...map[string]string) (*app, string) {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
-	a, err := newApp(options{dev: true, db: "memory", baseURL: base}, io.Discard)
+	getenv := func(key string) string {
+		for _, e := range env {
+			if v, ok := e[key]; ok {
+				return v
+			}
+		}
+		return ""
+	}
+	a, err := newApp(options{dev: true, db: "memory", baseURL: base, getenv: getenv}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +106,7 @@ func (b *browser) read(resp *http.Response) page {
 	return page{url: resp.Request.URL, body: string(body)}
 }
 
-var formPattern = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)">(.*?)</form>`)
+var formPattern = regexp.MustCompile(`(?s)<form(?: class="[^"]*")? method="post" action="([^"]+)">(.*?)</form>`)
 var hiddenPattern = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // submit fills in the form of p that posts to action, as a person does,
@@ -123,6 +134,9 @@ func (b *browser) submit(p page, action string, fields url.Values) page {
 	return page{}
 }
 
+// inHTML is s as html/template writes it.
+func inHTML(s string) string { return strings.ReplaceAll(s, "+", "&#43;") }
+
 func unescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
 }
@@ -142,6 +156,36 @@ func (b *browser) linkTo(a *app, addr string) string {
 		b.t.Fatalf("no link in the outbox:\n%s", p.body)
 	}
 	return unescape(m[1])
+}
+
+// codeTo reads the newest text to phone from the outbox page and returns
+// its code.
+func (b *browser) codeTo(a *app, phone string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.box.Next(ctx, phone); err != nil {
+		b.t.Fatal(err)
+	}
+	p := b.get("/dev/outbox")
+	m := regexp.MustCompile(`<span class="code">(\d+)</span>`).FindStringSubmatch(p.body)
+	if m == nil {
+		b.t.Fatalf("no code in the outbox:\n%s", p.body)
+	}
+	return m[1]
+}
+
+// submitHolding submits the form of p that posts to action and holds the
+// text holding (one of several forms to one action: a session's sign-out).
+func (b *browser) submitHolding(p page, action, holding string) page {
+	b.t.Helper()
+	for _, m := range formPattern.FindAllStringSubmatch(p.body, -1) {
+		if m[1] == action && strings.Contains(m[2], holding) {
+			return b.submit(page{url: p.url, body: m[0]}, action, nil)
+		}
+	}
+	b.t.Fatalf("%s has no form posting to %s with %q:\n%s", p.url, action, holding, p.body)
+	return page{}
 }
 
 func (p page) must(t *testing.T, path string, texts ...string) {
@@ -249,4 +293,121 @@ func TestCrossSiteFormsRefused(t *testing.T) {
 	p.must(t, "/login", "That form came from another site")
 	fresh.origin = ""
 	fresh.get("/account").must(t, "/login", "Sign in to see that page.")
+}
+
+// signIn signs b in with email and pw from the sign-in page.
+func signIn(t *testing.T, b *browser, email, pw string) {
+	t.Helper()
+	p := b.submit(b.get("/login"), "/_auth/forms/signin-email", url.Values{"email": {email}, "password": {pw}})
+	p.must(t, "/account", email)
+}
+
+func TestPhoneFlows(t *testing.T) {
+	t.Parallel()
+	a, base := startApp(t)
+	b := newBrowser(t, base)
+	const phone = "+15555550100"
+
+	// Sign-up, confirmed by the texted code.
+	p := b.submit(b.get("/signup-phone"), "/_auth/forms/signup-phone", url.Values{"phone": {phone}, "password": {password}})
+	p.must(t, "/check-mail", "Check your phone", "Enter the code we texted you")
+	p = b.submit(p, "/_auth/forms/verify-phone", url.Values{"phone": {phone}, "code": {"000000"}})
+	p.must(t, "/problem", "That code is not right")
+	p = b.submit(b.get("/check-mail?form=signup-phone"), "/_auth/forms/verify-phone", url.Values{"phone": {phone}, "code": {b.codeTo(a, phone)}})
+	p.must(t, "/account", `<strong id="who">`+inHTML(phone)+`</strong>`, inHTML(phone)+" (confirmed)")
+
+	// Sign-in with a texted code.
+	b.submit(p, "/_auth/forms/signout", nil).must(t, "/login", "You are signed out.")
+	p = b.submit(b.get("/phone"), "/_auth/forms/send-code", url.Values{"phone": {phone}})
+	p.must(t, "/check-mail", "a code is on its way")
+	p = b.submit(p, "/_auth/forms/signin-code", url.Values{"phone": {phone}, "code": {b.codeTo(a, phone)}})
+	p.must(t, "/account", inHTML(phone))
+
+	// Reset by code, then sign in with the new password, not the old.
+	other := newBrowser(t, base)
+	p = other.submit(other.get("/reset"), "/_auth/forms/send-reset-code", url.Values{"phone": {phone}})
+	p.must(t, "/check-mail", "a code is on its way")
+	p = other.submit(p, "/_auth/forms/reset-pwd-code", url.Values{"phone": {phone}, "code": {other.codeTo(a, phone)}, "newPassword": {newPassword}})
+	p.must(t, "/login", "Your password is changed")
+	b.get("/account").must(t, "/login")
+	p = other.submit(other.get("/phone"), "/_auth/forms/signin-phone", url.Values{"phone": {phone}, "password": {password}})
+	p.must(t, "/login", "That phone number and password do not match an account.")
+	p = other.submit(other.get("/phone"), "/_auth/forms/signin-phone", url.Values{"phone": {phone}, "password": {newPassword}})
+	p.must(t, "/account", inHTML(phone))
+}
+
+func TestAccountForms(t *testing.T) {
+	t.Parallel()
+	a, base := startApp(t)
+	b, laptop := newBrowser(t, base), newBrowser(t, base)
+	const email, newEmail, phone = "cy@example.com", "cy@example.org", "+15555550111"
+	signUp(t, a, b, email)
+	signIn(t, laptop, email, password)
+
+	// The password: the wrong current one changes nothing; the right one
+	// ends every other session.
+	p := b.submit(b.get("/account"), "/_auth/forms/change-pwd", url.Values{"password": {"not it"}, "newPassword": {newPassword}})
+	p.must(t, "/account", "Your current password is not right.")
+	laptop.get("/account").must(t, "/account", email)
+	p = b.submit(p, "/_auth/forms/change-pwd", url.Values{"password": {password}, "newPassword": {newPassword}})
+	p.must(t, "/account", "Your password is changed.")
+	laptop.get("/account").must(t, "/login", "Sign in to see that page.")
+
+	// The email, once the link mailed to the new address is followed.
+	p = b.submit(p, "/_auth/forms/change-email", url.Values{"email": {newEmail}, "password": {newPassword}})
+	p.must(t, "/account", "We emailed a link to your new address.", `<dd id="email">`+email+`</dd>`)
+	p = b.get(b.linkTo(a, newEmail))
+	p.must(t, "/link", "Your new address is confirmed.")
+	p = b.submit(p, "/_auth/forms/grant", nil)
+	p.must(t, "/account", `<dd id="email">`+newEmail+`</dd>`)
+
+	// The phone number, once its texted code is entered.
+	p = b.submit(p, "/_auth/forms/change-phone", url.Values{"phone": {phone}, "password": {newPassword}})
+	p.must(t, "/account", "We texted a code to your new number.")
+	p = b.submit(p, "/_auth/forms/verify-phone", url.Values{"phone": {phone}, "code": {b.codeTo(a, phone)}})
+	p.must(t, "/account", "Your phone number is confirmed.", inHTML(phone)+" (confirmed)")
+
+	// The sessions: end the laptop's from the list, then the others, then all.
+	signIn(t, laptop, newEmail, newPassword)
+	p = b.get("/account")
+	laptopSession := regexp.MustCompile(`name="session" value="([^"]+)"`).FindAllStringSubmatch(p.body, -1)
+	if len(laptopSession) == 0 {
+		t.Fatalf("no session to end in the list:\n%s", p.body)
+	}
+	for _, m := range laptopSession {
+		p = b.submitHolding(b.get("/account"), "/_auth/forms/signout", `value="`+m[1]+`"`)
+		p.must(t, "/account", "That session has ended.")
+	}
+	laptop.get("/account").must(t, "/login")
+	if strings.Contains(p.body, `name="session"`) {
+		t.Fatalf("sessions left to end:\n%s", p.body)
+	}
+
+	signIn(t, laptop, newEmail, newPassword)
+	b.submit(b.get("/account"), "/_auth/forms/signout-all-except", nil).must(t, "/account", "Every other session has ended.")
+	laptop.get("/account").must(t, "/login")
+	b.get("/account").must(t, "/account", newEmail)
+
+	signIn(t, laptop, newEmail, newPassword)
+	b.submit(b.get("/account"), "/_auth/forms/signout-all", nil).must(t, "/login", "You are signed out everywhere.")
+	laptop.get("/account").must(t, "/login")
+	b.get("/account").must(t, "/login")
+}
+
+func TestOAuthButton(t *testing.T) {
+	t.Parallel()
+	gh := oauthtest.NewGitHub(t)
+	a, base := startApp(t, map[string]string{
+		"AUTHKIT_GITHUB_CLIENT_ID": oauthtest.ClientID, "AUTHKIT_GITHUB_CLIENT_SECRET": oauthtest.ClientSecret,
+		"AUTHKIT_GITHUB_AUTH_URL": gh.AuthURL(), "AUTHKIT_GITHUB_TOKEN_URL": gh.TokenURL(), "AUTHKIT_GITHUB_API_URL": gh.APIURL(),
+	})
+	_ = a
+	b := newBrowser(t, base)
+	b.get("/login").must(t, "/login", `<a href="/_auth/github">Sign in with GitHub</a>`)
+	// Through the fake GitHub, which consents at once, to the app's link
+	// page, whose Continue signs this browser in.
+	p := b.get("/_auth/github")
+	p.must(t, "/link", "Continue")
+	p = b.submit(p, "/_auth/forms/grant", nil)
+	p.must(t, "/account", "rooby@example.com", "Your account signs in with GitHub.")
 }
