@@ -270,9 +270,6 @@ func openStore(db string) (authkit.Store, func() error, error) {
 // view is what every page's template gets.
 type view struct {
 	CSRF   string // the browser's CSRF token, for every form
-	Phone  bool   // phone accounts are on
-	// Providers are the OAuth providers offered, a button each.
-	Providers []appenv.Provider
 	Form   string // form=: the form that sent the browser here
 	Error  string // a sentence for error=, "" without one
 	Code   string // error= as the kit wrote it
@@ -281,6 +278,9 @@ type view struct {
 	Action string // action= of an email link
 	Dev    bool   // the outbox is on
 	Data   any    // the page's own
+	Phone  bool   // phone accounts are on
+	// Providers are the OAuth providers offered, a button each.
+	Providers []appenv.Provider
 }
 
 // render writes the page name. The CSRF token is asked for before the
@@ -291,14 +291,14 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data a
 		CSRF:      a.kit.CSRFToken(w, r),
 		Phone:     a.phone,
 		Providers: a.providers,
-		Form:   q.Get("form"),
-		Code:   q.Get("error"),
-		Error:  sentence(q.Get("error"), q.Get("form"), q.Get("retry_after")),
-		Return: q.Get("return"),
-		Key:    q.Get("access_token"),
-		Action: q.Get("action"),
-		Dev:    a.box != nil,
-		Data:   data,
+		Form:      q.Get("form"),
+		Code:      q.Get("error"),
+		Error:     sentence(q.Get("error"), q.Get("form"), q.Get("retry_after")),
+		Return:    q.Get("return"),
+		Key:       q.Get("access_token"),
+		Action:    q.Get("action"),
+		Dev:       a.box != nil,
+		Data:      data,
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
