@@ -14,15 +14,21 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/oauthtest"
 )
 
 var screenshotDir = flag.String("screenshots", "", "write a PNG of each step of the browser test to this `directory`")
 
-// The server-rendered example in headless Chromium, as a person uses it:
-// sign-up, the link read from the dev outbox, the grant form, the account
-// page, sign-out, sign-in; and a page of another origin whose form posts
-// to the app's sign-out, which the app refuses. It skips when chromium is
-// not on PATH; AUTHKIT_TEST_BROWSER=1 (as in CI) makes that a failure.
+// The server-rendered example in headless Chromium, as a person uses it,
+// every flow with an app of its own and a browser profile of its own:
+// reading mail and codes from the dev outbox as from an inbox and a
+// phone. It skips when chromium is not on PATH; AUTHKIT_TEST_BROWSER=1
+// (as in CI) makes that a failure.
+//
+// go test ./example/ssr -run TestBrowser -screenshots="$PWD/shots" writes
+// a screenshot of each step.
 func TestBrowser(t *testing.T) {
 	exe, err := exec.LookPath("chromium")
 	if err != nil {
@@ -31,38 +37,77 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Skipf("chromium is not on PATH (%v): skipping the browser test (AUTHKIT_TEST_BROWSER=1 makes this a failure)", err)
 	}
-	_, base := startApp(t)
+	if *screenshotDir != "" {
+		if err := os.MkdirAll(*screenshotDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
-	tab, cancel := chromedp.NewContext(alloc)
+	browser, cancel := chromedp.NewContext(alloc)
 	defer cancel()
 	// The first call starts the browser, which lives as long as the
-	// context it is given: tab's, not one with a timeout.
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(1024, 800)); err != nil {
+	// context it is given: browser's, not one with a timeout.
+	if err := chromedp.Do(browser); err != nil {
 		t.Fatalf("starting %s: %v", exe, err)
 	}
-	b := &chrome{t: t, ctx: tab}
+	for _, flow := range []struct {
+		name string
+		run  func(t *testing.T, person func(name string) *chrome)
+	}{
+		{"email", browseEmail},
+		{"magic-link", browseMagicLink},
+		{"reset-link", browseResetLink},
+		{"phone", browsePhone},
+		{"account", browseAccount},
+		{"oauth", browseOAuth},
+	} {
+		t.Run(flow.name, func(t *testing.T) {
+			flow.run(t, func(name string) *chrome { return newPerson(t, browser, flow.name+"-"+name) })
+		})
+	}
+}
 
-	const email, pw = "ann@example.com", "correct horse battery"
+// newPerson opens a tab in a browser profile of its own (its own
+// cookies), at a phone's width or a desktop's.
+func newPerson(t *testing.T, browser context.Context, name string) *chrome {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1024, 800)); err != nil {
+		t.Fatal(err)
+	}
+	return &chrome{t: t, ctx: tab, name: name}
+}
+
+const (
+	bpw    = "correct horse battery"
+	bnewpw = "a horse of another colour"
+)
+
+// browseEmail: sign-up, the link read from the dev outbox, the grant
+// form, the account page, a page of another origin whose form posts to
+// the app's sign-out (refused), sign-out and sign-in.
+func browseEmail(t *testing.T, person func(string) *chrome) {
+	_, base := startApp(t)
+	b := person("ann")
+	const email = "ann@example.com"
 	b.open(base + "/signup")
 	b.shot("sign-up")
 	b.fill("#email", email)
-	b.fill("#password", pw)
+	b.fill("#password", bpw)
 	b.do("submitting sign-up", chromedp.Submit(chromedp.CSS("#email")))
 	b.waitPath("/check-mail")
 	b.shot("check-mail")
 
 	b.open(base + "/dev/outbox")
-	link := b.eval(`(document.querySelector("article a") || {}).href || ""`)
-	if link == "" {
-		t.Fatal("no link in the outbox")
-	}
-	b.open(link)
+	b.shot("outbox")
+	b.open(b.newestLink())
 	b.waitPath("/link")
 	b.shot("link")
-	b.do("pressing Continue", chromedp.Submit(chromedp.CSS(`form[action="/_auth/forms/grant"] button`)))
+	b.press(`form[action="/_auth/forms/grant"] button`)
 	b.waitPath("/account")
 	b.waitText("#who", email)
 	b.shot("account")
@@ -81,23 +126,265 @@ func TestBrowser(t *testing.T) {
 	b.open(base + "/account")
 	b.waitText("#who", email)
 
-	b.do("signing out", chromedp.Submit(chromedp.CSS(`form[action="/_auth/forms/signout"] button`)))
+	b.press(`form[action="/_auth/forms/signout"]:not(.inline) button`)
 	b.waitPath("/login")
 	b.open(base + "/account")
 	b.waitPath("/login")
 	b.fill("#email", email)
-	b.fill("#password", pw)
+	b.fill("#password", bpw)
 	b.shot("sign-in")
 	b.do("signing in", chromedp.Submit(chromedp.CSS("#email")))
 	b.waitPath("/account")
 	b.waitText("#who", email)
 }
 
+// confirmedUser makes an account with a confirmed address, as the app's
+// admin would.
+func confirmedUser(t *testing.T, a *app, email, phone string) {
+	t.Helper()
+	if _, err := a.kit.CreateUser(t.Context(), authkit.NewUser{
+		Email: email, EmailVerified: email != "", Phone: phone, PhoneVerified: phone != "", Password: bpw,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func browseMagicLink(t *testing.T, person func(string) *chrome) {
+	a, base := startApp(t)
+	const email = "bea@example.com"
+	confirmedUser(t, a, email, "")
+	b := person("bea")
+	b.open(base + "/login")
+	b.press(`a[href="/magic"]`)
+	b.waitPath("/magic")
+	b.fill("#email", email)
+	b.shot("ask")
+	b.do("asking for a link", chromedp.Submit(chromedp.CSS("#email")))
+	b.waitText("body", "a sign-in link is on its way")
+	b.open(base + "/dev/outbox")
+	b.open(b.newestLink())
+	b.waitPath("/link")
+	b.press(`form[action="/_auth/forms/grant"] button`)
+	b.waitPath("/account")
+	b.waitText("#who", email)
+	b.shot("signed-in")
+}
+
+func browseResetLink(t *testing.T, person func(string) *chrome) {
+	a, base := startApp(t)
+	const email = "cy@example.com"
+	confirmedUser(t, a, email, "")
+	b := person("cy")
+	b.open(base + "/login")
+	b.press(`a[href="/reset"]`)
+	b.waitPath("/reset")
+	b.fill("#email", email)
+	b.do("asking for a reset link", chromedp.Submit(chromedp.CSS("#email")))
+	b.waitText("body", "a link to choose a new password is on its way")
+	b.open(base + "/dev/outbox")
+	b.open(b.newestLink())
+	b.waitText("h1", "Choose a new password")
+	b.fill("#newPassword", bnewpw)
+	b.shot("new-password")
+	b.do("setting the password", chromedp.Submit(chromedp.CSS("#newPassword")))
+	b.waitPath("/login")
+	b.waitText("body", "Your password is changed")
+	b.fill("#email", email)
+	b.fill("#password", bpw)
+	b.do("signing in with the old password", chromedp.Submit(chromedp.CSS("#email")))
+	b.waitText(".error", "do not match an account")
+	b.shot("old-password-refused")
+	b.fill("#email", email)
+	b.fill("#password", bnewpw)
+	b.do("signing in with the new password", chromedp.Submit(chromedp.CSS("#email")))
+	b.waitPath("/account")
+	b.waitText("#who", email)
+}
+
+// browsePhone: sign-up with a phone number confirmed by the texted code,
+// sign-in with a code, reset by code and sign-in with the new password.
+func browsePhone(t *testing.T, person func(string) *chrome) {
+	_, base := startApp(t)
+	const phone = "+15555550100"
+	b := person("dee")
+	b.open(base + "/")
+	b.press(`a[href="/signup-phone"]`)
+	b.waitPath("/signup-phone")
+	b.fill("#phone", phone)
+	b.fill("#password", bpw)
+	b.shot("sign-up")
+	b.do("signing up", chromedp.Submit(chromedp.CSS("#phone")))
+	b.waitText("h1", "Check your phone")
+	check := b.url()
+	b.open(base + "/dev/outbox")
+	b.shot("outbox")
+	code := b.newestCode()
+	b.open(check)
+	b.fill("#verify-phone", phone)
+	b.fill("#verify-code", code)
+	b.shot("verify")
+	b.do("confirming", chromedp.Submit(chromedp.CSS("#verify-code")))
+	b.waitPath("/account")
+	b.waitText("#phone-number", phone+" (confirmed)")
+	b.shot("account")
+
+	b.press(`form[action="/_auth/forms/signout"]:not(.inline) button`)
+	b.waitPath("/login")
+	b.press(`a[href="/phone"]`)
+	b.waitPath("/phone")
+	b.fill("#code-phone", phone)
+	b.do("asking for a code", chromedp.Submit(chromedp.CSS("#code-phone")))
+	b.waitText("body", "a code is on its way")
+	check = b.url()
+	b.open(base + "/dev/outbox")
+	code = b.newestCode()
+	b.open(check)
+	b.fill("#phone", phone)
+	b.fill("#code", code)
+	b.do("signing in with the code", chromedp.Submit(chromedp.CSS("#code")))
+	b.waitPath("/account")
+	b.waitText("#who", phone)
+
+	// Reset by code, in another browser.
+	c := person("dee-laptop")
+	c.open(base + "/reset")
+	c.fill("#phone", phone)
+	c.do("asking for a reset code", chromedp.Submit(chromedp.CSS("#phone")))
+	c.waitText("body", "a code is on its way")
+	check = c.url()
+	c.open(base + "/dev/outbox")
+	code = c.newestCode()
+	c.open(check)
+	c.fill("#phone", phone)
+	c.fill("#code", code)
+	c.fill("#newPassword", bnewpw)
+	c.shot("reset-by-code")
+	c.do("setting the password", chromedp.Submit(chromedp.CSS("#code")))
+	c.waitText("body", "Your password is changed")
+	c.open(base + "/phone")
+	c.fill("#phone", phone)
+	c.fill("#password", bnewpw)
+	c.do("signing in with the new password", chromedp.Submit(chromedp.CSS("#phone")))
+	c.waitPath("/account")
+	b.open(base + "/account")
+	b.waitPath("/login") // the reset ended the first browser's session
+}
+
+// browseAccount: change the password (a wrong current one first), end
+// the other browser's session from the list, and sign out everywhere.
+func browseAccount(t *testing.T, person func(string) *chrome) {
+	a, base := startApp(t)
+	const email = "eve@example.com"
+	confirmedUser(t, a, email, "")
+	b, other := person("eve"), person("eve-laptop")
+	for _, p := range []*chrome{other, b} {
+		p.open(base + "/login")
+		p.fill("#email", email)
+		p.fill("#password", bpw)
+		p.do("signing in", chromedp.Submit(chromedp.CSS("#email")))
+		p.waitPath("/account")
+	}
+	b.waitCount("#sessions li", 2)
+	b.shot("sessions")
+
+	b.fill("#pwd-current", "not my password")
+	b.fill("#pwd-new", bnewpw)
+	b.do("changing the password", chromedp.Submit(chromedp.CSS("#pwd-new")))
+	b.waitText(".error", "Your current password is not right.")
+	b.shot("wrong-password")
+	b.fill("#pwd-current", bpw)
+	b.fill("#pwd-new", bnewpw)
+	b.do("changing the password", chromedp.Submit(chromedp.CSS("#pwd-new")))
+	b.waitText(".note", "Your password is changed.")
+	b.waitCount("#sessions li", 1)
+	other.open(base + "/account")
+	other.waitPath("/login")
+
+	other.fill("#email", email)
+	other.fill("#password", bnewpw)
+	other.do("signing in again", chromedp.Submit(chromedp.CSS("#email")))
+	other.waitPath("/account")
+	b.open(base + "/account")
+	b.waitCount("#sessions li", 2)
+	b.press(`#sessions form.inline button`)
+	b.waitText(".note", "That session has ended.")
+	b.waitCount("#sessions li", 1)
+	b.shot("session-ended")
+	other.open(base + "/account")
+	other.waitPath("/login")
+
+	b.press(`form[action="/_auth/forms/signout-all"] button`)
+	b.waitPath("/login")
+	b.waitText(".note", "You are signed out everywhere.")
+	b.open(base + "/account")
+	b.waitPath("/login")
+}
+
+func browseOAuth(t *testing.T, person func(string) *chrome) {
+	gh := oauthtest.NewGitHub(t)
+	_, base := startApp(t, map[string]string{
+		"AUTHKIT_GITHUB_CLIENT_ID": oauthtest.ClientID, "AUTHKIT_GITHUB_CLIENT_SECRET": oauthtest.ClientSecret,
+		"AUTHKIT_GITHUB_AUTH_URL": gh.AuthURL(), "AUTHKIT_GITHUB_TOKEN_URL": gh.TokenURL(), "AUTHKIT_GITHUB_API_URL": gh.APIURL(),
+	})
+	b := person("rooby")
+	b.open(base + "/login")
+	b.shot("button")
+	// Through the fake GitHub, which consents at once, and back.
+	b.press(`.providers a[href="/_auth/github"]`)
+	b.waitPath("/link")
+	b.press(`form[action="/_auth/forms/grant"] button`)
+	b.waitPath("/account")
+	b.waitText("#via", "Your account signs in with GitHub.")
+	b.waitCount("#pwd-current", 0) // no password to give
+	b.shot("signed-in")
+}
+
 // chrome is one tab of the browser, failing the test on an error.
 type chrome struct {
 	t     *testing.T
 	ctx   context.Context
+	name  string // in the screenshots' names
 	shots int
+}
+
+// press clicks the element sel once it is visible.
+func (b *chrome) press(sel string) {
+	b.t.Helper()
+	b.do("pressing "+sel, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+func (b *chrome) url() string {
+	b.t.Helper()
+	return b.eval(`location.href`)
+}
+
+// newestLink is the first link of the newest mail on the outbox page.
+func (b *chrome) newestLink() string {
+	b.t.Helper()
+	b.waitPath("/dev/outbox")
+	link := b.eval(`(document.querySelector("article a") || {}).href || ""`)
+	if link == "" {
+		b.t.Fatal("no link in the outbox")
+	}
+	return link
+}
+
+// newestCode is the code of the newest text on the outbox page.
+func (b *chrome) newestCode() string {
+	b.t.Helper()
+	b.waitPath("/dev/outbox")
+	code := b.eval(`(document.querySelector("article .code") || {}).textContent || ""`)
+	if code == "" {
+		b.t.Fatal("no code in the outbox")
+	}
+	return code
+}
+
+// waitCount waits until sel matches n elements.
+func (b *chrome) waitCount(sel string, n int) {
+	b.t.Helper()
+	s, _ := json.Marshal(sel)
+	b.until(fmt.Sprintf("%d of %s", n, sel), fmt.Sprintf(`document.querySelectorAll(%s).length === %d`, s, n))
 }
 
 func (b *chrome) do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -177,7 +464,7 @@ func (b *chrome) shot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	file := filepath.Join(*screenshotDir, fmt.Sprintf("ssr-%02d-%s.png", b.shots, name))
+	file := filepath.Join(*screenshotDir, fmt.Sprintf("ssr-%s-%02d-%s.png", b.name, b.shots, name))
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
