@@ -54,3 +54,25 @@ func TestStore(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) authkit.Store { return open(t, dsn(t)) })
 	})
 }
+
+// SQLite's synchronous level: FULL unless a file: URI asks for another.
+func TestSQLiteSynchronous(t *testing.T) {
+	dir := t.TempDir()
+	for dsn, want := range map[string]int{
+		filepath.Join(dir, "full.db"): 2,
+		"file:" + filepath.Join(dir, "normal.db") + "?_pragma=synchronous(NORMAL)": 1,
+	} {
+		s, err := sqlstore.Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := s.DB().QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got != want {
+			t.Errorf("%s: synchronous = %d, want %d", dsn, got, want)
+		}
+	}
+}
