@@ -57,7 +57,7 @@ func (k *Kit) Authenticate(ctx context.Context, token string) (context.Context, 
 	if err != nil {
 		return ctx, err
 	}
-	return context.WithValue(ctx, ctxKey{}, c), nil
+	return c.attach(ctx), nil
 }
 
 // NormalizeEmail returns the form in which the kit stores and compares

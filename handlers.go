@@ -1,7 +1,6 @@
 package authkit
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -88,7 +87,7 @@ func (k *Kit) routes() http.Handler {
 				writeError(w, r, k.log, err)
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+			r = r.WithContext(c.attach(r.Context()))
 		}
 		if err := rt.handle(w, r); err != nil {
 			writeError(w, r, k.log, err)

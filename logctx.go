@@ -30,8 +30,8 @@ func clientIn(ctx context.Context) (client, bool) {
 	if c, ok := ctx.Value(clientKey{}).(client); ok {
 		return c, true
 	}
-	if c, ok := ctx.Value(ctxKey{}).(*caller); ok && c.hasClient {
-		return c.client, true
+	if c, ok := ctx.Value(ctxKey{}).(*caller); ok {
+		return c.clientOf()
 	}
 	return client{}, false
 }

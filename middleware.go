@@ -159,9 +159,9 @@ func (k *Kit) clientFor(r *http.Request) client {
 // context value for both.
 func (k *Kit) signedIn(r *http.Request, c *caller) *http.Request {
 	if _, ok := clientIn(r.Context()); !ok {
-		c.client, c.hasClient = k.clientFor(r), true
+		c.hasClient, c.from, c.kit = true, r, k
 	}
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, c))
+	return r.WithContext(c.attach(r.Context()))
 }
 
 // sessionToken finds the token a request carries, and whether the browser

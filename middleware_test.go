@@ -669,7 +669,7 @@ func BenchmarkRequireSession(b *testing.B) {
 }
 
 // benchKit is a kit with one signed-in user, and that user's token.
-func benchKit(b *testing.B) (*authkit.Kit, string) {
+func benchKit(b testing.TB) (*authkit.Kit, string) {
 	b.Helper()
 	kit, err := authkit.New(authkit.Config{
 		Store:             memstore.New(),

@@ -40,8 +40,23 @@ func (k *Kit) newID() (string, error) {
 // 256 bits of entropy, so a plain hash cannot be reversed; the lookup by
 // hash is what compares it, in no time that depends on the secret.
 func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	var h [2 * sha256.Size]byte
+	hashTokenInto(&h, token)
+	return string(h[:])
+}
+
+// hashTokenInto writes hashToken(token) to h, allocating nothing for a
+// token of at most maxTokenLen bytes: it runs on every authenticated
+// request.
+func hashTokenInto(h *[2 * sha256.Size]byte, token string) {
+	var buf [maxTokenLen]byte
+	var sum [sha256.Size]byte
+	if len(token) <= len(buf) {
+		sum = sha256.Sum256(buf[:copy(buf[:], token)])
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
+	hex.Encode(h[:], sum[:])
 }
 
 // subkeys derives from each secret in use (Config.Secrets, or Secret) the

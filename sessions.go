@@ -5,8 +5,12 @@ package authkit
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"net/http"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/authkit/authkit/internal/useragent"
 )
@@ -22,7 +26,9 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 	if len(token) > maxTokenLen {
 		return nil, errInvalidSession
 	}
-	s, u, err := k.sessionAndUser(ctx, hashToken(token))
+	c := new(caller)
+	hashTokenInto(&c.hash, token)
+	s, u, err := k.sessionAndUser(ctx, c.tokenHash())
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidSession
 	}
@@ -40,7 +46,8 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 		}
 	}
 	s.AccessGroupKeys = u.AccessGroups
-	return &caller{session: s, user: u}, nil
+	c.session, c.user = s, u
+	return c, nil
 }
 
 // signUpSession signs a new account in, under the stamp it was made with.
@@ -178,14 +185,59 @@ func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error
 	return nil
 }
 
-// caller is who an authenticated request comes from.
+// caller is who an authenticated request comes from. Once the request is
+// signed in (attach), it is the request's context too: the context whose
+// value under ctxKey is the caller, which makes the session middlewares'
+// work one allocation, with r.WithContext the second.
 type caller struct {
-	session Session
-	user    User
+	context.Context // the parent; nil until attach
+	session         Session
+	user            User
 	// client is where the request comes from, when the session
-	// middlewares noted it here rather than under clientKey.
-	client    client
-	hasClient bool
+	// middlewares noted it here rather than under clientKey: read from
+	// the request from, by kit, at the first clientIn, since most
+	// requests never ask (clientOf).
+	hasClient  bool
+	from       *http.Request
+	kit        *Kit
+	clientOnce sync.Once
+	client     client
+	// hash is the token's hash as the store keys it, written once
+	// (callerOf) before anything reads it.
+	hash [2 * sha256.Size]byte
+}
+
+// clientOf is where c's request comes from, when the session middlewares
+// noted the request.
+func (c *caller) clientOf() (client, bool) {
+	if !c.hasClient {
+		return client{}, false
+	}
+	c.clientOnce.Do(func() { c.client = c.kit.clientFor(c.from) })
+	return c.client, true
+}
+
+// Value is the caller under ctxKey, else the parent's value.
+func (c *caller) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// attach is ctx with c as its caller: c itself, the first time.
+func (c *caller) attach(ctx context.Context) context.Context {
+	if c.Context == nil {
+		c.Context = ctx
+		return c
+	}
+	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// tokenHash is c.hash as a string, without a copy: c.hash is never
+// written again, and c lives as long as the string does.
+func (c *caller) tokenHash() string {
+	return unsafe.String(&c.hash[0], len(c.hash))
 }
 
 // sessionAndUser finds the session with that token hash and its user: in

@@ -43,7 +43,7 @@ func (r Resolver) IP(remoteAddr string, forwardedFor []string) string {
 		return host
 	}
 	if !r.trusted(peer) {
-		return peer.String()
+		return hopString(remoteAddr, peer)
 	}
 	for i := len(forwardedFor) - 1; i >= 0; i-- {
 		list := strings.Split(forwardedFor[i], ",")
@@ -81,6 +81,22 @@ func parseHop(s string) (netip.Addr, bool) {
 		return a.Unmap().WithZone(""), true
 	}
 	return netip.Addr{}, false
+}
+
+// hopString is a, as hop (an address as parseHop reads it) writes it when
+// hop writes it as a.String() would: a part of hop, not a new string, on
+// the path of every request ("192.0.2.1:1234" is "192.0.2.1").
+func hopString(hop string, a netip.Addr) string {
+	var buf [64]byte
+	canonical := a.AppendTo(buf[:0])
+	host := hop
+	if h, _, err := net.SplitHostPort(hop); err == nil {
+		host = h
+	}
+	if host == string(canonical) {
+		return host
+	}
+	return a.String()
 }
 
 // Block names the client an address belongs to, for counting requests per
