@@ -159,16 +159,40 @@ func (k *Kit) SaveSession(w http.ResponseWriter, r *http.Request, in SignIn) err
 var errForeignSignIn = newError(CodeOriginNotAllowed, "A sign-in from a page this app does not allow was refused.")
 
 // carry saves in's session in the carrier and the browser as a device of
-// the account.
+// the account. A browser carries one session: the one it carried before
+// is ended, or it would live on where nobody can present it to sign it
+// out (a confirmed email change, a second sign-in, a switch of account).
 func (k *Kit) carry(w http.ResponseWriter, r *http.Request, in SignIn) error {
 	k.rememberDevice(w, r, in.User.ID)
 	if !k.carrier.saves {
 		return nil
 	}
+	replaced := k.carrier.carrier.Token(r)
 	if err := k.carrier.carrier.Save(w, r, in.Token, in.Session.ExpiresAt); err != nil {
 		return internalError(err)
 	}
+	if replaced != "" && replaced != in.Token && len(replaced) <= maxTokenLen {
+		k.endReplaced(r.Context(), replaced)
+	}
 	return nil
+}
+
+// endReplaced ends the session of token, which a browser carried until a
+// new sign-in replaced it. A failure is logged, not answered: the sign-in
+// holds, and the replaced session ends at its expiry as before.
+func (k *Kit) endReplaced(ctx context.Context, token string) {
+	s, err := k.store.SessionByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return
+	}
+	if err == nil {
+		_, err = k.store.DeleteSession(ctx, s.UserID, s.ID)
+	}
+	if err != nil {
+		k.log.ErrorContext(ctx, "authkit: ending the session a sign-in replaced", "err", err)
+		return
+	}
+	k.event(ctx, "session replaced by a new sign-in in the same browser", s.UserID)
 }
 
 // ClearSession makes w's browser carry no session, as the kit's sign-out

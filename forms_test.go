@@ -389,8 +389,20 @@ func TestFormsAccount(t *testing.T) {
 
 		q := h.follow(h.link(newEmail))
 		require.Equal(t, "change-email", q.Get("action"))
+		before := home.cookie(authkit.SessionCookie)
 		requirePage(t, home.submit("grant", url.Values{"key": {q.Get("access_token")}}), pageHome, nil)
 		require.Equal(t, newEmail, who(home))
+		requireStatusCode(t, h.get(api+"user", before), http.StatusUnauthorized, "invalid_session_token")
+	})
+
+	t.Run("a second sign-in in one browser ends the session it replaces", func(t *testing.T) {
+		v := signIn(newEmail, newPassword)
+		first := v.cookie(authkit.SessionCookie)
+		requirePage(t, v.submit("signin-email", url.Values{"email": {newEmail}, "password": {newPassword}}), pageHome, nil)
+		require.NotEqual(t, first, v.cookie(authkit.SessionCookie))
+		requireStatusCode(t, h.get(api+"user", first), http.StatusUnauthorized, "invalid_session_token")
+		require.Equal(t, newEmail, who(v))
+		requirePage(t, v.submit("signout", url.Values{}), pageBye, sent("signout"))
 	})
 
 	t.Run("change the phone number, confirmed by the texted code", func(t *testing.T) {
