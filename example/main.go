@@ -42,7 +42,9 @@
 //
 // AUTHKIT_SECRET (at least 32 characters) becomes Config.Secret: set it, the
 // same everywhere, to run several instances or keep SMS codes and OAuth
-// sign-ins in flight across a restart.
+// sign-ins in flight across a restart. To rotate it, set AUTHKIT_SECRETS
+// instead: the new secret, a comma, the old one (Config.Secrets); once what
+// the old one made has expired, set AUTHKIT_SECRET to the new one alone.
 //
 // -admin-email (or AUTHKIT_ADMIN_EMAIL) names the app's administrator: that
 // address's account is in the "admin" access group, made so at sign-up or,
@@ -313,13 +315,13 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		return nil, nil, err
 	}
 
-	secret, err := secretFromEnv(getenv)
+	secrets, err := secretsFromEnv(getenv)
 	if err != nil {
 		return nil, nil, err
 	}
 	var adminEmail string // -admin-email as the kit writes it; set by makeAdmin
 	kit, err := authkit.New(authkit.Config{
-		Secret:      secret,
+		Secrets:     secrets,
 		Store:       store,
 		Mailer:      mailer,
 		PublicURL:   o.publicURL,
@@ -369,18 +371,31 @@ func baseURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// secretFromEnv reads AUTHKIT_SECRET: at least 32 characters, the same on
-// every instance, so that SMS codes and OAuth sign-ins in flight survive a
-// restart and work on any instance. Unset, the kit makes one per process.
-func secretFromEnv(getenv func(string) string) ([]byte, error) {
-	s := getenv("AUTHKIT_SECRET")
-	if s == "" {
+// secretsFromEnv reads AUTHKIT_SECRET, or AUTHKIT_SECRETS while a secret
+// is rotated (the new one first, then the old, comma-separated): each at
+// least 32 characters, the same on every instance, so that SMS codes and
+// OAuth sign-ins in flight survive a restart and work on any instance.
+// Unset, the kit makes one per process.
+func secretsFromEnv(getenv func(string) string) ([][]byte, error) {
+	one, many := getenv("AUTHKIT_SECRET"), getenv("AUTHKIT_SECRETS")
+	if one != "" && many != "" {
+		return nil, errors.New("AUTHKIT_SECRET and AUTHKIT_SECRETS are both set: set AUTHKIT_SECRETS (new,old) while rotating, AUTHKIT_SECRET otherwise")
+	}
+	name, list := "AUTHKIT_SECRET", []string{one}
+	if many != "" {
+		name, list = "AUTHKIT_SECRETS", strings.Split(many, ",")
+	}
+	if list[0] == "" {
 		return nil, nil
 	}
-	if len(s) < 32 {
-		return nil, fmt.Errorf("AUTHKIT_SECRET has %d characters; it needs at least 32 random ones (openssl rand -base64 32)", len(s))
+	var out [][]byte
+	for i, s := range list {
+		if s = strings.TrimSpace(s); len(s) < 32 {
+			return nil, fmt.Errorf("%s: secret %d has %d characters; each needs at least 32 random ones (openssl rand -base64 32)", name, i+1, len(s))
+		}
+		out = append(out, []byte(strings.TrimSpace(s)))
 	}
-	return []byte(s), nil
+	return out, nil
 }
 
 // smtpHelp says how to configure mail; it ends every SMTP configuration error.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,23 +361,40 @@ func TestBaseURL(t *testing.T) {
 	}
 }
 
-func TestSecretFromEnv(t *testing.T) {
-	env := func(v string) func(string) string {
+func TestSecretsFromEnv(t *testing.T) {
+	const a, b = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	env := func(one, many string) func(string) string {
 		return func(name string) string {
-			if name == "AUTHKIT_SECRET" {
-				return v
-			}
-			return ""
+			return map[string]string{"AUTHKIT_SECRET": one, "AUTHKIT_SECRETS": many}[name]
 		}
 	}
-	if s, err := secretFromEnv(env("")); err != nil || s != nil {
-		t.Errorf("unset: %q, %v; want none: the kit makes one", s, err)
-	}
-	if s, err := secretFromEnv(env("0123456789abcdef0123456789abcdef")); err != nil || len(s) != 32 {
-		t.Errorf("32 characters: %q, %v", s, err)
-	}
-	if _, err := secretFromEnv(env("short")); err == nil || !strings.Contains(err.Error(), "AUTHKIT_SECRET") {
-		t.Errorf("a short secret: %v; want an error naming AUTHKIT_SECRET", err)
+	for _, tc := range []struct {
+		name, one, many string
+		want            []string
+		err             string
+	}{
+		{"unset: the kit makes one", "", "", nil, ""},
+		{"one", a, "", []string{a}, ""},
+		{"rotating", "", b + ", " + a, []string{b, a}, ""},
+		{"a short one", "short", "", nil, "AUTHKIT_SECRET: secret 1 has 5 characters"},
+		{"a short old one", "", b + ",short", nil, "AUTHKIT_SECRETS: secret 2 has 5 characters"},
+		{"an empty old one", "", b + ",", nil, "AUTHKIT_SECRETS: secret 2 has 0 characters"},
+		{"both", a, b, nil, "both set"},
+	} {
+		got, err := secretsFromEnv(env(tc.one, tc.many))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v; want an error with %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		var gotS []string
+		for _, s := range got {
+			gotS = append(gotS, string(s))
+		}
+		if err != nil || !slices.Equal(gotS, tc.want) {
+			t.Errorf("%s: %q, %v; want %q", tc.name, gotS, err, tc.want)
+		}
 	}
 	clearSMTPEnv(t)
 	t.Setenv("AUTHKIT_SECRET", "short")
