@@ -1,0 +1,91 @@
+package useragent
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// corpus returns the headers of testdata/useragents.txt.
+func corpus(tb testing.TB) []string {
+	tb.Helper()
+	f, err := os.Open("testdata/useragents.txt")
+	require.NoError(tb, err)
+	defer f.Close()
+	var headers []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			headers = append(headers, line)
+		}
+	}
+	require.NoError(tb, sc.Err())
+	return headers
+}
+
+// uap parses header with uap-go alone.
+func uap(header string) Result {
+	if len(header) > maxLen {
+		header = header[:maxLen]
+	}
+	return regexes.parse(header)
+}
+
+// Every header of the corpus the fast path claims parses as uap-go
+// parses it; the share it claims is logged (go test -v).
+func TestFastPathMatchesUAP(t *testing.T) {
+	headers := corpus(t)
+	claimed := 0
+	for _, h := range headers {
+		got, ok := parseFast(h)
+		if !ok {
+			continue
+		}
+		claimed++
+		require.Equal(t, uap(h), got, "%s", h)
+	}
+	t.Logf("the fast path reads %d of the corpus's %d headers (%.0f%%)",
+		claimed, len(headers), 100*float64(claimed)/float64(len(headers)))
+	require.Greater(t, claimed, len(headers)/2, "the fast path should read most of the corpus")
+}
+
+// The shapes the fast path is for are claimed: a change that makes it
+// give them up silently would undo its point.
+func TestFastPathClaims(t *testing.T) {
+	for _, h := range []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1.1 Safari/605.1.15",
+		"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+		"Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/129.0.6668.81 Mobile Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+	} {
+		_, ok := parseFast(h)
+		require.True(t, ok, "%s", h)
+	}
+}
+
+// Whatever header the fast path claims, it parses as uap-go parses it.
+//
+//	go test -run '^$' -fuzz FuzzFastPath ./internal/useragent/
+func FuzzFastPath(f *testing.F) {
+	for _, h := range corpus(f) {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		if len(header) > maxLen {
+			header = header[:maxLen]
+		}
+		if got, ok := parseFast(header); ok {
+			require.Equal(t, uap(header), got, "%q", header)
+		}
+	})
+}
