@@ -15,7 +15,7 @@ package useragent
 //
 //	Mozilla/5.0 (<platform>) <engine and browser tokens>
 //
-// Platforms: Windows NT 10.0; Mac OS X (Intel); Linux, Ubuntu and
+// Platforms: Windows 7 to 11; Mac OS X (Intel); Linux, Ubuntu and
 // Fedora under X11; Chrome OS; Android with the reduced model "K", a
 // Samsung "SM-" model or a Google Pixel; iPhone and iPad. Browsers:
 // Chrome and the Chromium browsers that add one token (Edge, Opera,
@@ -181,13 +181,27 @@ func parsePlatform(s string) (platform, bool) {
 	c := cursor{s: s, ok: true}
 	var p platform
 	switch {
-	case c.try("Windows NT 10.0"):
+	case c.try("Windows NT "):
+		// ua-parser names Windows by release, not by NT version.
+		var os Version
+		switch {
+		case c.try("10.0"):
+			os = version("Windows", "10", "", "")
+		case c.try("6.1"):
+			os = version("Windows", "7", "", "")
+		case c.try("6.2"):
+			os = version("Windows", "8", "", "")
+		case c.try("6.3"):
+			os = version("Windows", "8", "1", "")
+		default:
+			return platform{}, false
+		}
 		// Win64; x64 for 64-bit browsers, WOW64 for 32-bit ones on a
 		// 64-bit Windows, nothing for 32-bit Windows.
 		if !c.try("; Win64; x64") {
 			c.try("; WOW64")
 		}
-		p = platform{kind: desktop, os: version("Windows", "10", "", "")}
+		p = platform{kind: desktop, os: os}
 	case c.try("Macintosh; Intel Mac OS X "):
 		// 10_15_7 from Chrome and Safari, 10.15 from Firefox.
 		sep := byte('_')
@@ -290,14 +304,30 @@ func androidModel(c *cursor) string {
 	return "Samsung SM-" + m
 }
 
-// buildID consumes an Android build ID such as UP1A.231005.007.
+// buildID consumes an Android build ID of the shape of UP1A.231005.007
+// (the shape of every release since Android 9): two capital letters, two
+// capital letters or digits, a date and a number. Looser IDs are left to
+// uap-go, whose regexes look for browser names in such places ("U3"
+// followed by a version is UC Browser).
 func buildID(c *cursor) {
-	n := 0
-	for n < len(c.s) && (isAlnum(c.s[n]) || c.s[n] == '.' || c.s[n] == '_') {
-		n++
-	}
-	if n == 0 {
+	const n = len("UP1A.231005.007")
+	if len(c.s) < n {
 		c.ok = false
+		return
+	}
+	id := c.s[:n]
+	for i := range n {
+		b := id[i]
+		switch {
+		case i < 2:
+			c.ok = c.ok && 'A' <= b && b <= 'Z'
+		case i < 4:
+			c.ok = c.ok && ('A' <= b && b <= 'Z' || '0' <= b && b <= '9')
+		case i == 4 || i == 11:
+			c.ok = c.ok && b == '.'
+		default:
+			c.ok = c.ok && '0' <= b && b <= '9'
+		}
 	}
 	c.s = c.s[n:]
 }

@@ -89,3 +89,59 @@ func FuzzFastPath(f *testing.F) {
 		}
 	})
 }
+
+// shapes are the headers the fast path reads, with {os}, {model} and {v}
+// for FuzzFastPathShapes to fill: the parts where a header differs from
+// another of its shape, and where uap-go's regexes might part ways with
+// the fast path.
+var shapes = []string{
+	"Mozilla/5.0 (Linux; Android {os}; {model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v} Mobile Safari/537.36",
+	"Mozilla/5.0 (Linux; Android {os}; {model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v} Safari/537.36",
+	"Mozilla/5.0 (Linux; Android {os}; {model} Build/{v}; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/131.0.6778.135 Mobile Safari/537.36",
+	"Mozilla/5.0 (Linux; Android {os}; {model}) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/{v} Chrome/125.0.0.0 Mobile Safari/537.36",
+	"Mozilla/5.0 (Linux; Android {os}; {model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 {v}",
+	"Mozilla/5.0 (Macintosh; Intel Mac OS X {os}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{v} Safari/605.1.15",
+	"Mozilla/5.0 (Macintosh; Intel Mac OS X {os}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v} Safari/537.36 {model}",
+	"Mozilla/5.0 (iPhone; CPU iPhone OS {os} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) {model}/{v} Mobile/15E148 Safari/604.1",
+	"Mozilla/5.0 (iPad; CPU OS {os} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) {model}/{v} Mobile/15E148 Safari/605.1.15",
+	"Mozilla/5.0 (X11; CrOS {model} {os}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v} Safari/537.36",
+	"Mozilla/5.0 (Windows NT {os}; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v} Safari/537.36 {model}",
+	"Mozilla/5.0 ({model}; rv:{v}) Gecko/20100101 Firefox/{v}",
+	"Mozilla/5.0 (Android {os}; {model}; rv:{v}) Gecko/{v} Firefox/{v}",
+}
+
+// Whatever the fast path claims among headers of its shapes with fuzzed
+// versions and models, it parses as uap-go does.
+//
+//	go test -run '^$' -fuzz FuzzFastPathShapes ./internal/useragent/
+func FuzzFastPathShapes(f *testing.F) {
+	seeds := []struct{ os, model, v string }{
+		{"10", "K", "131.0.0.0"},
+		{"14", "SM-S918B", "25.0"},
+		{"14", "SAMSUNG SM-A536B", "UP1A.231005.007"},
+		{"15", "Pixel 9 Pro XL", "138.0.7204.63"},
+		{"10_15_7", "Edg/131.0.2903.86", "18.1.1"},
+		{"10.15", "X11; Ubuntu; Linux x86_64", "133.0"},
+		{"17_4_1", "CriOS", "124.0.6367.88"},
+		{"18_5", "FxiOS", "141.1"},
+		{"14541.0.0", "x86_64", "131.0.0.0"},
+		{"10.0", "OPR/116.0.0.0", "131.0.0.0"},
+		{"14", "Mobile", "125.0"},
+		{"13", "Pixel 7a", "EdgA/124.0.0.0"},
+	}
+	for _, s := range seeds {
+		for i := range shapes {
+			f.Add(uint8(i), s.os, s.model, s.v)
+		}
+	}
+	f.Fuzz(func(t *testing.T, shape uint8, os, model, v string) {
+		header := strings.NewReplacer("{os}", os, "{model}", model, "{v}", v).
+			Replace(shapes[int(shape)%len(shapes)])
+		if len(header) > maxLen {
+			header = header[:maxLen]
+		}
+		if got, ok := parseFast(header); ok {
+			require.Equal(t, uap(header), got, "%q", header)
+		}
+	})
+}
