@@ -263,8 +263,9 @@ func parsePlatform(s string) (platform, bool) {
 		return platform{}, false
 	}
 	if (p.kind == desktop || p.kind == androidFirefox) && c.try("; rv:") {
-		v := c.version('.', 2, 2)
-		p.rv = v[0] + "." + v[1]
+		rest := c.s
+		c.version('.', 2, 2)
+		p.rv = rest[:len(rest)-len(c.s)]
 	}
 	c.end()
 	return p, c.ok
