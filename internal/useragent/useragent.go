@@ -9,9 +9,7 @@
 //	"device": {"family": "Other", "major": "0", "minor": "0", "patch": "0"}
 package useragent
 
-import (
-	"github.com/ua-parser/uap-go/uaparser"
-)
+import "github.com/ua-parser/uap-go/uaparser"
 
 // Version is a family and its version, each part a non-empty string.
 type Version struct {
