@@ -273,8 +273,8 @@ func parsePlatform(s string) (platform, bool) {
 
 // androidModel reads the device model of an Android platform and returns
 // the device family uap-go gives it: "K" (Chrome's reduced User-Agent),
-// a Samsung "SM-" model of five or six letters and digits, with or
-// without a "SAMSUNG " before it, or a Google Pixel.
+// a Samsung "SM-" model of four to six capital letters and digits, with
+// or without a "SAMSUNG " before it, or a Google Pixel.
 func androidModel(c *cursor) string {
 	switch {
 	case c.try("K"):
@@ -296,13 +296,20 @@ func androidModel(c *cursor) string {
 		}
 		return model
 	}
-	c.try("SAMSUNG ")
+	brand := c.try("SAMSUNG ")
+	model := c.s
 	c.lit("SM-")
 	m := c.word()
-	if len(m) < 5 || len(m) > 6 || strings.ToUpper(m) != m {
+	model = model[:len(model)-len(c.s)]
+	if len(m) < 4 || len(m) > 6 || strings.ToUpper(m) != m {
 		c.ok = false
 	}
-	return "Samsung SM-" + m
+	// uap-go names the four-letter models of Samsung's tablets (SM-X710)
+	// without the brand unless the header gives it or a build ID.
+	if len(m) == 4 && !brand && !strings.HasPrefix(c.s, " Build/") {
+		return model
+	}
+	return "Samsung " + model
 }
 
 // buildID consumes an Android build ID of the shape of UP1A.231005.007

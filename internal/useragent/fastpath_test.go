@@ -128,6 +128,8 @@ func FuzzFastPathShapes(f *testing.F) {
 		{"10.0", "OPR/116.0.0.0", "131.0.0.0"},
 		{"14", "Mobile", "125.0"},
 		{"13", "Pixel 7a", "EdgA/124.0.0.0"},
+		{"11", "SM-X710", "26.0"},
+		{"14", "SAMSUNG SM-T870", "AP2A.240805.005"},
 	}
 	for _, s := range seeds {
 		for i := range shapes {
