@@ -123,17 +123,25 @@ func requireComplete(t *testing.T, r useragent.Result) {
 }
 
 func BenchmarkParse(b *testing.B) {
-	b.Run("cached", func(b *testing.B) {
+	b.Run("fast path", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			useragent.Parse(chromeMac)
 		}
 	})
-	b.Run("uncached", func(b *testing.B) {
+	// Vivaldi's token keeps the header from the fast path.
+	vivaldi := chromeMac + " Vivaldi/6.9.3447.54"
+	b.Run("uap-go cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			useragent.Parse(vivaldi)
+		}
+	})
+	b.Run("uap-go uncached", func(b *testing.B) {
 		b.ReportAllocs()
 		headers := make([]string, 4096) // more than the cache holds
 		for i := range headers {
-			headers[i] = chromeMac + " build/" + strconv.Itoa(i)
+			headers[i] = vivaldi + " build/" + strconv.Itoa(i)
 		}
 		i := 0
 		for b.Loop() {
