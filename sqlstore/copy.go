@@ -229,13 +229,18 @@ func Copy(ctx context.Context, src, dst *Store, opts CopyOptions) (CopyResult, e
 		if slices.ContainsFunc(dstCounts, func(n int64) bool { return n > 0 }) && !opts.Force {
 			return CopyResult{}, fmt.Errorf("%w (%s): copy into an empty database, or empty this one with --force", ErrTargetNotEmpty, describeCounts(dstCounts))
 		}
-		if err := startCopyState(ctx, src, dst, srcCounts); err != nil {
+		if err := markTarget(ctx, src, dst); err != nil {
 			return CopyResult{}, err
 		}
 		if slices.ContainsFunc(dstCounts, func(n int64) bool { return n > 0 }) {
 			if err := emptyTables(ctx, dst); err != nil {
 				return CopyResult{}, err
 			}
+		}
+		// Only now is the mark one to resume from: a copy stopped while
+		// emptying leaves a target with rows, which wants --force again.
+		if err := recordSourceCounts(ctx, dst, srcCounts); err != nil {
+			return CopyResult{}, err
 		}
 	}
 	for i, t := range copyTables {
@@ -383,7 +388,7 @@ func readCopyState(ctx context.Context, dst *Store) (map[string]int64, error) {
 	}
 	var raw string
 	err = dst.db.QueryRowContext(ctx, "SELECT source_counts FROM "+copyStateTable).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && raw == "") {
 		return nil, nil // marked, but stopped before it began: start again
 	}
 	if err != nil {
@@ -396,28 +401,22 @@ func readCopyState(ctx context.Context, dst *Store) (map[string]int64, error) {
 	return counts, nil
 }
 
-// startCopyState marks dst as being filled from src, with src's counts,
+// markTarget marks dst as being filled, with no source counts yet,
 // after checking that src does not see the mark (the same database).
-func startCopyState(ctx context.Context, src, dst *Store, counts []int64) error {
-	m := map[string]int64{}
-	for i, t := range copyTables {
-		m[t.name] = counts[i]
-	}
-	raw, _ := json.Marshal(m)
+func markTarget(ctx context.Context, src, dst *Store) error {
 	b := make([]byte, 16)
 	rand.Read(b)
 	nonce := hex.EncodeToString(b)
-	stmts := []string{
+	for _, stmt := range []string{
 		"CREATE TABLE IF NOT EXISTS " + copyStateTable + " (nonce VARCHAR(64) NOT NULL, source_counts TEXT NOT NULL, started_at BIGINT NOT NULL)",
 		"DELETE FROM " + copyStateTable,
-	}
-	for _, s := range stmts {
-		if _, err := dst.db.ExecContext(ctx, s); err != nil {
+	} {
+		if _, err := dst.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("sqlstore: copy: marking the target: %w", err)
 		}
 	}
-	if _, err := dst.db.ExecContext(ctx, rebind(dst.dialect, "INSERT INTO "+copyStateTable+" (nonce, source_counts, started_at) VALUES (?, ?, ?)"),
-		nonce, string(raw), time.Now().UnixMilli()); err != nil {
+	if _, err := dst.db.ExecContext(ctx, rebind(dst.dialect, "INSERT INTO "+copyStateTable+" (nonce, source_counts, started_at) VALUES (?, '', ?)"),
+		nonce, time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("sqlstore: copy: marking the target: %w", err)
 	}
 	if exists, err := src.hasTable(ctx, copyStateTable); err == nil && exists {
@@ -426,6 +425,20 @@ func startCopyState(ctx context.Context, src, dst *Store, counts []int64) error 
 			dst.db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+copyStateTable)
 			return fmt.Errorf("%w: give --to another database than --from", ErrSameDatabase)
 		}
+	}
+	return nil
+}
+
+// recordSourceCounts writes src's row counts into dst's mark: from then
+// on, a copy into dst resumes, if src still has those counts.
+func recordSourceCounts(ctx context.Context, dst *Store, counts []int64) error {
+	m := map[string]int64{}
+	for i, t := range copyTables {
+		m[t.name] = counts[i]
+	}
+	raw, _ := json.Marshal(m)
+	if _, err := dst.db.ExecContext(ctx, rebind(dst.dialect, "UPDATE "+copyStateTable+" SET source_counts = ?"), string(raw)); err != nil {
+		return fmt.Errorf("sqlstore: copy: marking the target: %w", err)
 	}
 	return nil
 }
