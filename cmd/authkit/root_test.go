@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"time"
+
+	"github.com/authkit/authkit"
 	"path/filepath"
 	"testing"
 
@@ -32,4 +36,26 @@ func TestUsage(t *testing.T) {
 	require.Contains(t, r.stdout, "runs none of the host app's hooks")
 	r = ok(t, cli(t, nil, "", "users", "delete", "--help"))
 	require.Contains(t, r.stdout, "Hooks.BeforeDeleteUser cannot stop the delete")
+}
+
+// TestLeavesQueuedMessages: the app's queued messages are the app's to
+// deliver. The command's Kit starts no courier (which would take them and
+// fail them through its mailer, which sends nothing).
+func TestLeavesQueuedMessages(t *testing.T) {
+	dsn := migrated(t)
+	s := store(t, dsn)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	require.NoError(t, s.CreateIntent(ctx, authkit.Intent{
+		ID: "queued", Kind: "signup", To: "a@example.com", State: authkit.IntentPending,
+		NextAt: now.Add(-time.Minute), CreatedAt: now, UpdatedAt: now,
+	}))
+	ok(t, cli(t, nil, "", "--db", dsn, "users", "create", "--email", "b@example.com"))
+	ok(t, cli(t, nil, "", "--db", dsn, "users", "list"))
+	ok(t, cli(t, nil, "", "--db", dsn, "cleanup"))
+	claimed, err := s.ClaimIntents(ctx, "test", now, now.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1, "still due")
+	require.Equal(t, 1, claimed[0].Tries, "no try before this claim")
+	require.Empty(t, claimed[0].LastError)
 }
