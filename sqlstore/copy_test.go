@@ -260,10 +260,12 @@ func TestCopyFullSize(t *testing.T) {
 		users, err = strconv.Atoi(v)
 		require.NoError(t, err)
 	}
-	// Filled through a 1 GiB page cache (random keys into big indexes
-	// crawl through the default 2 MiB), then opened as the command would.
+	// Filled through one connection with a 1 GiB page cache (random keys
+	// into big indexes crawl through the default 2 MiB, and each
+	// connection's cache is its own), then opened as the command would.
 	path := filepath.Join(t.TempDir(), "source.db")
 	gen := open(t, "file:"+path+"?_pragma=cache_size(-1048576)")
+	gen.DB().SetMaxOpenConns(1)
 	start := time.Now()
 	require.NoError(t, sqlstore.Generate(context.Background(), gen, users, 2*users))
 	t.Logf("generated %d users and %d sessions in %v", users, 2*users, time.Since(start).Round(time.Second))
