@@ -24,7 +24,7 @@
 //	1  failed: the database could not be reached or a write failed
 //	2  usage: a bad command, flag or value (an invalid email, a weak password, an email taken)
 //	3  not found: no such user or session
-//	4  incomplete: an import skipped rows (see its report)
+//	4  incomplete: an import left rows out (refused ones, or duplicates with --duplicates report)
 //	5  refused, to keep data safe: a copy into a database with data, from a source in use,
 //	   or a delete without --yes
 //	6  schema: the database is not at this command's schema version (run authkit migrate),

@@ -34,7 +34,7 @@ const exitCodesHelp = `Exit codes:
   1    failed: the database could not be reached, or a write failed
   2    usage: a bad command, flag or value (an invalid email, a weak password, an email taken)
   3    not found: no such user or session
-  4    incomplete: an import skipped rows (see its report)
+  4    incomplete: an import left rows out (refused ones, or duplicates with --duplicates report)
   5    refused, to keep data safe: a copy into a database with data or from a source
        in use, a delete without --yes
   6    schema: the database is not at this command's schema version (run authkit migrate),
@@ -128,7 +128,7 @@ the app to deliver.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fail(exitUsage, "%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.PersistentFlags().StringVar(&a.db, "db", "", "the database: a SQLite file `path`, postgres://… or mysql://… (default $AUTHKIT_DB)")
+	root.PersistentFlags().StringVar(&a.db, "db", "", "the database (`DSN`): a SQLite file path, postgres://… or mysql://… (default $AUTHKIT_DB)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log the kit's events (one line per user changed) on stderr")
 	root.AddCommand(a.migrateCmd(), a.usersCmd(), a.sessionsCmd(), a.copyCmd(), a.cleanupCmd(), a.secretCmd())
 	root.SetContext(ctx)
