@@ -128,7 +128,7 @@ the app to deliver.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fail(exitUsage, "%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.PersistentFlags().StringVar(&a.db, "db", "", "the database (`DSN`): a SQLite file path, postgres://… or mysql://… (default $AUTHKIT_DB)")
+	root.PersistentFlags().StringVar(&a.db, "db", "", "the database `DSN`: a SQLite file path, postgres://… or mysql://… (default $AUTHKIT_DB)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log the kit's events (one line per user changed) on stderr")
 	root.AddCommand(a.migrateCmd(), a.usersCmd(), a.sessionsCmd(), a.copyCmd(), a.cleanupCmd(), a.secretCmd())
 	root.SetContext(ctx)
