@@ -9,8 +9,8 @@
 //	authkit copy --from ./authkit.db --to postgres://app@db/app
 //
 // The database is --db, or $AUTHKIT_DB: a SQLite file path, postgres://…
-// or mysql://…, as [sqlstore.Open] takes it. AUTHKIT_SECRET is read as the
-// example app reads it.
+// or mysql://…, as [sqlstore.Open] takes it. AUTHKIT_SECRET (or AUTHKIT_SECRETS
+// while rotating) is read as the example app reads it.
 //
 // The command works on the database through the kit's Go API, with no
 // hooks of the host app: a host's Hooks.BeforeDeleteUser does not run for

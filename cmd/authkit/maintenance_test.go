@@ -50,6 +50,11 @@ func TestSecret(t *testing.T) {
 	r := cli(t, map[string]string{"AUTHKIT_SECRET": "short"}, "", "--db", dsn, "users", "list")
 	require.Equal(t, exitUsage, r.code)
 	require.Contains(t, r.stderr, "authkit secret makes one")
+	// While rotating, AUTHKIT_SECRETS, as the example app takes it.
+	ok(t, cli(t, map[string]string{"AUTHKIT_SECRETS": strings.TrimSpace(a) + "," + strings.TrimSpace(b)}, "", "--db", dsn, "users", "list"))
+	r = cli(t, map[string]string{"AUTHKIT_SECRETS": strings.TrimSpace(a), "AUTHKIT_SECRET": strings.TrimSpace(b)}, "", "--db", dsn, "users", "list")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "both set")
 }
 
 func TestCleanup(t *testing.T) {

@@ -110,8 +110,8 @@ another system, copies every table to another database, deletes expired
 records and makes secrets.
 
 The database is --db, or $AUTHKIT_DB: a SQLite file path, postgres://… or
-mysql://…, as the example app takes it. AUTHKIT_SECRET, when set, must have
-at least 32 characters, as for the app.
+mysql://…, as the example app takes it. AUTHKIT_SECRET (or AUTHKIT_SECRETS
+while rotating), when set, is read and checked as the example app reads it.
 
 The command runs none of the host app's hooks: a Hooks.BeforeDeleteUser does
 not run for "users delete", nor AfterPasswordChange for "users set-password".
@@ -268,7 +268,7 @@ func (a *app) open(ctx context.Context, o kitOptions) (kit *authkit.Kit, s *sqls
 		s.Close()
 		return nil, nil, nil, err
 	}
-	secret, err := a.secret()
+	secrets, err := a.secrets()
 	if err != nil {
 		s.Close()
 		return nil, nil, nil, err
@@ -284,7 +284,7 @@ func (a *app) open(ctx context.Context, o kitOptions) (kit *authkit.Kit, s *sqls
 		// No link is made: these only satisfy New.
 		PublicURL:   "http://localhost/",
 		RedirectURL: "http://localhost/",
-		Secret:      secret,
+		Secrets:     secrets,
 		Logger:      slog.New(quietCourier{slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})}),
 	}
 	if o.sessionIdle > 0 {
@@ -304,17 +304,29 @@ func (a *app) open(ctx context.Context, o kitOptions) (kit *authkit.Kit, s *sqls
 	}, nil
 }
 
-// secret reads AUTHKIT_SECRET as the example app does; unset, the Kit
-// draws one (the commands keep nothing that needs it).
-func (a *app) secret() ([]byte, error) {
-	s := a.getenv("AUTHKIT_SECRET")
-	if s == "" {
+// secrets reads AUTHKIT_SECRET, or AUTHKIT_SECRETS (new,old) while a
+// secret is rotated, as the example app does, for Config.Secrets; unset,
+// the Kit draws one (the commands keep nothing that needs it).
+func (a *app) secrets() ([][]byte, error) {
+	one, many := a.getenv("AUTHKIT_SECRET"), a.getenv("AUTHKIT_SECRETS")
+	if one != "" && many != "" {
+		return nil, fail(exitUsage, "AUTHKIT_SECRET and AUTHKIT_SECRETS are both set: set AUTHKIT_SECRETS (new,old) while rotating, AUTHKIT_SECRET otherwise")
+	}
+	name, list := "AUTHKIT_SECRET", []string{one}
+	if many != "" {
+		name, list = "AUTHKIT_SECRETS", strings.Split(many, ",")
+	}
+	if list[0] == "" {
 		return nil, nil
 	}
-	if len(s) < 32 {
-		return nil, fail(exitUsage, "AUTHKIT_SECRET has %d characters; it needs at least 32 random ones (authkit secret makes one)", len(s))
+	var out [][]byte
+	for i, s := range list {
+		if s = strings.TrimSpace(s); len(s) < 32 {
+			return nil, fail(exitUsage, "%s: secret %d has %d characters; each needs at least 32 random ones (authkit secret makes one)", name, i+1, len(s))
+		}
+		out = append(out, []byte(s))
 	}
-	return []byte(s), nil
+	return out, nil
 }
 
 // kitError turns an error of the Kit into the command's: user_not_found
