@@ -27,47 +27,7 @@ const altogicVersion = "2.3.9"
 // client, it skips, unless AUTHKIT_TEST_CLIENT=1 (as in CI) makes that a
 // failure.
 func TestAltogicClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping the Altogic client suite, which runs node")
-	}
-	required := os.Getenv("AUTHKIT_TEST_CLIENT") == "1"
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if required {
-			t.Fatalf(format+" (AUTHKIT_TEST_CLIENT=1 requires the client suite)", args...)
-		}
-		t.Skipf(format+"; skipping the Altogic client suite (set AUTHKIT_TEST_CLIENT=1 to make this a failure)", args...)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node is not on PATH: %v", err)
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		unavailable("npm is not on PATH: %v", err)
-	}
-	dir, err := filepath.Abs(filepath.Join("..", "compat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "client.test.mjs")); err != nil {
-		t.Fatalf("the client suite is missing: %v", err)
-	}
-
-	if v := installedAltogic(dir); v != altogicVersion {
-		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "install", "--no-package-lock", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Logf("npm install in %s:\n%s", dir, out)
-			unavailable("npm install in %s failed: %v", dir, err)
-		}
-		if v := installedAltogic(dir); v != altogicVersion {
-			t.Fatalf("after npm install, compat/node_modules/altogic is version %q, want %s", v, altogicVersion)
-		}
-	}
+	node, dir := altogicSuite(t)
 
 	// The server's URL must be known before the app is built: links in mail
 	// and the redirect URL are absolute.
@@ -99,11 +59,18 @@ func TestAltogicClient(t *testing.T) {
 		}
 	})
 
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	runNode(t, node, dir, "client.test.mjs", "AUTHKIT_URL="+base)
+}
+
+// runNode runs node's test runner on the file script of dir, with env
+// added to the environment, and logs what it prints.
+func runNode(t *testing.T, node, dir, script string, env ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "client.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "AUTHKIT_URL="+base, "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	cmd.WaitDelay = 10 * time.Second
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
@@ -118,14 +85,14 @@ func TestAltogicClient(t *testing.T) {
 		}
 		io.Copy(io.Discard, pr) // drain whatever a too long line left
 	}()
-	err = cmd.Run()
+	err := cmd.Run()
 	pw.Close()
 	<-streamed
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		t.Fatalf("node --test client.test.mjs did not finish within the time limit: %v", err)
+		t.Fatalf("node --test %s did not finish within the time limit: %v", script, err)
 	case err != nil:
-		t.Fatalf("node --test client.test.mjs (in %s, AUTHKIT_URL=%s) failed: %v", dir, base, err)
+		t.Fatalf("node --test %s (in %s, %s) failed: %v", script, dir, env, err)
 	}
 }
 
@@ -164,4 +131,53 @@ func (c *consoleBuffer) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.buf.String()
+}
+
+// altogicSuite finds node and the client suite's directory (../compat),
+// with altogic@2.3.9 installed there by npm when it is not. Without node or
+// npm, or when npm cannot install the client, the test skips, unless
+// AUTHKIT_TEST_CLIENT=1 (as in CI) makes that a failure.
+func altogicSuite(t *testing.T) (node, dir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the Altogic client suite, which runs node")
+	}
+	required := os.Getenv("AUTHKIT_TEST_CLIENT") == "1"
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		if required {
+			t.Fatalf(format+" (AUTHKIT_TEST_CLIENT=1 requires the client suite)", args...)
+		}
+		t.Skipf(format+"; skipping the Altogic client suite (set AUTHKIT_TEST_CLIENT=1 to make this a failure)", args...)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		unavailable("node is not on PATH: %v", err)
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		unavailable("npm is not on PATH: %v", err)
+	}
+	if dir, err = filepath.Abs(filepath.Join("..", "compat")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "client.test.mjs")); err != nil {
+		t.Fatalf("the client suite is missing: %v", err)
+	}
+
+	if v := installedAltogic(dir); v != altogicVersion {
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "install", "--no-package-lock", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Logf("npm install in %s:\n%s", dir, out)
+			unavailable("npm install in %s failed: %v", dir, err)
+		}
+		if v := installedAltogic(dir); v != altogicVersion {
+			t.Fatalf("after npm install, compat/node_modules/altogic is version %q, want %s", v, altogicVersion)
+		}
+	}
+	return node, dir
 }
