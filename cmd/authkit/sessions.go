@@ -31,11 +31,7 @@ func (a *app) sessionsListCmd() *cobra.Command {
 		Long:  "list prints a user's live sessions, oldest first (Kit.UserSessions). The ID names a session for \"sessions revoke\"; it is no credential.\n\n" + userArgHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				sessions, err := kit.UserSessions(ctx, u.ID)
 				if err != nil {
 					return kitError(err)
@@ -82,11 +78,7 @@ Sessions end at once on every instance of the app.
 			case !all && len(args) == 1:
 				return fail(exitUsage, "name the sessions to end (authkit sessions list %s shows them), or give --all", args[0])
 			}
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				if all {
 					if err := kit.EndSessions(ctx, u.ID); err != nil {
 						return kitError(err)

@@ -46,6 +46,18 @@ func (a *app) withKit(cmd *cobra.Command, f func(ctx context.Context, kit *authk
 	return f(ctx, kit)
 }
 
+// withUser runs f with a kit on the command's database and the user that
+// arg names (see findUser).
+func (a *app) withUser(cmd *cobra.Command, arg string, f func(ctx context.Context, kit *authkit.Kit, u authkit.User) error) error {
+	return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
+		u, err := findUser(ctx, kit, arg)
+		if err != nil {
+			return err
+		}
+		return f(ctx, kit, u)
+	})
+}
+
 // findUser returns the user that arg names: an id, an email or a phone
 // number.
 func findUser(ctx context.Context, kit *authkit.Kit, arg string) (authkit.User, error) {
@@ -200,11 +212,7 @@ func (a *app) usersShowCmd() *cobra.Command {
 		Long:  "show prints a user's fields (never the password hash).\n\n" + userArgHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				if asJSON {
 					return printJSON(a.stdout, userView(u))
 				}
@@ -249,11 +257,7 @@ app's AfterPasswordChange hook does not run, and no notice is sent.
 ` + userArgHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				pw, err := readPassword(a.stdin)
 				if err != nil {
 					return err
@@ -292,11 +296,8 @@ request.
 			if changes > 1 {
 				return fail(exitUsage, "give --set, --clear, or --add and --remove, not several")
 			}
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
+				var err error
 				switch {
 				case set != nil || clear:
 					u, err = kit.SetAccessGroups(ctx, u.ID, set...)
@@ -338,11 +339,7 @@ method until "users enable".
 ` + userArgHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				if err := kit.DisableUser(ctx, u.ID); err != nil {
 					return kitError(err)
 				}
@@ -360,11 +357,7 @@ func (a *app) usersEnableCmd() *cobra.Command {
 		Long:  "enable lets a disabled user sign in again (Kit.EnableUser); the sessions they had stay ended.\n\n" + userArgHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				if err := kit.EnableUser(ctx, u.ID); err != nil {
 					return kitError(err)
 				}
@@ -394,11 +387,7 @@ that in the app, or delete through the app.
 			if !sure {
 				return fail(exitRefused, "deleting a user cannot be undone: add --yes to delete %s", args[0])
 			}
-			return a.withKit(cmd, func(ctx context.Context, kit *authkit.Kit) error {
-				u, err := findUser(ctx, kit, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd, args[0], func(ctx context.Context, kit *authkit.Kit, u authkit.User) error {
 				if err := kit.DeleteUser(ctx, u.ID); err != nil {
 					return kitError(err)
 				}
