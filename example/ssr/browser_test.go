@@ -215,11 +215,7 @@ func browsePhone(t *testing.T, person func(string) *chrome) {
 	b.shot("sign-up")
 	b.do("signing up", chromedp.Submit(chromedp.CSS("#phone")))
 	b.waitText("h1", "Check your phone")
-	check := b.url()
-	b.open(base + "/dev/outbox")
-	b.shot("outbox")
-	code := b.newestCode()
-	b.open(check)
+	code := b.codeFromOutbox(base, "outbox")
 	b.fill("#verify-phone", phone)
 	b.fill("#verify-code", code)
 	b.shot("verify")
@@ -235,10 +231,7 @@ func browsePhone(t *testing.T, person func(string) *chrome) {
 	b.fill("#code-phone", phone)
 	b.do("asking for a code", chromedp.Submit(chromedp.CSS("#code-phone")))
 	b.waitText("body", "a code is on its way")
-	check = b.url()
-	b.open(base + "/dev/outbox")
-	code = b.newestCode()
-	b.open(check)
+	code = b.codeFromOutbox(base, "")
 	b.fill("#phone", phone)
 	b.fill("#code", code)
 	b.do("signing in with the code", chromedp.Submit(chromedp.CSS("#code")))
@@ -251,10 +244,7 @@ func browsePhone(t *testing.T, person func(string) *chrome) {
 	c.fill("#phone", phone)
 	c.do("asking for a reset code", chromedp.Submit(chromedp.CSS("#phone")))
 	c.waitText("body", "a code is on its way")
-	check = c.url()
-	c.open(base + "/dev/outbox")
-	code = c.newestCode()
-	c.open(check)
+	code = c.codeFromOutbox(base, "")
 	c.fill("#phone", phone)
 	c.fill("#code", code)
 	c.fill("#newPassword", bnewpw)
@@ -367,6 +357,21 @@ func (b *chrome) newestLink() string {
 		b.t.Fatal("no link in the outbox")
 	}
 	return link
+}
+
+// codeFromOutbox reads the newest code on base's outbox page, with a
+// screenshot named shot there unless it is "", and comes back to the page
+// it was on, as a person switches to their messages and back.
+func (b *chrome) codeFromOutbox(base, shot string) string {
+	b.t.Helper()
+	here := b.url()
+	b.open(base + "/dev/outbox")
+	if shot != "" {
+		b.shot(shot)
+	}
+	code := b.newestCode()
+	b.open(here)
+	return code
 }
 
 // newestCode is the code of the newest text on the outbox page.
