@@ -47,6 +47,11 @@ func TestMain(m *testing.M) {
 		if err := c.coverage(); err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL: the OpenAPI document's coverage:", err)
 			code = 1
+		} else if path := os.Getenv("AUTHKIT_OPENAPI_REPORT"); path != "" {
+			if err := os.WriteFile(path, c.report(), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				code = 1
+			}
 		} else if testing.Verbose() {
 			fmt.Printf("the OpenAPI document's %d operations and %d codes were all exercised\n", len(c.operations), len(c.codes)-len(unseenCodes))
 		}
@@ -102,6 +107,14 @@ type contract struct {
 	seen      map[opKey]bool // an exchange with this operation was checked
 	succeeded map[opKey]bool // ... and one succeeded
 	seenCodes map[string]bool
+	answers   map[answerKey]bool // every (operation, status, code) answered
+}
+
+// answerKey is one kind of answer of an operation.
+type answerKey struct {
+	op     opKey
+	status int
+	code   string
 }
 
 // theContract builds the validator once for the whole test binary.
@@ -137,7 +150,7 @@ func newContract(raw []byte) (*contract, error) {
 	c := &contract{
 		validator: v, model: &model.Model, options: config.NewValidationOptions(opts...),
 		codes: map[string]int{}, redirectErrors: map[opKey][]string{}, optional: map[opKey]bool{},
-		seen: map[opKey]bool{}, succeeded: map[opKey]bool{}, seenCodes: map[string]bool{},
+		seen: map[opKey]bool{}, succeeded: map[opKey]bool{}, seenCodes: map[string]bool{}, answers: map[answerKey]bool{},
 	}
 	var plain struct {
 		Paths      map[string]map[string]json.RawMessage
@@ -403,12 +416,30 @@ func (c *contract) record(ex exchange) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen[ex.op] = true
+	if ex.resp != nil {
+		c.answers[answerKey{ex.op, ex.resp.StatusCode, ex.code}] = true
+	}
 	if ex.accepted && len(ex.problems) == 0 {
 		c.succeeded[ex.op] = true
 	}
 	if ex.code != "" {
 		c.seenCodes[ex.code] = true
 	}
+}
+
+// report lists every kind of answer each operation gave, for a reader
+// checking the document's lists of answers against what the kit does:
+//
+//	AUTHKIT_OPENAPI_REPORT=/tmp/answers.txt go test .
+func (c *contract) report() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var lines []string
+	for a := range c.answers {
+		lines = append(lines, fmt.Sprintf("%s %s %d %s", a.op.method, a.op.path, a.status, a.code))
+	}
+	slices.Sort(lines)
+	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
 // coverage is an error naming every operation of the document that no
