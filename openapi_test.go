@@ -501,6 +501,8 @@ func TestOpenAPIContractCatchesDrift(t *testing.T) {
 			strings.Replace(signIn, `"accessGroupKeys":[]`, `"accessGroupKeys":[],"hash":"x"`, 1), "hash"},
 		{"a required user field missing", "POST", api + "signin-email", signInBody, 200, nil,
 			strings.Replace(signIn, `"_id":"u1",`, "", 1), "_id"},
+		{"a secret in the user", "GET", api + "user", "", 200, nil,
+			strings.Replace(user, `"provider":"altogic"`, `"provider":"altogic","passwordHash":"$argon2id$..."`, 1), "'not' failed"},
 		{"a null where the client casts", "GET", api + "user", "", 200, nil,
 			strings.Replace(user, `"provider":"altogic"`, `"provider":null`, 1), "provider"},
 		{"a status the operation does not have", "POST", api + "signin-email", signInBody, 201, nil, signIn, "201"},
