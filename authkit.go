@@ -89,6 +89,8 @@ type Kit struct {
 	forms   formSettings
 	hooks   Hooks
 
+	serveOpenAPI bool // Config.ServeOpenAPI
+
 	defaultGroups []string // Config.DefaultAccessGroups, checked
 	limits        limitSettings
 	notices       noticeSettings
@@ -127,6 +129,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureForms,        // Forms; needs the carrier
 		(*Kit).configureProfile,      // ProfileFields, StrictProfile, PublicServerData
 		(*Kit).configureHooks,        // Hooks, DefaultAccessGroups
+		(*Kit).configureOpenAPI,      // ServeOpenAPI
 		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff; starts the courier, so last
 	} {
 		if err := step(k, cfg); err != nil {

@@ -238,6 +238,11 @@ type Config struct {
 	// SessionCookie or a SessionCarrier. Default: off (a form body to the
 	// REST API is 415, as ever).
 	Forms Forms
+	// ServeOpenAPI serves the OpenAPI 3.1 document of the kit's routes
+	// ([OpenAPI]) at /_api/rest/v1/auth/openapi.json, for API explorers
+	// and client generators. Default Off: the routes an app serves are
+	// its business to publish.
+	ServeOpenAPI Switch
 
 	// ProfileFields are the fields of a user that a client may write
 	// (sign-up's nameOrUserData): "name", "profilePicture", or fields of

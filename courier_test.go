@@ -454,7 +454,7 @@ func newCourierKit(t *testing.T, s authkit.Store, c *clock, m authkit.Mailer, ed
 	}
 	kit, err := authkit.New(cfg)
 	require.NoError(t, err)
-	srv := httptest.NewServer(kit.Handler())
+	srv := httptest.NewServer(theContract().wrap(t, kit.Handler()))
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

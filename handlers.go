@@ -31,35 +31,7 @@ type route struct {
 // counted: their keys are 256-bit secrets, nothing to guess, and reset-pwd
 // must work for an account that is being attacked.
 func (k *Kit) routes() http.Handler {
-	table := map[string]route{
-		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false, true},
-		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false, true},
-		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false, true},
-		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false, false},
-		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false, false},
-		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false, false},
-		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false, false},
-		apiPrefix + "user":               {http.MethodGet, k.handleUser, true, false},
-		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true, false},
-		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true, false},
-		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true, false},
-		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true, false},
-		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true, false},
-		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true, false},
-		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false, true},
-		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false, true},
-		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false, true},
-		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false, false},
-		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false, false},
-		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false, true},
-		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false, false},
-		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false, false},
-		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true, false},
-		linkPath:                         {http.MethodGet, k.handleLink, false, false},
-	}
-	if k.forms.on {
-		maps.Copy(table, k.formRoutes()) // /_auth/forms/... (forms.go)
-	}
+	table := k.routeTable()
 	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		rt, ok := table[r.URL.Path]
@@ -98,6 +70,45 @@ func (k *Kit) routes() http.Handler {
 		privateHeaders(w.Header())
 		withCORS.ServeHTTP(w, k.withClient(r))
 	})
+}
+
+// routeTable is the routes of fixed paths, by path: the REST API, the
+// email link, and the routes Config.Forms and Config.ServeOpenAPI turn
+// on. The OAuth routes, whose paths name a provider, are oauthRoute's.
+func (k *Kit) routeTable() map[string]route {
+	table := map[string]route{
+		apiPrefix + "signup-email":       {http.MethodPost, k.handleSignUpEmail, false, true},
+		apiPrefix + "signin-email":       {http.MethodPost, k.handleSignInEmail, false, true},
+		apiPrefix + "grant":              {http.MethodGet, k.handleGrant, false, true},
+		apiPrefix + "send-magic":         {http.MethodPost, k.handleSendMagicLink, false, false},
+		apiPrefix + "send-reset":         {http.MethodPost, k.handleSendReset, false, false},
+		apiPrefix + "reset-pwd":          {http.MethodPost, k.handleResetPassword, false, false},
+		apiPrefix + "resend":             {http.MethodPost, k.handleResendConfirmation, false, false},
+		apiPrefix + "user":               {http.MethodGet, k.handleUser, true, false},
+		apiPrefix + "sessions":           {http.MethodGet, k.handleSessions, true, false},
+		apiPrefix + "signout":            {http.MethodPost, k.handleSignOut, true, false},
+		apiPrefix + "signout-all":        {http.MethodPost, k.handleSignOutAll, true, false},
+		apiPrefix + "signout-all-except": {http.MethodPost, k.handleSignOutOthers, true, false},
+		apiPrefix + "change-pwd":         {http.MethodPost, k.handleChangePassword, true, false},
+		apiPrefix + "change-email":       {http.MethodPost, k.handleChangeEmail, true, false},
+		apiPrefix + "signup-phone":       {http.MethodPost, k.handleSignUpPhone, false, true},
+		apiPrefix + "signin-phone":       {http.MethodPost, k.handleSignInPhone, false, true},
+		apiPrefix + "verify-phone":       {http.MethodPost, k.handleVerifyPhone, false, true},
+		apiPrefix + "resend-code":        {http.MethodPost, k.handleResendCode, false, false},
+		apiPrefix + "send-code":          {http.MethodPost, k.handleSendSignInCode, false, false},
+		apiPrefix + "signin-code":        {http.MethodPost, k.handleSignInCode, false, true},
+		apiPrefix + "send-reset-code":    {http.MethodPost, k.handleSendResetCode, false, false},
+		apiPrefix + "reset-pwd-code":     {http.MethodPost, k.handleResetPasswordCode, false, false},
+		apiPrefix + "change-phone":       {http.MethodPost, k.handleChangePhone, true, false},
+		linkPath:                         {http.MethodGet, k.handleLink, false, false},
+	}
+	if k.forms.on {
+		maps.Copy(table, k.formRoutes()) // /_auth/forms/... (forms.go)
+	}
+	if k.serveOpenAPI {
+		table[openAPIPath] = route{http.MethodGet, k.handleOpenAPI, false, false}
+	}
+	return table
 }
 
 // writeGrant answers a flow that signs in, or may. When it started a
@@ -291,6 +302,14 @@ func (k *Kit) handleChangeEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, k.wire(u))
+	return nil
+}
+
+// handleOpenAPI serves the document of the kit's routes (openapi.go).
+func (k *Kit) handleOpenAPI(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(openAPIDocument)
 	return nil
 }
 

@@ -95,6 +95,19 @@ func newHarness(t *testing.T, edit ...func(*authkit.Config)) *harness {
 // the kit's, on the kit's origin (PublicURL).
 func newAppHarness(t *testing.T, app func(*authkit.Kit) http.Handler, edit ...func(*authkit.Config)) *harness {
 	t.Helper()
+	return startHarness(t, app, true, edit...)
+}
+
+// newUncheckedHarness is newHarness without the OpenAPI document's check
+// of every exchange (contract.wrap), for a test that measures the kit
+// alone, such as its memory under a flood.
+func newUncheckedHarness(t *testing.T, edit ...func(*authkit.Config)) *harness {
+	t.Helper()
+	return startHarness(t, (*authkit.Kit).Handler, false, edit...)
+}
+
+func startHarness(t *testing.T, app func(*authkit.Kit) http.Handler, checked bool, edit ...func(*authkit.Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, store: memstore.New(), box: outbox.New(),
 		clock: &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	h.srv = httptest.NewUnstartedServer(nil)
@@ -123,6 +136,9 @@ func newAppHarness(t *testing.T, app func(*authkit.Kit) http.Handler, edit ...fu
 		kit.Flush(ctx)
 	}
 	h.srv.Config.Handler = app(kit)
+	if checked {
+		h.srv.Config.Handler = theContract().wrap(t, h.srv.Config.Handler)
+	}
 	h.srv.Start()
 	t.Cleanup(func() {
 		h.srv.Close()

@@ -53,7 +53,7 @@ func TestSignInFloodMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a flood of 500 argon2id sign-ins takes seconds")
 	}
-	h := newHarness(t, generousLimits, func(c *authkit.Config) {
+	h := newUncheckedHarness(t, generousLimits, func(c *authkit.Config) {
 		c.MaxConcurrentHashes = floodSlots
 		c.MaxHashWait = time.Hour // every sign-in waits its turn: the memory of a full queue is what is measured
 		c.EmailConfirmation = authkit.Off

@@ -1,8 +1,13 @@
 package authkit
 
 import (
+	"cmp"
+	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,4 +60,69 @@ func TestREADMEStatesTheStoreContract(t *testing.T) {
 			require.Contains(t, line, "`"+m+"`", "README's row for %s lacks %s", name, m)
 		}
 	}
+}
+
+// The README's HTTP reference is the OpenAPI document's operations as a
+// table, between its two markers: regenerate it with
+//
+//	go test -run TestREADMEHTTPReferenceIsTheDocument -update-readme .
+func TestREADMEHTTPReferenceIsTheDocument(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	readme := string(raw)
+	const start, end = "<!-- http-reference: generated from openapi/openapi.json -->\n", "<!-- end of http-reference -->\n"
+	from, to := strings.Index(readme, start), strings.Index(readme, end)
+	require.True(t, from >= 0 && to > from, "README lacks the HTTP reference's markers")
+	want := httpReference(t)
+	if *updateREADME {
+		readme = readme[:from+len(start)] + want + readme[to:]
+		require.NoError(t, os.WriteFile("README.md", []byte(readme), 0o644))
+		return
+	}
+	require.Equal(t, want, readme[from+len(start):to], "the README's HTTP reference is not the document's: run with -update-readme")
+}
+
+var updateREADME = flag.Bool("update-readme", false, "write the README's HTTP reference from the OpenAPI document")
+
+// httpReference is the README's table of the document's operations:
+// REST API, then browser routes, then forms, each by path.
+func httpReference(t *testing.T) string {
+	ops := openAPIOperations(t)
+	keys := slices.SortedFunc(maps.Keys(ops), func(a, b string) int {
+		group := func(k string) int {
+			_, path, _ := strings.Cut(k, " ")
+			switch {
+			case strings.HasPrefix(path, formsPrefix):
+				return 2
+			case strings.HasPrefix(path, oauthPrefix):
+				return 1
+			}
+			return 0
+		}
+		pathOf := func(k string) string { _, p, _ := strings.Cut(k, " "); return p }
+		return cmp.Or(cmp.Compare(group(a), group(b)), cmp.Compare(pathOf(a), pathOf(b)), cmp.Compare(a, b))
+	})
+	var b strings.Builder
+	b.WriteString("| method | path | what it does | session | answers |\n|---|---|---|---|---|\n")
+	for _, k := range keys {
+		op := ops[k]
+		method, path, _ := strings.Cut(k, " ")
+		session := "no"
+		if len(op.Security) > 0 {
+			session = "yes"
+		}
+		what := op.Summary
+		if op.When != "" {
+			what += " (with `" + op.When + "`)"
+		}
+		success := ""
+		for _, status := range slices.Sorted(maps.Keys(op.Responses)) {
+			if status[0] == '2' || status[0] == '3' {
+				success = status
+				break
+			}
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", method, path, what, session, success)
+	}
+	return b.String()
 }

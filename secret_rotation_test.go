@@ -31,9 +31,9 @@ func newDeployment(t *testing.T, edit ...func(*authkit.Config)) (h *harness, dep
 		clock:       &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)},
 		redirectURL: "https://app.example.com/after?from=kit"}
 	var serving atomic.Pointer[authkit.Kit]
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.srv = httptest.NewServer(theContract().wrap(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serving.Load().Handler().ServeHTTP(w, r)
-	}))
+	})))
 	t.Cleanup(h.srv.Close)
 	deploy = func(secrets ...[]byte) {
 		t.Helper()

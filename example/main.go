@@ -333,6 +333,8 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		Limits:      limits,
 		Hooks:       adminHooks(&adminEmail),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		// The API's OpenAPI document, at /_api/rest/v1/auth/openapi.json.
+		ServeOpenAPI: authkit.On,
 	})
 	if err != nil {
 		return nil, nil, err

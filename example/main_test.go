@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -73,6 +74,11 @@ func TestDevAppServesPageAndOutbox(t *testing.T) {
 
 	if rec := get(t, h, http.MethodGet, "/nope"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `"code":"not_found"`) {
 		t.Errorf("GET /nope: %d %q, want the kit's JSON 404", rec.Code, rec.Body)
+	}
+
+	// The API's OpenAPI document, for an explorer or a client generator.
+	if rec := get(t, h, http.MethodGet, "/_api/rest/v1/auth/openapi.json"); rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), authkit.OpenAPI()) {
+		t.Errorf("GET /_api/rest/v1/auth/openapi.json: %d, want 200 and the kit's OpenAPI document", rec.Code)
 	}
 
 	rec = get(t, h, http.MethodGet, "/dev/outbox")
