@@ -94,7 +94,8 @@ func TestImportedUsersSignInThroughTheClient(t *testing.T) {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		kit.Close(ctx)
+		kit.Close(ctx) // the courier first, then the database
+		h.Close()
 	})
 	list, err := json.Marshal(logins)
 	if err != nil {

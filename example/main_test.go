@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -446,6 +447,10 @@ func TestStartReportsIdentifiersToLookAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
+	// The kit's courier stops before the store closes: a poll still
+	// running would otherwise write the database's files while the test's
+	// directory is removed.
+	defer kit.Close(context.Background())
 	var log strings.Builder
 	reportIdentifiers(t.Context(), kit, &log)
 	for _, want := range []string{
