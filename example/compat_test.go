@@ -29,6 +29,15 @@ const altogicVersion = "2.3.9"
 func TestAltogicClient(t *testing.T) {
 	node, dir := altogicSuite(t)
 
+	base := serveClientApp(t, "memory")
+	runNode(t, node, dir, "client.test.mjs", "AUTHKIT_URL="+base)
+}
+
+// serveClientApp serves the example in development mode on db for a client
+// suite, and returns its URL; a failed test logs the app's console (the
+// mail it printed).
+func serveClientApp(t *testing.T, db string) string {
+	t.Helper()
 	// The server's URL must be known before the app is built: links in mail
 	// and the redirect URL are absolute.
 	srv := httptest.NewUnstartedServer(nil)
@@ -36,7 +45,7 @@ func TestAltogicClient(t *testing.T) {
 	console := new(consoleBuffer)
 	h, kit, err := newApp(options{
 		addr:        srv.Listener.Addr().String(),
-		db:          "memory",
+		db:          db,
 		redirectURL: base + "/",
 		publicURL:   base,
 		dev:         true,
@@ -51,15 +60,16 @@ func TestAltogicClient(t *testing.T) {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		// The courier stops before the database closes.
 		if err := kit.Close(ctx); err != nil {
 			t.Errorf("kit.Close: %v", err)
 		}
+		h.Close()
 		if t.Failed() {
 			t.Logf("the app's console (mail it printed):\n%s", console)
 		}
 	})
-
-	runNode(t, node, dir, "client.test.mjs", "AUTHKIT_URL="+base)
+	return base
 }
 
 // runNode runs node's test runner on the file script of dir, with env

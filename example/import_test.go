@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -81,22 +77,7 @@ func TestImportedUsersSignInThroughTheClient(t *testing.T) {
 		}
 	}
 
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	h, kit, err := newApp(options{addr: srv.Listener.Addr().String(), db: db, redirectURL: base + "/", publicURL: base, dev: true}, io.Discard)
-	if err != nil {
-		srv.Close()
-		t.Fatalf("newApp: %v", err)
-	}
-	srv.Config.Handler = h
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		kit.Close(ctx) // the courier first, then the database
-		h.Close()
-	})
+	base := serveClientApp(t, db)
 	list, err := json.Marshal(logins)
 	if err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ import (
 	"time"
 
 	"github.com/authkit/authkit"
-	"github.com/authkit/authkit/example/internal/appenv"
+	"github.com/authkit/authkit/internal/appenv"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
 	"github.com/authkit/authkit/smtpmail"
@@ -315,7 +315,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		return nil, nil, err
 	}
 
-	secrets, err := secretsFromEnv(getenv)
+	secrets, err := appenv.Secrets(getenv, "openssl rand -base64 32")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -371,33 +371,6 @@ func baseURL(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// secretsFromEnv reads AUTHKIT_SECRET, or AUTHKIT_SECRETS while a secret
-// is rotated (the new one first, then the old, comma-separated): each at
-// least 32 characters, the same on every instance, so that SMS codes and
-// OAuth sign-ins in flight survive a restart and work on any instance.
-// Unset, the kit makes one per process.
-func secretsFromEnv(getenv func(string) string) ([][]byte, error) {
-	one, many := getenv("AUTHKIT_SECRET"), getenv("AUTHKIT_SECRETS")
-	if one != "" && many != "" {
-		return nil, errors.New("AUTHKIT_SECRET and AUTHKIT_SECRETS are both set: set AUTHKIT_SECRETS (new,old) while rotating, AUTHKIT_SECRET otherwise")
-	}
-	name, list := "AUTHKIT_SECRET", []string{one}
-	if many != "" {
-		name, list = "AUTHKIT_SECRETS", strings.Split(many, ",")
-	}
-	if list[0] == "" {
-		return nil, nil
-	}
-	var out [][]byte
-	for i, s := range list {
-		if s = strings.TrimSpace(s); len(s) < 32 {
-			return nil, fmt.Errorf("%s: secret %d has %d characters; each needs at least 32 random ones (openssl rand -base64 32)", name, i+1, len(s))
-		}
-		out = append(out, []byte(strings.TrimSpace(s)))
-	}
-	return out, nil
 }
 
 // smtpHelp says how to configure mail; it ends every SMTP configuration error.

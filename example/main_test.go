@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/appenv"
 	"github.com/authkit/authkit/sqlstore"
 )
 
@@ -388,7 +389,7 @@ func TestSecretsFromEnv(t *testing.T) {
 		{"an empty old one", "", b + ",", nil, "AUTHKIT_SECRETS: secret 2 has 0 characters"},
 		{"both", a, b, nil, "both set"},
 	} {
-		got, err := secretsFromEnv(env(tc.one, tc.many))
+		got, err := appenv.Secrets(env(tc.one, tc.many), "openssl rand -base64 32")
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: %v; want an error with %q", tc.name, err, tc.err)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authkit/authkit/example/internal/appenv"
+	"github.com/authkit/authkit/internal/appenv"
 	"github.com/authkit/authkit/internal/oauthtest"
 )
 

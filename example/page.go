@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/authkit/authkit"
-	"github.com/authkit/authkit/example/internal/appenv"
+	"github.com/authkit/authkit/internal/appenv"
 )
 
 // page is the app's one page: vanilla JavaScript against the kit's REST

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/authkit/authkit/example/internal/appenv"
+	"github.com/authkit/authkit/internal/appenv"
 	"github.com/authkit/authkit/sms"
 )
 

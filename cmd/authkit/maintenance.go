@@ -27,11 +27,7 @@ missing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dsn, err := a.dsn()
-			if err != nil {
-				return err
-			}
-			s, err := openStore(dsn, "--db", true)
+			s, _, err := a.openDB(true)
 			if err != nil {
 				return err
 			}
@@ -61,11 +57,7 @@ missing.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dsn, err := a.dsn()
-			if err != nil {
-				return err
-			}
-			s, err := openStore(dsn, "--db", false)
+			s, dsn, err := a.openDB(false)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/appenv"
 	"github.com/authkit/authkit/sqlstore"
 )
 
@@ -147,6 +148,16 @@ func (a *app) dsn() (string, error) {
 	return dsn, nil
 }
 
+// openDB opens the store of --db; create lets a SQLite file be made.
+func (a *app) openDB(create bool) (*sqlstore.Store, string, error) {
+	dsn, err := a.dsn()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := openStore(dsn, "--db", create)
+	return s, dsn, err
+}
+
 // redact hides the password of a DSN that is a URL.
 func redact(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
@@ -256,11 +267,7 @@ type kitOptions struct {
 // open opens the database of --db, checks its schema and builds a Kit on
 // it. close closes both.
 func (a *app) open(ctx context.Context, o kitOptions) (kit *authkit.Kit, s *sqlstore.Store, close func(), err error) {
-	dsn, err := a.dsn()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	s, err = openStore(dsn, "--db", false)
+	s, dsn, err := a.openDB(false)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -308,25 +315,11 @@ func (a *app) open(ctx context.Context, o kitOptions) (kit *authkit.Kit, s *sqls
 // secret is rotated, as the example app does, for Config.Secrets; unset,
 // the Kit draws one (the commands keep nothing that needs it).
 func (a *app) secrets() ([][]byte, error) {
-	one, many := a.getenv("AUTHKIT_SECRET"), a.getenv("AUTHKIT_SECRETS")
-	if one != "" && many != "" {
-		return nil, fail(exitUsage, "AUTHKIT_SECRET and AUTHKIT_SECRETS are both set: set AUTHKIT_SECRETS (new,old) while rotating, AUTHKIT_SECRET otherwise")
+	secrets, err := appenv.Secrets(a.getenv, "authkit secret")
+	if err != nil {
+		return nil, fail(exitUsage, "%v", err)
 	}
-	name, list := "AUTHKIT_SECRET", []string{one}
-	if many != "" {
-		name, list = "AUTHKIT_SECRETS", strings.Split(many, ",")
-	}
-	if list[0] == "" {
-		return nil, nil
-	}
-	var out [][]byte
-	for i, s := range list {
-		if s = strings.TrimSpace(s); len(s) < 32 {
-			return nil, fail(exitUsage, "%s: secret %d has %d characters; each needs at least 32 random ones (authkit secret makes one)", name, i+1, len(s))
-		}
-		out = append(out, []byte(s))
-	}
-	return out, nil
+	return secrets, nil
 }
 
 // kitError turns an error of the Kit into the command's: user_not_found

@@ -48,7 +48,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/authkit/authkit"
-	"github.com/authkit/authkit/example/internal/appenv"
+	"github.com/authkit/authkit/internal/appenv"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
 	"github.com/authkit/authkit/scsauth"
