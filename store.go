@@ -182,7 +182,8 @@ const MaxTokenData = 64 << 10
 // expired records in bulk; [UserLister] lets [Kit.CheckIdentifiers] check
 // every stored user; a Store that is a [Limiter] counts the abuse
 // limits (else [Config.Limiter] must); a [Courier] keeps the messages
-// promised until they are delivered.
+// promised until they are delivered; a [RevocationLog] lets instances
+// keep sessions in memory ([Config.SessionCache]).
 //
 // A store that wraps another by embedding it promotes the embedded store's
 // capabilities too, whether or not the wrapper means to offer them: a
@@ -414,6 +415,69 @@ type SessionUserFinder interface {
 	SessionAndUser(ctx context.Context, tokenHash string) (Session, User, error)
 }
 
+// RevocationLog is a [Store] that records, in order, every change that
+// may end a session: a session deleted, a user's sessions deleted, a user
+// changed or deleted. Instances that keep sessions in memory
+// ([Config.SessionCache]) read it to learn what another instance (or
+// cmd/authkit) revoked. [New] demands it when the cache is on.
+//
+// The store appends to it itself, in the same atomic step as the change:
+//   - DeleteSession that deleted a session: {UserID, SessionID};
+//   - DeleteUserSessions: {UserID, ""}, whether or not it deleted any;
+//   - UpdateUser that wrote, when up.Set names any field other than
+//     LastLoginAt: {UserID, ""};
+//   - DeleteUser: {UserID, ""}.
+//
+// Seq numbers the revocations 1, 2, 3, ... with no gaps, in the order
+// their changes took effect: once a reader has seen Seq n, no revocation
+// it has not seen will ever have a Seq of n or less. A change that fails
+// logs nothing and takes no number.
+type RevocationLog interface {
+	// Revocations returns up to limit revocations whose Seq is after
+	// after, by Seq; none is an empty result, not an error. Revocations
+	// a Cleaner deleted are missing: the first returned is then after
+	// after+1.
+	Revocations(ctx context.Context, after int64, limit int) ([]Revocation, error)
+	// LastRevocation returns the Seq of the newest revocation ever
+	// logged (deleted or not), or 0 if none was.
+	LastRevocation(ctx context.Context) (int64, error)
+}
+
+// Revocation is one entry of a [RevocationLog].
+type Revocation struct {
+	Seq    int64
+	UserID string
+	// SessionID is the session that was deleted, or "" when any session
+	// of the user may have ended or changed (its user did).
+	SessionID string
+	// At is when it was logged, by the store's clock: for its deletion
+	// after RevocationRetention, never for its order.
+	At time.Time
+}
+
+// RevocationRetention is how long a [Cleaner] that is a [RevocationLog]
+// keeps revocations: DeleteExpired deletes those logged before now minus
+// RevocationRetention. An instance whose cache fell further behind than
+// that empties it.
+const RevocationRetention = time.Hour
+
+// RevocationNotifier tells instances that revocations were logged, sooner
+// than their next read of the [RevocationLog]: PostgreSQL's LISTEN/NOTIFY
+// (a sqlstore on PostgreSQL is one) or Redis pub/sub (the redispush
+// package). A notice only makes an instance read the log at once; the log
+// stays the source of what was revoked, so a lost notice costs time, never
+// a revocation.
+type RevocationNotifier interface {
+	// Notify tells every listening instance that revocations were logged.
+	// A store that notifies in the same step as it logs may do nothing.
+	Notify(ctx context.Context) error
+	// Listen calls wake each time any instance notifies, until ctx ends,
+	// and then returns ctx's error; it returns another error when it
+	// cannot listen (errors.ErrUnsupported when it never can, as a
+	// sqlstore on SQLite or MySQL), and the kit tries again later.
+	Listen(ctx context.Context, wake func()) error
+}
+
 // Cleaner is a [Store] that can delete what has expired in bulk.
 // [Kit.Cleanup] calls it; a store without it drops an expired record only
 // when it comes across it.
@@ -422,7 +486,9 @@ type Cleaner interface {
 	// every session that expired (ExpiresAt not after now) or has been idle
 	// (LastSeenAt not after idleSince) and, in a store that is also a
 	// [Limiter], every limit count whose window ended (its end not after
-	// now), and reports how many records it deleted.
+	// now) and, in a store that is also a [RevocationLog], every
+	// revocation logged before now minus [RevocationRetention]; and it
+	// reports how many records it deleted.
 	DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error)
 }
 
