@@ -25,6 +25,8 @@ const (
 	body      = "Your App sign-in code is " + code + ". It works for 5 minutes."
 	sid       = "AC0123456789abcdef0123456789abcdef"
 	authToken = "tw-auth-token-5ecret"
+	keySID    = "SK0123456789abcdef0123456789abcdef"
+	keySecret = "tw-key-5ecret-0123"
 	accessKey = "mb-live-access-key-5ecret"
 	apiKey    = "vg-key-1"
 	apiSecret = "vg-api-5ecret"
@@ -58,7 +60,7 @@ func requireSafe(t *testing.T, err error, provider string) *sms.Error {
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, provider, e.Provider)
 	for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", e.Message)} {
-		for _, secret := range []string{body, code, to, toDigits, "7700900123", authToken, accessKey, apiSecret} {
+		for _, secret := range []string{body, code, to, toDigits, "7700900123", authToken, keySecret, accessKey, apiSecret} {
 			require.NotContains(t, text, secret)
 		}
 	}
