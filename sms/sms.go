@@ -48,7 +48,9 @@
 // visible to errors.Is (context.DeadlineExceeded, context.Canceled).
 //
 // Vonage answers HTTP 200 even when it refuses a message; the sender reads
-// the status of each part and reports the first non-zero one. A 2xx answer
+// the status of each part and reports the first non-zero one, never as
+// temporary once another part went out (a retry would send that part
+// twice). A 2xx answer
 // from Twilio or MessageBird counts as sent even if its body cannot be read,
 // so a caller that retries on error does not send the message twice.
 //
