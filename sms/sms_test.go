@@ -28,6 +28,8 @@ const (
 	keySID    = "SK0123456789abcdef0123456789abcdef"
 	keySecret = "tw-key-5ecret-0123"
 	accessKey = "mb-live-access-key-5ecret"
+	workspace = "2d7a9f8e-5b3c-4e1a-9f0d-6c8b7a5e4d3c"
+	channel   = "8e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b"
 	apiKey    = "vg-key-1"
 	apiSecret = "vg-api-5ecret"
 )
@@ -46,6 +48,9 @@ var providers = []provider{
 	}},
 	{"messagebird", func(u string, d time.Duration) authkit.SMSSender {
 		return &sms.MessageBird{AccessKey: accessKey, Originator: "App", BaseURL: u, Timeout: d}
+	}},
+	{"bird", func(u string, d time.Duration) authkit.SMSSender {
+		return &sms.Bird{AccessKey: accessKey, WorkspaceID: workspace, ChannelID: channel, BaseURL: u, Timeout: d}
 	}},
 	{"vonage", func(u string, d time.Duration) authkit.SMSSender {
 		return &sms.Vonage{APIKey: apiKey, APISecret: apiSecret, From: "App", BaseURL: u, Timeout: d}
