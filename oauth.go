@@ -31,8 +31,13 @@ type OAuthProvider struct {
 	// for Apple, which takes TeamID, KeyID and PrivateKey instead.
 	ClientSecret string
 	// Scopes are the permissions asked for. Default (nil): the provider's
-	// own list in the README, enough for the user's id, name, email and
-	// picture.
+	// own list in the README, enough for the user's id, name and picture,
+	// and for the email of every provider but X. X's default,
+	// "tweet.read users.read", gets no email: X shares one only when the
+	// app has "Request email from users" turned on in X's developer
+	// portal (User authentication settings) and Scopes add "users.email",
+	// as in {"tweet.read", "users.read", "users.email"}; the kit then
+	// reads the user's confirmed_email, which counts as verified.
 	Scopes []string
 
 	// AuthURL is where the browser is sent to consent. Default: the real

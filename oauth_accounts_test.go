@@ -59,8 +59,10 @@ func TestOAuthUserMapping(t *testing.T) {
 		},
 		{
 			name: "discord, unverified email, no avatar or display name", provider: "discord", path: "/users/@me",
-			answer: map[string]any{"id": "80351110224678913", "username": "nelly", "global_name": nil, "avatar": nil, "verified": false, "email": "nelly@discord.com"},
-			want:   map[string]any{"providerUserId": "80351110224678913", "name": "nelly"},
+			answer: map[string]any{"id": "80351110224678913", "username": "nelly", "discriminator": "0", "global_name": nil, "avatar": nil, "verified": false, "email": "nelly@discord.com"},
+			// The picture is the default avatar Discord shows him:
+			// (id >> 22) % 6.
+			want: map[string]any{"providerUserId": "80351110224678913", "name": "nelly", "profilePicture": "https://cdn.discordapp.com/embed/avatars/5.png"},
 		},
 		{
 			name: "x", provider: "twitter", path: "/2/users/me",

@@ -20,10 +20,12 @@
 // the provider that sends them, configured from its variables (with none
 // named, the app runs without phone accounts):
 //
-//	AUTHKIT_SMS_PROVIDER    twilio, messagebird or vonage
+//	AUTHKIT_SMS_PROVIDER    twilio, messagebird, bird or vonage
 //	AUTHKIT_TWILIO_ACCOUNT_SID   AUTHKIT_TWILIO_AUTH_TOKEN
+//	                        or AUTHKIT_TWILIO_API_KEY_SID  AUTHKIT_TWILIO_API_KEY_SECRET
 //	AUTHKIT_TWILIO_FROM     or AUTHKIT_TWILIO_MESSAGING_SERVICE_SID
 //	AUTHKIT_MESSAGEBIRD_ACCESS_KEY   AUTHKIT_MESSAGEBIRD_ORIGINATOR
+//	AUTHKIT_BIRD_ACCESS_KEY AUTHKIT_BIRD_WORKSPACE_ID   AUTHKIT_BIRD_CHANNEL_ID
 //	AUTHKIT_VONAGE_API_KEY  AUTHKIT_VONAGE_API_SECRET   AUTHKIT_VONAGE_FROM
 //	AUTHKIT_SMS_BASE_URL    the provider's API at another base URL (a fake)
 //

@@ -25,6 +25,10 @@ func TestSMSEnv(t *testing.T) {
 		{"none", map[string]string{}, nil, ""},
 		{"twilio", map[string]string{"AUTHKIT_SMS_PROVIDER": "twilio", "AUTHKIT_TWILIO_ACCOUNT_SID": "AC123", "AUTHKIT_TWILIO_AUTH_TOKEN": "tok", "AUTHKIT_TWILIO_FROM": "+15017122661"}, &sms.Twilio{}, ""},
 		{"twilio messaging service", map[string]string{"AUTHKIT_SMS_PROVIDER": "Twilio", "AUTHKIT_TWILIO_ACCOUNT_SID": "AC123", "AUTHKIT_TWILIO_AUTH_TOKEN": "tok", "AUTHKIT_TWILIO_MESSAGING_SERVICE_SID": "MG123"}, &sms.Twilio{}, ""},
+		{"twilio API key", map[string]string{"AUTHKIT_SMS_PROVIDER": "twilio", "AUTHKIT_TWILIO_ACCOUNT_SID": "AC123", "AUTHKIT_TWILIO_API_KEY_SID": "SK123", "AUTHKIT_TWILIO_API_KEY_SECRET": "secret", "AUTHKIT_TWILIO_FROM": "+15017122661"}, &sms.Twilio{}, ""},
+		{"bird", map[string]string{"AUTHKIT_SMS_PROVIDER": "bird", "AUTHKIT_BIRD_ACCESS_KEY": "key", "AUTHKIT_BIRD_WORKSPACE_ID": "2d7a9f8e-5b3c-4e1a-9f0d-6c8b7a5e4d3c", "AUTHKIT_BIRD_CHANNEL_ID": "8e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b"}, &sms.Bird{}, ""},
+		{"bird without a channel", map[string]string{"AUTHKIT_SMS_PROVIDER": "bird", "AUTHKIT_BIRD_ACCESS_KEY": "key", "AUTHKIT_BIRD_WORKSPACE_ID": "2d7a9f8e-5b3c-4e1a-9f0d-6c8b7a5e4d3c"}, nil, "ChannelID"},
+		{"twilio API key without its secret", map[string]string{"AUTHKIT_SMS_PROVIDER": "twilio", "AUTHKIT_TWILIO_ACCOUNT_SID": "AC123", "AUTHKIT_TWILIO_API_KEY_SID": "SK123", "AUTHKIT_TWILIO_FROM": "+15017122661"}, nil, "APIKeySecret"},
 		{"messagebird", map[string]string{"AUTHKIT_SMS_PROVIDER": "messagebird", "AUTHKIT_MESSAGEBIRD_ACCESS_KEY": "key", "AUTHKIT_MESSAGEBIRD_ORIGINATOR": "authkit"}, &sms.MessageBird{}, ""},
 		{"vonage", map[string]string{"AUTHKIT_SMS_PROVIDER": "vonage", "AUTHKIT_VONAGE_API_KEY": "key", "AUTHKIT_VONAGE_API_SECRET": "secret", "AUTHKIT_VONAGE_FROM": "authkit"}, &sms.Vonage{}, ""},
 		{"unknown provider", map[string]string{"AUTHKIT_SMS_PROVIDER": "pigeon"}, nil, "pigeon"},
@@ -39,7 +43,7 @@ func TestSMSEnv(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; sender %#v", s)
 				}
-				for _, want := range []string{tc.err, "-dev", "AUTHKIT_SMS_PROVIDER", "AUTHKIT_TWILIO_ACCOUNT_SID", "AUTHKIT_MESSAGEBIRD_ACCESS_KEY", "AUTHKIT_VONAGE_API_KEY"} {
+				for _, want := range []string{tc.err, "-dev", "AUTHKIT_SMS_PROVIDER", "AUTHKIT_TWILIO_ACCOUNT_SID", "AUTHKIT_TWILIO_API_KEY_SID", "AUTHKIT_MESSAGEBIRD_ACCESS_KEY", "AUTHKIT_BIRD_ACCESS_KEY", "AUTHKIT_VONAGE_API_KEY"} {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("error %q does not name %s", err, want)
 					}
@@ -62,6 +66,10 @@ func TestSMSEnv(t *testing.T) {
 			case *sms.MessageBird:
 				if _, ok := s.(*sms.MessageBird); !ok {
 					t.Errorf("sender %#v, want a MessageBird", s)
+				}
+			case *sms.Bird:
+				if _, ok := s.(*sms.Bird); !ok {
+					t.Errorf("sender %#v, want a Bird", s)
 				}
 			case *sms.Vonage:
 				if _, ok := s.(*sms.Vonage); !ok {

@@ -1,6 +1,7 @@
 package sms_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,10 @@ func TestCheck(t *testing.T) {
 	for _, s := range []interface{ Check() error }{
 		&sms.Twilio{AccountSID: sid, AuthToken: authToken, From: "+15017122661"},
 		&sms.Twilio{AccountSID: sid, AuthToken: authToken, MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"},
+		&sms.Twilio{AccountSID: sid, APIKeySID: keySID, APIKeySecret: keySecret, From: "+15017122661"},
 		&sms.MessageBird{AccessKey: accessKey, Originator: "App"},
+		&sms.Bird{AccessKey: accessKey, WorkspaceID: workspace, ChannelID: channel},
+		&sms.Bird{AccessKey: accessKey, WorkspaceID: strings.ToUpper(workspace), ChannelID: channel},
 		&sms.Vonage{APIKey: apiKey, APISecret: apiSecret, From: "App"},
 		&sms.Vonage{APIKey: apiKey, APISecret: apiSecret, From: "+447700900000"},
 	} {
@@ -59,6 +63,12 @@ func TestCheck(t *testing.T) {
 		{"twilio SID not AC", &sms.Twilio{AccountSID: "SK0123", AuthToken: authToken, From: "+15017122661"}, "Twilio.AccountSID must"},
 		{"twilio SID with a path", &sms.Twilio{AccountSID: "AC12/../x", AuthToken: authToken, From: "+15017122661"}, "Twilio.AccountSID must"},
 		{"twilio no token", &sms.Twilio{AccountSID: sid, From: "+15017122661"}, "Twilio.AuthToken is required"},
+		{"twilio token and key", &sms.Twilio{AccountSID: sid, AuthToken: authToken, APIKeySID: keySID, APIKeySecret: keySecret, From: "App"}, "either Twilio.AuthToken or Twilio.APIKeySID"},
+		{"twilio token and key secret", &sms.Twilio{AccountSID: sid, AuthToken: authToken, APIKeySecret: keySecret, From: "App"}, "not both"},
+		{"twilio key without secret", &sms.Twilio{AccountSID: sid, APIKeySID: keySID, From: "App"}, "go together"},
+		{"twilio secret without key", &sms.Twilio{AccountSID: sid, APIKeySecret: keySecret, From: "App"}, "go together"},
+		{"twilio key SID not SK", &sms.Twilio{AccountSID: sid, APIKeySID: sid, APIKeySecret: keySecret, From: "App"}, "Twilio.APIKeySID must"},
+		{"twilio key SID with a path", &sms.Twilio{AccountSID: sid, APIKeySID: "SK1/../x", APIKeySecret: keySecret, From: "App"}, "Twilio.APIKeySID must"},
 		{"twilio no sender", &sms.Twilio{AccountSID: sid, AuthToken: authToken}, "exactly one of Twilio.From and Twilio.MessagingServiceSID"},
 		{"twilio two senders", &sms.Twilio{AccountSID: sid, AuthToken: authToken, From: "+15017122661", MessagingServiceSID: "MG1"}, "exactly one"},
 		{"twilio bad service", &sms.Twilio{AccountSID: sid, AuthToken: authToken, MessagingServiceSID: "AC1"}, "Twilio.MessagingServiceSID must"},
@@ -68,6 +78,14 @@ func TestCheck(t *testing.T) {
 		{"messagebird key with newline", &sms.MessageBird{AccessKey: "k\nX-Evil: 1", Originator: "App"}, "MessageBird.AccessKey holds white space"},
 		{"messagebird no originator", &sms.MessageBird{AccessKey: accessKey}, "MessageBird.Originator is required"},
 		{"messagebird originator control", &sms.MessageBird{AccessKey: accessKey, Originator: "A\x00pp"}, "control character"},
+		{"bird no key", &sms.Bird{WorkspaceID: workspace, ChannelID: channel}, "Bird.AccessKey is required"},
+		{"bird key with newline", &sms.Bird{AccessKey: "k\nX-Evil: 1", WorkspaceID: workspace, ChannelID: channel}, "Bird.AccessKey holds white space"},
+		{"bird no workspace", &sms.Bird{AccessKey: accessKey, ChannelID: channel}, "Bird.WorkspaceID is required"},
+		{"bird workspace not a UUID", &sms.Bird{AccessKey: accessKey, WorkspaceID: "ws_123", ChannelID: channel}, "Bird.WorkspaceID must be the workspace's UUID"},
+		{"bird workspace with a path", &sms.Bird{AccessKey: accessKey, WorkspaceID: "2d7a9f8e-5b3c-4e1a-9f0d-6c8b7a5e/../x", ChannelID: channel}, "Bird.WorkspaceID must"},
+		{"bird no channel", &sms.Bird{AccessKey: accessKey, WorkspaceID: workspace}, "Bird.ChannelID is required"},
+		{"bird channel not a UUID", &sms.Bird{AccessKey: accessKey, WorkspaceID: workspace, ChannelID: "8e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4g"}, "Bird.ChannelID must"},
+		{"bird http", &sms.Bird{AccessKey: accessKey, WorkspaceID: workspace, ChannelID: channel, BaseURL: "http://api.bird.com"}, "Bird.BaseURL must be https"},
 		{"vonage no key", &sms.Vonage{APISecret: apiSecret, From: "App"}, "Vonage.APIKey is required"},
 		{"vonage no secret", &sms.Vonage{APIKey: apiKey, From: "App"}, "Vonage.APISecret is required"},
 		{"vonage no from", &sms.Vonage{APIKey: apiKey, APISecret: apiSecret, From: " "}, "Vonage.From is required"},

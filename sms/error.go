@@ -18,11 +18,11 @@ const maxMessageLen = 200
 // code, with the provider's explanation: never the message body, the
 // recipient or a credential.
 type Error struct {
-	Provider string // "twilio", "messagebird" or "vonage"
+	Provider string // "twilio", "messagebird", "bird" or "vonage"
 	Status   int    // the HTTP status; 0 when no answer came
 	// Code is the provider's error code as text, such as "21211" (Twilio),
-	// "2" (MessageBird) or "4" (Vonage's message status); empty when the
-	// answer had none.
+	// "2" (MessageBird), "InvalidPayload" (Bird) or "4" (Vonage's message
+	// status); empty when the answer had none.
 	Code string
 	// Message is the provider's explanation with everything that looks like
 	// a phone number or a code replaced by "***", on one line and cut to 200

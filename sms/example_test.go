@@ -43,6 +43,18 @@ func ExampleMessageBird() {
 	_ = sender.SendSMS(context.Background(), authkit.SMS{To: "+31612345678", Body: "Your code is 123456"})
 }
 
+func ExampleBird() {
+	sender := &sms.Bird{
+		AccessKey:   os.Getenv("BIRD_ACCESS_KEY"),
+		WorkspaceID: os.Getenv("BIRD_WORKSPACE_ID"), // UUIDs, as Bird's dashboard shows them
+		ChannelID:   os.Getenv("BIRD_CHANNEL_ID"),   // the workspace's SMS channel: it decides the sender
+	}
+	if err := sender.Check(); err != nil {
+		log.Fatal(err)
+	}
+	_ = sender.SendSMS(context.Background(), authkit.SMS{To: "+31612345678", Body: "Your code is 123456"})
+}
+
 func ExampleVonage() {
 	sender := &sms.Vonage{
 		APIKey:    os.Getenv("VONAGE_API_KEY"),

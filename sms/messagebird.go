@@ -13,9 +13,12 @@ import (
 
 const messageBirdBaseURL = "https://rest.messagebird.com"
 
-// MessageBird sends text messages through MessageBird's (now Bird's) SMS
-// API: a JSON POST to /messages with the header "Authorization: AccessKey
-// …". MessageBird answers 201 Created with the message object.
+// MessageBird sends text messages through MessageBird's legacy SMS API
+// (rest.messagebird.com): a JSON POST to /messages with the header
+// "Authorization: AccessKey …". MessageBird answers 201 Created with the
+// message object. MessageBird is now Bird, and accounts made on Bird's
+// current platform have no such key: they send through a channel with
+// [Bird].
 type MessageBird struct {
 	AccessKey string // required: a live (or "test_") access key
 	// Originator is the sender: a number with its country code or an

@@ -1,5 +1,5 @@
-// Package sms delivers authkit's text messages through Twilio, MessageBird
-// or Vonage. Each sender is a plain struct that implements
+// Package sms delivers authkit's text messages through Twilio, MessageBird,
+// Bird or Vonage. Each sender is a plain struct that implements
 // [authkit.SMSSender] over the provider's REST API with the standard
 // library alone.
 //
@@ -15,7 +15,11 @@
 //	}
 //	// give sender to authkit as its SMSSender
 //
-// [MessageBird] and [Vonage] work the same way. SendSMS runs Check too, so
+// [MessageBird], [Bird] and [Vonage] work the same way. [MessageBird] is
+// for accounts with a legacy MessageBird API key (rest.messagebird.com);
+// [Bird] for accounts on Bird's current platform, which send through a
+// workspace's SMS channel with an access key (api.bird.com). SendSMS runs
+// Check too, so
 // a sender nobody checked still fails with a clear error, but calling
 // [Twilio.Check] at start-up moves that failure out of the first sign-in.
 //
@@ -27,10 +31,10 @@
 // changes them.
 //
 // The recipient must be in E.164 form: "+", then 7 to 15 digits. Twilio
-// gets it as is; MessageBird and Vonage get the digits without the "+", as
-// their APIs ask. MessageBird and Vonage are also told the body's encoding:
-// GSM-7 when every character is in the GSM 03.38 alphabet, Unicode
-// otherwise (Twilio chooses by itself).
+// and Bird get it as is; MessageBird and Vonage get the digits without the
+// "+", as their APIs ask. MessageBird and Vonage are also told the body's
+// encoding: GSM-7 when every character is in the GSM 03.38 alphabet,
+// Unicode otherwise (Twilio and Bird choose by themselves).
 //
 // The default HTTP client follows no redirect: a provider API that answers a
 // POST with one is misconfigured, and following would send the credentials
@@ -48,9 +52,11 @@
 // visible to errors.Is (context.DeadlineExceeded, context.Canceled).
 //
 // Vonage answers HTTP 200 even when it refuses a message; the sender reads
-// the status of each part and reports the first non-zero one. A 2xx answer
-// from Twilio or MessageBird counts as sent even if its body cannot be read,
-// so a caller that retries on error does not send the message twice.
+// the status of each part and reports the first non-zero one, never as
+// temporary once another part went out (a retry would send that part
+// twice). A 2xx answer from Twilio, MessageBird or Bird counts as sent
+// even if its body cannot be read, so a caller that retries on error does
+// not send the message twice.
 //
 // A bad configuration, recipient or empty body is a plain error, returned
 // before any request is made.

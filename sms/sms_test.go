@@ -25,7 +25,11 @@ const (
 	body      = "Your App sign-in code is " + code + ". It works for 5 minutes."
 	sid       = "AC0123456789abcdef0123456789abcdef"
 	authToken = "tw-auth-token-5ecret"
+	keySID    = "SK0123456789abcdef0123456789abcdef"
+	keySecret = "tw-key-5ecret-0123"
 	accessKey = "mb-live-access-key-5ecret"
+	workspace = "2d7a9f8e-5b3c-4e1a-9f0d-6c8b7a5e4d3c"
+	channel   = "8e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b"
 	apiKey    = "vg-key-1"
 	apiSecret = "vg-api-5ecret"
 )
@@ -45,6 +49,9 @@ var providers = []provider{
 	{"messagebird", func(u string, d time.Duration) authkit.SMSSender {
 		return &sms.MessageBird{AccessKey: accessKey, Originator: "App", BaseURL: u, Timeout: d}
 	}},
+	{"bird", func(u string, d time.Duration) authkit.SMSSender {
+		return &sms.Bird{AccessKey: accessKey, WorkspaceID: workspace, ChannelID: channel, BaseURL: u, Timeout: d}
+	}},
 	{"vonage", func(u string, d time.Duration) authkit.SMSSender {
 		return &sms.Vonage{APIKey: apiKey, APISecret: apiSecret, From: "App", BaseURL: u, Timeout: d}
 	}},
@@ -58,7 +65,7 @@ func requireSafe(t *testing.T, err error, provider string) *sms.Error {
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, provider, e.Provider)
 	for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", e.Message)} {
-		for _, secret := range []string{body, code, to, toDigits, "7700900123", authToken, accessKey, apiSecret} {
+		for _, secret := range []string{body, code, to, toDigits, "7700900123", authToken, keySecret, accessKey, apiSecret} {
 			require.NotContains(t, text, secret)
 		}
 	}

@@ -17,9 +17,21 @@ const twilioBaseURL = "https://api.twilio.com"
 // Twilio sends text messages through Twilio's Programmable Messaging API:
 // a form POST to /2010-04-01/Accounts/{AccountSID}/Messages.json with HTTP
 // basic auth. Twilio answers 201 Created when it has queued the message.
+//
+// It authenticates with the account's auth token, or with an API key,
+// which Twilio recommends in production: a key can be revoked alone, and
+// rotating it leaves the auth token and every other key in place. Set
+// exactly one of AuthToken and the pair APIKeySID, APIKeySecret. With a
+// key, the basic-auth user is the key's SID; the URL names the account
+// either way.
 type Twilio struct {
 	AccountSID string // required: the account's SID, "AC…"
-	AuthToken  string // required: the account's auth token
+	AuthToken  string // the account's auth token
+	// APIKeySID ("SK…") and APIKeySecret are an API key of the account,
+	// made in the Twilio Console (Account → API keys & tokens), instead
+	// of AuthToken.
+	APIKeySID    string
+	APIKeySecret string
 	// From is the sender: a Twilio number in E.164 ("+15017122661"), a
 	// short code or an alphanumeric sender ID. Set exactly one of From and
 	// MessagingServiceSID.
@@ -49,8 +61,14 @@ func (t *Twilio) endpoint() (endpoint, error) {
 		return endpoint{}, errors.New("sms: Twilio.AccountSID is required")
 	case !strings.HasPrefix(t.AccountSID, "AC") || !isAlphanumeric(t.AccountSID):
 		return endpoint{}, errors.New(`sms: Twilio.AccountSID must be an account SID: "AC" and letters or digits`)
-	case t.AuthToken == "":
-		return endpoint{}, errors.New("sms: Twilio.AuthToken is required")
+	case t.AuthToken != "" && (t.APIKeySID != "" || t.APIKeySecret != ""):
+		return endpoint{}, errors.New("sms: set either Twilio.AuthToken or Twilio.APIKeySID and Twilio.APIKeySecret, not both")
+	case t.AuthToken == "" && t.APIKeySID == "" && t.APIKeySecret == "":
+		return endpoint{}, errors.New("sms: Twilio.AuthToken is required (or Twilio.APIKeySID and Twilio.APIKeySecret)")
+	case t.AuthToken == "" && (t.APIKeySID == "" || t.APIKeySecret == ""):
+		return endpoint{}, errors.New("sms: Twilio.APIKeySID and Twilio.APIKeySecret go together: set both")
+	case t.APIKeySID != "" && (!strings.HasPrefix(t.APIKeySID, "SK") || !isAlphanumeric(t.APIKeySID)):
+		return endpoint{}, errors.New(`sms: Twilio.APIKeySID must be an API key SID: "SK" and letters or digits`)
 	case (t.From == "") == (t.MessagingServiceSID == ""):
 		return endpoint{}, errors.New("sms: set exactly one of Twilio.From and Twilio.MessagingServiceSID")
 	case t.MessagingServiceSID != "" && (!strings.HasPrefix(t.MessagingServiceSID, "MG") || !isAlphanumeric(t.MessagingServiceSID)):
@@ -80,12 +98,16 @@ func (t *Twilio) SendSMS(ctx context.Context, m authkit.SMS) error {
 	} else {
 		form.Set("From", t.From)
 	}
+	user, password := t.AccountSID, t.AuthToken
+	if t.AuthToken == "" {
+		user, password = t.APIKeySID, t.APIKeySecret
+	}
 	return ep.send(ctx, request{
 		path:        "/2010-04-01/Accounts/" + t.AccountSID + "/Messages.json",
 		contentType: formType,
 		body:        []byte(form.Encode()),
-		auth:        func(r *http.Request) { r.SetBasicAuth(t.AccountSID, t.AuthToken) },
-		secrets:     []string{m.Body, m.To, t.AuthToken},
+		auth:        func(r *http.Request) { r.SetBasicAuth(user, password) },
+		secrets:     []string{m.Body, m.To, password},
 		answer:      twilioAnswer,
 	})
 }
@@ -94,6 +116,11 @@ func (t *Twilio) SendSMS(ctx context.Context, m authkit.SMS) error {
 //
 //	{"code": 21211, "message": "The 'To' number +1555 is not a valid phone number.",
 //	 "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}
+//
+// Temporary are the 429s and 5xx, and the codes that say "later":
+// 20429 (too many requests) and 21611, whose 400 says the From number
+// has more than 10 hours of messages queued at its sending rate; the
+// queue drains by itself, so the same message goes through once it has.
 func twilioAnswer(status int, body []byte) *refusal {
 	if status >= 200 && status < 300 {
 		return nil
@@ -106,7 +133,7 @@ func twilioAnswer(status int, body []byte) *refusal {
 	return &refusal{
 		code:      string(e.Code),
 		message:   e.Message,
-		temporary: temporaryStatus(status) || e.Code == "20429", // 20429: Too Many Requests
+		temporary: temporaryStatus(status) || e.Code == "20429" || e.Code == "21611",
 	}
 }
 

@@ -34,19 +34,30 @@ const twilioQueued = `{
 
 func TestTwilioRequest(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		sender sms.Twilio
-		want   url.Values
+		name       string
+		sender     sms.Twilio
+		want       url.Values
+		user, pass string // the basic auth
 	}{
 		{
 			"From",
 			sms.Twilio{AccountSID: sid, AuthToken: authToken, From: "+15017122661"},
 			url.Values{"To": {to}, "From": {"+15017122661"}, "Body": {body}},
+			sid, authToken,
 		},
 		{
 			"MessagingServiceSID",
 			sms.Twilio{AccountSID: sid, AuthToken: authToken, MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"},
 			url.Values{"To": {to}, "MessagingServiceSid": {"MG0123456789abcdef0123456789abcdef"}, "Body": {body}},
+			sid, authToken,
+		},
+		{
+			// An API key: the key's SID is the user, the URL still names
+			// the account.
+			"API key",
+			sms.Twilio{AccountSID: sid, APIKeySID: keySID, APIKeySecret: keySecret, From: "+15017122661"},
+			url.Values{"To": {to}, "From": {"+15017122661"}, "Body": {body}},
+			keySID, keySecret,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,8 +70,8 @@ func TestTwilioRequest(t *testing.T) {
 			require.Equal(t, "POST", r.method)
 			require.Equal(t, "/2010-04-01/Accounts/"+sid+"/Messages.json", r.path)
 			require.True(t, r.basic)
-			require.Equal(t, sid, r.user)
-			require.Equal(t, authToken, r.pass)
+			require.Equal(t, tc.user, r.user)
+			require.Equal(t, tc.pass, r.pass)
 			require.Equal(t, "application/x-www-form-urlencoded", r.header.Get("Content-Type"))
 			require.Equal(t, "application/json", r.header.Get("Accept"))
 			form, err := url.ParseQuery(string(r.body))
@@ -129,6 +140,13 @@ func TestTwilioErrors(t *testing.T) {
 			"21408", "Permission to send an SMS has not been enabled for the region [31m", false,
 		},
 		{
+			// The From number's queue holds more than 10 hours of
+			// messages: it drains by itself, so later works.
+			"sender queue full", 400,
+			`{"code": 21611, "message": "This 'From' number has exceeded the maximum number of queued messages", "more_info": "https://www.twilio.com/docs/errors/21611", "status": 400}`,
+			"21611", "This 'From' number has exceeded the maximum number of queued messages", true,
+		},
+		{
 			"rate limited", 429,
 			`{"code": 20429, "message": "Too Many Requests", "more_info": "https://www.twilio.com/docs/errors/20429", "status": 429}`,
 			"20429", "Too Many Requests", true,
@@ -166,4 +184,13 @@ func TestTwilioTokenNeverShows(t *testing.T) {
 	e := requireSafe(t, err, "twilio")
 	require.Equal(t, "Token *** is wrong", e.Message)
 	require.Equal(t, "sms: twilio: HTTP 401: code 20003: Token *** is wrong", err.Error())
+}
+
+func TestTwilioKeySecretNeverShows(t *testing.T) {
+	f := newFake(t, answer(401, "application/json",
+		`{"code": 20003, "message": "Secret tw-key-5ecret-0123 is wrong", "status": 401}`))
+	s := &sms.Twilio{AccountSID: sid, APIKeySID: keySID, APIKeySecret: keySecret, From: "App", BaseURL: f.URL}
+	err := s.SendSMS(t.Context(), msg)
+	e := requireSafe(t, err, "twilio")
+	require.Equal(t, "Secret *** is wrong", e.Message)
 }

@@ -97,6 +97,18 @@ func (v *Vonage) SendSMS(ctx context.Context, m authkit.SMS) error {
 //
 //	{"message-count":"1","messages":[{"to":"447700900000","message-id":"0A0000000123ABCD1","status":"0",…}]}
 //	{"message-count":"1","messages":[{"status":"4","error-text":"Bad Credentials"}]}
+//
+// The first part with a non-zero status is the refusal. Statuses 1
+// (throttled), 5 (internal error) and 10 (too many existing binds) are
+// temporary, but only when no part of the answer was accepted: a long
+// text whose part 1 went out (status "0") and whose part 2 was throttled
+// is a permanent error. Trying it again would send the whole text, so
+// the recipient would get part 1 twice, and a courier that retries
+// would do so up to DeliveryAttempts times; a permanent error instead
+// stops the retries and leaves the refusal in the dead letters and the
+// logs. It is not reported as sent either: the part that carries the
+// code may be the one that was refused, and the user, who then asks for
+// a new code, must not be told it arrived.
 func vonageAnswer(status int, body []byte) *refusal {
 	var a struct {
 		Messages []struct {
@@ -117,19 +129,26 @@ func vonageAnswer(status int, body []byte) *refusal {
 		// It may have been sent: not temporary, so nobody sends it twice.
 		return &refusal{cause: errors.New("unreadable answer")}
 	}
+	var no *refusal
+	sent := false // some part went out
 	for _, part := range a.Messages {
-		switch part.Status {
-		case "0":
-			continue
-		case "":
-			return &refusal{cause: errors.New("answer without a message status")}
-		}
-		return &refusal{
-			code:    string(part.Status),
-			message: part.ErrorText,
-			// 1 Throttled, 5 Internal Error, 10 Too Many Existing Binds
-			temporary: part.Status == "1" || part.Status == "5" || part.Status == "10",
+		switch {
+		case part.Status == "0":
+			sent = true
+		case no != nil:
+		case part.Status == "":
+			no = &refusal{cause: errors.New("answer without a message status")}
+		default:
+			no = &refusal{
+				code:    string(part.Status),
+				message: part.ErrorText,
+				// 1 Throttled, 5 Internal Error, 10 Too Many Existing Binds
+				temporary: part.Status == "1" || part.Status == "5" || part.Status == "10",
+			}
 		}
 	}
-	return nil
+	if no != nil && sent {
+		no.temporary = false // see above: a retry would send the accepted parts again
+	}
+	return no
 }

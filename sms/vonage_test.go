@@ -112,6 +112,30 @@ func TestVonageErrors(t *testing.T) {
 			"9", "Partner quota exceeded", false,
 		},
 		{
+			// A retry would send part 1 again: not temporary.
+			"second part throttled", 200,
+			`{"message-count":"2","messages":[` +
+				`{"to":"447700900123","message-id":"0C000000217B7F02","status":"0","remaining-balance":"15.53590000","message-price":"0.03330000","network":"23410"},` +
+				`{"to":"447700900123","status":"1","error-text":"Throughput Rate Exceeded - please wait [ 30 ] and retry"}]}`,
+			"1", "Throughput Rate Exceeded - please wait [ 30 ] and retry", false,
+		},
+		{
+			// Vonage lists the parts in order, but the rule holds for any:
+			// once one went out, nothing is temporary.
+			"first part throttled, second accepted", 200,
+			`{"message-count":"2","messages":[` +
+				`{"to":"447700900123","status":"1","error-text":"Throttled"},` +
+				`{"to":"447700900123","message-id":"0C000000217B7F03","status":"0"}]}`,
+			"1", "Throttled", false,
+		},
+		{
+			"every part throttled", 200,
+			`{"message-count":"2","messages":[` +
+				`{"to":"447700900123","status":"1","error-text":"Throttled"},` +
+				`{"to":"447700900123","status":"1","error-text":"Throttled"}]}`,
+			"1", "Throttled", true,
+		},
+		{
 			"error with a non-200 status", 401,
 			`{"type":"https://developer.vonage.com/api-errors#unauthorized","title":"Unauthorized","detail":"You did not provide correct credentials."}`,
 			"", "Unauthorized", false,

@@ -12,8 +12,10 @@ import (
 
 // smsHelp says how to configure texts; it ends every SMS configuration error.
 const smsHelp = "run with -dev to print texts on the console, or choose a provider with AUTHKIT_SMS_PROVIDER: " +
-	"twilio (AUTHKIT_TWILIO_ACCOUNT_SID, AUTHKIT_TWILIO_AUTH_TOKEN, and AUTHKIT_TWILIO_FROM or AUTHKIT_TWILIO_MESSAGING_SERVICE_SID), " +
-	"messagebird (AUTHKIT_MESSAGEBIRD_ACCESS_KEY, AUTHKIT_MESSAGEBIRD_ORIGINATOR) or " +
+	"twilio (AUTHKIT_TWILIO_ACCOUNT_SID, AUTHKIT_TWILIO_AUTH_TOKEN or AUTHKIT_TWILIO_API_KEY_SID and AUTHKIT_TWILIO_API_KEY_SECRET, " +
+	"and AUTHKIT_TWILIO_FROM or AUTHKIT_TWILIO_MESSAGING_SERVICE_SID), " +
+	"messagebird (AUTHKIT_MESSAGEBIRD_ACCESS_KEY, AUTHKIT_MESSAGEBIRD_ORIGINATOR), " +
+	"bird (AUTHKIT_BIRD_ACCESS_KEY, AUTHKIT_BIRD_WORKSPACE_ID, AUTHKIT_BIRD_CHANNEL_ID) or " +
 	"vonage (AUTHKIT_VONAGE_API_KEY, AUTHKIT_VONAGE_API_SECRET, AUTHKIT_VONAGE_FROM); " +
 	"AUTHKIT_SMS_BASE_URL points any of them at another API base URL"
 
@@ -34,6 +36,8 @@ func SMSFromEnv(getenv func(string) string) (authkit.SMSSender, error) {
 		sender = &sms.Twilio{
 			AccountSID:          env("AUTHKIT_TWILIO_ACCOUNT_SID"),
 			AuthToken:           env("AUTHKIT_TWILIO_AUTH_TOKEN"),
+			APIKeySID:           env("AUTHKIT_TWILIO_API_KEY_SID"),
+			APIKeySecret:        env("AUTHKIT_TWILIO_API_KEY_SECRET"),
 			From:                env("AUTHKIT_TWILIO_FROM"),
 			MessagingServiceSID: env("AUTHKIT_TWILIO_MESSAGING_SERVICE_SID"),
 			BaseURL:             base,
@@ -44,6 +48,13 @@ func SMSFromEnv(getenv func(string) string) (authkit.SMSSender, error) {
 			Originator: env("AUTHKIT_MESSAGEBIRD_ORIGINATOR"),
 			BaseURL:    base,
 		}
+	case "bird":
+		sender = &sms.Bird{
+			AccessKey:   env("AUTHKIT_BIRD_ACCESS_KEY"),
+			WorkspaceID: env("AUTHKIT_BIRD_WORKSPACE_ID"),
+			ChannelID:   env("AUTHKIT_BIRD_CHANNEL_ID"),
+			BaseURL:     base,
+		}
 	case "vonage":
 		sender = &sms.Vonage{
 			APIKey:    env("AUTHKIT_VONAGE_API_KEY"),
@@ -52,7 +63,7 @@ func SMSFromEnv(getenv func(string) string) (authkit.SMSSender, error) {
 			BaseURL:   base,
 		}
 	default:
-		return nil, fmt.Errorf("AUTHKIT_SMS_PROVIDER=%q is not twilio, messagebird or vonage; %s", p, smsHelp)
+		return nil, fmt.Errorf("AUTHKIT_SMS_PROVIDER=%q is not twilio, messagebird, bird or vonage; %s", p, smsHelp)
 	}
 	if err := sender.Check(); err != nil {
 		return nil, fmt.Errorf("%w; %s", err, smsHelp)

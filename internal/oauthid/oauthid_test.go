@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/authkit/authkit/internal/oauthid"
 	"github.com/authkit/authkit/internal/oauthtest"
@@ -287,6 +289,54 @@ func TestDiscordAvatarOfCanonicalID(t *testing.T) {
 	require.Equal(t, "80351110224678912", id.ID)
 	require.Equal(t, "https://cdn.discordapp.com/avatars/80351110224678912/a1b2.png", id.Picture)
 }
+
+// Discord's avatar: an animated one is a GIF, another a PNG, and a user
+// without one gets the default avatar Discord shows: (id >> 22) % 6 on
+// the new usernames (discriminator "0"), discriminator % 5 on legacy
+// ones.
+func TestDiscordAvatar(t *testing.T) {
+	const id = "80351110224678912" // (id >> 22) % 6 == 5
+	for _, tc := range []struct{ name, user, want string }{
+		{"still", `"avatar":"8342729096ea3675442027381ff50dfe","discriminator":"0"`,
+			"https://cdn.discordapp.com/avatars/" + id + "/8342729096ea3675442027381ff50dfe.png"},
+		{"animated", `"avatar":"a_1269e74af4df7417b13759eae50c83dc","discriminator":"0"`,
+			"https://cdn.discordapp.com/avatars/" + id + "/a_1269e74af4df7417b13759eae50c83dc.gif"},
+		{"none, new username", `"avatar":null,"discriminator":"0"`, "https://cdn.discordapp.com/embed/avatars/5.png"},
+		{"none, no discriminator", `"avatar":null`, "https://cdn.discordapp.com/embed/avatars/5.png"},
+		{"none, legacy discriminator", `"avatar":null,"discriminator":"1337"`, "https://cdn.discordapp.com/embed/avatars/2.png"},
+		{"none, legacy discriminator 0005", `"avatar":null,"discriminator":"0005"`, "https://cdn.discordapp.com/embed/avatars/0.png"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := signInWithAPI(t, "discord", map[string]string{"/users/@me": `{"id":"` + id + `","username":"nelly",` + tc.user + `}`})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.Picture)
+		})
+	}
+}
+
+// Discord's user API is v10's, not the unversioned route (whose version
+// is whatever Discord's default is).
+func TestDiscordDefaultAPIIsV10(t *testing.T) {
+	var asked []string
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		asked = append(asked, r.URL.String())
+		return &http.Response{
+			StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"id":"80351110224678912","username":"nelly","discriminator":"0","avatar":null}`)),
+		}, nil
+	})}
+	p, err := oauthid.New("discord", oauthid.Config{ClientID: "d", ClientSecret: "s", HTTPClient: client})
+	require.NoError(t, err)
+	id, err := p.Identify(t.Context(), &oauth2.Token{AccessToken: "t0ken"}, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, "80351110224678912", id.ID)
+	require.Equal(t, []string{"https://discord.com/api/v10/users/@me"}, asked)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // signInWithAPI signs in with provider at a fake whose user API answers
 // each path with its JSON, and returns what Identify says.

@@ -80,7 +80,7 @@ var specs = map[string]*spec{
 	"discord": {
 		authURL:   "https://discord.com/oauth2/authorize",
 		tokenURL:  "https://discord.com/api/oauth2/token",
-		apiURL:    "https://discord.com/api",
+		apiURL:    "https://discord.com/api/v10", // the unversioned route is whatever Discord's default version is
 		authStyle: oauth2.AuthStyleInParams,
 		scopes:    []string{"identify", "email"},
 		identify:  identifyDiscord,
@@ -287,16 +287,17 @@ func identifyFacebook(ctx context.Context, p *Provider, tok *oauth2.Token, _ str
 	return id, nil
 }
 
-// identifyDiscord reads /users/@me: the email counts as verified when
-// Discord says "verified".
+// identifyDiscord reads /users/@me (API v10): the email counts as
+// verified when Discord says "verified".
 func identifyDiscord(ctx context.Context, p *Provider, tok *oauth2.Token, _ string, _ url.Values) (Identity, error) {
 	var u struct {
-		ID         string `json:"id"`
-		Username   string `json:"username"`
-		GlobalName string `json:"global_name"`
-		Avatar     string `json:"avatar"`
-		Email      string `json:"email"`
-		Verified   bool   `json:"verified"`
+		ID            string `json:"id"`
+		Username      string `json:"username"`
+		Discriminator string `json:"discriminator"`
+		GlobalName    string `json:"global_name"`
+		Avatar        string `json:"avatar"`
+		Email         string `json:"email"`
+		Verified      bool   `json:"verified"`
 	}
 	if err := p.getJSON(ctx, tok, "/users/@me", nil, &u); err != nil {
 		return Identity{}, err
@@ -309,10 +310,33 @@ func identifyDiscord(ctx context.Context, p *Provider, tok *oauth2.Token, _ stri
 	if id.Name == "" {
 		id.Name = u.Username
 	}
-	if u.Avatar != "" {
-		id.Picture = "https://cdn.discordapp.com/avatars/" + userID + "/" + url.PathEscape(u.Avatar) + ".png"
-	}
+	id.Picture = discordAvatar(userID, u.Avatar, u.Discriminator)
 	return id, nil
+}
+
+// discordAvatar is the URL on Discord's CDN of the avatar of the user
+// whose canonical id is userID: with an avatar hash, the image as a GIF
+// when the hash says it is animated ("a_…") and as a PNG otherwise;
+// without one, the default avatar Discord shows the user, number
+// (id >> 22) % 6 for a user of the new usernames (discriminator "0", or
+// none), and discriminator % 5 for one who still has a legacy "#1337".
+func discordAvatar(userID, hash, discriminator string) string {
+	const cdn = "https://cdn.discordapp.com"
+	if hash != "" {
+		ext := ".png"
+		if strings.HasPrefix(hash, "a_") {
+			ext = ".gif"
+		}
+		return cdn + "/avatars/" + userID + "/" + url.PathEscape(hash) + ext
+	}
+	var index uint64
+	if d, err := strconv.ParseUint(discriminator, 10, 16); err == nil && d != 0 {
+		index = d % 5
+	} else {
+		n, _ := strconv.ParseUint(userID, 10, 64) // canonical: integerID parsed it
+		index = (n >> 22) % 6
+	}
+	return cdn + "/embed/avatars/" + strconv.FormatUint(index, 10) + ".png"
 }
 
 // identifyX reads /2/users/me. X shares an email only with apps it grants
