@@ -194,7 +194,7 @@ func (k *Kit) FindUser(ctx context.Context, emailOrPhone string) (User, error) {
 		}
 		u, err = k.store.UserByEmail(ctx, email)
 	} else {
-		ps, ok := k.store.(PhoneStore)
+		ps, ok := k.raw.(PhoneStore)
 		if !ok {
 			return User{}, internalError(ErrNoPhoneStore)
 		}
@@ -223,7 +223,7 @@ const MaxUsersPage = 1000
 // ended. The Store must be a [UserLister] (memstore and sqlstore stores
 // are), else the error wraps [ErrNoUserLister].
 func (k *Kit) ListUsers(ctx context.Context, after string, limit int) ([]User, error) {
-	l, ok := k.store.(UserLister)
+	l, ok := k.raw.(UserLister)
 	if !ok {
 		return nil, internalError(ErrNoUserLister)
 	}
@@ -486,7 +486,7 @@ func (k *Kit) UserSessions(ctx context.Context, userID string) ([]Session, error
 	if err != nil {
 		return nil, err
 	}
-	return k.listSessions(ctx, &caller{user: u})
+	return k.listSessions(ctx, &caller{user: &u})
 }
 
 // EndSession ends one session of the user, named by its ID (as

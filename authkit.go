@@ -58,7 +58,9 @@ import (
 
 // Kit is a configured auth backend. Its methods are safe for concurrent use.
 type Kit struct {
-	store       Store
+	store       Store // raw, or wrapped by the session cache
+	raw         Store // Config.Store: where the kit finds its capabilities
+	cache       *sessionCache // nil when Config.SessionCache is off
 	mailer      Mailer
 	log         *slog.Logger
 	now         func() time.Time
@@ -130,6 +132,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureProfile,      // ProfileFields, StrictProfile, PublicServerData
 		(*Kit).configureHooks,        // Hooks, DefaultAccessGroups
 		(*Kit).configureOpenAPI,      // ServeOpenAPI
+		(*Kit).configureSessionCache, // SessionCache; starts its poll
 		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff; starts the courier, so last
 	} {
 		if err := step(k, cfg); err != nil {
@@ -152,6 +155,7 @@ func (k *Kit) Handler() http.Handler { return k.handler }
 // Call it once the server has stopped serving the Handler (after
 // http.Server.Shutdown), so that no request starts new work meanwhile.
 func (k *Kit) Close(ctx context.Context) error {
+	defer k.cache.close()
 	if err := k.closeCourier(ctx); err != nil {
 		return err
 	}

@@ -216,7 +216,7 @@ func (k *Kit) clearIfEnded(ctx context.Context, w http.ResponseWriter, r *http.R
 	s, err := k.store.SessionByTokenHash(ctx, hashToken(token))
 	if err == nil {
 		u, err := k.store.UserByID(ctx, s.UserID)
-		if err == nil && k.alive(s, u, k.clock()) {
+		if err == nil && k.alive(&s, &u, k.clock()) {
 			return nil
 		}
 	} else if !errors.Is(err, ErrNotFound) {

@@ -19,7 +19,7 @@ var ErrNoCleaner = errors.New("authkit: the Store does not implement authkit.Cle
 // Call it now and then (a cron job, or [Kit.RunJanitor]); one call is a few
 // indexed DELETEs, fine to run from every instance.
 func (k *Kit) Cleanup(ctx context.Context) (int64, error) {
-	c, ok := k.store.(Cleaner)
+	c, ok := k.raw.(Cleaner)
 	if !ok {
 		return 0, ErrNoCleaner
 	}
@@ -40,7 +40,7 @@ func (k *Kit) Cleanup(ctx context.Context) (int64, error) {
 //
 // It returns ErrNoCleaner at once if the Store cannot delete in bulk.
 func (k *Kit) RunJanitor(ctx context.Context, interval time.Duration) error {
-	if _, ok := k.store.(Cleaner); !ok {
+	if _, ok := k.raw.(Cleaner); !ok {
 		return ErrNoCleaner
 	}
 	if interval <= 0 {

@@ -121,6 +121,11 @@ type Config struct {
 	SessionLifetime time.Duration
 	// SessionIdleTimeout ends a session unused this long. Default 7 days.
 	SessionIdleTimeout time.Duration
+	// SessionCache keeps the sessions requests authenticate with in
+	// memory, so that most cost no round trip to the store, and bounds how
+	// long another instance may accept a session revoked here. Default
+	// off. See [SessionCache].
+	SessionCache SessionCache
 	// ConfirmEmailLifetime is how long a confirmation link works. Default 24 hours.
 	ConfirmEmailLifetime time.Duration
 	// ChangeEmailLifetime is how long an email-change link works. Default 24 hours.
@@ -384,7 +389,7 @@ func (k *Kit) configureDependencies(cfg Config) error {
 	if cfg.Mailer == nil {
 		return errors.New("authkit: Config.Mailer is required (outbox.New() records and prints mail in development)")
 	}
-	k.store, k.mailer = cfg.Store, cfg.Mailer
+	k.store, k.raw, k.mailer = cfg.Store, cfg.Store, cfg.Mailer
 	k.log, k.now, k.rand = cmp.Or(cfg.Logger, slog.Default()), cfg.Now, cmp.Or(cfg.Rand, io.Reader(rand.Reader))
 	k.log = slog.New(clientLog{k.log.Handler()}) // see logctx.go
 	if k.now == nil {

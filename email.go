@@ -441,7 +441,7 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	if err != nil {
 		return User{}, err
 	}
-	u := c.user
+	u := *c.user
 	if newEmail == u.Email {
 		return User{}, newError(CodeEmailUnchanged, "This is the account's email already.")
 	}
@@ -467,7 +467,7 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 			return User{}, err
 		}
 		old := c.user.Email
-		c.user = u // the context's calls that follow see the change
+		c.user = &u // the context's calls that follow see the change
 		if err := k.emailChanged(ctx, u, old); err != nil {
 			return User{}, err
 		}

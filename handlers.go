@@ -229,7 +229,7 @@ func (k *Kit) handleResetPassword(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (k *Kit) handleUser(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, k.wire(callerFrom(r.Context()).user))
+	writeJSON(w, http.StatusOK, k.wire(*callerFrom(r.Context()).user))
 	return nil
 }
 

@@ -1061,7 +1061,7 @@ type store interface {
 	authkit.Limiter
 }
 
-func openSQL(t *testing.T, dsn string) store {
+func openSQL(t testing.TB, dsn string) store {
 	t.Helper()
 	s, err := sqlstore.Open(dsn)
 	require.NoError(t, err)

@@ -53,7 +53,7 @@ type IdentifierProblem struct {
 // [UserLister] store; it reads every user, so run it from an operator's
 // command or at start, not on a request.
 func (k *Kit) CheckIdentifiers(ctx context.Context) ([]IdentifierProblem, error) {
-	lister, ok := k.store.(UserLister)
+	lister, ok := k.raw.(UserLister)
 	if !ok {
 		return nil, ErrNoUserLister
 	}

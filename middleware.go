@@ -24,7 +24,7 @@ func SessionFromContext(ctx context.Context) (Session, bool) {
 	if !ok {
 		return Session{}, false
 	}
-	return c.session, true
+	return *c.session, true
 }
 
 // UserFromContext returns the signed-in user of a request that passed
@@ -37,7 +37,7 @@ func UserFromContext(ctx context.Context) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	u := c.user
+	u := *c.user
 	u.PasswordHash = "" // the Go API never hands it out
 	return u, true
 }

@@ -14,7 +14,16 @@ import (
 // more: the caller, which is the request's new context too, and the
 // request. (The race detector allocates on its own, hence !race.)
 func TestRequireSessionAllocs(t *testing.T) {
-	kit, token := benchKit(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*authkit.Config)
+	}{{"memstore", nil}, {"memstore cached", withCache}} {
+		t.Run(tc.name, func(t *testing.T) { requireSessionAllocs(t, tc.edit) })
+	}
+}
+
+func requireSessionAllocs(t *testing.T, edit func(*authkit.Config)) {
+	kit, token := benchKit(t, edit)
 	h := kit.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := authkit.SessionFromContext(r.Context()); !ok {
 			t.Fatal("no session in context")

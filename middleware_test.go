@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -648,37 +649,64 @@ func FuzzSessionToken(f *testing.F) {
 //
 //	go test -run '^$' -bench RequireSession -benchmem .
 func BenchmarkRequireSession(b *testing.B) {
-	kit, token := benchKit(b)
-	h := kit.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := authkit.UserFromContext(r.Context()); !ok {
-			b.Fatal("no user in context")
-		}
-	}))
-	r := httptest.NewRequest(http.MethodGet, "/private", nil)
-	r.Header.Set("Session", token)
-	w := httptest.NewRecorder()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		h.ServeHTTP(w, r)
-	}
-	b.StopTimer()
-	if w.Code != http.StatusOK {
-		b.Fatalf("status %d: %s", w.Code, w.Body)
+	for _, bc := range []struct {
+		name string
+		edit func(*authkit.Config)
+	}{
+		{"memstore", nil},
+		{"memstore cached", withCache},
+		{"sqlite", onSQLite(b)},
+		{"sqlite cached", func(c *authkit.Config) { onSQLite(b)(c); withCache(c) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			kit, token := benchKit(b, bc.edit)
+			h := kit.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, ok := authkit.UserFromContext(r.Context()); !ok {
+					b.Fatal("no user in context")
+				}
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/private", nil)
+			r.Header.Set("Session", token)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+			}
+			b.StopTimer()
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		})
 	}
 }
 
-// benchKit is a kit with one signed-in user, and that user's token.
-func benchKit(b testing.TB) (*authkit.Kit, string) {
+// withCache turns the session cache on.
+func withCache(c *authkit.Config) { c.SessionCache = authkit.SessionCache{Size: 1000} }
+
+// onSQLite puts a kit on a SQLite file of its own.
+func onSQLite(tb testing.TB) func(*authkit.Config) {
+	return func(c *authkit.Config) {
+		c.Store = openSQL(tb, filepath.Join(tb.TempDir(), "authkit.db"))
+	}
+}
+
+// benchKit is a kit with one signed-in user, and that user's token; edit,
+// when not nil, changes its Config first.
+func benchKit(b testing.TB, edit func(*authkit.Config)) (*authkit.Kit, string) {
 	b.Helper()
-	kit, err := authkit.New(authkit.Config{
+	cfg := authkit.Config{
 		Store:             memstore.New(),
 		Mailer:            outbox.New(),
 		PublicURL:         "http://localhost",
 		RedirectURL:       "http://localhost/",
 		EmailConfirmation: authkit.Off,
 		Logger:            discardLogger(),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	kit, err := authkit.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -139,8 +139,9 @@ func (k *Kit) newStamp(ctx context.Context, c *caller, set UserFields, keep stri
 		return err
 	}
 	if keep != "" && keep == c.session.ID {
-		c.session.Stamp, c.user = stamp, u
-		c.session.AccessGroupKeys = u.AccessGroups
+		s := *c.session
+		s.Stamp, s.AccessGroupKeys = stamp, u.AccessGroups
+		c.session, c.user = &s, &u
 	}
 	return nil
 }
@@ -189,7 +190,7 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 	if err := k.checkPassword(ctx, newPw); err != nil {
 		return err
 	}
-	u := c.user
+	u := *c.user
 	if err := k.checkCurrentPassword(ctx, &u, oldPw); err != nil {
 		return err
 	}

@@ -540,7 +540,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if err != nil {
 		return User{}, err
 	}
-	u := c.user
+	u := *c.user
 	if newPhone == u.Phone {
 		return User{}, newError(CodePhoneUnchanged, "This is the account's phone number already.")
 	}
@@ -565,7 +565,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 			return User{}, err
 		}
 		old := c.user.Phone
-		c.user = u // the context's calls that follow see the change
+		c.user = &u // the context's calls that follow see the change
 		if err := k.phoneChanged(ctx, u, old); err != nil {
 			return User{}, err
 		}

@@ -26,16 +26,38 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 	if len(token) > maxTokenLen {
 		return nil, errInvalidSession
 	}
-	c := new(caller)
-	hashTokenInto(&c.hash, token)
-	s, u, err := k.sessionAndUser(ctx, c.tokenHash())
+	var hash [2 * sha256.Size]byte
+	hashTokenInto(&hash, token)
+	now := k.clock()
+	if s, u, ok := k.cache.get(unsafe.String(&hash[0], len(hash))); ok {
+		if k.alive(s, u, now) {
+			if now.Sub(s.LastSeenAt) >= k.touchEvery {
+				if err := k.store.TouchSession(ctx, s.ID, now); err != nil {
+					return nil, internalError(err)
+				}
+				k.cache.touched(s, now)
+			}
+			c := &caller{session: s, user: u, hash: hash}
+			return c, nil
+		}
+		// Dead as cached: the store has the last word, since another
+		// instance may have seen the session since.
+		k.cache.drop(unsafe.String(&hash[0], len(hash)))
+	}
+	// One allocation holds the caller and what it points to.
+	read := new(readCaller)
+	c := &read.caller
+	c.hash = hash
+	since := k.cache.mark()
+	s, u := &read.session, &read.user
+	var err error
+	*s, *u, err = k.sessionAndUser(ctx, c.tokenHash())
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidSession
 	}
 	if err != nil {
 		return nil, internalError(err)
 	}
-	now := k.clock()
 	if !k.alive(s, u, now) {
 		return nil, errInvalidSession
 	}
@@ -46,8 +68,16 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 		}
 	}
 	s.AccessGroupKeys = u.AccessGroups
+	k.cache.put(since, s, u)
 	c.session, c.user = s, u
 	return c, nil
+}
+
+// readCaller is a caller with the session and user it read from the store.
+type readCaller struct {
+	caller
+	session Session
+	user    User
 }
 
 // signUpSession signs a new account in, under the stamp it was made with.
@@ -134,7 +164,7 @@ func (k *Kit) listSessions(ctx context.Context, c *caller) ([]Session, error) {
 	now := k.clock()
 	live := make([]Session, 0, len(all))
 	for _, s := range all {
-		if k.alive(s, c.user, now) {
+		if k.alive(&s, c.user, now) {
 			s.AccessGroupKeys = c.user.AccessGroups
 			live = append(live, s)
 		}
@@ -189,10 +219,14 @@ func (k *Kit) signOutAll(ctx context.Context, c *caller, keepCurrent bool) error
 // signed in (attach), it is the request's context too: the context whose
 // value under ctxKey is the caller, which makes the session middlewares'
 // work one allocation, with r.WithContext the second.
+//
+// Its session and user are shared, not copied (from the session cache,
+// or from the readCaller that holds them), and so never changed: a change
+// puts a changed copy in their place.
 type caller struct {
 	context.Context // the parent; nil until attach
-	session         Session
-	user            User
+	session         *Session
+	user            *User
 	// client is where the request comes from, when the session
 	// middlewares noted it here rather than under clientKey: read from
 	// the request from, by kit, at the first clientIn, since most
@@ -243,7 +277,7 @@ func (c *caller) tokenHash() string {
 // sessionAndUser finds the session with that token hash and its user: in
 // one query when the store can, else in two.
 func (k *Kit) sessionAndUser(ctx context.Context, tokenHash string) (Session, User, error) {
-	if f, ok := k.store.(SessionUserFinder); ok {
+	if f, ok := k.raw.(SessionUserFinder); ok {
 		return f.SessionAndUser(ctx, tokenHash)
 	}
 	s, err := k.store.SessionByTokenHash(ctx, tokenHash)
@@ -258,6 +292,6 @@ func (k *Kit) sessionAndUser(ctx context.Context, tokenHash string) (Session, Us
 // nor idle too long, and was made under u's credential stamp: a session
 // made before a password reset or a sign-out everywhere is dead, whether or
 // not it was deleted yet, and so is every session of a disabled user.
-func (k *Kit) alive(s Session, u User, now time.Time) bool {
+func (k *Kit) alive(s *Session, u *User, now time.Time) bool {
 	return !u.Disabled && s.Stamp == u.Stamp && now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < k.sessionIdle
 }

@@ -5,9 +5,11 @@
 //
 // A [Store] is safe for concurrent use. It implements [authkit.Store] and
 // every optional capability: [authkit.PhoneStore], [authkit.SessionUserFinder],
-// [authkit.Cleaner], [authkit.UserLister], [authkit.Limiter] and
+// [authkit.Cleaner], [authkit.UserLister], [authkit.Limiter],
 // [authkit.Courier] (the messages promised are kept in memory too: a
-// restart loses them). It passes every group of the
+// restart loses them) and [authkit.RevocationLog] (so that kits sharing
+// one Store in a test can keep a session cache each, as instances
+// sharing a database do). It passes every group of the
 // storetest conformance suite.
 package memstore
 
@@ -55,6 +57,8 @@ type Store struct {
 
 	imu     sync.Mutex
 	intents intents // the messages promised, under imu (intents.go)
+
+	revs revocations // under mu (revocations.go)
 }
 
 // subject is the key LatestToken and TokensBySubject find tokens by.
@@ -277,6 +281,9 @@ func (s *Store) UpdateUser(_ context.Context, id string, up authkit.UserUpdate) 
 	if sess, ok := s.sessions[up.KeepSession]; ok && up.Set.Stamp != nil && sess.UserID == id {
 		sess.Stamp = u.Stamp
 	}
+	if up.Set != (authkit.UserFields{LastLoginAt: up.Set.LastLoginAt}) {
+		s.revokeLocked(id, "")
+	}
 	return cloneUser(u), nil
 }
 
@@ -297,6 +304,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	}
 	s.unindexUser(u)
 	delete(s.users, id)
+	s.revokeLocked(id, "")
 	return nil
 }
 
@@ -394,6 +402,7 @@ func (s *Store) DeleteSession(_ context.Context, userID, id string) (bool, error
 		return false, nil
 	}
 	s.deleteSessionLocked(sess)
+	s.revokeLocked(userID, id)
 	return true, nil
 }
 
@@ -406,6 +415,7 @@ func (s *Store) DeleteUserSessions(_ context.Context, userID, exceptID string) e
 			s.deleteSessionLocked(s.sessions[id])
 		}
 	}
+	s.revokeLocked(userID, "")
 	return nil
 }
 
@@ -592,7 +602,7 @@ func (s *Store) deleteTokenLocked(t *authkit.Token) {
 func (s *Store) DeleteExpired(_ context.Context, now, idleSince time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.limits.deleteEnded(now)
+	n := s.limits.deleteEnded(now) + s.deleteOldRevocationsLocked(now)
 	for _, sess := range s.sessions {
 		if !sess.ExpiresAt.After(now) || !sess.LastSeenAt.After(idleSince) {
 			s.deleteSessionLocked(sess)

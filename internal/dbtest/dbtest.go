@@ -43,8 +43,11 @@ func Need(tb testing.TB, env string) string {
 	dsn := os.Getenv(env)
 	if dsn == "" {
 		example := "postgres://postgres@127.0.0.1:5432/test"
-		if env == MySQLEnv {
+		switch env {
+		case MySQLEnv:
 			example = "mysql://root@127.0.0.1:3306/test"
+		case RedisEnv:
+			example = "redis://127.0.0.1:6379/0"
 		}
 		tb.Skipf("skipped: set %s (e.g. %s) to run the tests that need this server", env, example)
 	}
