@@ -58,8 +58,8 @@ import (
 
 // Kit is a configured auth backend. Its methods are safe for concurrent use.
 type Kit struct {
-	store       Store // raw, or wrapped by the session cache
-	raw         Store // Config.Store: where the kit finds its capabilities
+	store       Store         // raw, or wrapped by the session cache
+	raw         Store         // Config.Store: where the kit finds its capabilities
 	cache       *sessionCache // nil when Config.SessionCache is off
 	mailer      Mailer
 	log         *slog.Logger
