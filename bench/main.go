@@ -3,7 +3,7 @@
 // not:
 //
 //	go run ./bench                      # memory and a SQLite file, 10³ sessions
-//	go run ./bench -sessions 1000000    # and 10⁶ sessions
+//	go run ./bench -sessions 1000000    # 10⁶ sessions, 10⁴ of them in use
 //	AUTHKIT_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test \
 //	AUTHKIT_TEST_MYSQL_DSN=mysql://root@127.0.0.1:3306/test go run ./bench
 //
@@ -20,9 +20,16 @@
 // kit's parameters, in this process, alternating the two; and the peak
 // resident memory of a child under -signins concurrent sign-ins.
 //
+// Each store is measured twice: as it is, and with the kit's session
+// cache (Config.SessionCache) as large as the sessions in use (-active,
+// at random among them, of the -sessions stored). The "vs memory" column
+// is each row's RequireSession CPU against the memory store's, uncached.
+// With PostgreSQL, three children then share one database, each with its
+// cache, under the load spread over them; a session signed out on the
+// first is timed until the other two refuse it.
+//
 // PostgreSQL and MySQL runs use a schema or database of their own
-// (authkit_bench), dropped at the end. The kit's session cache, when it
-// exists, gets rows of its own here.
+// (authkit_bench), dropped at the end.
 package main
 
 import (
@@ -52,6 +59,7 @@ type options struct {
 	conns    int
 	signins  int
 	hashes   int
+	active   int // the sessions requests use, of those stored
 	pin      bool
 	postgres string
 	mysql    string
@@ -72,6 +80,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
 	flag.IntVar(&o.signins, "signins", 500, "concurrent sign-ins for the memory peak")
 	flag.IntVar(&o.hashes, "hashes", 20, "sign-ins and bare hashes timed, each")
+	flag.IntVar(&o.active, "active", 10000, "the sessions requests use (at random), of those stored; the size of the session cache")
 	flag.BoolVar(&o.pin, "pin", false, "run the server on CPU 0 with taskset")
 	flag.StringVar(&o.postgres, "postgres", os.Getenv("AUTHKIT_TEST_POSTGRES_DSN"), "a PostgreSQL server `DSN` (default $AUTHKIT_TEST_POSTGRES_DSN)")
 	flag.StringVar(&o.mysql, "mysql", os.Getenv("AUTHKIT_TEST_MYSQL_DSN"), "a MySQL or MariaDB server `DSN` (default $AUTHKIT_TEST_MYSQL_DSN)")
@@ -110,18 +119,36 @@ func run(ctx context.Context, o options) error {
 		stores = append(stores, struct{ name, dsn string }{"mysql", dsn})
 	}
 
-	fmt.Fprintf(o.out, "GET /private behind RequireSession vs GET /public, %d sessions stored, %d connections, %v a phase\n\n", o.sessions, o.conns, o.duration)
+	active := min(o.active, o.sessions)
+	fmt.Fprintf(o.out, "GET /private behind RequireSession vs GET /public, %d sessions stored, %d of them in use, %d connections, %v a phase\n\n", o.sessions, active, o.conns, o.duration)
 	tw := tabwriter.NewWriter(o.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "store\tno-auth CPU/req\tRequireSession CPU/req\tratio\tno-auth p99\tRequireSession p99\t")
+	fmt.Fprintln(tw, "store\tno-auth CPU/req\tRequireSession CPU/req\tvs no-auth\tvs memory\tno-auth p99\tRequireSession p99\t")
+	var memory time.Duration
 	for _, st := range stores {
-		r, err := compare(ctx, o, spec{Store: st.dsn, Sessions: o.sessions, Seed: randomSeed()})
-		if err != nil {
-			return fmt.Errorf("%s: %w", st.name, err)
+		for _, cached := range []bool{false, true} {
+			sp := spec{Store: st.dsn, Sessions: o.sessions, Active: active, Seed: randomSeed()}
+			name := st.name
+			if cached {
+				sp.Cache, name = active, st.name+" cached"
+			}
+			r, err := compare(ctx, o, sp)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if name == "memory" {
+				memory = r.private.cpuPerReq()
+			}
+			fmt.Fprintf(tw, "%s\t%v\t%v\t%.2f×\t%.2f×\t%v\t%v\t\n", name, r.bare.cpuPerReq(), r.private.cpuPerReq(),
+				ratio(r.private.cpuPerReq(), r.bare.cpuPerReq()), ratio(r.private.cpuPerReq(), memory), r.bare.p99, r.private.p99)
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%v\t%.2f×\t%v\t%v\t\n", st.name, r.bare.cpuPerReq(), r.private.cpuPerReq(),
-			float64(r.private.cpuPerReq())/float64(r.bare.cpuPerReq()), r.bare.p99, r.private.p99)
 	}
 	tw.Flush()
+
+	if o.postgres != "" {
+		if err := threeInstances(ctx, o, stores[2].dsn, active); err != nil {
+			return fmt.Errorf("three instances: %w", err)
+		}
+	}
 
 	hash, signIn, err := signInVsHash(ctx, o.hashes)
 	if err != nil {
@@ -135,6 +162,13 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(o.out, "peak resident memory under %d concurrent sign-ins (memory store): %.0f MiB\n", o.signins, float64(peak)/(1<<20))
 	return nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 func randomSeed() string {
@@ -230,28 +264,30 @@ func compare(ctx context.Context, o options, sp spec) (comparison, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	// A short warm-up of each, then the phases.
-	if _, err := drive(ctx, client, c, "/public", sp, o.conns, o.duration/5); err != nil {
+	cs := []*child{c}
+	if _, err := drive(ctx, client, cs, "/public", sp, o.conns, o.duration/5); err != nil {
 		return comparison{}, err
 	}
-	if _, err := drive(ctx, client, c, "/private", sp, o.conns, o.duration/5); err != nil {
+	if _, err := drive(ctx, client, cs, "/private", sp, o.conns, o.duration/5); err != nil {
 		return comparison{}, err
 	}
-	bare, err := drive(ctx, client, c, "/public", sp, o.conns, o.duration)
+	bare, err := drive(ctx, client, cs, "/public", sp, o.conns, o.duration)
 	if err != nil {
 		return comparison{}, err
 	}
-	private, err := drive(ctx, client, c, "/private", sp, o.conns, o.duration)
+	private, err := drive(ctx, client, cs, "/private", sp, o.conns, o.duration)
 	if err != nil {
 		return comparison{}, err
 	}
 	return comparison{bare, private}, nil
 }
 
-// drive sends requests to path from conns goroutines for d, each /private
-// one with the token of a seeded session at random, and reads the child's
-// CPU time before and after.
-func drive(ctx context.Context, client *http.Client, c *child, path string, sp spec, conns int, d time.Duration) (phase, error) {
-	before, err := c.usage(client)
+// drive sends requests to path from conns goroutines for d, spread over
+// the children cs, each /private one with the token of one of the
+// sessions in use at random, and reads the children's CPU time before and
+// after.
+func drive(ctx context.Context, client *http.Client, cs []*child, path string, sp spec, conns int, d time.Duration) (phase, error) {
+	before, err := usageOf(client, cs)
 	if err != nil {
 		return phase{}, err
 	}
@@ -266,11 +302,12 @@ func drive(ctx context.Context, client *http.Client, c *child, path string, sp s
 		wg.Go(func() {
 			var mine []time.Duration
 			n := g
+			c := cs[g%len(cs)]
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-				if sp.Sessions > 0 {
+				if sp.Active > 0 {
 					n = (n*1103515245 + 12345) & 0x7fffffff
-					req.Header.Set("Session", token(sp.Seed, n%sp.Sessions))
+					req.Header.Set("Session", token(sp.Seed, n%sp.Active))
 				}
 				start := time.Now()
 				resp, err := client.Do(req)
@@ -298,11 +335,25 @@ func drive(ctx context.Context, client *http.Client, c *child, path string, sp s
 	if firstErr != nil {
 		return phase{}, firstErr
 	}
-	after, err := c.usage(client)
+	after, err := usageOf(client, cs)
 	if err != nil {
 		return phase{}, err
 	}
 	return phase{requests: len(latencies), cpu: after.CPU - before.CPU, p99: percentile(latencies, 0.99)}, nil
+}
+
+// usageOf is the resource use of the children cs, summed.
+func usageOf(client *http.Client, cs []*child) (usage, error) {
+	var sum usage
+	for _, c := range cs {
+		u, err := c.usage(client)
+		if err != nil {
+			return usage{}, err
+		}
+		sum.CPU += u.CPU
+		sum.MaxRSS = max(sum.MaxRSS, u.MaxRSS)
+	}
+	return sum, nil
 }
 
 func cmpErr(first, err error) error {

@@ -30,18 +30,18 @@ func TestSmoke(t *testing.T) {
 	}
 	var out bytes.Buffer
 	o := options{
-		sessions: 50, duration: 200 * time.Millisecond, conns: 4, signins: 8, hashes: 1,
+		sessions: 50, active: 20, duration: 200 * time.Millisecond, conns: 4, signins: 8, hashes: 1,
 		postgres: os.Getenv("AUTHKIT_TEST_POSTGRES_DSN"), mysql: os.Getenv("AUTHKIT_TEST_MYSQL_DSN"), out: &out,
 	}
 	if err := run(t.Context(), o); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	want := []string{"memory", "sqlite", "sign-in vs the bare argon2id hash", "peak resident memory"}
+	want := []string{"memory", "memory cached", "sqlite", "sqlite cached", "sign-in vs the bare argon2id hash", "peak resident memory"}
 	if o.postgres != "" {
-		want = append(want, "postgres")
+		want = append(want, "postgres", "postgres cached", "three instances on one PostgreSQL", "a sign-out on the first refused")
 	}
 	if o.mysql != "" {
-		want = append(want, "mysql")
+		want = append(want, "mysql", "mysql cached")
 	}
 	for _, w := range want {
 		if !strings.Contains(out.String(), w) {

@@ -36,8 +36,13 @@ const childEnv = "AUTHKIT_BENCH_CHILD"
 type spec struct {
 	Store    string // "memory", or a sqlstore DSN
 	Sessions int    // sessions made before serving, over Sessions/10 users
+	Active   int    // the first Active of them are the ones requests use
 	Seed     string // tokens are token(Seed, i)
 	Password string // every user's password, hashed for real
+	// Cache is the size of the kit's session cache; 0 leaves it off.
+	Cache int
+	// Seeded: another child seeded the store already (a second instance).
+	Seeded bool
 }
 
 // token is the i-th session token of a run: the parent knows them all
@@ -68,6 +73,7 @@ func serveChild(raw string) error {
 	defer closeStore()
 	kit, err := authkit.New(authkit.Config{
 		Store:             store,
+		SessionCache:      authkit.SessionCache{Size: sp.Cache},
 		Mailer:            outbox.New(),
 		PublicURL:         "http://localhost",
 		RedirectURL:       "http://localhost/",
@@ -82,8 +88,10 @@ func serveChild(raw string) error {
 		return err
 	}
 	defer kit.Close(ctx)
-	if err := seed(ctx, kit, store, sp); err != nil {
-		return err
+	if !sp.Seeded {
+		if err := seed(ctx, kit, store, sp); err != nil {
+			return err
+		}
 	}
 
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
