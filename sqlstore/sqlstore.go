@@ -60,6 +60,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -116,6 +117,12 @@ type Store struct {
 	// DELETE that voids a user's older tokens takes gap locks, and two
 	// users' concurrent requests deadlock on each other's inserts.
 	writeTx *sql.TxOptions
+	// path is the SQLite file Open opened, for errors; "" if in memory
+	// or unknown (a pool given to New).
+	path string
+	// busyBudget is how long Migrate retries on SQLite while another
+	// connection holds the lock (see the constant busyBudget).
+	busyBudget time.Duration
 
 	// hot holds the statements of the request path, prepared on first use
 	// (after Migrate has made the tables).
@@ -199,15 +206,30 @@ func Open(dsn string) (*Store, error) {
 			db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 		}
 	}
-	if err := db.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlstore: connecting to %v: %w", dialect, err)
+	if dialect != SQLite {
+		if err := db.Ping(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlstore: connecting to %v: %w", dialect, err)
+		}
+		return newStore(db, dialect, true)
 	}
-	return newStore(db, dialect, true)
+	// The first connection turns WAL on, which another process opening
+	// the file at the same moment can refuse with SQLITE_BUSY, however
+	// long the busy timeout: see busyBudget.
+	path := sqliteFile(dsn)
+	if err := retryBusy(context.Background(), busyBudget, db.Ping); err != nil {
+		db.Close()
+		return nil, sqliteError("open", path, err)
+	}
+	s, err := newStore(db, dialect, true)
+	if err == nil {
+		s.path = path
+	}
+	return s, err
 }
 
 func newStore(db *sql.DB, dialect Dialect, owned bool) (*Store, error) {
-	s := &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect)}
+	s := &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect), busyBudget: busyBudget}
 	if dialect == MySQL {
 		s.writeTx = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
