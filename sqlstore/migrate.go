@@ -167,6 +167,14 @@ func (s *Store) migrateInTx(ctx context.Context, conn *sql.Conn, steps []migrati
 	if err := s.applySteps(ctx, conn, steps); err != nil {
 		return err
 	}
+	if s.dialect == SQLite {
+		// SQLite opens a file it may not write read-only, takes BEGIN
+		// IMMEDIATE as BEGIN there, and fails only at the first write:
+		// make that now, changing nothing, rather than at a sign-in.
+		if _, err := conn.ExecContext(ctx, "UPDATE authkit_schema SET version = version WHERE version < 0"); err != nil {
+			return err
+		}
+	}
 	_, err = conn.ExecContext(ctx, commit)
 	return err
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
@@ -14,7 +18,8 @@ import (
 )
 
 // SQLite start-up: instances that open one file at the same moment take
-// turns instead of failing.
+// turns instead of failing, and a file that cannot be opened or written
+// says why, with its path.
 
 // busyBudget is how long Open and Migrate keep retrying a SQLite
 // statement that failed because another connection held the lock.
@@ -100,9 +105,10 @@ func sqliteFile(dsn string) string {
 	return p
 }
 
-// startError is a SQLite error of Open or Migrate, with its path and its
-// cause in words. It unwraps to the driver's error and to
-// [fs.ErrPermission] or [fs.ErrNotExist] when that is the cause.
+// startError is a SQLite error of Open or Migrate, with its path and, where
+// the file system tells, its cause in words. It unwraps to the driver's
+// error and to [fs.ErrPermission] or [fs.ErrNotExist] when that is the
+// cause.
 type startError struct {
 	op    string // "open" or "migrate"
 	path  string // the database file, "" if unknown or in memory
@@ -133,11 +139,112 @@ func sqliteError(op, path string, err error) error {
 }
 
 // explain names the cause of err, a SQLite error with result code code, on
-// the database at path.
+// the database at path. SQLite says "unable to open database file" for a
+// directory that is missing or not writable alike, and "attempt to write a
+// readonly database" when it opened a file it may not write; the file
+// system tells which.
 func explain(path string, code int, err error) (cause string, kind error) {
 	switch code & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return "the database stayed locked by another connection or process through every retry: " + err.Error(), nil
+	case sqlite3.SQLITE_FULL:
+		where := "the disk"
+		if path != "" {
+			where = "the file system that holds " + filepath.Dir(path)
+		}
+		return "disk full: no space is left on " + where + ": " + err.Error(), nil
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR:
+		if path != "" {
+			if cause, kind := checkFileSystem(path); cause != "" {
+				return cause, kind
+			}
+		}
 	}
 	return err.Error(), nil
+}
+
+// checkFileSystem looks for the reason this process cannot read and write
+// the SQLite file at path, and its journal files beside it: a missing or
+// unwritable directory, an unreadable or unwritable file. It returns ""
+// when it finds none.
+func checkFileSystem(path string) (cause string, kind error) {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "the directory " + dir + " does not exist", fs.ErrNotExist
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied: the directory " + dir + " cannot be reached by this process", fs.ErrPermission
+	case errors.Is(err, syscall.ENOTDIR), err == nil && !st.IsDir():
+		return dir + " is not a directory", nil
+	case err != nil:
+		return "", nil
+	}
+	st, err = os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// SQLite makes the file: the directory must let it.
+		return checkDirWritable(dir, "")
+	case err != nil:
+		return "", nil
+	case st.IsDir():
+		return path + " is a directory, not a database file", nil
+	}
+	if cause, kind := checkFile(path, os.O_RDONLY, "readable"); cause != "" {
+		return cause, kind
+	}
+	if cause, kind := checkFile(path, os.O_RDWR, "writable"); cause != "" {
+		return cause, kind
+	}
+	// In WAL mode SQLite writes path-wal and path-shm beside the file.
+	for _, journal := range []string{path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(journal); errors.Is(err, fs.ErrNotExist) {
+			if cause, kind := checkDirWritable(dir, filepath.Base(journal)); cause != "" {
+				return cause, kind
+			}
+		} else if cause, kind := checkFile(journal, os.O_RDWR, "writable"); cause != "" {
+			return cause, kind
+		}
+	}
+	return "", nil
+}
+
+// checkFile opens the file at path with flag and names why that failed.
+func checkFile(path string, flag int, able string) (cause string, kind error) {
+	f, err := os.OpenFile(path, flag, 0)
+	switch {
+	case err == nil:
+		f.Close()
+		return "", nil
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied: the file " + path + " is not " + able + " by this process", fs.ErrPermission
+	case errors.Is(err, syscall.EROFS):
+		return "the file " + path + " is on a read-only file system", nil
+	}
+	return "", nil
+}
+
+// checkDirWritable makes and removes a file in dir, to learn whether this
+// process may make one there (as SQLite must: the database, or the
+// journal named journal), and names why not.
+func checkDirWritable(dir, journal string) (cause string, kind error) {
+	f, err := os.CreateTemp(dir, ".authkit-probe-*")
+	if err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", nil
+	}
+	why := ""
+	if journal != "" {
+		why = ", and SQLite must make " + journal + " there"
+	}
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied: the directory " + dir + " is not writable by this process" + why, fs.ErrPermission
+	case errors.Is(err, syscall.EROFS):
+		return "the directory " + dir + " is on a read-only file system" + why, nil
+	case errors.Is(err, syscall.ENOSPC):
+		return "disk full: no space is left on the file system that holds " + dir, nil
+	}
+	return "", nil
 }

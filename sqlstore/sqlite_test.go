@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,7 +210,9 @@ func TestSQLiteMigrateGivesUpOnALockHeldTooLong(t *testing.T) {
 	err = s.Migrate(ctx)
 	took := time.Since(start)
 	require.Error(t, err)
-	require.Equal(t, "sqlstore: migrate "+path+": the database stayed locked by another connection or process through every retry: database is locked (5) (SQLITE_BUSY)", err.Error())
+	reported, evalErr := filepath.EvalSymlinks(path) // as SQLite reports it
+	require.NoError(t, evalErr)
+	require.Equal(t, "sqlstore: migrate "+reported+": the database stayed locked by another connection or process through every retry: database is locked (5) (SQLITE_BUSY)", err.Error())
 	require.GreaterOrEqual(t, took, 300*time.Millisecond, "it retried")
 	require.Less(t, took, 3*time.Second, "for the budget only")
 
@@ -220,4 +223,98 @@ func TestSQLiteMigrateGivesUpOnALockHeldTooLong(t *testing.T) {
 	err = s.Migrate(short)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 3*time.Second, "it stopped with its context")
+}
+
+// A start-up error names its cause and the path, where SQLite says only
+// "unable to open database file".
+func TestSQLiteStartErrorsNameTheCause(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "missing", "auth.db")
+	_, err := sqlstore.Open(path)
+	require.EqualError(t, err, "sqlstore: open "+path+": the directory "+filepath.Join(dir, "missing")+" does not exist")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	_, err = sqlstore.Open("file:" + path + "?_pragma=synchronous(NORMAL)")
+	require.EqualError(t, err, "sqlstore: open "+path+": the directory "+filepath.Join(dir, "missing")+" does not exist", "a file: URI")
+
+	_, err = sqlstore.Open(dir)
+	require.EqualError(t, err, "sqlstore: open "+dir+": "+dir+" is a directory, not a database file")
+
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	path = filepath.Join(file, "auth.db")
+	_, err = sqlstore.Open(path)
+	require.EqualError(t, err, "sqlstore: open "+path+": "+file+" is not a directory")
+}
+
+// A file or directory this process may not write is named as such: the
+// directory of a new file, a read-only file, an unreadable file, the
+// directory where SQLite must make the WAL files of an existing one.
+func TestSQLiteStartErrorsNamePermissions(t *testing.T) {
+	if !asUnprivileged(t) {
+		return
+	}
+	ctx := context.Background()
+	// start opens and migrates path, as an app does at start.
+	start := func(path string) error {
+		s, err := sqlstore.Open(path)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.Migrate(ctx)
+	}
+	// made returns the path of a migrated database, closed, in a
+	// directory of its own.
+	made := func(t *testing.T) (dir, path string) {
+		dir = t.TempDir()
+		path = filepath.Join(dir, "auth.db")
+		require.NoError(t, start(path))
+		return dir, path
+	}
+	chmod := func(t *testing.T, path string, mode os.FileMode) {
+		require.NoError(t, os.Chmod(path, mode))
+		t.Cleanup(func() { os.Chmod(path, 0o700) })
+	}
+
+	t.Run("directory not writable", func(t *testing.T) {
+		dir := t.TempDir()
+		chmod(t, dir, 0o500)
+		path := filepath.Join(dir, "auth.db")
+		err := start(path)
+		require.EqualError(t, err, "sqlstore: open "+path+": permission denied: the directory "+dir+" is not writable by this process")
+		require.ErrorIs(t, err, fs.ErrPermission)
+	})
+	t.Run("directory not reachable", func(t *testing.T) {
+		outer := t.TempDir()
+		dir := filepath.Join(outer, "app")
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		chmod(t, outer, 0o600) // no search permission
+		path := filepath.Join(dir, "auth.db")
+		err := start(path)
+		require.EqualError(t, err, "sqlstore: open "+path+": permission denied: the directory "+dir+" cannot be reached by this process")
+		require.ErrorIs(t, err, fs.ErrPermission)
+	})
+	t.Run("file read-only", func(t *testing.T) {
+		_, path := made(t)
+		chmod(t, path, 0o400)
+		err := start(path)
+		require.EqualError(t, err, "sqlstore: migrate "+path+": permission denied: the file "+path+" is not writable by this process",
+			"Migrate, not the first sign-in")
+		require.ErrorIs(t, err, fs.ErrPermission)
+	})
+	t.Run("file not readable", func(t *testing.T) {
+		_, path := made(t)
+		chmod(t, path, 0o200)
+		err := start(path)
+		require.EqualError(t, err, "sqlstore: open "+path+": permission denied: the file "+path+" is not readable by this process")
+		require.ErrorIs(t, err, fs.ErrPermission)
+	})
+	t.Run("directory of a file not writable", func(t *testing.T) {
+		dir, path := made(t)
+		chmod(t, dir, 0o500)
+		err := start(path)
+		require.EqualError(t, err, "sqlstore: open "+path+": permission denied: the directory "+dir+" is not writable by this process, and SQLite must make auth.db-wal there")
+		require.ErrorIs(t, err, fs.ErrPermission)
+	})
 }
