@@ -83,6 +83,11 @@ const migrationLockID = 0x6175746b6974 // "authkit"
 // lock (an advisory lock on PostgreSQL, GET_LOCK on MySQL, the write lock on
 // SQLite), and each step runs once. A database already at a newer version
 // than this code knows is left as it is.
+//
+// On SQLite, Migrate retries while another connection holds the lock, for
+// up to five seconds or until ctx ends, fails on a file it may not write
+// even when there is nothing to apply, and names the file and the cause
+// in its errors (see the package doc, "SQLite at start-up").
 func (s *Store) Migrate(ctx context.Context) error {
 	return s.migrate(ctx, 0)
 }
