@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/authkit/authkit/sqlstore"
 )
@@ -233,6 +235,9 @@ func TestSQLiteStartErrorsNameTheCause(t *testing.T) {
 	_, err := sqlstore.Open(path)
 	require.EqualError(t, err, "sqlstore: open "+path+": the directory "+filepath.Join(dir, "missing")+" does not exist")
 	require.ErrorIs(t, err, fs.ErrNotExist)
+	var driver *sqlite.Error
+	require.ErrorAs(t, err, &driver, "the driver's error stays within")
+	require.Equal(t, sqlite3.SQLITE_CANTOPEN, driver.Code())
 
 	_, err = sqlstore.Open("file:" + path + "?_pragma=synchronous(NORMAL)")
 	require.EqualError(t, err, "sqlstore: open "+path+": the directory "+filepath.Join(dir, "missing")+" does not exist", "a file: URI")
