@@ -21,7 +21,7 @@ import (
 	"github.com/authkit/authkit/sqlstore"
 )
 
-// starterEnv makes the test binary a starter (see startInstance).
+// starterEnv makes the test binary a starter (see startInstances).
 const starterEnv = "AUTHKIT_SQLSTORE_STARTER"
 
 // Two instances that start at the same moment on a new SQLite file both
@@ -29,7 +29,8 @@ const starterEnv = "AUTHKIT_SQLSTORE_STARTER"
 // first connection of each turns WAL on, and SQLite makes one of the two
 // give up at once with "database is locked", busy timeout or not (see
 // TestSQLiteStartWaitsForAnotherWriter). Without the retry, an instance
-// failed in Open in a round of 20 or so.
+// failed in Open in about one round of 20: that depends on timing, so this
+// test can miss such a regression, which that test catches every time.
 func TestSQLiteInstancesStartTogether(t *testing.T) {
 	if os.Getenv(starterEnv) != "" {
 		serveStarts()
