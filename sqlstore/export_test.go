@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 )
 
 // MigrateTo is Migrate, stopping at schema version upTo: it makes the
@@ -141,3 +142,7 @@ func Generate(ctx context.Context, s *Store, users, sessions int) error {
 	}
 	return nil
 }
+
+// SetBusyBudget sets how long Migrate retries while another connection
+// holds the lock.
+func SetBusyBudget(s *Store, d time.Duration) { s.busyBudget = d }

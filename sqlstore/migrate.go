@@ -83,6 +83,11 @@ const migrationLockID = 0x6175746b6974 // "authkit"
 // lock (an advisory lock on PostgreSQL, GET_LOCK on MySQL, the write lock on
 // SQLite), and each step runs once. A database already at a newer version
 // than this code knows is left as it is.
+//
+// On SQLite, Migrate retries while another connection holds the lock, for
+// up to five seconds or until ctx ends, fails on a file it may not write
+// even when there is nothing to apply, and names the file and the cause
+// in its errors (see the package doc, "SQLite at start-up").
 func (s *Store) Migrate(ctx context.Context) error {
 	return s.migrate(ctx, 0)
 }
@@ -97,23 +102,50 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 	if upTo != 0 {
 		steps = slices.DeleteFunc(steps, func(m migration) bool { return m.version > upTo })
 	}
+	if s.dialect == SQLite {
+		// A try that met another connection's lock rolled back whole:
+		// try again (see busyBudget).
+		err := retryBusy(ctx, s.busyBudget, func() error { return s.migrateOnce(ctx, steps) })
+		if err != nil {
+			return sqliteError("migrate", s.sqlitePath(ctx), err)
+		}
+		return nil
+	}
+	if err := s.migrateOnce(ctx, steps); err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	return nil
+}
+
+// migrateOnce applies steps on a connection of its own, under the
+// dialect's migration lock.
+func (s *Store) migrateOnce(ctx context.Context, steps []migration) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrating: %w", err)
+		return err
 	}
 	defer conn.Close()
 	switch s.dialect {
 	case Postgres:
-		err = s.migrateInTx(ctx, conn, steps, "SELECT pg_advisory_xact_lock("+strconv.Itoa(migrationLockID)+")")
+		return s.migrateInTx(ctx, conn, steps, "SELECT pg_advisory_xact_lock("+strconv.Itoa(migrationLockID)+")")
 	case SQLite:
-		err = s.migrateInTx(ctx, conn, steps, "")
+		return s.migrateInTx(ctx, conn, steps, "")
 	case MySQL:
-		err = s.migrateMySQL(ctx, conn, steps)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrating: %w", err)
+		return s.migrateMySQL(ctx, conn, steps)
 	}
 	return nil
+}
+
+// sqlitePath returns the SQLite file behind the Store, for errors: the one
+// Open opened, or else the one SQLite reports ("" in memory, or if it
+// cannot say).
+func (s *Store) sqlitePath(ctx context.Context) string {
+	if s.path != "" {
+		return s.path
+	}
+	var file string
+	s.db.QueryRowContext(context.WithoutCancel(ctx), "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file)
+	return file
 }
 
 // migrateInTx applies steps in one transaction, for databases whose DDL is
@@ -139,6 +171,14 @@ func (s *Store) migrateInTx(ctx context.Context, conn *sql.Conn, steps []migrati
 	}
 	if err := s.applySteps(ctx, conn, steps); err != nil {
 		return err
+	}
+	if s.dialect == SQLite {
+		// SQLite opens a file it may not write read-only, takes BEGIN
+		// IMMEDIATE as BEGIN there, and fails only at the first write:
+		// make that now, changing nothing, rather than at a sign-in.
+		if _, err := conn.ExecContext(ctx, "UPDATE authkit_schema SET version = version WHERE version < 0"); err != nil {
+			return err
+		}
 	}
 	_, err = conn.ExecContext(ctx, commit)
 	return err

@@ -26,6 +26,37 @@
 // [Store.Migrate] before use: it creates or upgrades the authkit_* tables
 // and is safe to call from every instance at start-up, at the same moment.
 //
+// # SQLite at start-up
+//
+// Instances (processes) that start together on one SQLite file all come
+// up, a new file included. The first connection of each turns on WAL
+// journaling (PRAGMA journal_mode=WAL), and while one does, SQLite makes
+// another fail at once with "database is locked" there, whatever the busy
+// timeout: the statement holds a read lock when it asks for the write
+// lock, and SQLite waits for no lock then, as waiting could deadlock. [Open] and [Store.Migrate]
+// retry such failures (SQLITE_BUSY, SQLITE_LOCKED) from the start, for up
+// to five seconds, with a growing delay; Migrate also stops when its
+// context ends. A lock that outlasts that is an error that says so.
+//
+// When Open or Migrate cannot use the file, the error names the file and,
+// where the file system tells, the cause that SQLite's "unable to open
+// database file" leaves out:
+//
+//	sqlstore: open /var/lib/app/auth.db: the directory /var/lib/app does not exist
+//	sqlstore: open /var/lib/app/auth.db: permission denied: the directory /var/lib/app is not writable by this process
+//	sqlstore: open /var/lib/app/auth.db: permission denied: the file /var/lib/app/auth.db is not readable by this process
+//	sqlstore: migrate /var/lib/app/auth.db: permission denied: the file /var/lib/app/auth.db is not writable by this process
+//	sqlstore: migrate /var/lib/app/auth.db: disk full: no space is left on the file system that holds /var/lib/app: database or disk is full (13)
+//	sqlstore: migrate /var/lib/app/auth.db: the database stayed locked by another connection or process through every retry: database is locked (5) (SQLITE_BUSY)
+//
+// A directory must let the process make files in it even when the
+// database exists: WAL mode keeps auth.db-wal and auth.db-shm beside it.
+// A file the process may read but not write fails in Migrate, which makes
+// a write that changes nothing, rather than at the first sign-in. Such an
+// error matches [errors.Is] with [fs.ErrPermission] or [fs.ErrNotExist]
+// when that is the cause, and [errors.As] with the driver's
+// *sqlite.Error.
+//
 // # Concurrency and many instances
 //
 // Every one-time token and code is spent by a conditional statement whose
@@ -60,6 +91,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -116,6 +148,12 @@ type Store struct {
 	// DELETE that voids a user's older tokens takes gap locks, and two
 	// users' concurrent requests deadlock on each other's inserts.
 	writeTx *sql.TxOptions
+	// path is the SQLite file Open opened, for errors; "" if in memory
+	// or unknown (a pool given to New).
+	path string
+	// busyBudget is how long Migrate retries on SQLite while another
+	// connection holds the lock (see the constant busyBudget).
+	busyBudget time.Duration
 
 	// hot holds the statements of the request path, prepared on first use
 	// (after Migrate has made the tables).
@@ -175,7 +213,9 @@ func New(db *sql.DB, dialect Dialect) (*Store, error) {
 // that was spent. Choose it with a "file:" URI, whose parameters pass
 // through: "file:auth.db?_pragma=synchronous(NORMAL)".
 //
-// Open checks that the database answers. Call [Store.Migrate] next.
+// Open checks that the database answers. Call [Store.Migrate] next. On
+// SQLite it waits out another instance opening the same file, and its
+// errors name the file and the cause (see "SQLite at start-up" above).
 func Open(dsn string) (*Store, error) {
 	driver, source, dialect, err := parseDSN(dsn)
 	if err != nil {
@@ -199,15 +239,30 @@ func Open(dsn string) (*Store, error) {
 			db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 		}
 	}
-	if err := db.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlstore: connecting to %v: %w", dialect, err)
+	if dialect != SQLite {
+		if err := db.Ping(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlstore: connecting to %v: %w", dialect, err)
+		}
+		return newStore(db, dialect, true)
 	}
-	return newStore(db, dialect, true)
+	// The first connection turns WAL on, which another process opening
+	// the file at the same moment can refuse with SQLITE_BUSY, however
+	// long the busy timeout: see busyBudget.
+	path := sqliteFile(dsn)
+	if err := retryBusy(context.Background(), busyBudget, db.Ping); err != nil {
+		db.Close()
+		return nil, sqliteError("open", path, err)
+	}
+	s, err := newStore(db, dialect, true)
+	if err == nil {
+		s.path = path
+	}
+	return s, err
 }
 
 func newStore(db *sql.DB, dialect Dialect, owned bool) (*Store, error) {
-	s := &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect)}
+	s := &Store{db: db, dialect: dialect, owned: owned, sql: newQueries(dialect), busyBudget: busyBudget}
 	if dialect == MySQL {
 		s.writeTx = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
