@@ -103,6 +103,7 @@ type Kit struct {
 	verifyPassword func(stored, pw string, p password.Params) (ok, rehash bool, err error)
 	dummyHash      func() string // a real hash, verified for unknown users
 
+	metrics    metrics
 	courier    courier
 	background sync.WaitGroup
 	pending    chan struct{} // a slot per message sent in the background
@@ -117,6 +118,7 @@ func New(cfg Config) (*Kit, error) {
 	// the steps before it set.
 	for _, step := range []func(*Kit, Config) error{
 		(*Kit).configureDependencies, // Store, Mailer, Logger, Now, Rand
+		(*Kit).configureMetrics,      // MeterProvider
 		(*Kit).configureURLs,         // PublicURL, RedirectURL
 		(*Kit).configureSecret,       // Secret, Secrets
 		(*Kit).configureOrigins,      // AllowedOrigins

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/authkit/authkit/internal/password"
 
 	"github.com/authkit/authkit/internal/emailaddr"
@@ -121,6 +123,12 @@ type Config struct {
 	SessionLifetime time.Duration
 	// SessionIdleTimeout ends a session unused this long. Default 7 days.
 	SessionIdleTimeout time.Duration
+	// MeterProvider receives the kit's metrics (OpenTelemetry): sign-ins
+	// and sign-ups by method and outcome, limit refusals, messages by
+	// channel, provider and event, store and limiter call durations, and
+	// the session cache's lookups; see the README's "Metrics". Default:
+	// none (a no-op provider).
+	MeterProvider metric.MeterProvider
 	// SessionCache keeps the sessions requests authenticate with in
 	// memory, so that most cost no round trip to the store, and bounds how
 	// long another instance may accept a session revoked here. Default

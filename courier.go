@@ -158,14 +158,20 @@ func (k *Kit) promise(ctx context.Context, i Intent) error {
 	i.State, i.Tries, i.NextAt, i.CreatedAt, i.UpdatedAt = IntentPending, 0, now, now, now
 	if c.store == nil {
 		i.Tries = 1
+		k.metrics.message(ctx, i.To, "queued")
 		k.goBackground(ctx, "sending a "+i.Kind+" message", func(ctx context.Context) error {
-			return c.deliver[i.Kind](withIntent(ctx, i), i)
+			err := c.deliver[i.Kind](withIntent(ctx, i), i)
+			if err != nil {
+				k.metrics.message(ctx, i.To, "dead") // no second try without a Courier
+			}
+			return err
 		})
 		return nil
 	}
 	if err := c.store.CreateIntent(ctx, i); err != nil {
 		return internalError(fmt.Errorf("authkit: recording a %s message: %w", i.Kind, err))
 	}
+	k.metrics.message(ctx, i.To, "queued")
 	select {
 	case c.kick <- struct{}{}:
 	default:
@@ -361,6 +367,7 @@ func (k *Kit) deliverIntent(sending context.Context, owner string, i Intent) {
 	cancel()
 	now := k.clock()
 	out := IntentOutcome{State: IntentDelivered, At: now}
+	event := ""
 	switch {
 	case err == nil:
 	case errors.Is(err, errLeaseLost):
@@ -369,16 +376,19 @@ func (k *Kit) deliverIntent(sending context.Context, owner string, i Intent) {
 	case sending.Err() != nil:
 		out = IntentOutcome{State: IntentPending, NextAt: now, LastError: "the kit closed during the try", At: now}
 	case !retryable(err) || i.Tries >= c.tries:
-		out = IntentOutcome{State: IntentDead, LastError: err.Error(), At: now}
+		out, event = IntentOutcome{State: IntentDead, LastError: err.Error(), At: now}, "dead"
 		k.log.Error("authkit: a message could not be delivered: it is a dead letter", "kind", i.Kind, "user", i.UserID, "intent", i.ID, "tries", i.Tries, "err", err)
 	default:
-		out = IntentOutcome{State: IntentPending, NextAt: now.Add(c.backoffAfter(i.Tries)), LastError: err.Error(), At: now}
+		out, event = IntentOutcome{State: IntentPending, NextAt: now.Add(c.backoffAfter(i.Tries)), LastError: err.Error(), At: now}, "retried"
 		k.log.Warn("authkit: delivering a message failed; it will be tried again", "kind", i.Kind, "user", i.UserID, "tries", i.Tries, "err", err)
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), k.sendTimeout)
 	defer cancel()
 	if err := c.store.FinishIntent(fctx, i.ID, owner, out); err != nil {
 		k.log.Error("authkit: recording a delivery failed", "kind", i.Kind, "user", i.UserID, "intent", i.ID, "err", err)
+	}
+	if event != "" {
+		k.metrics.message(ctx, i.To, event)
 	}
 }
 

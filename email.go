@@ -141,7 +141,9 @@ func (k *Kit) mail(ctx context.Context, t emailTemplate, to string, d MessageDat
 	if err := k.leaseHeld(ctx); err != nil {
 		return err
 	}
-	return k.mailer.SendEmail(ctx, m)
+	err = k.mailer.SendEmail(ctx, m)
+	k.metrics.handedOver(ctx, to, err)
+	return err
 }
 
 // mailLink mails the link of secret to an address with template t.

@@ -129,7 +129,8 @@ func (k *Kit) SignUpWithEmail(ctx context.Context, email, password string, data 
 
 // signUpWithEmailData is SignUpWithEmail with the profile data as the
 // wire's nameOrUserData.
-func (k *Kit) signUpWithEmailData(ctx context.Context, email, password string, raw json.RawMessage) (SignIn, error) {
+func (k *Kit) signUpWithEmailData(ctx context.Context, email, password string, raw json.RawMessage) (_ SignIn, err error) {
+	defer func() { k.metrics.signedUp(ctx, "email", err) }()
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -140,7 +141,8 @@ func (k *Kit) signUpWithEmailData(ctx context.Context, email, password string, r
 // (signInWithEmail): invalid_credentials for an unknown email or a wrong
 // password alike, email_not_verified or user_disabled only after the right
 // password.
-func (k *Kit) SignInWithEmail(ctx context.Context, email, password string) (SignIn, error) {
+func (k *Kit) SignInWithEmail(ctx context.Context, email, password string) (_ SignIn, err error) {
+	defer k.metrics.signInFailed(ctx, MethodPassword, "", &err)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -151,7 +153,8 @@ func (k *Kit) SignInWithEmail(ctx context.Context, email, password string) (Sign
 // Config.RedirectURL for a session (getAuthGrant): it confirms the email
 // a confirmation link went to, applies an email change, or signs in by
 // magic link or OAuth, and spends the link.
-func (k *Kit) ExchangeGrant(ctx context.Context, key string) (SignIn, error) {
+func (k *Kit) ExchangeGrant(ctx context.Context, key string) (_ SignIn, err error) {
+	defer k.metrics.signInFailed(ctx, methodGrant, "", &err)
 	return forHost(k.exchangeGrant(ctx, key))
 }
 
@@ -159,7 +162,8 @@ func (k *Kit) ExchangeGrant(ctx context.Context, key string) (SignIn, error) {
 // authenticated itself (its own single sign-on, an invitation link), on
 // the context's client: a session as any sign-in makes, with
 // Hooks.AfterSignIn run (MethodHost). user_not_found, or user_disabled.
-func (k *Kit) StartSession(ctx context.Context, userID string) (SignIn, error) {
+func (k *Kit) StartSession(ctx context.Context, userID string) (_ SignIn, err error) {
+	defer k.metrics.signInFailed(ctx, MethodHost, "", &err)
 	u, err := k.userByID(ctx, userID)
 	if err != nil {
 		return SignIn{}, err
@@ -227,7 +231,8 @@ func (k *Kit) SignUpWithPhone(ctx context.Context, phone, password string, data 
 
 // signUpWithPhoneData is SignUpWithPhone with the profile data as the
 // wire's nameOrUserData.
-func (k *Kit) signUpWithPhoneData(ctx context.Context, phone, password string, raw json.RawMessage) (SignIn, error) {
+func (k *Kit) signUpWithPhoneData(ctx context.Context, phone, password string, raw json.RawMessage) (_ SignIn, err error) {
+	defer func() { k.metrics.signedUp(ctx, "phone", err) }()
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -236,7 +241,8 @@ func (k *Kit) signUpWithPhoneData(ctx context.Context, phone, password string, r
 
 // SignInWithPhone signs in with a phone number and its password
 // (signInWithPhone).
-func (k *Kit) SignInWithPhone(ctx context.Context, phone, password string) (SignIn, error) {
+func (k *Kit) SignInWithPhone(ctx context.Context, phone, password string) (_ SignIn, err error) {
+	defer k.metrics.signInFailed(ctx, MethodPassword, "", &err)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -245,7 +251,8 @@ func (k *Kit) SignInWithPhone(ctx context.Context, phone, password string) (Sign
 
 // VerifyPhone confirms a number with the code texted to it (verifyPhone)
 // and signs its account in.
-func (k *Kit) VerifyPhone(ctx context.Context, phone, code string) (SignIn, error) {
+func (k *Kit) VerifyPhone(ctx context.Context, phone, code string) (_ SignIn, err error) {
+	defer k.metrics.signInFailed(ctx, MethodConfirmation, "", &err)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -271,7 +278,8 @@ func (k *Kit) SendSignInCode(ctx context.Context, phone string) error {
 }
 
 // SignInWithCode signs in with a texted sign-in code (signInWithCode).
-func (k *Kit) SignInWithCode(ctx context.Context, phone, code string) (SignIn, error) {
+func (k *Kit) SignInWithCode(ctx context.Context, phone, code string) (_ SignIn, err error) {
+	defer k.metrics.signInFailed(ctx, MethodCode, "", &err)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}

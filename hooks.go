@@ -194,6 +194,7 @@ func (k *Kit) afterSignUp(ctx context.Context, u User) {
 
 // afterSignIn runs Hooks.AfterSignIn for a session just started.
 func (k *Kit) afterSignIn(ctx context.Context, a SignIn, m SignInMethod, provider string) {
+	k.metrics.signedIn(ctx, m, provider)
 	if h := k.hooks.AfterSignIn; h != nil && a.Session != nil {
 		e := SignInEvent{User: a.User, Session: *a.Session, Method: m, Provider: provider}
 		e.User.PasswordHash = ""

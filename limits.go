@@ -258,6 +258,7 @@ func (k *Kit) hit(ctx context.Context, lim rate, name, key, userID string) error
 // window as a warning (a lockout), the others, which an attack may send by
 // the million, at debug level.
 func (k *Kit) limitEvent(ctx context.Context, first bool, name, userID string) {
+	k.metrics.refused(ctx, name, first)
 	level := slog.LevelDebug
 	if first {
 		level = slog.LevelWarn

@@ -86,6 +86,7 @@ func (k *Kit) oauthUser(ctx context.Context, provider string, id oauthid.Identit
 		return User{}, false, internalError(err)
 	}
 	k.oauthEvent(ctx, "oauth sign-up", provider, u.ID)
+	k.metrics.signedUp(ctx, "oauth", nil)
 	k.afterSignUp(ctx, u)
 	return u, true, nil
 }

@@ -172,5 +172,6 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 	} else {
 		k.log.InfoContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
 	}
+	k.metrics.signInFailed(r.Context(), MethodOAuth, provider, &err)
 	k.redirect(w, r, url.Values{"status": {strconv.Itoa(e.HTTPStatus())}, "error": {string(e.Code)}, "action": {actionOAuth}})
 }

@@ -668,7 +668,9 @@ func (k *Kit) sendText(ctx context.Context, m SMS) error {
 	if err := k.leaseHeld(ctx); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, k.sendTimeout)
+	sending, cancel := context.WithTimeout(ctx, k.sendTimeout)
 	defer cancel()
-	return k.phone.sender.SendSMS(ctx, m)
+	err := k.phone.sender.SendSMS(sending, m)
+	k.metrics.handedOver(ctx, m.To, err)
+	return err
 }

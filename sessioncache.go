@@ -60,6 +60,7 @@ type sessionCache struct {
 	notifier RevocationNotifier
 	bound    time.Duration
 	size     int
+	stats    *metrics // its lookups are counted there
 	logger   interface {
 		ErrorContext(ctx context.Context, msg string, args ...any)
 	}
@@ -117,7 +118,7 @@ func (k *Kit) configureSessionCache(cfg Config) error {
 		sc.Notifier, _ = cfg.Store.(RevocationNotifier)
 	}
 	c := &sessionCache{
-		log: log, notifier: sc.Notifier, bound: sc.Bound, size: sc.Size, logger: k.log,
+		log: log, notifier: sc.Notifier, bound: sc.Bound, size: sc.Size, stats: &k.metrics, logger: k.log,
 		entries: make(map[string]*cachedSession), byUser: make(map[string]map[string]*cachedSession),
 		start: time.Now(), wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -241,15 +242,21 @@ func (c *sessionCache) trusted() bool {
 // get returns the cached session with that token hash and its user, when
 // the cache has it and is trusted.
 func (c *sessionCache) get(tokenHash string) (*Session, *User, bool) {
-	if c == nil || !c.trusted() {
+	if c == nil {
+		return nil, nil, false
+	}
+	if !c.trusted() {
+		c.stats.cacheBypassed.Add(1)
 		return nil, nil, false
 	}
 	c.mu.RLock()
 	e, ok := c.entries[tokenHash]
 	c.mu.RUnlock()
 	if !ok {
+		c.stats.cacheMisses.Add(1)
 		return nil, nil, false
 	}
+	c.stats.cacheHits.Add(1)
 	return e.session, e.user, true
 }
 

@@ -29,7 +29,7 @@ func (l *fakeLog) LastRevocation(context.Context) (int64, error) {
 }
 
 func testCache(log RevocationLog, size int) *sessionCache {
-	c := &sessionCache{log: log, bound: time.Second, size: size,
+	c := &sessionCache{log: log, bound: time.Second, size: size, stats: new(metrics),
 		entries: map[string]*cachedSession{}, byUser: map[string]map[string]*cachedSession{}, start: time.Now()}
 	c.fresh.Store(int64(time.Since(c.start)))
 	return c
