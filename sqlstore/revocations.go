@@ -3,14 +3,21 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/authkit/authkit"
 )
 
-var _ authkit.RevocationLog = (*Store)(nil)
+var (
+	_ authkit.RevocationLog      = (*Store)(nil)
+	_ authkit.RevocationNotifier = (*Store)(nil)
+)
 
 // The revocation log's statements. authkit_revocation_seq holds one row,
 // the newest Seq ever given; a change that revokes raises it and logs its
@@ -31,8 +38,9 @@ const (
 	// notifies. Channels are the database's, not a schema's: stores on one
 	// database in different schemas wake each other, which costs each a
 	// read of its log and nothing else.
-	revocationChannel = "authkit_revocations"
-	qNotifyRevocation = `SELECT pg_notify('` + revocationChannel + `', '')`
+	revocationChannel  = "authkit_revocations"
+	qNotifyRevocation  = `SELECT pg_notify('` + revocationChannel + `', '')`
+	qListenRevocations = `LISTEN ` + revocationChannel
 )
 
 // revocationSQL is every revocation statement in one dialect.
@@ -68,7 +76,7 @@ func (s *Store) revocationSQL() *revocationSQL { return &revocationQueries[s.dia
 // last, the lock waits on no other: no cycle of waits runs through it.
 //
 // On PostgreSQL the transaction also notifies revocationChannel, which
-// the server delivers at the commit, not before.
+// the server delivers at the commit, not before (see [Store.Listen]).
 func (s *Store) logRevocation(ctx context.Context, tx *sql.Tx, userID, sessionID string) error {
 	q := s.revocationSQL()
 	if _, err := tx.ExecContext(ctx, q.raise); err != nil {
@@ -136,4 +144,63 @@ func (s *Store) LastRevocation(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("sqlstore: reading the last revocation: %w", err)
 	}
 	return seq, nil
+}
+
+// Notify implements [authkit.RevocationNotifier] by doing nothing: on
+// PostgreSQL the transaction that logs a revocation notifies too, and the
+// other databases have no notices.
+func (s *Store) Notify(context.Context) error { return nil }
+
+// Listen implements [authkit.RevocationNotifier] on PostgreSQL: it takes a
+// connection of its own from the pool for as long as it listens (LISTEN
+// on the channel the transactions that log revocations notify), and calls
+// wake for each notice. When it returns, the connection is closed, not
+// put back in the pool, where it would go on listening. On SQLite and
+// MySQL it returns an error that is [errors.ErrUnsupported] at once: the
+// kit reads the log on its timer alone.
+//
+// Listen needs the pgx driver (as [Open] uses); on a *sql.DB of another
+// driver given to [New] it returns errors.ErrUnsupported too.
+func (s *Store) Listen(ctx context.Context, wake func()) error {
+	if s.dialect != Postgres {
+		return fmt.Errorf("sqlstore: no notices on %v: %w", s.dialect, errors.ErrUnsupported)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("sqlstore: listening: %w", err)
+	}
+	defer conn.Close()
+	var listenErr error
+	conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			listenErr = fmt.Errorf("sqlstore: listening needs the pgx driver, not %T: %w", dc, errors.ErrUnsupported)
+			return nil
+		}
+		listenErr = listen(ctx, c.Conn(), wake)
+		// Listening, or broken: either way not for the pool, which closes
+		// a connection that reports itself bad.
+		return driver.ErrBadConn
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return listenErr
+}
+
+// listen listens on conn, calling wake for each notice, until ctx ends or
+// the connection fails.
+func listen(ctx context.Context, conn *pgx.Conn, wake func()) error {
+	if _, err := conn.Exec(ctx, qListenRevocations); err != nil {
+		return fmt.Errorf("sqlstore: listening: %w", err)
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("sqlstore: listening: %w", err)
+		}
+		wake()
+	}
 }
