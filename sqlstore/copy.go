@@ -88,16 +88,20 @@ const copyStateTable = "authkit_copy_state"
 
 // copyActivity are the times that say when an app last wrote to the
 // database: a sign-in, a session made or used, a link or code sent, a
-// message queued or delivered.
+// message queued or delivered, a session or user revoked (the revocation
+// log, which Copy reads for this alone: see copyLeaves).
 var copyActivity = []string{
 	"SELECT MAX(last_login_at) FROM authkit_users",
 	"SELECT MAX(last_seen_at) FROM authkit_sessions",
 	"SELECT MAX(created_at) FROM authkit_tokens",
 	"SELECT MAX(updated_at) FROM authkit_intents",
+	"SELECT MAX(logged_at) FROM authkit_revocations",
 }
 
 // Copy copies every authkit table of src into dst: users, sessions,
-// one-time tokens, limit counts and queued messages. It is meant for a
+// one-time tokens, limit counts and queued messages; not the revocation
+// log, which only the instances running on src had use for (dst's starts
+// empty, numbered from its own counter). It is meant for a
 // move to another database (SQLite to PostgreSQL is the common one), with
 // every app that uses src stopped: rows written to src during the copy
 // would be missed, and Copy refuses a source written within ActiveWithin

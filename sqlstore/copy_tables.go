@@ -71,6 +71,20 @@ var copyTables = []copyTable{
 	}},
 }
 
+// copyLeaves are the tables of the schema that Copy does not move, and
+// does not count, check or empty in the target. The revocation log
+// (authkit_revocations, and its counter authkit_revocation_seq) tells the
+// instances running on a database what the others revoked since they last
+// read it; no instance runs on the source during a copy (Copy refuses a
+// source in use), and every instance on the target starts with an empty
+// cache and reads its place in the target's log at start. The target's
+// log goes on from its own counter (0 in a new database): no revocation
+// of the source is one an instance of the target has to learn, since the
+// copy holds its effect (the session gone, the user changed).
+// TestCopyCoversSchema checks that copyTables and copyLeaves together are
+// every table.
+var copyLeaves = []string{"authkit_revocations", "authkit_revocation_seq"}
+
 // keyExpr is a key column as d compares it byte for byte (see idBytes).
 func (t copyTable) keyExpr(d Dialect, col string) string {
 	if d == Postgres && t.kind(col) == kText {

@@ -189,7 +189,9 @@ func TestCopyRefuses(t *testing.T) {
 	t.Run("a source in use", func(t *testing.T) {
 		now := time.Now()
 		require.NoError(t, src.CreateUser(ctx, authkit.User{ID: "fresh", Provider: "email", ProviderUserID: "fresh", SignUpAt: now, LastLoginAt: now}))
-		t.Cleanup(func() { src.DeleteUser(ctx, "fresh") })
+		// Removed behind the store's back: DeleteUser would log a
+		// revocation, which is activity too.
+		t.Cleanup(func() { src.DB().ExecContext(ctx, "DELETE FROM authkit_users WHERE id = 'fresh'") })
 		_, err := sqlstore.Copy(ctx, src, openEmpty(t, filepath.Join(t.TempDir(), "t.db")), sqlstore.CopyOptions{})
 		require.ErrorIs(t, err, sqlstore.ErrSourceActive)
 		_, err = sqlstore.Copy(ctx, src, openEmpty(t, filepath.Join(t.TempDir(), "t.db")), sqlstore.CopyOptions{IgnoreActivity: true})
@@ -221,8 +223,28 @@ func TestCopyRefuses(t *testing.T) {
 	})
 }
 
+// The revocation log stays behind: a revocation makes the source one in
+// use, and the target's log starts empty, from its own counter.
+func TestCopyLeavesTheRevocationLog(t *testing.T) {
+	ctx := context.Background()
+	src := generated(t, 10, 10)
+	require.NoError(t, src.DeleteUserSessions(ctx, "nobody", ""))
+	dst := openEmpty(t, filepath.Join(t.TempDir(), "target.db"))
+	_, err := sqlstore.Copy(ctx, src, dst, sqlstore.CopyOptions{})
+	require.ErrorIs(t, err, sqlstore.ErrSourceActive, "a sign-out is activity")
+	_, err = sqlstore.Copy(ctx, src, dst, sqlstore.CopyOptions{IgnoreActivity: true})
+	require.NoError(t, err)
+	last, err := dst.LastRevocation(ctx)
+	require.NoError(t, err)
+	require.Zero(t, last)
+	list, err := dst.Revocations(ctx, 0, 10)
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
+
 // TestCopyCoversSchema checks that Copy moves every table the migrations
-// make, so a new table cannot be left behind by a move.
+// make, but those it leaves on purpose (the revocation log), so a new
+// table cannot be left behind by a move.
 func TestCopyCoversSchema(t *testing.T) {
 	s := open(t, ":memory:")
 	rows, err := s.DB().Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -235,6 +257,7 @@ func TestCopyCoversSchema(t *testing.T) {
 		tables = append(tables, name)
 	}
 	want := append(sqlstore.CopyTableNames(), "authkit_schema")
+	want = append(want, sqlstore.CopyLeftTableNames()...)
 	slices.Sort(want)
 	require.Equal(t, want, tables)
 	// The columns: Copy checks them against its own list.

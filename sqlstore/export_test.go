@@ -27,6 +27,9 @@ func CopyTableNames() []string {
 	return names
 }
 
+// CopyLeftTableNames are the tables Copy leaves: see copyLeaves.
+func CopyLeftTableNames() []string { return copyLeaves }
+
 // Dump returns every row of the table in key order, byte for byte, each
 // column as Copy reads it: for comparing two databases.
 func Dump(ctx context.Context, s *Store, table string) ([][]any, error) {

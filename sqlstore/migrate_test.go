@@ -16,7 +16,7 @@ import (
 )
 
 // schemaVersion is the newest step in migrations/<dialect>.
-const schemaVersion = 6
+const schemaVersion = 7
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
@@ -332,6 +332,35 @@ func TestNewWrapsTheHostsPool(t *testing.T) {
 
 	_, err = sqlstore.New(s.DB(), sqlstore.Dialect(42))
 	require.Error(t, err)
+}
+
+// A database that the previous release left (schema version 6) starts
+// its revocation log empty, numbered from 1: what that release revoked is
+// in no log, and the cache of an instance starts from the log's end.
+func TestMigrateStartsTheRevocationLog(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		s := upgradeFrom(t, dsn(t), 6,
+			`INSERT INTO authkit_users (id, provider, provider_user_id, email, email_fold, email_verified,
+				phone, phone_verified, name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp)
+			VALUES ('u1', 'altogic', 'u1', NULL, NULL, FALSE, NULL, FALSE, 'Ann', '', 'hash', '{}', 1700000000000, 1700000001000, 'st1')`,
+			`INSERT INTO authkit_sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp)
+			VALUES ('s1', 'h1', 'u1', 1700000001000, 1700000002000, 4102444800000, '{}', '192.0.2.1', 'st1')`)
+		last, err := s.LastRevocation(ctx)
+		require.NoError(t, err)
+		require.Zero(t, last)
+		list, err := s.Revocations(ctx, 0, 10)
+		require.NoError(t, err)
+		require.Empty(t, list)
+
+		ok, err := s.DeleteSession(ctx, "u1", "s1")
+		require.NoError(t, err)
+		require.True(t, ok)
+		list, err = s.Revocations(ctx, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, authkit.Revocation{Seq: 1, UserID: "u1", SessionID: "s1", At: list[0].At}, list[0])
+	})
 }
 
 // upgradeFrom opens the database at dsn migrated to version, writes rows

@@ -130,26 +130,63 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	return nil
 }
 
-// DeleteSession implements [authkit.SessionStore].
+// DeleteSession implements [authkit.SessionStore] with one transaction:
+// the delete and, when it deleted the session, the revocation it logs
+// ({userID, id}: see [Store.Revocations]).
 func (s *Store) DeleteSession(ctx context.Context, userID, id string) (bool, error) {
-	n, err := s.exec(ctx, s.sql.deleteSession, id, userID)
+	tx, err := s.db.BeginTx(ctx, s.writeTx)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: deleting a session: %w", err)
 	}
-	return n > 0, nil
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.sql.deleteSession, id, userID)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: deleting a session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: deleting a session: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if err := s.logRevocation(ctx, tx, userID, id); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlstore: deleting a session: %w", err)
+	}
+	return true, nil
 }
 
-// DeleteUserSessions implements [authkit.SessionStore].
+// DeleteUserSessions implements [authkit.SessionStore] with one
+// transaction: the delete and the revocation it logs ({userID, ""}, even
+// when there was no session to delete).
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string) error {
-	if _, err := s.db.ExecContext(ctx, s.sql.deleteUserSessions, userID, exceptID); err != nil {
+	tx, err := s.db.BeginTx(ctx, s.writeTx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: deleting sessions: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.sql.deleteUserSessions, userID, exceptID); err != nil {
+		return fmt.Errorf("sqlstore: deleting sessions: %w", err)
+	}
+	if err := s.logRevocation(ctx, tx, userID, ""); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: deleting sessions: %w", err)
 	}
 	return nil
 }
 
-// DeleteExpired implements [authkit.Cleaner], with three statements
-// (sessions, tokens, limit counts) that each use an index on the time they
-// compare.
+// DeleteExpired implements [authkit.Cleaner], with four statements
+// (sessions, tokens, limit counts, revocations) that each use an index on
+// the time they compare. The revocations are deleted in a write
+// transaction, which on MySQL reads committed data: at MySQL's default
+// (REPEATABLE READ) the DELETE would lock the gap past the newest row, and
+// hold up the INSERT of every change that logs meanwhile, each waiting
+// with the log's counter locked (see [Store.Revocations]).
 func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error) {
 	sessions, err := s.exec(ctx, s.sql.deleteExpiredSessions, millis(now), millis(idleSince))
 	if err != nil {
@@ -160,7 +197,33 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) (in
 		return sessions, fmt.Errorf("sqlstore: deleting expired tokens: %w", err)
 	}
 	limits, err := s.deleteEndedLimits(ctx, now)
-	return sessions + tokens + limits, err
+	if err != nil {
+		return sessions + tokens, err
+	}
+	revocations, err := s.execWrite(ctx, s.revocationSQL().deleteOld, millis(now.Add(-authkit.RevocationRetention)))
+	if err != nil {
+		return sessions + tokens + limits, fmt.Errorf("sqlstore: deleting old revocations: %w", err)
+	}
+	return sessions + tokens + limits + revocations, nil
+}
+
+// execWrite runs one statement in a write transaction of its own (see
+// Store.writeTx) and returns how many rows it affected.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, s.writeTx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
 
 // exec runs a statement and returns how many rows it affected.

@@ -8,10 +8,11 @@
 // [authkit.SessionUserFinder] (a session and its user in one query),
 // [authkit.UserLister] (every user, or a page of them, by id byte for
 // byte, read a page at a time), [authkit.Limiter]
-// and [authkit.Cleaner] (below), and [authkit.Courier] (the messages the
+// and [authkit.Cleaner] (below), [authkit.Courier] (the messages the
 // kit promised, in the authkit_intents table: instances on one database
 // claim them with FOR UPDATE SKIP LOCKED on PostgreSQL and MySQL 8.0 or
-// MariaDB 10.6 and later, and through SQLite's one writer at a time).
+// MariaDB 10.6 and later, and through SQLite's one writer at a time), and
+// [authkit.RevocationLog] and [authkit.RevocationNotifier] (below).
 //
 // # Opening
 //
@@ -68,6 +69,37 @@
 // tokens in one transaction. Nothing is cached in the process: a sign-out
 // on one instance is seen by the next request on any other.
 //
+// # Revocation log
+//
+// The kit may cache sessions in each instance ([authkit.Config.SessionCache]);
+// the Store still does not, but it tells the instances what to drop. Every
+// change that may end a session logs, in its own transaction, one row in
+// authkit_revocations: [Store.DeleteSession] that deleted one logs
+// {user, session}; [Store.DeleteUserSessions], [Store.DeleteUser] and
+// [Store.UpdateUser] of any field but LastLoginAt log {user, ""}. A
+// change that fails logs nothing. The rows are numbered 1, 2, 3… from a
+// one-row counter (authkit_revocation_seq) that the transaction raises as
+// its last write: its row stays locked to the commit, so the numbers
+// follow the commits with no gap, a rollback gives its number back, and a
+// reader that has seen n never finds a later row numbered n or less
+// ([Store.Revocations], [Store.LastRevocation]). Every such write waits
+// on the counter for the ones before it to commit: revocations are
+// written one at a time per database (sign-outs and user changes, not
+// the sign-ins and requests, which log nothing).
+//
+// On PostgreSQL the same transaction notifies the channel
+// authkit_revocations, which the server delivers at the commit:
+// [Store.Listen] holds a connection of its own that LISTENs there, so
+// instances read the log at once rather than at their next poll. The
+// channel is the database's, not a schema's: stores in other schemas of
+// the database wake it too, for a read that finds nothing. SQLite and
+// MySQL have no such notices ([Store.Listen] returns
+// [errors.ErrUnsupported]); their instances poll.
+//
+// An instance of a release before the log changes users and sessions
+// without logging: turn the session cache on only once every instance on
+// the database runs a release that logs.
+//
 // # Limits
 //
 // A Store implements [authkit.Limiter], so the kit's abuse limits are
@@ -77,7 +109,8 @@
 // # Expiry
 //
 // A Store implements [authkit.Cleaner]: [authkit.Kit.Cleanup] deletes
-// expired sessions and tokens and ended limit windows in bulk, and
+// expired sessions and tokens, ended limit windows and revocations older
+// than [authkit.RevocationRetention] in bulk, and
 // [authkit.Kit.RunJanitor] does so on a timer.
 package sqlstore
 
@@ -103,7 +136,8 @@ import (
 )
 
 // The core and the capabilities a Store implements ([authkit.Limiter] in
-// limiter.go).
+// limiter.go, [authkit.Courier] in intents.go, [authkit.RevocationLog]
+// and [authkit.RevocationNotifier] in revocations.go).
 var (
 	_ authkit.Store             = (*Store)(nil)
 	_ authkit.PhoneStore        = (*Store)(nil)
@@ -136,8 +170,9 @@ func (d Dialect) String() string {
 
 // Store is an [authkit.Store] in a SQL database, and an
 // [authkit.PhoneStore], [authkit.SessionUserFinder], [authkit.Cleaner],
-// [authkit.UserLister] and [authkit.Limiter]. It is safe for concurrent use; make one with [Open] or
-// [New].
+// [authkit.UserLister], [authkit.Limiter], [authkit.Courier],
+// [authkit.RevocationLog] and [authkit.RevocationNotifier]. It is safe
+// for concurrent use; make one with [Open] or [New].
 type Store struct {
 	db      *sql.DB
 	dialect Dialect

@@ -290,6 +290,10 @@ func (r *userRow) finish(u *authkit.User) (err error) {
 // the row as this one left it: its check sees this write, and its own
 // write, of its own columns only, keeps this one's.
 //
+// When up.Set names a field other than LastLoginAt, the transaction logs
+// the user's revocation last, before its commit (see
+// [Store.Revocations]): a sign-in's LastLoginAt alone logs nothing.
+//
 // Both up.If and up.Set are taken as stored (see [asStored]): a condition
 // holds if its values are the row's once written, and the user returned is
 // the one the next read finds.
@@ -334,6 +338,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up authkit.UserUpdate
 	if set.Stamp != nil && up.KeepSession != "" {
 		if _, err := tx.ExecContext(ctx, s.sql.keepSessionStamp, *set.Stamp, up.KeepSession, id); err != nil {
 			return authkit.User{}, fmt.Errorf("sqlstore: keeping a session: %w", err)
+		}
+	}
+	if revokes(set) {
+		if err := s.logRevocation(ctx, tx, id, ""); err != nil {
+			return authkit.User{}, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -448,7 +457,8 @@ func userSets(f authkit.UserFields) (sets []string, args []any, err error) {
 }
 
 // DeleteUser implements [authkit.UserStore] with one transaction of three
-// statements: the user's tokens, then the user, then their sessions. The
+// statements: the user's tokens, then the user, then their sessions; and
+// last, the user's revocation (see [Store.Revocations]). The
 // user's row is deleted only if it exists (else the transaction is rolled
 // back and ErrNotFound returned), and the foreign keys (ON DELETE CASCADE)
 // take with it whatever sessions and tokens are left. The explicit deletes
@@ -460,7 +470,7 @@ func userSets(f authkit.UserFields) (sets []string, args []any, err error) {
 // [Store.UpdateUser] locks the user's row and then writes a session. A
 // token or session made while DeleteUser runs is held up by the user's row
 // and then cascaded away with it, or fails on the foreign key once the
-// user is gone.
+// user is gone. The revocation log's counter is every writer's last lock.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	tx, err := s.db.BeginTx(ctx, s.writeTx)
 	if err != nil {
@@ -483,6 +493,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	if _, err := tx.ExecContext(ctx, s.sql.deleteAllUserSessions, id); err != nil {
 		return fmt.Errorf("sqlstore: deleting a user's sessions: %w", err)
+	}
+	if err := s.logRevocation(ctx, tx, id, ""); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: deleting a user: %w", err)

@@ -24,6 +24,10 @@
 //   - limiter: [authkit.Limiter], the cases of [RunLimiter] run on the store.
 //   - courier: [authkit.Courier], the messages the kit promised: each
 //     claimed by one claimer at a time, handed over when a lease runs out.
+//   - revocation log: [authkit.RevocationLog], what each change that may
+//     end a session logs, numbered with no gap even when writers race,
+//     read a page at a time; in a store that is also an [authkit.Cleaner],
+//     deleted after [authkit.RevocationRetention].
 //
 // A group whose interface the store does not implement is skipped, saying
 // which; every other group must pass. So a store that implements the core
@@ -46,7 +50,11 @@
 // AccessGroupKeys and requires none back: they are the kit's, not the
 // store's. It creates the users that sessions and tokens belong to first,
 // so a store may enforce foreign keys. Expiry is judged through the now
-// argument against a fixed base time: the suite never sleeps.
+// argument against a fixed base time: the suite never sleeps. The one
+// exception is a revocation's At, which a store stamps with its own real
+// clock: the suite checks it against time.Now, give or take a minute, and
+// moves DeleteExpired's now past [authkit.RevocationRetention] to expire
+// one.
 package storetest
 
 import (
@@ -124,6 +132,10 @@ type (
 	courierStore interface {
 		authkit.Store
 		authkit.Courier
+	}
+	revocationStore interface {
+		authkit.Store
+		authkit.RevocationLog
 	}
 )
 
@@ -209,6 +221,14 @@ func groups() []group {
 			{"claim intents raced", on(testClaimIntentsRaced)},
 			{"dead intents listed and retried", on(testDeadIntents)},
 			{"delete finished intents", on(testDeleteFinishedIntents)},
+		}},
+		{"revocation log", "authkit.RevocationLog", implements[revocationStore], []storeCase{
+			{"each change logs what it revokes", on(testRevocationsLogged)},
+			{"update user logs every field but LastLoginAt", on(testRevocationsOfEveryField)},
+			{"failed changes log nothing and take no number", on(testRevocationsOfFailedChanges)},
+			{"revocations a page at a time", on(testRevocationsPaged)},
+			{"racing writers, numbers with no gap", on(testRevocationsRaced)},
+			{"cleaner deletes old revocations", on(testRevocationsExpire)},
 		}},
 	}
 }
