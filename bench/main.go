@@ -384,7 +384,7 @@ func signInPeak(ctx context.Context, o options) (int64, error) {
 	defer c.stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.signins}, Timeout: 5 * time.Minute}
 	defer client.CloseIdleConnections()
-	body := fmt.Sprintf(`{"email":%q,"password":%q}`, userEmail(0), sp.Password)
+	body := fmt.Sprintf(`{"email":%q,"password":%q}`, userEmail(sp.Seed, 0), sp.Password)
 	var wg sync.WaitGroup
 	errs := make(chan error, o.signins)
 	for range o.signins {

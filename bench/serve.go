@@ -49,8 +49,9 @@ type spec struct {
 // without being told.
 func token(seed string, i int) string { return "bench-" + seed + "-" + strconv.Itoa(i) }
 
-// userEmail is the email of the i-th user of a run.
-func userEmail(i int) string { return "user" + strconv.Itoa(i) + "@bench.example" }
+// userEmail is the email of the i-th user of the run of seed: runs on
+// one database have users of their own.
+func userEmail(seed string, i int) string { return "user" + strconv.Itoa(i) + "-" + seed + "@bench.example" }
 
 // usage is a child's resource use so far.
 type usage struct {
@@ -148,7 +149,7 @@ func seed(ctx context.Context, kit *authkit.Kit, store authkit.Store, sp spec) e
 	stamps := make([]string, users)
 	now := time.Now()
 	for i := range users {
-		nu := authkit.NewUser{Email: userEmail(i), EmailVerified: true}
+		nu := authkit.NewUser{Email: userEmail(sp.Seed, i), EmailVerified: true}
 		if i == 0 {
 			nu.Password = sp.Password
 		}
