@@ -125,11 +125,14 @@ func run(ctx context.Context, o options) error {
 	fmt.Fprintln(tw, "store\tno-auth CPU/req\tRequireSession CPU/req\tvs no-auth\tvs memory\tno-auth p99\tRequireSession p99\t")
 	var memory time.Duration
 	for _, st := range stores {
+		seed := randomSeed()
 		for _, cached := range []bool{false, true} {
-			sp := spec{Store: st.dsn, Sessions: o.sessions, Active: active, Seed: randomSeed()}
+			sp := spec{Store: st.dsn, Sessions: o.sessions, Active: active, Seed: seed}
 			name := st.name
 			if cached {
-				sp.Cache, name = active, st.name+" cached"
+				// The database the uncached child seeded; memory
+				// is the child's own.
+				sp.Cache, sp.Seeded, name = active, st.name != "memory", st.name+" cached"
 			}
 			r, err := compare(ctx, o, sp)
 			if err != nil {
