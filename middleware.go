@@ -1,7 +1,9 @@
 package authkit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,14 +26,17 @@ func SessionFromContext(ctx context.Context) (Session, bool) {
 	if !ok {
 		return Session{}, false
 	}
-	return *c.session, true
+	s := *c.session
+	s.AccessGroupKeys = slices.Clone(s.AccessGroupKeys) // c's is shared (the session cache)
+	return s, true
 }
 
 // UserFromContext returns the signed-in user of a request that passed
 // [Kit.RequireSession] or [Kit.LoadSession] with a session. The user was
-// read from the store at the start of the request, and is brought up to
-// date by a change of credentials the request makes with the Go API
-// (ChangePassword, SignOutOthers).
+// read from the store at the start of the request (or from the session
+// cache, see [SessionCache]), and is brought up to date by a change of
+// credentials the request makes with the Go API (ChangePassword,
+// SignOutOthers). It is a copy: changing it changes nothing else.
 func UserFromContext(ctx context.Context) (User, bool) {
 	c, ok := ctx.Value(ctxKey{}).(*caller)
 	if !ok {
@@ -39,6 +44,10 @@ func UserFromContext(ctx context.Context) (User, bool) {
 	}
 	u := *c.user
 	u.PasswordHash = "" // the Go API never hands it out
+	// c's maps and lists are shared (the session cache): the caller gets
+	// its own.
+	u.Profile, u.ServerData = cloneJSONMap(u.Profile), cloneJSONMap(u.ServerData)
+	u.AccessGroups = slices.Clone(u.AccessGroups)
 	return u, true
 }
 
@@ -308,4 +317,16 @@ func (k *Kit) cors(methods string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cloneJSONMap is a deep copy of m: nil stays nil, and costs nothing.
+func cloneJSONMap(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		out[k] = bytes.Clone(v)
+	}
+	return out
 }

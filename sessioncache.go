@@ -125,7 +125,9 @@ func (k *Kit) configureSessionCache(cfg Config) error {
 	c.fresh.Store(-int64(time.Hour)) // untrusted until the first read
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
-	last, err := log.LastRevocation(ctx)
+	starting, done := context.WithTimeout(ctx, 30*time.Second)
+	last, err := log.LastRevocation(starting)
+	done()
 	if err != nil {
 		cancel()
 		return fmt.Errorf("authkit: Config.SessionCache: reading the revocation log: %w", err)
@@ -168,7 +170,12 @@ func (c *sessionCache) run(ctx context.Context) {
 		case <-t.C:
 		case <-c.wake:
 		}
-		if err := c.sync(ctx); err != nil && ctx.Err() == nil {
+		// A read that takes longer than the bound is of no use: the
+		// cache is distrusted by then anyway.
+		reading, cancel := context.WithTimeout(ctx, c.bound)
+		err := c.sync(reading)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			c.logger.ErrorContext(ctx, "authkit: session cache: reading the revocation log failed; sessions are read from the store until it works", "err", err)
 		}
 	}

@@ -401,3 +401,35 @@ func (s *lookupCountingStore) Revocations(ctx context.Context, after int64, limi
 	}
 	return s.Store.Revocations(ctx, after, limit)
 }
+
+// A handler that changes the user or session it is handed changes its own
+// copy: the next request, served from the same cached session, sees the
+// user as stored.
+func TestSessionCacheHandsOutCopies(t *testing.T) {
+	var seen []string
+	app := func(k *authkit.Kit) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/", k.Handler())
+		mux.Handle("/private", k.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, _ := authkit.UserFromContext(r.Context())
+			s, _ := authkit.SessionFromContext(r.Context())
+			seen = append(seen, string(u.ServerData["plan"])+" "+u.AccessGroups[0]+" "+s.AccessGroupKeys[0])
+			u.ServerData["plan"][1] = 'X'
+			u.ServerData["plan"] = json.RawMessage(`"free"`)
+			u.AccessGroups[0], s.AccessGroupKeys[0] = "root", "root"
+		})))
+		return mux
+	}
+	h := newAppHarness(t, app, authkit.CheapHashing, func(c *authkit.Config) { c.SessionCache = authkit.SessionCache{Size: 10} })
+	h.passwordUser("ann@example.com")
+	id := h.userID("ann@example.com")
+	_, err := h.kit.SetServerData(t.Context(), id, map[string]json.RawMessage{"plan": json.RawMessage(`"pro"`)})
+	require.NoError(t, err)
+	_, err = h.kit.SetAccessGroups(t.Context(), id, "staff")
+	require.NoError(t, err)
+	token := h.signIn("ann@example.com", inputPassword).token()
+	for range 3 {
+		require.Equal(t, http.StatusOK, private(h, "/private", token))
+	}
+	require.Equal(t, []string{`"pro" staff staff`, `"pro" staff staff`, `"pro" staff staff`}, seen)
+}
