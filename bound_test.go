@@ -42,6 +42,13 @@ func (s *stallStore) UserByEmail(ctx context.Context, email string) (authkit.Use
 	return s.Store.UserByEmail(ctx, email)
 }
 
+func (s *stallStore) UserByPhone(ctx context.Context, phone string) (authkit.User, error) {
+	if err := s.hold(ctx); err != nil {
+		return authkit.User{}, err
+	}
+	return s.Store.UserByPhone(ctx, phone)
+}
+
 func (s *stallStore) SessionAndUser(ctx context.Context, tokenHash string) (authkit.Session, authkit.User, error) {
 	if err := s.hold(ctx); err != nil {
 		return authkit.Session{}, authkit.User{}, err
@@ -77,6 +84,7 @@ func boundHarness(t *testing.T, st *stallStore, logs *syncBuffer, edit ...func(*
 	return newAppHarness(t, app, append([]func(*authkit.Config){func(c *authkit.Config) {
 		c.Store = st
 		c.Limiter = memstore.New()
+		c.PhoneAuth = authkit.On
 		c.StoreTimeout = 200 * time.Millisecond
 		c.Logger = timelessLogger(logs)
 	}}, edit...)...)
@@ -104,7 +112,8 @@ func timedCall(t *testing.T, method, url, token, body string) (int, string, stri
 }
 
 // A frozen database holds no request past Config.StoreTimeout: a
-// sign-in, a RequireSession'd request and a send-reset each answer 503
+// sign-in (by email: the core; by phone: the PhoneStore), a
+// RequireSession'd request and a send-reset (the Courier) each answer 503
 // service_unavailable with Retry-After once the bound passes, and the
 // timeout is logged as one.
 func TestStoreTimeoutAnswersUnavailable(t *testing.T) {
@@ -113,12 +122,14 @@ func TestStoreTimeoutAnswersUnavailable(t *testing.T) {
 	logs := &syncBuffer{}
 	h := boundHarness(t, st, logs)
 	token := h.confirmedUser("ann@example.com", "correct horse battery")
+	h.phoneUser("+15555555501", "correct horse battery")
 	st.stalled.Store(true)
 
 	for _, c := range []struct {
 		name, method, path, token, body, call string
 	}{
 		{"sign-in", http.MethodPost, api + "signin-email", "", `{"email":"ann@example.com","password":"correct horse battery"}`, "UserByEmail"},
+		{"phone sign-in", http.MethodPost, api + "signin-phone", "", `{"phone":"+15555555501","password":"correct horse battery"}`, "UserByPhone"},
 		{"RequireSession", http.MethodGet, "/private", token, "", "the session lookup"},
 		{"send-reset", http.MethodPost, api + "send-reset?email=ann@example.com", "", "", "CreateIntent"},
 	} {
