@@ -202,7 +202,7 @@ func (k *Kit) FindUser(ctx context.Context, emailOrPhone string) (User, error) {
 		if nerr != nil {
 			return User{}, nerr
 		}
-		u, err = ps.UserByPhone(ctx, phone)
+		u, err = k.bound.phoneStore(ps).UserByPhone(ctx, phone)
 	}
 	if errors.Is(err, ErrNotFound) {
 		return User{}, errUserNotFound

@@ -60,6 +60,7 @@ import (
 type Kit struct {
 	store       Store         // raw, or wrapped by the session cache
 	raw         Store         // Config.Store: where the kit finds its capabilities
+	bound       storeBound    // Config.StoreTimeout: the bound on each store and limiter call
 	cache       *sessionCache // nil when Config.SessionCache is off
 	mailer      Mailer
 	log         *slog.Logger
@@ -119,6 +120,7 @@ func New(cfg Config) (*Kit, error) {
 	for _, step := range []func(*Kit, Config) error{
 		(*Kit).configureDependencies, // Store, Mailer, Logger, Now, Rand
 		(*Kit).configureMetrics,      // MeterProvider
+		(*Kit).configureStoreBound,   // StoreTimeout; wraps the store, so before anything else does
 		(*Kit).configureURLs,         // PublicURL, RedirectURL
 		(*Kit).configureSecret,       // Secret, Secrets
 		(*Kit).configureOrigins,      // AllowedOrigins

@@ -332,6 +332,22 @@ type Config struct {
 	MaxHashWait time.Duration
 	// SendTimeout bounds each delivery of a message. Default 30 seconds.
 	SendTimeout time.Duration
+	// StoreTimeout bounds each call the kit makes to the Store and to the
+	// Limiter for a request or a delivery: a call that runs past it is
+	// answered 503 service_unavailable with Retry-After (5 seconds), and
+	// logged as a timeout, rather than hold the request as long as the
+	// database is frozen. It works through the call's context, which the
+	// drivers of memstore, sqlstore (pgx, go-sql-driver/mysql,
+	// modernc.org/sqlite) and redislimit honour; a store of your own must
+	// return once its context ends. The bulk calls of Kit.Cleanup and the
+	// listings of UserLister run under the caller's context alone. Default
+	// 5 seconds; at least a millisecond; negative: no bound.
+	StoreTimeout time.Duration
+	// LimiterDown says what a request does when the Limiter fails (an
+	// error, or a call past StoreTimeout): by default every route refuses
+	// it, 503 service_unavailable with Retry-After, rather than let it
+	// through uncounted. See [LimiterDown].
+	LimiterDown LimiterDown
 
 	// Logger receives the kit's logs: an Info record per auth event, with
 	// the user's id, and, like every record logged while serving a

@@ -121,7 +121,9 @@ func (k *Kit) configureCourier(cfg Config) error {
 		intentPasswordChanged: k.deliverNotice,
 		intentNewDevice:       k.deliverNotice,
 	}
-	c.store, _ = cfg.Store.(Courier)
+	if cs, ok := cfg.Store.(Courier); ok {
+		c.store = k.bound.courierStore(cs)
+	}
 	if c.store == nil {
 		k.log.Warn("authkit: the Store does not implement authkit.Courier: messages are sent from goroutines, and a crash, a restart or a provider's outage loses them")
 		return nil

@@ -480,7 +480,7 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	// the answer, which is the same either way, and past the cap nothing
 	// does.
 	if ok, err := k.mailAllowed(ctx, "", newEmail, u.ID); err != nil {
-		return User{}, internalError(err)
+		return User{}, err
 	} else if !ok {
 		return u, nil
 	}

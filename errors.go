@@ -1,6 +1,7 @@
 package authkit
 
 import (
+	"errors"
 	"net/http"
 	"time"
 )
@@ -45,7 +46,7 @@ const (
 	CodeTooManyRequests      Code = "too_many_requests"      // 429: an abuse limit was passed (Config.Limits); Retry-After says when to try again
 	CodeInternal             Code = "internal_error"         // 500: the kit or a store failed; details are logged, not sent
 	CodeSMSFailed            Code = "sms_failed"             // 502: the SMS provider did not take a text the caller waits for
-	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting (e.g. for a hashing slot)
+	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting: for a hashing slot, for the store (Config.StoreTimeout) or for a limiter that is down (Config.LimiterDown)
 
 	// OAuth sign-in ends at the Redirect URL, so these travel as its
 	// status and error query parameters, never in a JSON body.
@@ -154,7 +155,12 @@ func newError(code Code, message string) *Error {
 	return &Error{Code: code, Message: message}
 }
 
-// internalError wraps a failure the client must not see the text of.
+// internalError wraps a failure the client must not see the text of. A
+// failure that is already a service_unavailable answer (a store call past
+// Config.StoreTimeout, a limiter that is down) stays one.
 func internalError(err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok && e.Code == CodeUnavailable {
+		return e
+	}
 	return &Error{Code: CodeInternal, Message: "Something went wrong on our side.", Err: err}
 }

@@ -337,7 +337,7 @@ func (k *Kit) formFailed(r *http.Request, name string, page *url.URL, err error)
 	}
 	status := e.HTTPStatus()
 	if status >= 500 {
-		k.log.ErrorContext(r.Context(), "authkit: form failed", "form", name, "code", e.Code, "err", e.Err)
+		logFailure(r, k.log, "authkit: form failed", e, "form", name)
 	}
 	q := url.Values{"form": {name}, "error": {string(e.Code)}}
 	if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && e.RetryAfter > 0) {

@@ -131,6 +131,7 @@ func (k *Kit) SignUpWithEmail(ctx context.Context, email, password string, data 
 // wire's nameOrUserData.
 func (k *Kit) signUpWithEmailData(ctx context.Context, email, password string, raw json.RawMessage) (_ SignIn, err error) {
 	defer func() { k.metrics.signedUp(ctx, "email", err) }()
+	ctx = limiterPolicy(ctx, k.limits.down.SignUp, routeSignUp)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -143,6 +144,7 @@ func (k *Kit) signUpWithEmailData(ctx context.Context, email, password string, r
 // password.
 func (k *Kit) SignInWithEmail(ctx context.Context, email, password string) (_ SignIn, err error) {
 	defer k.metrics.signInFailed(ctx, MethodPassword, "", &err)
+	ctx = limiterPolicy(ctx, k.limits.down.SignIn, routeSignIn)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -233,6 +235,7 @@ func (k *Kit) SignUpWithPhone(ctx context.Context, phone, password string, data 
 // wire's nameOrUserData.
 func (k *Kit) signUpWithPhoneData(ctx context.Context, phone, password string, raw json.RawMessage) (_ SignIn, err error) {
 	defer func() { k.metrics.signedUp(ctx, "phone", err) }()
+	ctx = limiterPolicy(ctx, k.limits.down.SignUp, routeSignUp)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -243,6 +246,7 @@ func (k *Kit) signUpWithPhoneData(ctx context.Context, phone, password string, r
 // (signInWithPhone).
 func (k *Kit) SignInWithPhone(ctx context.Context, phone, password string) (_ SignIn, err error) {
 	defer k.metrics.signInFailed(ctx, MethodPassword, "", &err)
+	ctx = limiterPolicy(ctx, k.limits.down.SignIn, routeSignIn)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
@@ -280,6 +284,7 @@ func (k *Kit) SendSignInCode(ctx context.Context, phone string) error {
 // SignInWithCode signs in with a texted sign-in code (signInWithCode).
 func (k *Kit) SignInWithCode(ctx context.Context, phone, code string) (_ SignIn, err error) {
 	defer k.metrics.signInFailed(ctx, MethodCode, "", &err)
+	ctx = limiterPolicy(ctx, k.limits.down.SignIn, routeSignIn)
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}

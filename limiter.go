@@ -19,6 +19,11 @@ var ErrInvalidLimit = errors.New("authkit: invalid limit key or window")
 // and so does the redislimit package; the storetest package checks an
 // implementation against the contract written here.
 //
+// Hit and Reset return once their context ends: the kit bounds each call
+// by [Config.StoreTimeout] through it. A Limiter that fails (an error, or
+// a call past the bound) is down, and [Config.LimiterDown] says what
+// requests do then.
+//
 // A key is an opaque string of 1 to [MaxLimitKey] bytes, compared byte for
 // byte ("ip:signin:192.0.2.1", "signin-fail:acct:<user id>"). A window is a
 // duration of at least a second, in whole milliseconds; windows of one length

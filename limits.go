@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/authkit/authkit/internal/clientip"
@@ -143,6 +144,7 @@ func (r rate) on() bool { return r.max > 0 }
 // limitSettings are the checked Limits, Limiter and TrustedProxies.
 type limitSettings struct {
 	limiter Limiter
+	down    LimiterDown // what requests do while limiter fails
 	failed, failedPerAccount, perIP, mailPerAddress, mailRepeats,
 	smsPerNumber, smsPerIP, smsBudget, accountChanges rate
 	countries map[string]bool   // nil: any
@@ -207,6 +209,13 @@ func (k *Kit) configureLimits(cfg Config) error {
 	if l.limiter == nil {
 		l.limiter, _ = cfg.Store.(Limiter)
 	}
+	l.limiter = k.bound.limiter(l.limiter)
+	for name, p := range map[string]LimiterPolicy{"SignIn": cfg.LimiterDown.SignIn, "SignUp": cfg.LimiterDown.SignUp} {
+		if p > FailOpen {
+			return fmt.Errorf("authkit: Config.LimiterDown.%s is %d: FailClosed or FailOpen", name, p)
+		}
+	}
+	l.down = cfg.LimiterDown
 	k.configureDevices()
 	if l.limiter == nil && needed {
 		return errors.New("authkit: Config.Limiter is required: the Store does not implement authkit.Limiter, and the abuse limits must be counted somewhere " +
@@ -239,13 +248,22 @@ func retrySeconds(wait time.Duration) int64 {
 // limit it logs the event (who and from where, never the key, which may be
 // derived from an address) and returns errTooManyRequests.
 func (k *Kit) hit(ctx context.Context, lim rate, name, key, userID string) error {
-	if !lim.on() {
+	return k.hitLimit(ctx, lim, name, key, userID, false)
+}
+
+// hitLimit is hit; a limit on sends (sends true) fails closed while the
+// limiter is down, whatever the request's policy (LimiterDown).
+func (k *Kit) hitLimit(ctx context.Context, lim rate, name, key, userID string, sends bool) error {
+	if !lim.on() || (!sends && limiterSkipped(ctx)) {
 		return nil
 	}
 	now := k.clock()
 	n, end, err := k.limits.limiter.Hit(ctx, key, lim.per, now)
 	if err != nil {
-		return internalError(fmt.Errorf("authkit: counting %s: %w", name, err))
+		if sends {
+			return sendCapFailed(ctx, name, err)
+		}
+		return k.limiterFailed(ctx, name, err)
 	}
 	if n <= lim.max {
 		return nil
@@ -331,7 +349,7 @@ func (k *Kit) underCap(ctx context.Context, lim rate, name, key, userID string) 
 	}
 	n, _, err := k.limits.limiter.Hit(ctx, key, lim.per, k.clock())
 	if err != nil {
-		return false, fmt.Errorf("authkit: counting %s: %w", name, err)
+		return false, sendCapFailed(ctx, name, err)
 	}
 	if n <= lim.max {
 		return true, nil
@@ -388,7 +406,7 @@ func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool,
 	}
 	n, _, err := k.limits.limiter.Hit(ctx, "mail-repeat:"+kind+":"+limitDigest(email), lim.per, k.clock())
 	if err != nil {
-		return false, fmt.Errorf("authkit: counting EmailRepeats: %w", err)
+		return false, sendCapFailed(ctx, "EmailRepeats", err)
 	}
 	if n > lim.max {
 		k.log.InfoContext(ctx, "authkit: mail not sent: the address got the same message a moment ago", "user", userID, "kind", kind)
@@ -400,7 +418,7 @@ func (k *Kit) mailRepeat(ctx context.Context, kind, email, userID string) (bool,
 // textAsked counts a request that may text toward SMSPerIP, on the
 // request, whatever the number and the account.
 func (k *Kit) textAsked(ctx context.Context, userID string) error {
-	return k.hit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID)
+	return k.hitLimit(ctx, k.limits.smsPerIP, "SMSPerIP", "sms-ip:"+ipKey(clientOf(ctx).ip), userID, true)
 }
 
 // textsAllowed says whether a code may be texted to phone now, within
@@ -430,7 +448,7 @@ func (k *Kit) textBudget(ctx context.Context, userID string) (bool, error) {
 	}
 	n, end, err := k.limits.limiter.Hit(ctx, "sms-budget", lim.per, k.clock())
 	if err != nil {
-		return false, fmt.Errorf("authkit: counting SMSBudget: %w", err)
+		return false, sendCapFailed(ctx, "SMSBudget", err)
 	}
 	if n <= lim.max {
 		return true, nil
@@ -441,4 +459,116 @@ func (k *Kit) textBudget(ctx context.Context, userID string) (bool, error) {
 	}
 	k.log.Log(ctx, level, "authkit: text not sent: Limits.SMSBudget is spent", "user", userID, "until", end)
 	return false, nil
+}
+
+// LimiterPolicy is what a kind of route does while the [Limiter] fails.
+type LimiterPolicy uint8
+
+// The values of a LimiterPolicy.
+const (
+	// FailClosed refuses the request: 503 service_unavailable with
+	// Retry-After. The default.
+	FailClosed LimiterPolicy = iota
+	// FailOpen lets the request through as if the limits that failed had
+	// counted it and found it within them, and logs each such request as
+	// an error.
+	FailOpen
+)
+
+// LimiterDown is what requests do while the [Limiter] fails: Redis is
+// down, or a count runs past Config.StoreTimeout. By default every route
+// that counts a limit refuses the request with 503 service_unavailable and
+// Retry-After, rather than let it through uncounted.
+//
+// The routes that send a mail or a text (send-magic, send-reset, resend,
+// send-code, send-reset-code, resend-code, and the texts of signup-phone
+// and change-phone) always do: each message costs money, and a flood of
+// them is what the limits stop. A message due after the answer (a
+// confirmation, a notice) waits, and the courier tries it again later.
+//
+// A host that would rather keep its users signing in while its limiter is
+// down may let sign-ins, sign-ups or both through. Passwords and codes are
+// checked as always, but no failure is counted: credential stuffing is
+// unlimited while the limiter is down (see SECURITY.md).
+type LimiterDown struct {
+	// SignIn is the policy of signin-email, signin-phone and signin-code
+	// (their forms and Go methods too) and of the start of an OAuth
+	// sign-in: the per-IP limit and the failed-guess limits. Default
+	// FailClosed.
+	SignIn LimiterPolicy
+	// SignUp is the policy of signup-email and signup-phone (their forms
+	// and Go methods too): the per-IP limit. A signup-phone that texts a
+	// code still needs the SMS limits counted, and answers 503 without
+	// them. Default FailClosed.
+	SignUp LimiterPolicy
+}
+
+// The kinds of route of LimiterDown.
+const (
+	routeSignIn = "sign-in"
+	routeSignUp = "sign-up"
+)
+
+// failOpen marks a request of a kind that goes through while the limiter
+// is down; it rides in the request's context. Once a count failed, the
+// request's other counts are skipped: a limiter that hangs holds a
+// request for one StoreTimeout, not one per limit.
+type failOpen struct {
+	kind   string
+	failed atomic.Bool
+}
+
+// failOpenKey is the context key of a *failOpen.
+type failOpenKey struct{}
+
+// limiterPolicy is ctx marked as a request of that kind of route, when
+// the host lets the kind through while the limiter is down (p FailOpen).
+func limiterPolicy(ctx context.Context, p LimiterPolicy, kind string) context.Context {
+	if p != FailOpen {
+		return ctx
+	}
+	return context.WithValue(ctx, failOpenKey{}, &failOpen{kind: kind})
+}
+
+// limiterSkipped reports whether the request goes through uncounted: it
+// fails open, and a count of it failed already.
+func limiterSkipped(ctx context.Context) bool {
+	f, ok := ctx.Value(failOpenKey{}).(*failOpen)
+	return ok && f.failed.Load()
+}
+
+// limiterFailed is the outcome of a request whose count of name failed
+// with err: let through, logged as an error, when its kind fails open,
+// else refused with 503. A request whose client went away keeps err.
+func (k *Kit) limiterFailed(ctx context.Context, name string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if f, ok := ctx.Value(failOpenKey{}).(*failOpen); ok {
+		if !f.failed.Swap(true) {
+			k.log.ErrorContext(ctx, "authkit: the limiter failed: a "+f.kind+" goes through uncounted (Config.LimiterDown)",
+				"limit", name, "err", err)
+		}
+		return nil
+	}
+	return errLimiterDown(name, err)
+}
+
+// sendCapFailed is the error of a send cap whose count failed: sends fail
+// closed whatever the route.
+func sendCapFailed(ctx context.Context, name string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	return errLimiterDown(name, err)
+}
+
+// errLimiterDown answers a request whose limit could not be counted.
+func errLimiterDown(name string, err error) *Error {
+	return &Error{
+		Code:       CodeUnavailable,
+		Message:    "The server cannot count its abuse limits right now; try again in a moment.",
+		RetryAfter: unavailableRetry,
+		Err:        fmt.Errorf("authkit: the limiter failed counting %s: %w", name, err),
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -597,16 +598,158 @@ func (errLimiter) Hit(context.Context, string, time.Duration, time.Time) (int64,
 
 func (errLimiter) Reset(context.Context, string) error { return errors.New("connection refused") }
 
-// A limiter that fails fails closed: the request is refused with a 500,
-// never let through uncounted.
+// A limiter that fails fails closed: the request is refused with a 503
+// and Retry-After, never let through uncounted.
 func TestLimiterFailureFailsClosed(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *authkit.Config) { c.Limiter = errLimiter{} })
-	resp, err := http.Post(h.srv.URL+api+"signin-email", "application/json",
-		strings.NewReader(`{"email":"ann@example.com","password":"correct horse battery"}`))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	status, retry, body, _ := timedCall(t, http.MethodPost, h.srv.URL+api+"signin-email", "",
+		`{"email":"ann@example.com","password":"correct horse battery"}`)
+	require.Equal(t, http.StatusServiceUnavailable, status, body)
+	require.Contains(t, body, `"service_unavailable"`)
+	require.Equal(t, "5", retry)
+}
+
+// downLimiter counts in memory until it is down; then it fails every
+// count, as a Redis that is down.
+type downLimiter struct {
+	*memstore.Store
+	down atomic.Bool
+}
+
+func (l *downLimiter) Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	if l.down.Load() {
+		return errLimiter{}.Hit(ctx, key, window, now)
+	}
+	return l.Store.Hit(ctx, key, window, now)
+}
+
+func (l *downLimiter) Reset(ctx context.Context, key string) error {
+	if l.down.Load() {
+		return errLimiter{}.Reset(ctx, key)
+	}
+	return l.Store.Reset(ctx, key)
+}
+
+// limiterDownHarness is a phone harness whose limiter goes down when the
+// test says, under policy down; its logs go to logs. It has an account
+// with ann@example.com and one with +15555555501, both with the password
+// "correct horse battery", made while the limiter was up.
+func limiterDownHarness(t *testing.T, down authkit.LimiterDown, logs *syncBuffer) (*harness, *downLimiter) {
+	t.Helper()
+	lim := &downLimiter{Store: memstore.New()}
+	h := newPhoneHarness(t, func(c *authkit.Config) {
+		c.Limiter = lim
+		c.LimiterDown = down
+		c.Logger = timelessLogger(logs)
+	})
+	h.confirmedUser("ann@example.com", "correct horse battery")
+	h.phoneUser("+15555555501", "correct horse battery")
+	lim.down.Store(true)
+	return h, lim
+}
+
+// requireUnavailable checks a 503 service_unavailable with Retry-After.
+func requireUnavailable(t *testing.T, h *harness, path, body string) {
+	t.Helper()
+	status, retry, raw, _ := timedCall(t, http.MethodPost, h.srv.URL+path, "", body)
+	require.Equal(t, http.StatusServiceUnavailable, status, "%s: %s", path, raw)
+	require.Contains(t, raw, `"service_unavailable"`, path)
+	require.Equal(t, "5", retry, path)
+}
+
+const (
+	annDownSignIn  = `{"email":"ann@example.com","password":"correct horse battery"}`
+	annPhoneSignIn = `{"phone":"+15555555501","password":"correct horse battery"}`
+	uncounted      = "the limiter failed: a sign-in goes through uncounted"
+)
+
+// While the limiter is down, the routes that send fail closed whatever
+// the policy of sign-ins and sign-ups: 503 with Retry-After, and nothing
+// is sent.
+func TestLimiterDownSendsFailClosed(t *testing.T) {
+	t.Parallel()
+	for name, down := range map[string]authkit.LimiterDown{
+		"default":   {},
+		"fail open": {SignIn: authkit.FailOpen, SignUp: authkit.FailOpen},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h, _ := limiterDownHarness(t, down, &syncBuffer{})
+			for _, path := range []string{
+				api + "send-reset?email=ann@example.com",
+				api + "send-magic?email=ann@example.com",
+				api + "resend?email=bob@example.com",
+				phoneQuery("send-code", "+15555555501", ""),
+				phoneQuery("send-reset-code", "+15555555501", ""),
+			} {
+				requireUnavailable(t, h, path, "")
+			}
+			h.noMail("ann@example.com")
+			h.noMail("+15555555501")
+		})
+	}
+}
+
+// While the limiter is down, a sign-in answers 503 by default, the right
+// password too.
+func TestLimiterDownSignInFailsClosed(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	h, _ := limiterDownHarness(t, authkit.LimiterDown{SignUp: authkit.FailOpen}, logs)
+	requireUnavailable(t, h, api+"signin-email", annDownSignIn)
+	requireUnavailable(t, h, api+"signin-phone", annPhoneSignIn)
+	require.NotContains(t, logs.String(), uncounted)
+}
+
+// With LimiterDown.SignIn FailOpen, a sign-in goes through while the
+// limiter is down, logged as an error each time: the right password signs
+// in, and a wrong one is still wrong.
+func TestLimiterDownSignInFailOpen(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	h, _ := limiterDownHarness(t, authkit.LimiterDown{SignIn: authkit.FailOpen}, logs)
+	a := h.signIn("ann@example.com", "correct horse battery")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	require.NotEmpty(t, a.token())
+	require.Contains(t, logs.String(), `"level":"ERROR","msg":"authkit: `+uncounted)
+	p := h.post(api+"signin-phone", map[string]any{"phone": "+15555555501", "password": "correct horse battery"}, "")
+	require.Equal(t, http.StatusOK, p.status, "%s", p.raw)
+	for range 3 {
+		w := h.signIn("ann@example.com", "wrong horse battery")
+		requireStatusCode(t, w, http.StatusUnauthorized, "invalid_credentials")
+		w = h.signIn("nobody@example.com", "correct horse battery")
+		requireStatusCode(t, w, http.StatusUnauthorized, "invalid_credentials")
+	}
+	require.GreaterOrEqual(t, strings.Count(logs.String(), `"level":"ERROR","msg":"authkit: `+uncounted), 2+3*2,
+		"each sign-in let through is logged")
+	// Sign-ups keep their own policy.
+	requireUnavailable(t, h, api+"signup-email", `{"email":"cy@example.com","password":"correct horse battery"}`)
+}
+
+// While the limiter is down, a sign-up answers 503 by default; with
+// LimiterDown.SignUp FailOpen it goes through, logged as an error.
+func TestLimiterDownSignUp(t *testing.T) {
+	t.Parallel()
+	body := `{"email":"cy@example.com","password":"correct horse battery"}`
+	h, _ := limiterDownHarness(t, authkit.LimiterDown{SignIn: authkit.FailOpen}, &syncBuffer{})
+	requireUnavailable(t, h, api+"signup-email", body)
+
+	logs := &syncBuffer{}
+	h, _ = limiterDownHarness(t, authkit.LimiterDown{SignUp: authkit.FailOpen}, logs)
+	a := h.post(api+"signup-email", body, "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	require.Contains(t, logs.String(), `"level":"ERROR","msg":"authkit: the limiter failed: a sign-up goes through uncounted`)
+	requireUnavailable(t, h, api+"signin-email", annDownSignIn)
+}
+
+// Config.LimiterDown takes only the policies there are.
+func TestLimiterDownConfig(t *testing.T) {
+	t.Parallel()
+	cfg := validConfig()
+	cfg.LimiterDown.SignIn = authkit.LimiterPolicy(7)
+	_, err := authkit.New(cfg)
+	require.ErrorContains(t, err, "LimiterDown.SignIn")
 }
 
 // A signed-in account cannot use change-email as a mail relay, an

@@ -16,7 +16,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,11 +66,11 @@ func (k *Kit) guessedRight(ctx context.Context, a attempt) error {
 		on  bool
 		key string
 	}{{k.limits.failed.on(), a.source}, {k.limits.failedPerAccount.on(), a.ceiling}} {
-		if !c.on {
+		if !c.on || limiterSkipped(ctx) {
 			continue
 		}
 		if err := k.limits.limiter.Reset(ctx, c.key); err != nil {
-			return internalError(fmt.Errorf("authkit: clearing failed sign-ins: %w", err))
+			return k.limiterFailed(ctx, "clearing failed sign-ins", err)
 		}
 	}
 	return nil

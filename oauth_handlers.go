@@ -67,7 +67,7 @@ func (k *Kit) startOAuth(w http.ResponseWriter, r *http.Request, name string) {
 	// A start writes nothing to the store, but it still costs randomness
 	// and a seal (and, refused, a log line): counted toward PerIP,
 	// whatever the provider.
-	if err := k.ipAsked(r.Context()); err != nil {
+	if err := k.ipAsked(limiterPolicy(r.Context(), k.limits.down.SignIn, routeSignIn)); err != nil {
 		k.oauthRedirectError(w, r, name, err)
 		return
 	}
@@ -163,13 +163,13 @@ func (k *Kit) oauthRedirectError(w http.ResponseWriter, r *http.Request, provide
 	if !errors.As(err, &e) {
 		e = internalError(err)
 	}
-	attrs := []any{"provider", provider, "code", e.Code} // and the client, through the context
-	if e.Err != nil {
-		attrs = append(attrs, "err", e.Err)
-	}
 	if e.HTTPStatus() >= 500 {
-		k.log.ErrorContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
+		logFailure(r, k.log, "authkit: oauth sign-in failed", e, "provider", provider) // and the client, through the context
 	} else {
+		attrs := []any{"provider", provider, "code", e.Code}
+		if e.Err != nil {
+			attrs = append(attrs, "err", e.Err)
+		}
 		k.log.InfoContext(r.Context(), "authkit: oauth sign-in failed", attrs...)
 	}
 	k.metrics.signInFailed(r.Context(), MethodOAuth, provider, &err)

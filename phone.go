@@ -40,6 +40,7 @@ func (k *Kit) configurePhone(cfg Config) error {
 		if p.store, ok = cfg.Store.(PhoneStore); !ok {
 			return errors.New("authkit: PhoneAuth needs a Store that implements authkit.PhoneStore (users found by number, SMS codes); memstore and sqlstore stores do")
 		}
+		p.store = k.bound.phoneStore(p.store)
 	}
 	err := applyBounded(
 		bounded[int]{"CodeLength", cfg.CodeLength, 6, 6, 10, "from 6 to 10", &p.codeLength},

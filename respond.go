@@ -2,6 +2,7 @@ package authkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,7 +28,10 @@ type wireError struct {
 }
 
 // writeError answers err as the Altogic error body. Errors that are not an
-// *Error are internal: logged, and answered 500 without their text.
+// *Error are internal: logged, and answered 500 without their text. A
+// request whose client went away (its context canceled) before its
+// answer is logged as such, at debug level, whatever failed meanwhile:
+// nobody reads the answer.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -39,8 +43,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", retryAfterHeader(e.RetryAfter))
 	}
 	if status >= 500 && log != nil {
-		log.ErrorContext(r.Context(), "authkit: request failed",
-			"method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)
+		logFailure(r, log, "authkit: request failed", e, "method", r.Method, "path", r.URL.Path)
 	}
 	body := struct {
 		Errors [1]wireError `json:"errors"`
@@ -49,6 +52,24 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		body.Errors[0].Origin = "server_error"
 	}
 	writeJSON(w, status, body)
+}
+
+// logFailure logs a request that failed with e, a 5xx: as an error with
+// msg, unless the request's context ended first. A client that went away
+// (its context canceled) is logged at debug level, whatever failed
+// meanwhile, since nobody reads the answer; a deadline of the host's (a
+// context that ended otherwise) as a warning.
+func logFailure(r *http.Request, log *slog.Logger, msg string, e *Error, attrs ...any) {
+	ctx := r.Context()
+	switch ctxErr := ctx.Err(); {
+	case errors.Is(ctxErr, context.Canceled):
+		log.DebugContext(ctx, "authkit: client went away", append(attrs, "failed", msg, "err", e.Err)...)
+	case ctxErr != nil:
+		log.WarnContext(ctx, "authkit: the request's context ended before its answer",
+			append(attrs, "failed", msg, "code", e.Code, "err", e.Err, "ctxErr", ctxErr)...)
+	default:
+		log.ErrorContext(ctx, msg, append(attrs, "code", e.Code, "err", e.Err)...)
+	}
 }
 
 // writeJSON answers v as JSON with the given status.

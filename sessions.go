@@ -51,7 +51,8 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 	since := k.cache.mark()
 	s, u := &read.session, &read.user
 	var err error
-	*s, *u, err = k.sessionAndUser(ctx, c.tokenHash())
+	*s, *u, err = k.sessionAndUser(read.bound.begin(ctx, k.bound), c.tokenHash())
+	err = read.bound.end(k.bound, "the session lookup", err)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidSession
 	}
@@ -78,6 +79,7 @@ type readCaller struct {
 	caller
 	session Session
 	user    User
+	bound   boundCtx // the lookup's context, under Config.StoreTimeout
 }
 
 // signUpSession signs a new account in, under the stamp it was made with.

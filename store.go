@@ -174,6 +174,11 @@ const MaxTokenData = 64 << 10
 // packages implement it; the storetest package checks an implementation
 // against the contracts written here.
 //
+// Every method, of the core and of the capabilities, returns once its
+// context ends: the kit bounds each call it makes for a request or a
+// delivery by [Config.StoreTimeout] through the context, and a call that
+// ignores it holds its request.
+//
 // What some features need beyond the core is an optional capability: an
 // interface [New] finds on the Store by type assertion, and demands only
 // when a feature that needs it is on. [PhoneStore] is needed by
