@@ -33,25 +33,37 @@ import (
 // limiter, failed to give in time: a moment, not a backoff.
 const unavailableRetry = 5 * time.Second
 
-// storeBound is the bound on one store or limiter call; 0 is none.
-type storeBound time.Duration
+// storeBound is the bound on one store or limiter call (d; 0 is none),
+// and where the calls' durations are recorded (m).
+type storeBound struct {
+	d time.Duration
+	m *metrics
+}
 
 // configureStoreBound checks and applies StoreTimeout, and wraps the core
 // of the store in it. It runs before anything else wraps the store.
 func (k *Kit) configureStoreBound(cfg Config) error {
+	k.bound.m = &k.metrics
 	switch d := cfg.StoreTimeout; {
 	case d < 0:
-		k.bound = 0
-		return nil
 	case d == 0:
-		k.bound = storeBound(5 * time.Second)
+		k.bound.d = 5 * time.Second
 	case d < time.Millisecond:
 		return fmt.Errorf("authkit: Config.StoreTimeout is %v: at least a millisecond (negative: no bound)", d)
 	default:
-		k.bound = storeBound(d)
+		k.bound.d = d
+	}
+	if k.bound.off() {
+		return nil
 	}
 	k.store = boundedStore{Store: k.store, bound: k.bound}
 	return nil
+}
+
+// off reports whether b neither bounds nor times calls: no wrapper is
+// needed.
+func (b storeBound) off() bool {
+	return b.d <= 0 && (b.m == nil || !b.m.on)
 }
 
 // errTimedOut is the answer to a call the bound cut short: what the
@@ -61,7 +73,7 @@ func (b storeBound) errTimedOut(what string, err error) *Error {
 		Code:       CodeUnavailable,
 		Message:    "The server could not reach its database in time; try again in a moment.",
 		RetryAfter: unavailableRetry,
-		Err:        fmt.Errorf("authkit: timeout: %s ran past Config.StoreTimeout (%v): %w", what, time.Duration(b), err),
+		Err:        fmt.Errorf("authkit: timeout: %s ran past Config.StoreTimeout (%v): %w", what, b.d, err),
 	}
 }
 
@@ -79,16 +91,21 @@ func (b storeBound) check(parent, bctx context.Context, what string, err error) 
 
 // call runs f under the bound.
 func call[T any](b storeBound, ctx context.Context, what string, f func(context.Context) (T, error)) (T, error) {
-	if b <= 0 {
-		return f(ctx)
+	start := b.m.start()
+	var (
+		v   T
+		err error
+	)
+	if _, ok := ctx.(*boundCtx); ok || b.d <= 0 {
+		v, err = f(ctx) // bound already by the caller (readCaller), or not at all
+	} else {
+		bctx, cancel := context.WithTimeout(ctx, b.d)
+		v, err = f(bctx)
+		cancel()
+		err = b.check(ctx, bctx, what, err)
 	}
-	if _, ok := ctx.(*boundCtx); ok {
-		return f(ctx) // bound already, by the caller (lookupBound)
-	}
-	bctx, cancel := context.WithTimeout(ctx, time.Duration(b))
-	defer cancel()
-	v, err := f(bctx)
-	return v, b.check(ctx, bctx, what, err)
+	b.m.timed(ctx, what, start, err)
+	return v, err
 }
 
 // call0 is call for a call that returns only an error.
@@ -117,10 +134,10 @@ type boundCtx struct {
 // begin readies c as a child of parent with the bound's deadline, and
 // returns it; with no bound it returns parent.
 func (c *boundCtx) begin(parent context.Context, b storeBound) context.Context {
-	if b <= 0 {
+	if b.d <= 0 {
 		return parent
 	}
-	c.parent, c.deadline = parent, time.Now().Add(time.Duration(b))
+	c.parent, c.deadline = parent, time.Now().Add(b.d)
 	return c
 }
 
@@ -358,21 +375,21 @@ func (l boundedLimiter) Reset(ctx context.Context, key string) error {
 // phoneStore, courierStore and limiter are those capabilities under the
 // bound (nil stays nil).
 func (b storeBound) phoneStore(s PhoneStore) PhoneStore {
-	if s == nil || b <= 0 {
+	if s == nil || b.off() {
 		return s
 	}
 	return boundedPhoneStore{PhoneStore: s, bound: b}
 }
 
 func (b storeBound) courierStore(s Courier) Courier {
-	if s == nil || b <= 0 {
+	if s == nil || b.off() {
 		return s
 	}
 	return boundedCourier{Courier: s, bound: b}
 }
 
 func (b storeBound) limiter(l Limiter) Limiter {
-	if l == nil || b <= 0 {
+	if l == nil || b.off() {
 		return l
 	}
 	return boundedLimiter{Limiter: l, bound: b}

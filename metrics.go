@@ -34,15 +34,19 @@ type metrics struct {
 	cacheHits, cacheMisses, cacheBypassed atomic.Int64
 
 	mailProvider, smsProvider string
+	// on: a MeterProvider was given. Without one the kit skips the
+	// clock readings and attribute sets of the durations altogether.
+	on bool
 }
 
 // configureMetrics checks and applies MeterProvider.
 func (k *Kit) configureMetrics(cfg Config) error {
 	mp := cfg.MeterProvider
+	m := &k.metrics
+	m.on = mp != nil
 	if mp == nil {
 		mp = noop.NewMeterProvider()
 	}
-	m := &k.metrics
 	meter := mp.Meter(meterName)
 	var errs []error
 	counter := func(name, unit, desc string) metric.Int64Counter {
@@ -159,16 +163,39 @@ func (m *metrics) handedOver(ctx context.Context, to string, err error) {
 	}
 }
 
-// timed records how long a call of h's operation took since start, and
-// whether it failed.
-func timed(ctx context.Context, h metric.Float64Histogram, operation string, start time.Time, err error) {
+// start is the time a store or limiter call starts, when durations are
+// recorded.
+func (m *metrics) start() time.Time {
+	if m == nil || !m.on {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// timed records how long the store or limiter call what ("UserByEmail",
+// "Limiter.Hit") took since start, and how it ended; nothing when start
+// is zero.
+func (m *metrics) timed(ctx context.Context, what string, start time.Time, err error) {
+	if start.IsZero() {
+		return
+	}
+	h := m.store
+	if op, ok := strings.CutPrefix(what, "Limiter."); ok {
+		h, what = m.limiter, op
+	}
 	result := "ok"
 	switch {
 	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrDuplicate), errors.Is(err, ErrConflict):
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		result = "timeout"
 	default:
 		result = "error"
 	}
-	h.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("operation", operation), attribute.String("outcome", result)))
+	h.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("operation", what), attribute.String("outcome", result)))
+}
+
+// isTimeout reports whether err is the store bound's answer.
+func isTimeout(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeUnavailable
 }

@@ -130,10 +130,15 @@ func TestMetrics(t *testing.T) {
 	require.EqualValues(t, 1, m.count("authkit.messages", "channel", "sms", "event", "failed"))
 	require.EqualValues(t, 1, m.count("authkit.sign_ups", "method", "phone", "outcome", "sms_failed"))
 
+	// The store's and the limiter's calls, timed.
+	require.Positive(t, m.count("authkit.store.duration", "operation", "UserByEmail", "outcome", "ok"))
+	require.Positive(t, m.count("authkit.limiter.duration", "operation", "Hit", "outcome", "ok"))
+
 	// The session cache: a miss, then hits.
 	for range 3 {
 		require.Equal(t, http.StatusOK, h.get(api+"user", token).status)
 	}
 	require.EqualValues(t, 1, m.count("authkit.session_cache.lookups", "result", "miss"))
 	require.EqualValues(t, 2, m.count("authkit.session_cache.lookups", "result", "hit"))
+	require.EqualValues(t, 1, m.count("authkit.store.duration", "operation", "SessionAndUser", "outcome", "ok"), "the miss, looked up")
 }

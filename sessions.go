@@ -51,8 +51,10 @@ func (k *Kit) callerOf(ctx context.Context, token string) (*caller, error) {
 	since := k.cache.mark()
 	s, u := &read.session, &read.user
 	var err error
+	start := k.metrics.start()
 	*s, *u, err = k.sessionAndUser(read.bound.begin(ctx, k.bound), c.tokenHash())
 	err = read.bound.end(k.bound, "the session lookup", err)
+	k.metrics.timed(ctx, "SessionAndUser", start, err)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidSession
 	}

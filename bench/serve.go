@@ -52,7 +52,9 @@ func token(seed string, i int) string { return "bench-" + seed + "-" + strconv.I
 
 // userEmail is the email of the i-th user of the run of seed: runs on
 // one database have users of their own.
-func userEmail(seed string, i int) string { return "user" + strconv.Itoa(i) + "-" + seed + "@bench.example" }
+func userEmail(seed string, i int) string {
+	return "user" + strconv.Itoa(i) + "-" + seed + "@bench.example"
+}
 
 // usage is a child's resource use so far.
 type usage struct {
