@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/authkit/authkit"
 )
 
@@ -188,11 +191,15 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 // hold up the INSERT of every change that logs meanwhile, each waiting
 // with the log's counter locked (see [Store.Revocations]).
 func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) (int64, error) {
-	sessions, err := s.exec(ctx, s.sql.deleteExpiredSessions, millis(now), millis(idleSince))
+	// Each bulk delete runs in a write transaction of its own: on MySQL
+	// at READ COMMITTED, which locks the rows it deletes and not the gaps
+	// of the range it scans, so that sign-ins and sign-outs racing it do
+	// not deadlock with it; one that does all the same is tried again.
+	sessions, err := s.execWriteRetried(ctx, s.sql.deleteExpiredSessions, millis(now), millis(idleSince))
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: deleting expired sessions: %w", err)
 	}
-	tokens, err := s.exec(ctx, s.sql.deleteExpiredTok, millis(now))
+	tokens, err := s.execWriteRetried(ctx, s.sql.deleteExpiredTok, millis(now))
 	if err != nil {
 		return sessions, fmt.Errorf("sqlstore: deleting expired tokens: %w", err)
 	}
@@ -224,6 +231,34 @@ func (s *Store) execWrite(ctx context.Context, query string, args ...any) (int64
 		return 0, err
 	}
 	return n, tx.Commit()
+}
+
+// execWriteRetried is execWrite tried again, up to three times in all,
+// when the database chose it as a deadlock's victim: for the bulk deletes,
+// which may run again whole.
+func (s *Store) execWriteRetried(ctx context.Context, query string, args ...any) (int64, error) {
+	for try := 1; ; try++ {
+		n, err := s.execWrite(ctx, query, args...)
+		if err == nil || try == 3 || !isDeadlock(err) {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return n, err
+		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		}
+	}
+}
+
+// isDeadlock reports whether err is a database's "deadlock, try again":
+// MySQL's 1213, PostgreSQL's 40P01.
+func isDeadlock(err error) bool {
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1213
+	}
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "40P01"
 }
 
 // exec runs a statement and returns how many rows it affected.
