@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -12,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/outbox"
+	"github.com/authkit/authkit/redislimit"
 )
 
 // The harness clock starts at 03:04:05: the 15-minute window of the
@@ -802,4 +805,36 @@ func TestAccountChangesCountPerIP(t *testing.T) {
 	}
 	requireStatusCode(t, h.post(api+"change-pwd", map[string]any{"oldPassword": "correct horse battery", "newPassword": "a brand new password"}, tok),
 		http.StatusTooManyRequests, "too_many_requests")
+}
+
+// A Redis that is stopped (its port refuses connections) under
+// redislimit gives each route the documented answer: the sends and, by
+// default, the sign-ins 503 with Retry-After; with LimiterDown.SignIn
+// FailOpen the right password signs in.
+func TestStoppedRedis(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: a stopped Redis
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	for name, down := range map[string]authkit.LimiterDown{"default": {}, "sign-in fails open": {SignIn: authkit.FailOpen}} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, authkit.CheapHashing, func(c *authkit.Config) {
+				c.Limiter, c.LimiterDown, c.Logger = redislimit.New(rdb, ""), down, discardLogger()
+			})
+			h.passwordUser("ann@example.com")
+			requireUnavailable(t, h, api+"send-reset?email=ann@example.com", "")
+			requireUnavailable(t, h, api+"signup-email", `{"email":"cy@example.com","password":"correct horse battery"}`)
+			if down.SignIn == authkit.FailOpen {
+				a := h.signIn("ann@example.com", inputPassword)
+				require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+				requireStatusCode(t, h.signIn("ann@example.com", "wrong horse battery"), http.StatusUnauthorized, "invalid_credentials")
+			} else {
+				requireUnavailable(t, h, api+"signin-email", `{"email":"ann@example.com","password":"`+inputPassword+`"}`)
+			}
+			h.noMail("ann@example.com")
+		})
+	}
 }
