@@ -163,13 +163,25 @@ func (c *sessionCache) run(ctx context.Context) {
 	}
 	t := time.NewTicker(c.bound / 4)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-c.wake:
+			// Notices come in bursts (every sign-out of every
+			// instance): one read of the log per pushGap serves them
+			// all, and bounds what a storm of them costs.
+			if wait := pushGap - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
+		last = time.Now()
 		// A read that takes longer than the bound is of no use: the
 		// cache is distrusted by then anyway.
 		reading, cancel := context.WithTimeout(ctx, c.bound)
@@ -209,6 +221,10 @@ func (c *sessionCache) poke() {
 	default:
 	}
 }
+
+// pushGap is the least time between two reads of the log that notices
+// asked for.
+const pushGap = 10 * time.Millisecond
 
 // revocationPage is how many revocations one read of the log takes.
 const revocationPage = 1000

@@ -35,12 +35,15 @@ const (
 	qDeleteOldRevocations = `DELETE FROM authkit_revocations WHERE logged_at < ?`
 
 	// revocationChannel is the PostgreSQL channel a logged revocation
-	// notifies. Channels are the database's, not a schema's: stores on one
-	// database in different schemas wake each other, which costs each a
-	// read of its log and nothing else.
+	// notifies. Channels are the database's, not a schema's: a notice
+	// carries the schema of the log it was written to (current_schema()),
+	// and a listener wakes only for its own, so that stores on one
+	// database in different schemas (apps, tenants, tests) do not wake
+	// each other to read logs that did not change.
 	revocationChannel  = "authkit_revocations"
-	qNotifyRevocation  = `SELECT pg_notify('` + revocationChannel + `', '')`
+	qNotifyRevocation  = `SELECT pg_notify('` + revocationChannel + `', current_schema())`
 	qListenRevocations = `LISTEN ` + revocationChannel
+	qCurrentSchema     = `SELECT current_schema()`
 )
 
 // revocationSQL is every revocation statement in one dialect.
@@ -194,13 +197,20 @@ func (s *Store) Listen(ctx context.Context, wake func()) error {
 // listen listens on conn, calling wake for each notice, until ctx ends or
 // the connection fails.
 func listen(ctx context.Context, conn *pgx.Conn, wake func()) error {
+	var schema string
+	if err := conn.QueryRow(ctx, qCurrentSchema).Scan(&schema); err != nil {
+		return fmt.Errorf("sqlstore: listening: %w", err)
+	}
 	if _, err := conn.Exec(ctx, qListenRevocations); err != nil {
 		return fmt.Errorf("sqlstore: listening: %w", err)
 	}
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return fmt.Errorf("sqlstore: listening: %w", err)
 		}
-		wake()
+		if n.Payload == schema {
+			wake()
+		}
 	}
 }

@@ -33,7 +33,7 @@ func listening(t *testing.T, ctx context.Context, s, other *sqlstore.Store) (<-c
 	}()
 	deadline := time.After(10 * time.Second)
 	for {
-		_, err := other.DB().ExecContext(ctx, "SELECT pg_notify('authkit_revocations', '')")
+		_, err := other.DB().ExecContext(ctx, "SELECT pg_notify('authkit_revocations', current_schema())")
 		require.NoError(t, err)
 		select {
 		case <-woken:
@@ -47,8 +47,7 @@ func listening(t *testing.T, ctx context.Context, s, other *sqlstore.Store) (<-c
 	}
 }
 
-// drain empties woken of the notices sent so far (this test's, or another
-// test's on the same database: the channel is the database's).
+// drain empties woken of the notices sent so far.
 func drain(woken <-chan struct{}) {
 	for {
 		select {
@@ -211,4 +210,28 @@ func TestRevocationsRacedAcrossInstances(t *testing.T) {
 			require.Equal(t, int64(i+1), r.Seq)
 		}
 	})
+}
+
+// A notice of another schema's log (another app, tenant or test on the
+// database) wakes no listener: its log did not change.
+func TestListenIgnoresOtherSchemas(t *testing.T) {
+	mine, theirs := open(t, dbtest.Postgres(t)), open(t, dbtest.Postgres(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	woken, _ := listening(t, ctx, mine, mine)
+	drain(woken)
+	require.NoError(t, theirs.CreateUser(ctx, authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1"}))
+	require.NoError(t, theirs.DeleteUserSessions(ctx, "u1", ""))
+	select {
+	case <-woken:
+		t.Fatal("another schema's revocation woke the listener")
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, mine.CreateUser(ctx, authkit.User{ID: "u1", Provider: authkit.ProviderAltogic, ProviderUserID: "u1"}))
+	require.NoError(t, mine.DeleteUserSessions(ctx, "u1", ""))
+	select {
+	case <-woken:
+	case <-time.After(2 * time.Second):
+		t.Fatal("its own schema's revocation did not wake the listener")
+	}
 }

@@ -91,8 +91,8 @@
 // authkit_revocations, which the server delivers at the commit:
 // [Store.Listen] holds a connection of its own that LISTENs there, so
 // instances read the log at once rather than at their next poll. The
-// channel is the database's, not a schema's: stores in other schemas of
-// the database wake it too, for a read that finds nothing. SQLite and
+// channel is the database's, not a schema's, so a notice names its
+// schema and a listener wakes only for its own. SQLite and
 // MySQL have no such notices ([Store.Listen] returns
 // [errors.ErrUnsupported]); their instances poll.
 //
