@@ -33,6 +33,9 @@ func threeInstances(ctx context.Context, o options, dsn string, active int) erro
 	if _, err := drive(ctx, client, cs, "/private", sp, o.conns, o.duration/5); err != nil {
 		return err
 	}
+	if err := warmAll(ctx, client, cs, sp, o.conns); err != nil {
+		return err
+	}
 	load, err := drive(ctx, client, cs, "/private", sp, o.conns, o.duration)
 	if err != nil {
 		return err

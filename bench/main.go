@@ -10,7 +10,8 @@
 // For each store it starts a child process serving GET /public (a bare
 // handler) and GET /private (the same handler behind RequireSession, the
 // token one of the seeded sessions at random), drives each in turn at
-// -conns connections for -duration, and reports the child's CPU time per
+// -conns connections for -duration (after a warm-up that sends each
+// session in use once, so that a cache is measured warm), and reports the child's CPU time per
 // request (read from the child itself, so the load generator's work is not
 // in it) and the 99th percentile of latency. With -pin and taskset on
 // PATH, the child runs on CPU 0 and the load generator is asked to keep
@@ -274,6 +275,9 @@ func compare(ctx context.Context, o options, sp spec) (comparison, error) {
 	if _, err := drive(ctx, client, cs, "/private", sp, o.conns, o.duration/5); err != nil {
 		return comparison{}, err
 	}
+	if err := warmAll(ctx, client, cs, sp, o.conns); err != nil {
+		return comparison{}, err
+	}
 	bare, err := drive(ctx, client, cs, "/public", sp, o.conns, o.duration)
 	if err != nil {
 		return comparison{}, err
@@ -343,6 +347,43 @@ func drive(ctx context.Context, client *http.Client, cs []*child, path string, s
 		return phase{}, err
 	}
 	return phase{requests: len(latencies), cpu: after.CPU - before.CPU, p99: percentile(latencies, 0.99)}, nil
+}
+
+// warmAll asks each child for /private once with each session in use,
+// so that the phases measure a warm cache (a miss costs a round trip: the
+// sessions a timed phase met for the first time would weigh on it).
+func warmAll(ctx context.Context, client *http.Client, cs []*child, sp spec, conns int) error {
+	next := make(chan int)
+	errs := make(chan error, conns)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for i := range next {
+				status, err := get(ctx, client, cs[i%len(cs)], token(sp.Seed, i/len(cs)))
+				if err == nil && status != http.StatusOK {
+					err = fmt.Errorf("warming up: GET /private: %d", status)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	func() {
+		defer close(next)
+		for i := range sp.Active * len(cs) {
+			select {
+			case next <- i:
+			case err := <-errs:
+				errs <- err
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // usageOf is the resource use of the children cs, summed.
