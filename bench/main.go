@@ -30,7 +30,7 @@
 // first is timed until the other two refuse it.
 //
 // PostgreSQL and MySQL runs use a schema or database of their own
-// (authkit_bench), dropped at the end.
+// (authkit_bench_ and random hex), dropped at the end.
 package main
 
 import (

@@ -81,12 +81,15 @@ func signInVsHash(ctx context.Context, n int) (hash, signIn time.Duration, err e
 	return percentile(hashes, 0.5), percentile(signIns, 0.5), nil
 }
 
-// benchName is the schema or database of the PostgreSQL and MySQL runs.
-const benchName = "authkit_bench"
+// benchName is a schema or database of a PostgreSQL or MySQL run of its
+// own (authkit_bench_ and random hex): runs at once (a smoke in CI, a
+// full one beside it) leave each other's be.
+func benchName() string { return "authkit_bench_" + randomSeed() }
 
-// postgresSchema makes the schema authkit_bench on dsn's server, and
-// returns a DSN that uses it and what drops it.
+// postgresSchema makes a schema of its own on dsn's server, and returns a
+// DSN that uses it and what drops it.
 func postgresSchema(ctx context.Context, dsn string) (string, func(), error) {
+	benchName := benchName()
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return "", nil, err
@@ -109,9 +112,10 @@ func postgresSchema(ctx context.Context, dsn string) (string, func(), error) {
 	}, nil
 }
 
-// mysqlDatabase makes the database authkit_bench on dsn's server, and
-// returns a DSN that uses it and what drops it.
+// mysqlDatabase makes a database of its own on dsn's server, and returns
+// a DSN that uses it and what drops it.
 func mysqlDatabase(ctx context.Context, dsn string) (string, func(), error) {
+	benchName := benchName()
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "", nil, err
