@@ -24,7 +24,7 @@ import (
 )
 
 // Second factors (Config.MFA): a TOTP authenticator with recovery codes,
-// and the sign-in that needs it. SECURITY 83 to 90.
+// and the sign-in that needs it. SECURITY 86 to 93.
 
 // mfaSecret is the kit's secret in these tests: MFA needs one set.
 var mfaSecret = bytes.Repeat([]byte("m"), 32)
@@ -99,7 +99,7 @@ func (h *harness) factorsOf(token string) int {
 
 var recoveryCodeShape = regexp.MustCompile(`^[A-Z2-7]{5}-[A-Z2-7]{5}$`)
 
-// SECURITY 83: enrolment answers a secret, its otpauth URI and a QR code
+// SECURITY 86: enrolment answers a secret, its otpauth URI and a QR code
 // of it; the factor is pending until a first code confirms it, which
 // answers ten recovery codes once. From then on a password sign-in
 // answers mfa_required with a ticket and no session, and the ticket with
@@ -188,7 +188,7 @@ func TestMFAEnrolConfirmAndSignIn(t *testing.T) {
 		"AfterSignIn once per session, with the first factor's method; none for the ticket")
 }
 
-// SECURITY 84: every first factor asks for the second: a password (email
+// SECURITY 87: every first factor asks for the second: a password (email
 // or phone), a texted code, a magic link and an OAuth provider each
 // answer mfa_required, and their tickets sign in as their method.
 func TestMFARequiredOnEverySignIn(t *testing.T) {
@@ -255,7 +255,7 @@ func TestMFARequiredOnEverySignIn(t *testing.T) {
 	require.Equal(t, authkit.MethodHost, lastMethod())
 }
 
-// SECURITY 85: a ticket lives five minutes, a newer one voids it, and a
+// SECURITY 88: a ticket lives five minutes, a newer one voids it, and a
 // password reset or the host's disabling of the user between the two
 // factors ends the sign-in.
 func TestMFATicketExpiresAndDies(t *testing.T) {
@@ -286,7 +286,7 @@ func TestMFATicketExpiresAndDies(t *testing.T) {
 	requireStatusCode(t, h.verifyMFA(ticket, totpCode(t, secret, h.now())), http.StatusBadRequest, "invalid_token")
 }
 
-// SECURITY 86: a TOTP code counts once: its time step, once accepted, is
+// SECURITY 89: a TOTP code counts once: its time step, once accepted, is
 // refused again, on this instance and on another sharing the store; and
 // the clock may drift one step either way, no more.
 func TestMFACodeReplayedAcrossInstances(t *testing.T) {
@@ -315,7 +315,7 @@ func TestMFACodeReplayedAcrossInstances(t *testing.T) {
 	require.Equal(t, http.StatusOK, v.status, "a step behind, not used before: %s", v.raw)
 }
 
-// SECURITY 87: a recovery code signs in once, in place of a TOTP code;
+// SECURITY 90: a recovery code signs in once, in place of a TOTP code;
 // used by 50 requests at once it works for exactly one, on every store.
 func TestMFARecoveryCodeRaced(t *testing.T) {
 	for _, st := range raceStores {
@@ -349,7 +349,7 @@ func TestMFARecoveryCodeRaced(t *testing.T) {
 	}
 }
 
-// SECURITY 88: wrong second factors count toward the account's failed
+// SECURITY 91: wrong second factors count toward the account's failed
 // sign-ins, as wrong passwords do: past the limit even the right code is
 // refused.
 func TestMFAWrongCodesLockOut(t *testing.T) {
@@ -372,7 +372,7 @@ func TestMFAWrongCodesLockOut(t *testing.T) {
 	require.Equal(t, http.StatusOK, v.status, "the window ended: %s", v.raw)
 }
 
-// SECURITY 89: New refuses MFA without an explicit secret (a drawn one
+// SECURITY 92: New refuses MFA without an explicit secret (a drawn one
 // would lock every enrolled user out at the next restart) and without a
 // FactorStore.
 func TestNewRefusesMFAWithoutSecretOrStore(t *testing.T) {
@@ -393,7 +393,7 @@ func TestNewRefusesMFAWithoutSecretOrStore(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// SECURITY 90: the factor's secret is stored sealed under the kit's
+// SECURITY 93: the factor's secret is stored sealed under the kit's
 // secret, not as the app shows it; it opens after a rotation that keeps
 // the old secret in Secrets, and under no other secret.
 func TestMFASecretSealedAndRotated(t *testing.T) {
