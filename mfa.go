@@ -52,11 +52,11 @@ const (
 const base32Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 var (
-	errMFADisabled   = newError(CodeFeatureDisabled, "Second factors are not enabled.")
-	errMFAEnrolled   = newError(CodeMFAEnrolled, "An authenticator is enrolled already: remove it first.")
-	errMFANotEnabled = newError(CodeMFANotEnrolled, "No authenticator is enrolled, or the enrolment was not started.")
-	errMFACode       = newError(CodeInvalidCode, "The code is wrong, was used already, or is not a code.")
-	errMFATicket     = newError(CodeInvalidToken, "The sign-in ticket is not valid: it was used already, has expired or never existed. Sign in again.")
+	errMFADisabled    = newError(CodeFeatureDisabled, "Second factors are not enabled.")
+	errMFAEnrolled    = newError(CodeMFAEnrolled, "An authenticator is enrolled already: remove it first.")
+	errMFANotEnrolled = newError(CodeMFANotEnrolled, "No authenticator is enrolled, or the enrolment was not started.")
+	errMFACode        = newError(CodeInvalidCode, "The code is wrong, was used already, or is not a code.")
+	errMFATicket      = newError(CodeInvalidToken, "The sign-in ticket is not valid: it was used already, has expired or never existed. Sign in again.")
 )
 
 // configureMFA checks and applies MFA. It needs the secrets: a factor's
@@ -170,7 +170,7 @@ func (k *Kit) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
 	u := c.user
 	f, err := k.mfa.store.FactorOf(ctx, u.ID, FactorTOTP)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errMFANotEnabled
+		return nil, errMFANotEnrolled
 	}
 	if err != nil {
 		return nil, internalError(err)
@@ -200,7 +200,7 @@ func (k *Kit) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
 	}
 	err = k.mfa.store.ActivateFactor(ctx, u.ID, FactorTOTP, f.Secret, step, hashes)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errMFANotEnabled // enrolled anew, or removed, meanwhile
+		return nil, errMFANotEnrolled // enrolled anew, or removed, meanwhile
 	}
 	if err != nil {
 		return nil, internalError(err)
@@ -353,7 +353,7 @@ func (k *Kit) activeFactor(ctx context.Context, userID string) (Factor, error) {
 	}
 	f, err := k.mfa.store.FactorOf(ctx, userID, FactorTOTP)
 	if errors.Is(err, ErrNotFound) || (err == nil && !f.Active) {
-		return Factor{}, errMFANotEnabled
+		return Factor{}, errMFANotEnrolled
 	}
 	if err != nil {
 		return Factor{}, internalError(err)
