@@ -75,6 +75,7 @@ func (k *Kit) configureMFA(cfg Config) error {
 	if m.store, ok = cfg.Store.(FactorStore); !ok {
 		return errors.New("authkit: MFA needs a Store that implements authkit.FactorStore (second factors and recovery codes); memstore and sqlstore stores do")
 	}
+	m.store = k.bound.factorStore(m.store)
 	m.sealKeys = k.subkeys("totp secret")
 	m.codeKeys = k.subkeys("recovery code")
 	return nil

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -549,4 +550,35 @@ func TestMFABadInput(t *testing.T) {
 		requireStatusCode(t, off.post(api+route, map[string]any{"code": "123456"}, offToken), http.StatusForbidden, "feature_disabled")
 	}
 	requireStatusCode(t, off.verifyMFA(strings.Repeat("A", 43), "123456"), http.StatusForbidden, "feature_disabled")
+}
+
+// stallFactors is a memstore whose FactorOf, once stalled, is held until
+// its context ends.
+type stallFactors struct {
+	*stallStore
+	factors atomic.Bool
+}
+
+func (s *stallFactors) FactorOf(ctx context.Context, userID string, kind authkit.FactorKind) (authkit.Factor, error) {
+	if s.factors.Load() {
+		<-ctx.Done()
+		return authkit.Factor{}, ctx.Err()
+	}
+	return s.Store.FactorOf(ctx, userID, kind)
+}
+
+// The factor store is under Config.StoreTimeout too: a frozen database
+// answers a sign-in of a user with a factor 503 once the bound passes.
+func TestMFAStoreTimeout(t *testing.T) {
+	t.Parallel()
+	st := &stallFactors{stallStore: newStallStore()}
+	logs := &syncBuffer{}
+	h := boundHarness(t, st.stallStore, logs, mfaOn, authkit.CheapHashing, func(c *authkit.Config) { c.Store = st })
+	h.enrolTOTP(h.confirmedUser("lu@example.com", inputPassword))
+	st.factors.Store(true)
+	status, retry, body, took := timedCall(t, http.MethodPost, h.srv.URL+api+"signin-email", "", `{"email":"lu@example.com","password":"`+inputPassword+`"}`)
+	require.Equal(t, http.StatusServiceUnavailable, status, body)
+	require.Equal(t, "5", retry)
+	require.Less(t, took, 2*time.Second, "held past the bound")
+	require.Contains(t, logs.String(), "timeout: FactorOf ran past Config.StoreTimeout")
 }
