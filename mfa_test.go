@@ -320,6 +320,7 @@ func TestMFACodeReplayedAcrossInstances(t *testing.T) {
 // SECURITY 90: a recovery code signs in once, in place of a TOTP code;
 // used by 50 requests at once it works for exactly one, on every store.
 func TestMFARecoveryCodeRaced(t *testing.T) {
+	t.Parallel()
 	for _, st := range raceStores {
 		t.Run(st.name, func(t *testing.T) {
 			if st.env != "" {
