@@ -86,6 +86,7 @@ type Kit struct {
 	}
 
 	phone   phoneSettings
+	mfa     mfaSettings
 	oauth   oauthKit
 	profile profileSettings
 	carrier carrierSettings
@@ -129,6 +130,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureEmails,       // EmailTemplates
 		(*Kit).configureLimits,       // Limiter, Limits, TrustedProxies
 		(*Kit).configurePhone,        // PhoneAuth and the SMS fields
+		(*Kit).configureMFA,          // MFA; needs Secret
 		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
 		(*Kit).configureCarrier,      // SessionCookie, SessionCookieHostPrefix, SessionCarrier, TokenInBody

@@ -19,7 +19,7 @@ import (
 func TestOnlyTheHTTPLayerTakesRequests(t *testing.T) {
 	t.Parallel()
 	httpLayer := map[string]bool{
-		"handlers.go": true, "phone_handlers.go": true, "oauth_handlers.go": true,
+		"handlers.go": true, "phone_handlers.go": true, "oauth_handlers.go": true, "mfa_handlers.go": true,
 		"middleware.go": true, "respond.go": true, "carrier.go": true, "csrf.go": true,
 		"forms.go": true, "form_handlers.go": true,
 	}

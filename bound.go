@@ -15,7 +15,7 @@ package authkit
 // and would leave a write running after its request was answered.
 //
 // The core is wrapped (k.store); so are the capabilities the kit calls on
-// requests and in the courier (PhoneStore, Courier) and the Limiter, each
+// requests and in the courier (PhoneStore, FactorStore, Courier) and the Limiter, each
 // where it is found, so that the wrappers hide no capability. The bulk
 // work of operators' calls (Cleaner.DeleteExpired,
 // Courier.DeleteFinishedIntents, UserLister) runs under the caller's
@@ -393,4 +393,55 @@ func (b storeBound) limiter(l Limiter) Limiter {
 		return l
 	}
 	return boundedLimiter{Limiter: l, bound: b}
+}
+
+// boundedFactorStore is a FactorStore under the bound: every call is on
+// a request's path (sign-in, verify, the mfa routes).
+type boundedFactorStore struct {
+	FactorStore
+	bound storeBound
+}
+
+func (s boundedFactorStore) PutPendingFactor(ctx context.Context, f Factor) error {
+	return call0(s.bound, ctx, "PutPendingFactor", func(ctx context.Context) error { return s.FactorStore.PutPendingFactor(ctx, f) })
+}
+
+func (s boundedFactorStore) FactorOf(ctx context.Context, userID string, kind FactorKind) (Factor, error) {
+	return call(s.bound, ctx, "FactorOf", func(ctx context.Context) (Factor, error) { return s.FactorStore.FactorOf(ctx, userID, kind) })
+}
+
+func (s boundedFactorStore) ActivateFactor(ctx context.Context, userID string, kind FactorKind, secret []byte, step int64, codes []string) error {
+	return call0(s.bound, ctx, "ActivateFactor", func(ctx context.Context) error {
+		return s.FactorStore.ActivateFactor(ctx, userID, kind, secret, step, codes)
+	})
+}
+
+func (s boundedFactorStore) AcceptStep(ctx context.Context, userID string, kind FactorKind, step int64) (bool, error) {
+	return call(s.bound, ctx, "AcceptStep", func(ctx context.Context) (bool, error) {
+		return s.FactorStore.AcceptStep(ctx, userID, kind, step)
+	})
+}
+
+func (s boundedFactorStore) DeleteFactors(ctx context.Context, userID string) error {
+	return call0(s.bound, ctx, "DeleteFactors", func(ctx context.Context) error { return s.FactorStore.DeleteFactors(ctx, userID) })
+}
+
+func (s boundedFactorStore) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []string) error {
+	return call0(s.bound, ctx, "ReplaceRecoveryCodes", func(ctx context.Context) error {
+		return s.FactorStore.ReplaceRecoveryCodes(ctx, userID, codes)
+	})
+}
+
+func (s boundedFactorStore) ConsumeRecoveryCode(ctx context.Context, userID, code string) (bool, error) {
+	return call(s.bound, ctx, "ConsumeRecoveryCode", func(ctx context.Context) (bool, error) {
+		return s.FactorStore.ConsumeRecoveryCode(ctx, userID, code)
+	})
+}
+
+// factorStore is a FactorStore under the bound (nil stays nil).
+func (b storeBound) factorStore(s FactorStore) FactorStore {
+	if s == nil || b.off() {
+		return s
+	}
+	return boundedFactorStore{FactorStore: s, bound: b}
 }

@@ -150,6 +150,20 @@ type Config struct {
 	// [DefaultEmailTemplates].
 	EmailTemplates EmailTemplates
 
+	// MFA turns on second factors: a TOTP authenticator app with ten
+	// recovery codes, which a signed-in user enrols and confirms (the
+	// mfa/totp routes, Kit.EnrolTOTP and Kit.ConfirmTOTP). Every sign-in
+	// of a user with an active factor, by any method, then answers 401
+	// mfa_required with a ticket in its details instead of a session, and
+	// mfa/verify (Kit.VerifyMFA) exchanges the ticket and a code for the
+	// session. Default Off; while off the mfa routes answer 403
+	// feature_disabled and every sign-in needs one factor. When On, Store
+	// must be a [FactorStore] (memstore and sqlstore stores are), and
+	// Secret or Secrets must be set: the factors' secrets are sealed under
+	// it, and with a secret drawn at start every enrolled user would be
+	// locked out at the next restart.
+	MFA Switch
+
 	// PhoneAuth turns on phone accounts and SMS codes: signUpWithPhone,
 	// signInWithPhone, verifyPhone, resendVerificationCode, sendSignInCode,
 	// signInWithCode, sendResetPwdCode, resetPwdWithCode and changePhone.

@@ -20,10 +20,10 @@ const (
 	CodePasswordTooShort     Code = "password_too_short"     // 400
 	CodePasswordTooLong      Code = "password_too_long"      // 400
 	CodePasswordTooCommon    Code = "password_too_common"    // 400: among the 100,000 commonest breached passwords, or breached per Config.PasswordChecker
-	CodeInvalidToken         Code = "invalid_token"          // 400: a link token or grant key that is unknown, spent or expired
+	CodeInvalidToken         Code = "invalid_token"          // 400: a link token, grant key or MFA ticket that is unknown, spent or expired
 	CodeEmailUnchanged       Code = "email_unchanged"        // 400: change-email to the current address
 	CodeInvalidPhone         Code = "invalid_phone"          // 400: not a possible phone number in international format
-	CodeInvalidCode          Code = "invalid_code"           // 400: an SMS code that is malformed, wrong, expired, spent or dead
+	CodeInvalidCode          Code = "invalid_code"           // 400: an SMS, TOTP or recovery code that is malformed, wrong, expired, spent or dead
 	CodePhoneUnchanged       Code = "phone_unchanged"        // 400: change-phone to the current number
 	CodeInvalidCredentials   Code = "invalid_credentials"    // 401: sign-in failed (unknown account or wrong password alike)
 	CodeMissingSessionToken  Code = "missing_session_token"  // 401: the route needs a session and none was sent
@@ -34,6 +34,9 @@ const (
 	CodeFeatureDisabled      Code = "feature_disabled"       // 403: the app turned this flow off
 	CodeOriginNotAllowed     Code = "origin_not_allowed"     // 403: a cookie-authenticated request from a foreign origin
 	CodeUserDisabled         Code = "user_disabled"          // 403: the account was disabled by the app; told only after the right password, link or code
+	CodeMFARequired          Code = "mfa_required"           // 401: the first factor was right, and the account has a second: details.ticket goes to mfa/verify with a code
+	CodeMFANotEnrolled       Code = "mfa_not_enrolled"       // 409: the account has no second factor to confirm, remove or check (or none pending)
+	CodeMFAEnrolled          Code = "mfa_enrolled"           // 409: the account has an active authenticator already
 	CodeForbidden            Code = "forbidden"              // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
 	CodeNotFound             Code = "not_found"              // 404: no such route
 	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
@@ -80,6 +83,9 @@ var codeStatus = map[Code]int{
 	CodeFeatureDisabled:      http.StatusForbidden,
 	CodeOriginNotAllowed:     http.StatusForbidden,
 	CodeUserDisabled:         http.StatusForbidden,
+	CodeMFARequired:          http.StatusUnauthorized,
+	CodeMFANotEnrolled:       http.StatusConflict,
+	CodeMFAEnrolled:          http.StatusConflict,
 	CodeForbidden:            http.StatusForbidden,
 	CodeNotFound:             http.StatusNotFound,
 	CodeSessionNotFound:      http.StatusNotFound,

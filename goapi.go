@@ -164,6 +164,8 @@ func (k *Kit) ExchangeGrant(ctx context.Context, key string) (_ SignIn, err erro
 // authenticated itself (its own single sign-on, an invitation link), on
 // the context's client: a session as any sign-in makes, with
 // Hooks.AfterSignIn run (MethodHost). user_not_found, or user_disabled.
+// With Config.MFA on, a user with an active second factor gets
+// mfa_required and a ticket for VerifyMFA, as every sign-in does.
 func (k *Kit) StartSession(ctx context.Context, userID string) (_ SignIn, err error) {
 	defer k.metrics.signInFailed(ctx, MethodHost, "", &err)
 	u, err := k.userByID(ctx, userID)

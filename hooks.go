@@ -56,6 +56,10 @@ type Hooks struct {
 	// AfterDeleteUser runs once the account, its sessions and its tokens
 	// are gone.
 	AfterDeleteUser func(ctx context.Context, u User) error
+	// AfterFactorChange runs when a second factor of the user became
+	// active (a confirmed enrolment, active true) or was removed (by its
+	// user, or by Kit.ResetFactors, active false).
+	AfterFactorChange func(ctx context.Context, u User, kind FactorKind, active bool) error
 }
 
 // SignUp is a sign-up asking for an account, as [Hooks.BeforeSignUp]

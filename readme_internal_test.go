@@ -50,6 +50,7 @@ func TestREADMEStatesTheStoreContract(t *testing.T) {
 		"`authkit.SessionUserFinder`": reflect.TypeFor[SessionUserFinder](),
 		"`authkit.Cleaner`":           reflect.TypeFor[Cleaner](),
 		"`authkit.UserLister`":        reflect.TypeFor[UserLister](),
+		"`authkit.FactorStore`":       reflect.TypeFor[FactorStore](),
 	} {
 		row := "| " + name + " | " + strconv.Itoa(iface.NumMethod()) + ": "
 		at := strings.Index(readme, row)

@@ -89,10 +89,13 @@ func (k *Kit) signUpSession(ctx context.Context, u User) (SignIn, error) {
 	return k.startSession(ctx, u.ID, u.Stamp, UserUpdate{}, internalError(errors.New("authkit: a new account changed while it signed in")), via{method: MethodSignUp})
 }
 
-// via is how a session is started, for Hooks.AfterSignIn.
+// via is how a session is started, for Hooks.AfterSignIn, and how many
+// factors the sign-in proved: 0 or 1 for one, 2 once VerifyMFA checked a
+// second.
 type via struct {
 	method   SignInMethod
 	provider string
+	factors  int
 }
 
 var errUserDisabled = newError(CodeUserDisabled, "This account is disabled.")
@@ -107,7 +110,22 @@ var errUserDisabled = newError(CodeUserDisabled, "This account is disabled.")
 // A disabled user is signed in by nobody: the write holds only while the
 // user is enabled, and the answer is then user_disabled, given only to
 // whoever proved the credential.
+//
+// Every sign-in ends here, so this is where a second factor is asked
+// for: with Config.MFA on, a user with an active factor whose sign-in
+// proved one factor gets no session but mfa_required and a ticket
+// (askSecondFactor), which VerifyMFA brings back here with two.
 func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpdate, stale error, how via) (SignIn, error) {
+	if k.mfa.on && how.factors < 2 {
+		has, err := k.hasActiveFactor(ctx, userID)
+		if err != nil {
+			return SignIn{}, internalError(err)
+		}
+		if has {
+			return SignIn{}, k.askSecondFactor(ctx, userID, stamp, up, stale, how)
+		}
+	}
+	factors := max(how.factors, 1)
 	now := k.clock()
 	enabled := false
 	up.Set.LastLoginAt, up.If.Stamp, up.If.Disabled = &now, &stamp, &enabled
@@ -140,6 +158,7 @@ func (k *Kit) startSession(ctx context.Context, userID, stamp string, up UserUpd
 		UserAgent:  parseUserAgent(c.userAgent),
 		IP:         c.ip,
 		Stamp:      stamp,
+		Factors:    factors,
 	}
 	if err := k.store.CreateSession(ctx, s); err != nil {
 		return SignIn{}, internalError(err)

@@ -84,6 +84,11 @@ type Session struct {
 	// this session was checked (see [User.Stamp]). The session is alive
 	// only while the user's stamp is the same.
 	Stamp string
+	// Factors is the session's assurance: how many factors its sign-in
+	// proved, 1 (a password, a link, a code or a provider) or 2 (one of
+	// those and a second factor, see [Config.MFA]). Stores keep it as
+	// given; sessions stored before it existed read as 1.
+	Factors int
 	// AccessGroupKeys are the user's access groups ([User.AccessGroups])
 	// when the kit hands the session out ([SessionFromContext], the
 	// answers). It is not the store's: a store neither keeps nor returns
@@ -136,6 +141,7 @@ const (
 	PurposeChangePhone  TokenPurpose = "change-phone"   // code: makes Subject the user's phone
 	PurposeOAuthState   TokenPurpose = "oauth-state"    // an OAuth state spent by the provider's callback: a marker, written once
 	PurposeTextGap      TokenPurpose = "text-gap"       // a number's resend gap taken by a text: a marker, written once per window
+	PurposeMFATicket    TokenPurpose = "mfa-ticket"     // a sign-in that proved its first factor and waits for the second
 )
 
 // Token is a one-time credential: a link token, a grant key or a code. The
@@ -227,8 +233,9 @@ type UserStore interface {
 	// On an error it changes nothing. Writers that race on one user each
 	// see their own fields stored: no write undoes another's.
 	UpdateUser(ctx context.Context, id string, up UserUpdate) (User, error)
-	// DeleteUser deletes the user with that id, every session of theirs and
-	// every token bound to them (by UserID), in one atomic step. It returns
+	// DeleteUser deletes the user with that id, every session of theirs,
+	// every token bound to them (by UserID) and, in a [FactorStore], their
+	// factors and recovery codes, in one atomic step. It returns
 	// ErrNotFound if there is no such user, and then deletes nothing.
 	DeleteUser(ctx context.Context, id string) error
 }

@@ -7,7 +7,7 @@
 // every optional capability: [authkit.PhoneStore], [authkit.SessionUserFinder],
 // [authkit.Cleaner], [authkit.UserLister], [authkit.Limiter],
 // [authkit.Courier] (the messages promised are kept in memory too: a
-// restart loses them) and [authkit.RevocationLog] (so that kits sharing
+// restart loses them), [authkit.FactorStore] and [authkit.RevocationLog] (so that kits sharing
 // one Store in a test can keep a session cache each, as instances
 // sharing a database do). It passes every group of the
 // storetest conformance suite.
@@ -59,6 +59,8 @@ type Store struct {
 	intents intents // the messages promised, under imu (intents.go)
 
 	revs revocations // under mu (revocations.go)
+
+	factors factors // under mu (factors.go)
 }
 
 // subject is the key LatestToken and TokensBySubject find tokens by.
@@ -302,6 +304,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	for hash := range s.userTokens[id] {
 		s.deleteTokenLocked(s.tokens[hash])
 	}
+	s.deleteFactorsLocked(id)
 	s.unindexUser(u)
 	delete(s.users, id)
 	s.revokeLocked(id, "")

@@ -52,7 +52,7 @@ var copyTables = []copyTable{
 	{name: "authkit_sessions", key: []string{"id"}, cols: []copyCol{
 		{"id", kText}, {"token_hash", kText}, {"user_id", kText}, {"created_at", kInt},
 		{"last_seen_at", kInt}, {"expires_at", kInt}, {"user_agent", kText}, {"ip", kText},
-		{"stamp", kText},
+		{"stamp", kText}, {"factors", kInt},
 	}},
 	{name: "authkit_tokens", key: []string{"hash"}, cols: []copyCol{
 		{"hash", kText}, {"purpose", kText}, {"user_id", kNullText}, {"subject", kText},
@@ -68,6 +68,13 @@ var copyTables = []copyTable{
 		{"user_agent", kText}, {"data", kBlob}, {"state", kText}, {"tries", kInt},
 		{"next_at", kInt}, {"lease_owner", kText}, {"lease_until", kInt}, {"last_error", kText},
 		{"created_at", kInt}, {"updated_at", kInt},
+	}},
+	{name: "authkit_factors", key: []string{"user_id", "kind"}, cols: []copyCol{
+		{"user_id", kText}, {"kind", kText}, {"secret", kBlob}, {"active", kBool},
+		{"last_step", kInt}, {"created_at", kInt},
+	}},
+	{name: "authkit_recovery_codes", key: []string{"user_id", "code_hash"}, cols: []copyCol{
+		{"user_id", kText}, {"code_hash", kText},
 	}},
 }
 

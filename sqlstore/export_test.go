@@ -111,7 +111,7 @@ func Generate(ctx context.Context, s *Store, users, sessions int) error {
 	}
 	for i := range sessions {
 		row := []any{hexID(), hexID() + hexID(), ids[i%users], base + int64(i), base + int64(i), base + 1e12,
-			`{"family":"Firefox","major":"120","os":{"family":"Linux"}}`, "203.0.113.7", ""}
+			`{"family":"Firefox","major":"120","os":{"family":"Linux"}}`, "203.0.113.7", "", int64(1 + i%2)}
 		if err := put("authkit_sessions", row, i == sessions-1); err != nil {
 			return err
 		}
@@ -140,6 +140,18 @@ func Generate(ctx context.Context, s *Store, users, sessions int) error {
 		}
 		row := []any{hexID(), "signup", "a@example.com", ids[i%users], "203.0.113.7", "curl", blob, "pending", int64(0), base, "", int64(0), "", base, base}
 		if err := put("authkit_intents", row, i == n-1); err != nil {
+			return err
+		}
+	}
+	for i := range n {
+		row := []any{ids[i%users], "totp", []byte{1, 0, byte(i), 0xff}, i%2 == 0, int64(59000000 + i), base}
+		if err := put("authkit_factors", row, i == n-1); err != nil {
+			return err
+		}
+	}
+	for i := range n {
+		row := []any{ids[i%users], hexID() + hexID()}
+		if err := put("authkit_recovery_codes", row, i == n-1); err != nil {
 			return err
 		}
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // schemaVersion is the newest step in migrations/<dialect>.
-const schemaVersion = 7
+const schemaVersion = 8
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn func(testing.TB) string) {
@@ -117,6 +117,7 @@ func TestMigrateKeepsTheLastReleasesSessions(t *testing.T) {
 		require.Equal(t, "s1", sess.ID)
 		require.Equal(t, "Firefox", sess.UserAgent.Family)
 		require.Equal(t, "", sess.Stamp)
+		require.Equal(t, 1, sess.Factors, "a session from before factors proved one")
 		require.Equal(t, u, su)
 		require.Equal(t, su.Stamp, sess.Stamp, "the session carries its user's stamp")
 

@@ -11,7 +11,7 @@ const (
 	userColumns = `id, provider, provider_user_id, email, email_verified, phone, phone_verified,
 		name, profile_picture, password_hash, profile, sign_up_at, last_login_at, stamp,
 		access_groups, disabled, server_data`
-	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp`
+	sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, stamp, factors`
 	tokenColumns   = `hash, purpose, user_id, subject, action, link, attempts, stamp, data, created_at, expires_at`
 
 	qCreateUser = `INSERT INTO authkit_users (` + userColumns + `, email_fold)
@@ -32,14 +32,16 @@ const (
 	qDeleteAllUserTokens   = `DELETE FROM authkit_tokens WHERE user_id = ?`
 	qDeleteUser            = `DELETE FROM authkit_users WHERE id = ?`
 	qDeleteAllUserSessions = `DELETE FROM authkit_sessions WHERE user_id = ?`
+	qDeleteFactors         = `DELETE FROM authkit_factors WHERE user_id = ?`
+	qDeleteRecoveryCodes   = `DELETE FROM authkit_recovery_codes WHERE user_id = ?`
 
-	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.stamp,
+	qSessionAndUser = `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.stamp, s.factors,
 		u.id, u.provider, u.provider_user_id, u.email, u.email_verified, u.phone, u.phone_verified,
 		u.name, u.profile_picture, u.password_hash, u.profile, u.sign_up_at, u.last_login_at, u.stamp,
 		u.access_groups, u.disabled, u.server_data
 		FROM authkit_sessions s JOIN authkit_users u ON u.id = s.user_id WHERE s.token_hash = ?`
 
-	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCreateSession       = `INSERT INTO authkit_sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qSessionByTokenHash  = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE token_hash = ?`
 	qListSessions        = `SELECT ` + sessionColumns + ` FROM authkit_sessions WHERE user_id = ? ORDER BY created_at, id`
 	qTouchSession        = `UPDATE authkit_sessions SET last_seen_at = ? WHERE id = ?`
@@ -60,6 +62,15 @@ const (
 		WHERE purpose = ? AND subject = ? AND expires_at > ? ORDER BY created_at DESC, hash DESC`
 	qClaimAttempt = `UPDATE authkit_tokens SET attempts = attempts + 1
 		WHERE hash = ? AND expires_at > ? AND attempts < ?`
+
+	factorColumns       = `user_id, kind, secret, active, last_step, created_at`
+	qDeletePendingFact  = `DELETE FROM authkit_factors WHERE user_id = ? AND kind = ? AND active = ?`
+	qInsertFactor       = `INSERT INTO authkit_factors (` + factorColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
+	qFactorOf           = `SELECT ` + factorColumns + ` FROM authkit_factors WHERE user_id = ? AND kind = ?`
+	qActivateFactor     = `UPDATE authkit_factors SET active = ?, last_step = ? WHERE user_id = ? AND kind = ? AND active = ? AND secret = ?`
+	qAcceptStep         = `UPDATE authkit_factors SET last_step = ? WHERE user_id = ? AND kind = ? AND active = ? AND last_step < ?`
+	qInsertRecoveryCode = `INSERT INTO authkit_recovery_codes (user_id, code_hash) VALUES (?, ?)`
+	qConsumeRecovery    = `DELETE FROM authkit_recovery_codes WHERE user_id = ? AND code_hash = ?`
 )
 
 // queries holds every statement in the Store's dialect, rewritten once.
@@ -74,6 +85,9 @@ type queries struct {
 
 	createToken, voidTokens, tokenByHash, tokenForConsume, deleteToken string
 	latestToken, tokensBySubject, claimAttempt                         string
+
+	deleteFactors, deleteRecoveryCodes, deletePendingFactor, insertFactor, factorOf string
+	activateFactor, acceptStep, insertRecoveryCode, consumeRecoveryCode             string
 }
 
 func newQueries(d Dialect) *queries {
@@ -93,6 +107,11 @@ func newQueries(d Dialect) *queries {
 		createToken: q(qCreateToken), voidTokens: q(qVoidTokens), tokenByHash: q(qTokenByHash),
 		tokenForConsume: q(qTokenForConsume), deleteToken: q(qDeleteToken),
 		latestToken: q(qLatestToken), tokensBySubject: q(qTokensBySubject), claimAttempt: q(qClaimAttempt),
+
+		deleteFactors: q(qDeleteFactors), deleteRecoveryCodes: q(qDeleteRecoveryCodes),
+		deletePendingFactor: q(qDeletePendingFact), insertFactor: q(qInsertFactor), factorOf: q(qFactorOf),
+		activateFactor: q(qActivateFactor), acceptStep: q(qAcceptStep),
+		insertRecoveryCode: q(qInsertRecoveryCode), consumeRecoveryCode: q(qConsumeRecovery),
 	}
 }
 

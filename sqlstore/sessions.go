@@ -21,7 +21,7 @@ func (s *Store) CreateSession(ctx context.Context, sess authkit.Session) error {
 		return fmt.Errorf("sqlstore: encoding a user agent: %w", err)
 	}
 	_, err = s.db.ExecContext(ctx, s.sql.createSession, sess.ID, sess.TokenHash, sess.UserID,
-		millis(sess.CreatedAt), millis(sess.LastSeenAt), millis(sess.ExpiresAt), string(ua), sess.IP, sess.Stamp)
+		millis(sess.CreatedAt), millis(sess.LastSeenAt), millis(sess.ExpiresAt), string(ua), sess.IP, sess.Stamp, sess.Factors)
 	if s.isDuplicate(err) {
 		return fmt.Errorf("sqlstore: session: %w", authkit.ErrDuplicate)
 	}
@@ -53,7 +53,7 @@ type sessionRow struct {
 
 // dest returns the Scan destinations of sessionColumns, filling sess and r.
 func (r *sessionRow) dest(sess *authkit.Session) []any {
-	return []any{&sess.ID, &sess.TokenHash, &sess.UserID, &r.created, &r.seen, &r.expires, &r.ua, &sess.IP, &sess.Stamp}
+	return []any{&sess.ID, &sess.TokenHash, &sess.UserID, &r.created, &r.seen, &r.expires, &r.ua, &sess.IP, &sess.Stamp, &sess.Factors}
 }
 
 // finish converts the scanned columns into sess.

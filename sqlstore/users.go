@@ -480,6 +480,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if _, err := tx.ExecContext(ctx, s.sql.deleteAllUserTokens, id); err != nil {
 		return fmt.Errorf("sqlstore: deleting a user's tokens: %w", err)
 	}
+	if err := s.deleteFactorsTx(ctx, tx, id); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, s.sql.deleteUser, id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: deleting a user: %w", err)

@@ -28,6 +28,9 @@
 //     end a session logs, numbered with no gap even when writers race,
 //     read a page at a time; in a store that is also an [authkit.Cleaner],
 //     deleted after [authkit.RevocationRetention].
+//   - factors: [authkit.FactorStore], second factors and recovery codes:
+//     a TOTP step accepted once, a recovery code consumed once, however
+//     many race; deleted with their user.
 //
 // A group whose interface the store does not implement is skipped, saying
 // which; every other group must pass. So a store that implements the core
@@ -137,6 +140,10 @@ type (
 		authkit.Store
 		authkit.RevocationLog
 	}
+	factorStore interface {
+		authkit.Store
+		authkit.FactorStore
+	}
 )
 
 // implements reports whether s is an S.
@@ -200,6 +207,15 @@ func groups() []group {
 			{"latest token carries data", on(testLatestTokenData)},
 			{"claim attempt", on(testClaimAttempt)},
 			{"claim attempt raced", on(testClaimAttemptRaced)},
+		}},
+		{"factors", "authkit.FactorStore", implements[factorStore], []storeCase{
+			{"pending factor round trip", on(testPendingFactor)},
+			{"activate factor", on(testActivateFactor)},
+			{"accept step only forward", on(testAcceptStep)},
+			{"accept step raced", on(testAcceptStepRaced)},
+			{"recovery codes consumed once", on(testRecoveryCodes)},
+			{"recovery code raced", on(testRecoveryCodeRaced)},
+			{"delete factors", on(testDeleteFactors)},
 		}},
 		{"session and user", "authkit.SessionUserFinder", implements[sessionUserStore], []storeCase{
 			{"session and user in one lookup", on(testSessionAndUser)},
@@ -297,6 +313,7 @@ func newSession(id, userID string, created time.Time) authkit.Session {
 		},
 		IP:              "192.0.2.7",
 		Stamp:           "stamp-" + userID,
+		Factors:         2, // not the column's default, so that a store that drops it fails
 		AccessGroupKeys: []string{"editors", "admin"},
 	}
 }
