@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -13,28 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/dbtest"
 	"github.com/authkit/authkit/redislimit"
 	"github.com/authkit/authkit/storetest"
 )
 
-// redisEnv names the Redis the tests use; .ci/run sets it.
-const redisEnv = "AUTHKIT_TEST_REDIS_URL"
-
-// client connects to the Redis that redisEnv names, or skips tb. It is
-// closed when tb ends.
-func client(tb testing.TB) *redis.Client {
-	tb.Helper()
-	url := os.Getenv(redisEnv)
-	if url == "" {
-		tb.Skipf("skipped: set %s (e.g. redis://127.0.0.1:6379/0) to run the tests that need Redis", redisEnv)
-	}
-	opts, err := redis.ParseURL(url)
-	require.NoError(tb, err, redisEnv)
-	c := redis.NewClient(opts)
-	tb.Cleanup(func() { c.Close() })
-	require.NoError(tb, c.Ping(context.Background()).Err(), "Redis at %s", url)
-	return c
-}
+// client connects to the Redis that dbtest.RedisEnv names, or skips tb.
+// It is closed when tb ends.
+func client(tb testing.TB) *redis.Client { return dbtest.Redis(tb) }
 
 // prefix returns a fresh key prefix, whose keys are deleted when tb ends.
 func prefix(tb testing.TB, c *redis.Client) string {
