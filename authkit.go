@@ -142,6 +142,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureCourier,      // DeliveryWorkers, DeliveryAttempts, DeliveryBackoff; starts the courier, so last
 	} {
 		if err := step(k, cfg); err != nil {
+			k.cache.close() // a step after the cache's refused: its poll stops
 			return nil, err
 		}
 	}

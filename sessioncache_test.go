@@ -359,6 +359,18 @@ func TestSessionCachePush(t *testing.T) {
 
 // TestSessionCacheConfig: the cache's settings are checked at New.
 func TestSessionCacheConfig(t *testing.T) {
+	t.Run("a setting after it refused", func(t *testing.T) {
+		store := &lookupCountingStore{Store: memstore.New()}
+		cfg := validConfig()
+		cfg.Store, cfg.Limiter = store, memstore.New()
+		cfg.SessionCache = authkit.SessionCache{Size: 10, Bound: 100 * time.Millisecond}
+		cfg.DeliveryAttempts = 1000
+		_, err := authkit.New(cfg)
+		require.ErrorContains(t, err, "DeliveryAttempts")
+		n := store.reads.Load()
+		time.Sleep(300 * time.Millisecond)
+		require.Equal(t, n, store.reads.Load(), "the refused kit's cache reads its log no more")
+	})
 	for _, tc := range []struct {
 		name  string
 		store authkit.Store
@@ -387,6 +399,7 @@ func TestSessionCacheConfig(t *testing.T) {
 type lookupCountingStore struct {
 	*memstore.Store
 	lookups atomic.Int64
+	reads   atomic.Int64 // of the revocation log
 	failLog atomic.Bool
 }
 
@@ -396,6 +409,7 @@ func (s *lookupCountingStore) SessionAndUser(ctx context.Context, tokenHash stri
 }
 
 func (s *lookupCountingStore) Revocations(ctx context.Context, after int64, limit int) ([]authkit.Revocation, error) {
+	s.reads.Add(1)
 	if s.failLog.Load() {
 		return nil, errors.New("connection refused")
 	}
