@@ -163,6 +163,9 @@ func (k *Kit) Handler() http.Handler { return k.handler }
 // http.Server.Shutdown), so that no request starts new work meanwhile.
 func (k *Kit) Close(ctx context.Context) error {
 	defer k.cache.close()
+	if r := k.metrics.observing; r != nil {
+		defer r.Unregister()
+	}
 	if err := k.closeCourier(ctx); err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type metrics struct {
 	cacheHits, cacheMisses, cacheBypassed atomic.Int64
 
 	mailProvider, smsProvider string
+	// observing is the callback that reads the cache's counts, which
+	// Close unregisters, so that the provider lets go of the kit.
+	observing metric.Registration
 	// on: a MeterProvider was given. Without one the kit skips the
 	// clock readings and attribute sets of the durations altogether.
 	on bool
@@ -74,7 +77,7 @@ func (k *Kit) configureMetrics(cfg Config) error {
 		hit := metric.WithAttributes(attribute.String("result", "hit"))
 		miss := metric.WithAttributes(attribute.String("result", "miss"))
 		bypassed := metric.WithAttributes(attribute.String("result", "bypassed"))
-		_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		m.observing, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 			if k.cache == nil {
 				return nil
 			}
