@@ -333,13 +333,6 @@ func TestEmailSendLimits(t *testing.T) {
 	h.mail(known)
 }
 
-// untilMidnight is the Retry-After of a daily limit: the seconds to the
-// next UTC midnight.
-func untilMidnight(h *harness) string {
-	now := h.clock.Now()
-	return strconv.Itoa(int(now.Truncate(24*time.Hour).Add(24*time.Hour).Sub(now) / time.Second))
-}
-
 // changeEmail counts its new address, so one account cannot fill another
 // mailbox with links; past the cap it answers as before and sends nothing.
 func TestChangeEmailCountsTheNewAddress(t *testing.T) {

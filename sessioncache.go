@@ -427,7 +427,7 @@ func (s cachingStore) revoked(ctx context.Context, userID, sessionID string) {
 
 func (s cachingStore) UpdateUser(ctx context.Context, id string, up UserUpdate) (User, error) {
 	u, err := s.Store.UpdateUser(ctx, id, up)
-	if up.Set != (UserFields{LastLoginAt: up.Set.LastLoginAt}) {
+	if up.Set.Revokes() {
 		s.revoked(ctx, id, "")
 	}
 	return u, err

@@ -320,6 +320,14 @@ func (f UserFields) ApplyTo(u *User) {
 	assign(&u.ServerData, f.ServerData)
 }
 
+// Revokes reports whether a write of f (the Set of an [UserUpdate]) may end
+// sessions, and so is logged by a [RevocationLog]: it names a field other
+// than LastLoginAt, which a sign-in alone sets.
+func (f UserFields) Revokes() bool {
+	f.LastLoginAt = nil
+	return f != UserFields{}
+}
+
 // holds reports whether a field not named (nil) or named with v.
 func holds[T comparable](p *T, v T) bool { return p == nil || *p == v }
 
@@ -437,7 +445,7 @@ type SessionUserFinder interface {
 //   - DeleteSession that deleted a session: {UserID, SessionID};
 //   - DeleteUserSessions: {UserID, ""}, whether or not it deleted any;
 //   - UpdateUser that wrote, when up.Set names any field other than
-//     LastLoginAt: {UserID, ""};
+//     LastLoginAt ([UserFields.Revokes]): {UserID, ""};
 //   - DeleteUser: {UserID, ""}.
 //
 // Seq numbers the revocations 1, 2, 3, ... with no gaps, in the order

@@ -283,7 +283,7 @@ func (s *Store) UpdateUser(_ context.Context, id string, up authkit.UserUpdate) 
 	if sess, ok := s.sessions[up.KeepSession]; ok && up.Set.Stamp != nil && sess.UserID == id {
 		sess.Stamp = u.Stamp
 	}
-	if up.Set != (authkit.UserFields{LastLoginAt: up.Set.LastLoginAt}) {
+	if up.Set.Revokes() {
 		s.revokeLocked(id, "")
 	}
 	return cloneUser(u), nil

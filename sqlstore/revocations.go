@@ -102,14 +102,6 @@ func (s *Store) logRevocation(ctx context.Context, tx *sql.Tx, userID, sessionID
 	return nil
 }
 
-// revokes reports whether an UpdateUser that sets set logs a revocation:
-// when it names any field but LastLoginAt, which a sign-in moves and
-// which changes no session.
-func revokes(set authkit.UserFields) bool {
-	set.LastLoginAt = nil
-	return set != authkit.UserFields{}
-}
-
 // Revocations implements [authkit.RevocationLog] with one query on the
 // primary key.
 func (s *Store) Revocations(ctx context.Context, after int64, limit int) ([]authkit.Revocation, error) {

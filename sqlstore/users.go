@@ -340,7 +340,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up authkit.UserUpdate
 			return authkit.User{}, fmt.Errorf("sqlstore: keeping a session: %w", err)
 		}
 	}
-	if revokes(set) {
+	if set.Revokes() {
 		if err := s.logRevocation(ctx, tx, id, ""); err != nil {
 			return authkit.User{}, err
 		}
