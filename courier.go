@@ -501,8 +501,13 @@ func (k *Kit) closeCourier(ctx context.Context) error {
 	select {
 	case <-c.stopped:
 	case <-ctx.Done():
+		// The workers' sends were still in flight (Flush finds none
+		// due while they hold every lease): cut short, and said so.
 		c.abort()
 		<-c.stopped
+		if err == nil {
+			err = ctx.Err()
+		}
 	}
 	return err
 }
