@@ -163,6 +163,13 @@ type Config struct {
 	// it, and with a secret drawn at start every enrolled user would be
 	// locked out at the next restart.
 	MFA Switch
+	// RecentFactor is how long after a session proved a second factor
+	// (a sign-in through mfa/verify, or mfa/step-up) the session may
+	// change the user's credentials: with MFA on, changing the password,
+	// the email or the phone number of a user with a factor from a
+	// session without a second factor that recent answers 403
+	// mfa_step_up_required. Default 10 minutes.
+	RecentFactor time.Duration
 
 	// PhoneAuth turns on phone accounts and SMS codes: signUpWithPhone,
 	// signInWithPhone, verifyPhone, resendVerificationCode, sendSignInCode,

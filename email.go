@@ -439,6 +439,9 @@ func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (
 	if err := k.changeAsked(ctx, c.user.ID); err != nil {
 		return User{}, err
 	}
+	if err := k.needRecentFactor(ctx, c); err != nil {
+		return User{}, err
+	}
 	newEmail, err := k.normalizeEmail(newEmail)
 	if err != nil {
 		return User{}, err

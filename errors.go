@@ -37,6 +37,7 @@ const (
 	CodeMFARequired          Code = "mfa_required"           // 401: the first factor was right, and the account has a second: details.ticket goes to mfa/verify with a code
 	CodeMFANotEnrolled       Code = "mfa_not_enrolled"       // 409: the account has no second factor to confirm, remove or check (or none pending)
 	CodeMFAEnrolled          Code = "mfa_enrolled"           // 409: the account has an active authenticator already
+	CodeMFAStepUpRequired    Code = "mfa_step_up_required"   // 403: the session must prove a second factor (recently) first: mfa/step-up; details.enrolled, details.maxAge
 	CodeForbidden            Code = "forbidden"              // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
 	CodeNotFound             Code = "not_found"              // 404: no such route
 	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
@@ -86,6 +87,7 @@ var codeStatus = map[Code]int{
 	CodeMFARequired:          http.StatusUnauthorized,
 	CodeMFANotEnrolled:       http.StatusConflict,
 	CodeMFAEnrolled:          http.StatusConflict,
+	CodeMFAStepUpRequired:    http.StatusForbidden,
 	CodeForbidden:            http.StatusForbidden,
 	CodeNotFound:             http.StatusNotFound,
 	CodeSessionNotFound:      http.StatusNotFound,

@@ -105,6 +105,7 @@ func (k *Kit) routeTable() map[string]route {
 		apiPrefix + "mfa/totp/remove":         {http.MethodPost, k.handleRemoveTOTP, true, false},
 		apiPrefix + "mfa/recovery/regenerate": {http.MethodPost, k.handleRegenerateRecoveryCodes, true, false},
 		apiPrefix + "mfa/verify":              {http.MethodPost, k.handleVerifyMFA, false, true},
+		apiPrefix + "mfa/step-up":             {http.MethodPost, k.handleStepUp, true, true},
 		linkPath:                              {http.MethodGet, k.handleLink, false, false},
 	}
 	if k.forms.on {

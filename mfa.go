@@ -20,6 +20,7 @@ import (
 // mfaSettings is what Config.MFA turned on.
 type mfaSettings struct {
 	on       bool
+	recent   time.Duration // Config.RecentFactor
 	store    FactorStore
 	sealKeys [][]byte // seal factors' secrets: the first seals, any opens
 	codeKeys [][]byte // hash recovery codes: the first hashes, any finds
@@ -56,8 +57,9 @@ var (
 func (k *Kit) configureMFA(cfg Config) error {
 	m := &k.mfa
 	m.on = cfg.MFA.on(false)
-	if !m.on {
-		return nil
+	err := applyBounded(bounded[time.Duration]{"RecentFactor", cfg.RecentFactor, defaultRecentFactor, 1, forever, "positive (or zero, for the default)", &m.recent})
+	if err != nil || !m.on {
+		return err
 	}
 	if len(cfg.Secret) == 0 && len(cfg.Secrets) == 0 {
 		return errors.New("authkit: MFA needs Config.Secret or Config.Secrets: factors' secrets are sealed under it, and a secret drawn at start would lock every enrolled user out at the next restart")

@@ -80,3 +80,15 @@ func (k *Kit) handleVerifyMFA(w http.ResponseWriter, r *http.Request) error {
 	}
 	return k.writeGrant(w, r, ans)
 }
+
+func (k *Kit) handleStepUp(w http.ResponseWriter, r *http.Request) error {
+	var req codeRequest
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	ans, err := k.StepUp(r.Context(), req.Code)
+	if err != nil {
+		return err
+	}
+	return k.writeGrant(w, r, ans)
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // SessionCookie is the cookie a session token is read from, when it comes
@@ -97,6 +98,44 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 			}
 			if !isMember(c.user.AccessGroups, keys) {
 				writeError(w, r, k.log, newError(CodeForbidden, "This needs an access group the account is not in."))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// RequireMFA returns a middleware that lets a request through only with
+// a live session (as RequireSession does) that proved a second factor,
+// no longer than maxAge ago (0: at any time in the session's life).
+// Another session is answered 403 mfa_step_up_required, whose details say
+// whether the user has a factor to prove (enrolled) and the maxAge in
+// seconds: the client then sends a code to mfa/step-up (Kit.StepUp) and
+// retries with the session it answers. Inside RequireSession or
+// LoadSession it checks the session already found. It panics when
+// Config.MFA is off: no session could ever pass.
+func (k *Kit) RequireMFA(maxAge time.Duration) func(http.Handler) http.Handler {
+	if !k.mfa.on {
+		panic("authkit: RequireMFA needs Config.MFA on")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := callerFrom(r.Context())
+			if c == nil {
+				var err error
+				if c, err = k.authenticate(r); err != nil {
+					writeError(w, k.withClient(r), k.log, err)
+					return
+				}
+				r = k.signedIn(r, c)
+			}
+			if !k.recentFactor(c.session, maxAge) {
+				has, err := k.hasActiveFactor(r.Context(), c.user.ID)
+				if err != nil {
+					writeError(w, r, k.log, internalError(err))
+					return
+				}
+				writeError(w, r, k.log, stepUpRequired(has, maxAge))
 				return
 			}
 			next.ServeHTTP(w, r)

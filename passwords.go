@@ -187,6 +187,9 @@ func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string
 	if err := k.changeAsked(ctx, c.user.ID); err != nil {
 		return err
 	}
+	if err := k.needRecentFactor(ctx, c); err != nil {
+		return err
+	}
 	if err := k.checkPassword(ctx, newPw); err != nil {
 		return err
 	}

@@ -537,6 +537,9 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if err := k.changeAsked(ctx, c.user.ID); err != nil {
 		return User{}, err
 	}
+	if err := k.needRecentFactor(ctx, c); err != nil {
+		return User{}, err
+	}
 	newPhone, err := k.normalizePhone(newPhone)
 	if err != nil {
 		return User{}, err
