@@ -2,6 +2,7 @@ package authkit_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -311,4 +312,59 @@ func TestFormsMFAPageChecked(t *testing.T) {
 		_, err := authkit.New(c)
 		require.ErrorContains(t, err, "Config.Forms.MFA", page)
 	}
+}
+
+// Over https the ticket's cookie is Secure and takes the __Secure- prefix
+// (a __Host- cookie must have Path=/, and this one is the MFA form's
+// alone), so that no page of plain http can set it; the second step
+// reads it, and clears it once the sign-in is done.
+func TestFormsMFACookieOverHTTPS(t *testing.T) {
+	t.Parallel()
+	const origin = "https://api.example.com"
+	kit := cookieKit(t, origin, mfaOn, func(c *authkit.Config) { c.Forms = authkit.Forms{SignIn: "/login", MFA: "/two-step"} })
+	in, err := kit.SignInWithEmail(clientCtx(t), "ann@example.com", inputPassword)
+	require.NoError(t, err)
+	ctx, err := kit.Authenticate(clientCtx(t), in.Token)
+	require.NoError(t, err)
+	e, err := kit.EnrolTOTP(ctx)
+	require.NoError(t, err)
+	_, err = kit.ConfirmTOTP(ctx, totpCode(t, e.Secret, time.Now()))
+	require.NoError(t, err)
+
+	post := func(route, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, origin+formsPrefix+route, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		kit.Handler().ServeHTTP(rec, r)
+		require.Equal(t, http.StatusSeeOther, rec.Code)
+		return rec
+	}
+	rec := post("signin-email", url.Values{"email": {"ann@example.com"}, "password": {inputPassword}}.Encode())
+	require.Equal(t, "/two-step?error=mfa_required&form=signin-email", rec.Header().Get("Location"))
+	c := setCookie(t, rec.Header(), "__Secure-authkit_mfa")
+	require.NotNil(t, c, "%v", rec.Header())
+	require.True(t, c.Secure)
+	require.True(t, c.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, c.SameSite)
+	require.Equal(t, "/_auth/forms/mfa", c.Path)
+	require.Empty(t, c.Domain)
+	require.Equal(t, 300, c.MaxAge)
+	require.Nil(t, setCookie(t, rec.Header(), "__Host-"+authkit.SessionCookie))
+	require.Nil(t, setCookie(t, rec.Header(), authkit.SessionCookie))
+
+	// Without its prefix, the cookie is not the kit's.
+	rec = post("mfa", "code="+totpCode(t, e.Secret, time.Now().Add(30*time.Second)), &http.Cookie{Name: "authkit_mfa", Value: c.Value})
+	require.Equal(t, "/login?error=invalid_token&form=mfa", rec.Header().Get("Location"))
+
+	rec = post("mfa", "code="+totpCode(t, e.Secret, time.Now().Add(30*time.Second)), &http.Cookie{Name: c.Name, Value: c.Value})
+	require.Equal(t, "/", rec.Header().Get("Location"))
+	cleared := setCookie(t, rec.Header(), "__Secure-authkit_mfa")
+	require.NotNil(t, cleared)
+	require.Less(t, cleared.MaxAge, 0)
+	require.NotNil(t, setCookie(t, rec.Header(), authkit.SessionCookie), "signed in: %v", rec.Header())
 }
