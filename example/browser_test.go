@@ -70,6 +70,7 @@ func TestBrowser(t *testing.T) {
 		{"SessionsAndSignOut", browseSessions},
 		{"OAuthButton", browseOAuth},
 		{"AuthenticatorApp", browseAuthenticator},
+		{"AuthenticatorAfterTextedCode", browseAuthenticatorPhone},
 	} {
 		t.Run(flow.name, func(t *testing.T) {
 			t.Parallel()
@@ -795,7 +796,7 @@ func browseAuthenticator(t *testing.T, browser context.Context) {
 	// The password, then the code. The step of the first code is spent:
 	// the next step's code, which the kit takes as drift of one step.
 	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
-	d.waitText(d.tab, "#mfa-signin-hint", "Your password was right.")
+	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
 	if got := d.focused(d.tab); got != "mfa-signin-code" {
 		t.Errorf("the code field opened with the focus on %q, want mfa-signin-code", got)
 	}
@@ -817,7 +818,7 @@ func browseAuthenticator(t *testing.T, browser context.Context) {
 
 	// A recovery code instead, once; cancelling goes back to the password.
 	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
-	d.waitText(d.tab, "#mfa-signin-hint", "Your password was right.")
+	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
 	d.click(d.tab, "#mfa-signin-back")
 	d.waitFor(d.tab, "the sign-in form back", `() => document.getElementById("signin").getClientRects().length > 0 ? "ok" : ""`)
 	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
@@ -837,4 +838,39 @@ func browseAuthenticator(t *testing.T, browser context.Context) {
 	d.screenshot(d.tab, "mfa-removed")
 	d.signOut(d.tab)
 	d.signIn(d.tab, email, password, "Gil")
+}
+
+// enrolOnPage sets up an authenticator app on the account page and
+// returns its key.
+func (d *demo) enrolOnPage(tb *tab) string {
+	d.t.Helper()
+	d.click(tb, "#mfa-enrol")
+	d.waitText(tb, "#mfa-setup", "Scan the code")
+	secret := strings.ReplaceAll(d.text(tb, "#mfa-secret"), " ", "")
+	d.submit(tb, "mfa-confirm", "mfa-confirm-code", totpAt(d.t, secret, time.Now()))
+	d.waitText(tb, "#mfa-codes", "Your recovery codes.")
+	d.click(tb, "#mfa-codes-done")
+	d.waitText(tb, "#mfa-on", "An authenticator app is set up")
+	return secret
+}
+
+// browseAuthenticatorPhone: a sign-in with a texted code asks for the
+// authenticator's code too.
+func browseAuthenticatorPhone(t *testing.T, browser context.Context) {
+	d := newDemo(t, browser, nil)
+	const phone, password = "+14155550103", "correct horse battery"
+	d.open(d.tab, "/")
+	d.submit(d.tab, "signup", "signup-name", "Hal", "signup-ident", phone, "signup-password", password)
+	d.submit(d.tab, "verify", "verify-code", d.code(phone))
+	d.signedIn(d.tab, "Hal")
+	secret := d.enrolOnPage(d.tab)
+	d.signOut(d.tab)
+
+	d.click(d.tab, "#passwordless-details summary")
+	d.submit(d.tab, "passwordless", "passwordless-ident", phone)
+	d.waitText(d.tab, "#code-signin-hint", "we texted it a code")
+	d.submit(d.tab, "code-signin", "code-signin-code", d.code(phone))
+	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", totpAt(t, secret, time.Now().Add(30*time.Second)))
+	d.signedIn(d.tab, "Hal")
 }
