@@ -539,7 +539,7 @@ func browseAuthenticator(t *testing.T, person func(string) *chrome) {
 	// spent: the next step's, which the kit takes as drift of one step.
 	b.signInWith(email)
 	b.waitPath("/second-factor")
-	b.waitText(".note", "Your password was right.")
+	b.waitText(".note", "One more step")
 	b.shot("second-factor")
 	b.fill("#code", "000000")
 	b.do("sending a wrong code", chromedp.Submit(chromedp.CSS("#code")))

@@ -561,7 +561,7 @@ func sentence(code, form, retryAfter string) string {
 		}
 		return "That link has expired or was used already. Ask for a new one."
 	case authkit.CodeMFARequired:
-		return "Your password was right. This account has an authenticator app: enter the code it shows now, or one of your recovery codes."
+		return "One more step: this account has an authenticator app. Enter the code it shows now, or one of your recovery codes."
 	case authkit.CodeMFAEnrolled:
 		return "An authenticator app is set up already. Remove it first to set up another."
 	case authkit.CodeMFANotEnrolled:

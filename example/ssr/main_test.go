@@ -457,7 +457,7 @@ func TestAuthenticator(t *testing.T) {
 	p = b.get("/account?tab=security")
 	p.must(t, "/login", "Sign in to see that page.")
 	p = b.submit(p, "/_auth/forms/signin-email", url.Values{"email": {email}, "password": {password}})
-	p.must(t, "/second-factor", "Your password was right.", `action="/_auth/forms/mfa"`, `name="return" value="/account?tab=security"`)
+	p.must(t, "/second-factor", "One more step", `action="/_auth/forms/mfa"`, `name="return" value="/account?tab=security"`)
 	p = b.submit(p, "/_auth/forms/mfa", url.Values{"code": {"000000"}})
 	p.must(t, "/second-factor", "That code is not right")
 	p = b.submit(p, "/_auth/forms/mfa", url.Values{"code": {totpAt(t, secret, time.Now().Add(30*time.Second))}})
