@@ -259,6 +259,7 @@ func (k *Kit) formRoutes() map[string]route {
 	add("change-email", account, k.formChangeEmail)
 	add("change-phone", account, k.formChangePhone)
 	add("mfa", k.forms.mfa, k.formMFA)
+	add("step-up", account, k.formStepUp)
 	return routes
 }
 

@@ -3,7 +3,9 @@ package authkit
 // The second step of a form sign-in (Config.MFA with Config.Forms): a
 // form that signs in a user with an authenticator keeps the sign-in's
 // ticket in a cookie of the kit's and sends the browser to Forms.MFA,
-// whose form posts the code to /_auth/forms/mfa.
+// whose form posts the code to /_auth/forms/mfa. And a signed-in
+// browser's session proves a second factor with /_auth/forms/step-up,
+// which the account forms ask for (mfa_step_up_required).
 //
 // The ticket rides in a cookie rather than in the page's URL, where it
 // would reach the browser's history, the app's access logs and, through
@@ -92,6 +94,30 @@ func (k *Kit) formMFA(w http.ResponseWriter, r *http.Request) (formEnd, error) {
 	}
 	k.setMFACookie(w, "", -1)
 	return k.formSignedIn(w, r, in, nil)
+}
+
+// formStepUp raises the browser's session to two factors with a code
+// (TOTP or recovery, from the body alone), as mfa/step-up does: the new
+// session replaces the old in the browser's carrier, and the browser goes
+// back to the Account page, where a change that answered
+// mfa_step_up_required can be made again.
+func (k *Kit) formStepUp(w http.ResponseWriter, r *http.Request) (formEnd, error) {
+	v, err := bodyFields(r, fieldCode)
+	if err != nil {
+		return 0, err
+	}
+	ctx, err := k.formCaller(r)
+	if err != nil {
+		return 0, err
+	}
+	in, err := k.StepUp(ctx, v[0])
+	if err != nil {
+		return 0, err
+	}
+	if err := k.carry(w, r, in); err != nil {
+		return 0, err
+	}
+	return endAccount, nil
 }
 
 // ticketGone reports whether a failure of VerifyMFA leaves nothing to

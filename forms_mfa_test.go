@@ -14,8 +14,9 @@ import (
 )
 
 // The second step of a form sign-in (forms_mfa.go): the ticket in a
-// cookie of the kit's, the code posted by the app's MFA page. SECURITY
-// 110 to 112.
+// cookie of the kit's, the code posted by the app's MFA page; and the
+// step-up form of a signed-in browser. SECURITY
+// 110 to 113.
 
 // pageMFA is the MFA page of formsMFAOn.
 const pageMFA = "/second-factor"
@@ -367,4 +368,50 @@ func TestFormsMFACookieOverHTTPS(t *testing.T) {
 	require.NotNil(t, cleared)
 	require.Less(t, cleared.MaxAge, 0)
 	require.NotNil(t, setCookie(t, rec.Header(), authkit.SessionCookie), "signed in: %v", rec.Header())
+}
+
+// SECURITY 113: the account forms of a user with an authenticator ask a
+// session of one factor for a second (mfa_step_up_required), and the
+// step-up form gives it: the browser's session is replaced by one of two
+// factors, the old token dead; a wrong code, another site's page or a
+// browser without a session gets nothing.
+func TestFormsStepUp(t *testing.T) {
+	t.Parallel()
+	h := newFormsMFAHarness(t)
+	const mo = "mo@example.com"
+	h.passwordUser(mo)
+	v := h.pageBrowser(h.ownPage())
+	requirePage(t, v.submit("signin-email", url.Values{"email": {mo}, "password": {inputPassword}}), pageHome, nil)
+	old := v.cookie(authkit.SessionCookie)
+	require.NotEmpty(t, old)
+
+	// The authenticator, set up from this one-factor session.
+	ctx, err := h.kit.Authenticate(clientCtx(t), old)
+	require.NoError(t, err)
+	e, err := h.kit.EnrolTOTP(ctx)
+	require.NoError(t, err)
+	_, err = h.kit.ConfirmTOTP(ctx, totpCode(t, e.Secret, h.now()))
+	require.NoError(t, err)
+	h.clock.Advance(30 * time.Second)
+
+	change := url.Values{"password": {inputPassword}, "newPassword": {"a brand new passphrase"}}
+	requirePage(t, v.submit("change-pwd", change), pageAccount, failed("change-pwd", "mfa_step_up_required"))
+
+	requirePage(t, v.submit("step-up", url.Values{"code": {"000000"}}), pageAccount, failed("step-up", "invalid_code"))
+	requirePage(t, h.pageBrowser(h.ownPage()).submit("step-up", url.Values{"code": {totpCode(t, e.Secret, h.now())}}), pageAccount, failed("step-up", "missing_session_token"))
+	v.header = fromSite(evilOrigin, "cross-site")
+	requirePage(t, v.submit("step-up", url.Values{"code": {totpCode(t, e.Secret, h.now())}}), pageAccount, failed("step-up", "origin_not_allowed"))
+	v.header = h.ownPage()
+	require.Equal(t, old, v.cookie(authkit.SessionCookie))
+
+	requirePage(t, v.submit("step-up", url.Values{"code": {totpCode(t, e.Secret, h.now())}}), pageAccount, sent("step-up"))
+	raised := v.cookie(authkit.SessionCookie)
+	require.NotEqual(t, old, raised, "a new session")
+	require.Equal(t, 2, h.factorsOf(raised))
+	_, err = h.kit.Authenticate(clientCtx(t), old)
+	require.Error(t, err, "the one-factor session is gone")
+
+	requirePage(t, v.submit("change-pwd", change), pageAccount, sent("change-pwd"))
+	email, _ := v.whoami()
+	require.Equal(t, mo, email)
 }

@@ -562,6 +562,8 @@ func sentence(code, form, retryAfter string) string {
 		return "That link has expired or was used already. Ask for a new one."
 	case authkit.CodeMFARequired:
 		return "One more step: this account has an authenticator app. Enter the code it shows now, or one of your recovery codes."
+	case authkit.CodeMFAStepUpRequired:
+		return "That change needs a code from your authenticator app first: enter one below, then try again."
 	case authkit.CodeMFAEnrolled:
 		return "An authenticator app is set up already. Remove it first to set up another."
 	case authkit.CodeMFANotEnrolled:
