@@ -572,7 +572,7 @@ func sentence(code, form, retryAfter string) string {
 		}
 		return "No authenticator app is set up, or its setup was not started."
 	case authkit.CodeInvalidCode:
-		if form == "mfa" || form == "authenticator" {
+		if form == "mfa" || form == "authenticator" || form == "step-up" {
 			return "That code is not right, or was used already. Enter the code your app shows now, or a recovery code you have not used."
 		}
 		return "That code is not right, has expired, or was used already. Ask for a new one if it keeps failing."

@@ -446,6 +446,18 @@ func TestAuthenticator(t *testing.T) {
 	}
 	p = b.get("/account")
 	p.must(t, "/account", "An authenticator app is set up")
+
+	// This session proved one factor, before the setup: the account's
+	// changes ask it for a second, which the step-up form gives.
+	change := url.Values{"email": {"gil@example.org"}, "password": {password}}
+	p = b.submit(p, "/_auth/forms/change-email", change)
+	p.must(t, "/account", "That change needs a code", `action="/_auth/forms/step-up"`)
+	p = b.submit(p, "/_auth/forms/step-up", url.Values{"code": {"000000"}})
+	p.must(t, "/account", "That code is not right", `action="/_auth/forms/step-up"`)
+	p = b.submit(p, "/_auth/forms/step-up", url.Values{"code": {codes[9][1]}})
+	p.must(t, "/account", "Confirmed: for the next few minutes")
+	p = b.submit(p, "/_auth/forms/change-email", change)
+	p.must(t, "/account", "We emailed a link to your new address.")
 	b.get("/account/authenticator").must(t, "/account") // the setup is over
 
 	b.origin = "https://evil.example"
