@@ -841,29 +841,46 @@ func browseAuthenticator(t *testing.T, browser context.Context) {
 }
 
 // enrolOnPage sets up an authenticator app on the account page and
-// returns its key.
-func (d *demo) enrolOnPage(tb *tab) string {
+// returns its key and recovery codes.
+func (d *demo) enrolOnPage(tb *tab) (string, []string) {
 	d.t.Helper()
 	d.click(tb, "#mfa-enrol")
 	d.waitText(tb, "#mfa-setup", "Scan the code")
 	secret := strings.ReplaceAll(d.text(tb, "#mfa-secret"), " ", "")
 	d.submit(tb, "mfa-confirm", "mfa-confirm-code", totpAt(d.t, secret, time.Now()))
 	d.waitText(tb, "#mfa-codes", "Your recovery codes.")
+	codes := strings.Fields(d.text(tb, "#mfa-recovery"))
 	d.click(tb, "#mfa-codes-done")
 	d.waitText(tb, "#mfa-on", "An authenticator app is set up")
-	return secret
+	return secret, codes
 }
 
-// browseAuthenticatorPhone: a sign-in with a texted code asks for the
-// authenticator's code too.
+// browseAuthenticatorPhone: a session from before the setup asks for a
+// code before it changes the password (step-up), and a sign-in with a
+// texted code asks for the authenticator's code too.
 func browseAuthenticatorPhone(t *testing.T, browser context.Context) {
 	d := newDemo(t, browser, nil)
-	const phone, password = "+14155550103", "correct horse battery"
+	const phone, password, newPassword = "+14155550103", "correct horse battery", "a brand new passphrase"
 	d.open(d.tab, "/")
 	d.submit(d.tab, "signup", "signup-name", "Hal", "signup-ident", phone, "signup-password", password)
 	d.submit(d.tab, "verify", "verify-code", d.code(phone))
 	d.signedIn(d.tab, "Hal")
-	secret := d.enrolOnPage(d.tab)
+	secret, codes := d.enrolOnPage(d.tab)
+
+	d.submit(d.tab, "change-password", "change-password-old", password, "change-password-new", newPassword)
+	d.waitText(d.tab, "#step-up-card", "Confirm it is you")
+	if got := d.focused(d.tab); got != "step-up-code" {
+		t.Errorf("the step-up opened with the focus on %q, want step-up-code", got)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "step-up")
+	d.submit(d.tab, "step-up", "step-up-code", "000000")
+	d.waitError(d.tab, "#step-up ~ .msg", "That code is wrong")
+	d.submit(d.tab, "step-up", "step-up-code", codes[0])
+	d.waitText(d.tab, "#change-password ~ .msg", "Your password is changed.")
+	d.waitFor(d.tab, "the step-up card gone", `() => document.getElementById("step-up-card").hidden ? "ok" : ""`)
+	d.waitText(d.tab, "#sessions", "This browser")
+	d.screenshot(d.tab, "stepped-up")
 	d.signOut(d.tab)
 
 	d.click(d.tab, "#passwordless-details summary")
