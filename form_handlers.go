@@ -28,10 +28,20 @@ const (
 // given at most once, in UTF-8. A password is read from the body alone:
 // a URL ends up in logs and histories.
 func formFields(r *http.Request, names ...string) ([]string, error) {
+	return readFields(r, false, names...)
+}
+
+// bodyFields reads the named fields of r's form as formFields does, from
+// its body alone, for what must never ride in a URL (a second factor).
+func bodyFields(r *http.Request, names ...string) ([]string, error) {
+	return readFields(r, true, names...)
+}
+
+func readFields(r *http.Request, bodyOnly bool, names ...string) ([]string, error) {
 	out := make([]string, len(names))
 	for i, name := range names {
 		from := r.Form
-		if name == fieldPassword || name == fieldNewPassword {
+		if bodyOnly || name == fieldPassword || name == fieldNewPassword {
 			from = r.PostForm
 		}
 		switch vs := from[name]; {
@@ -78,9 +88,13 @@ func (k *Kit) formProfile(r *http.Request) (map[string]any, error) {
 // host's session) and the browser remembered as a device of the account,
 // as writeGrant does for a JSON sign-in from the app's pages; runForm
 // checked already that this is one.
+//
+// A sign-in that waits for a second factor (mfa_required) keeps its
+// ticket in the browser's MFA cookie and goes to Forms.MFA, whose form
+// finishes it (formMFA).
 func (k *Kit) formSignedIn(w http.ResponseWriter, r *http.Request, in SignIn, err error) (formEnd, error) {
 	if err != nil {
-		return 0, err
+		return 0, k.formAskSecondFactor(w, err)
 	}
 	if in.Session != nil {
 		if err := k.carry(w, r, in); err != nil {

@@ -74,6 +74,15 @@ type Forms struct {
 	// sign-up, verify-phone, the sends, the resets and sign-out. Default
 	// SignIn.
 	Error string
+	// MFA is the app's page of a sign-in's second step (Config.MFA): a
+	// form sign-in of a user with an authenticator ends there, with
+	// error=mfa_required and the first form's name and return path, and
+	// the page posts the code (TOTP or recovery) to /_auth/forms/mfa with
+	// the return field. The sign-in's ticket rides in a short-lived
+	// HttpOnly cookie of the kit's, never in the page's URL. A wrong code
+	// comes back here; a ticket spent, expired or missing goes to SignIn.
+	// Default SignIn, which then shows the code field on mfa_required.
+	MFA string
 }
 
 // formSettings are Config.Forms, checked.
@@ -81,7 +90,7 @@ type formSettings struct {
 	on                                        bool
 	signIn, afterSignIn, afterSignUp          *url.URL
 	afterSend, afterReset, afterSignOut, fail *url.URL
-	account                                   *url.URL
+	account, mfa                              *url.URL
 	// origin is SignIn's, when SignIn is an absolute URL: return paths
 	// are paths of the origin of the sign-in page. "" for a path.
 	origin string
@@ -113,6 +122,7 @@ func (k *Kit) configureForms(cfg Config) error {
 		{"AfterSignOut", cmp.Or(f.AfterSignOut, f.SignIn), &k.forms.afterSignOut},
 		{"Error", cmp.Or(f.Error, f.SignIn), &k.forms.fail},
 		{"Account", cmp.Or(f.Account, f.AfterSignIn, "/"), &k.forms.account},
+		{"MFA", cmp.Or(f.MFA, f.SignIn), &k.forms.mfa},
 	} {
 		u, err := k.formPage(p.field, p.raw)
 		if err != nil {
@@ -248,17 +258,25 @@ func (k *Kit) formRoutes() map[string]route {
 	add("change-pwd", account, k.formChangePassword)
 	add("change-email", account, k.formChangeEmail)
 	add("change-phone", account, k.formChangePhone)
+	add("mfa", k.forms.mfa, k.formMFA)
+	add("step-up", account, k.formStepUp)
 	return routes
 }
 
 // form is the route of the form name: it reads the form, refuses it
 // unless it comes from the app's pages, runs h and sends the browser on.
-// Every answer is a 303, failures included.
+// Every answer is a 303, failures included. A failure goes to errorPage,
+// or to the page a pagedError names.
 func (k *Kit) form(name string, errorPage *url.URL, h formHandler) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var next string
 		if end, err := k.runForm(w, r, h); err != nil {
-			next = k.formFailed(r, name, errorPage, err)
+			page := errorPage
+			var pe *pagedError
+			if errors.As(err, &pe) {
+				page = pe.page
+			}
+			next = k.formFailed(r, name, page, err)
 		} else {
 			next = k.formEnded(r, name, end)
 		}
@@ -266,6 +284,17 @@ func (k *Kit) form(name string, errorPage *url.URL, h formHandler) handlerFunc {
 		return nil
 	}
 }
+
+// pagedError is a form's failure that goes to a page other than its
+// route's error page: a sign-in that waits for its second factor goes to
+// Forms.MFA, a second step whose ticket is gone back to Forms.SignIn.
+type pagedError struct {
+	err  error
+	page *url.URL
+}
+
+func (e *pagedError) Error() string { return e.err.Error() }
+func (e *pagedError) Unwrap() error { return e.err }
 
 // seeOther sends the browser to next, a page New checked or a local path.
 func seeOther(w http.ResponseWriter, next string) {

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"image/png"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -583,26 +582,4 @@ func TestMFAStoreTimeout(t *testing.T) {
 	require.Equal(t, "5", retry)
 	require.Less(t, took, 2*time.Second, "held past the bound")
 	require.Contains(t, logs.String(), "timeout: FactorOf ran past Config.StoreTimeout")
-}
-
-// The HTML forms have no second step yet: a form sign-in of a user with
-// a factor lands on the sign-in page with mfa_required, and no session
-// cookie and no ticket reach the browser.
-func TestMFAFormsSignInRefused(t *testing.T) {
-	t.Parallel()
-	h := newFormsHarness(t, noLimits, mfaOn)
-	h.passwordUser("mo@example.com")
-	in, err := h.kit.SignInWithEmail(clientCtx(t), "mo@example.com", inputPassword)
-	require.NoError(t, err)
-	ctx, err := h.kit.Authenticate(clientCtx(t), in.Token)
-	require.NoError(t, err)
-	e, err := h.kit.EnrolTOTP(ctx)
-	require.NoError(t, err)
-	_, err = h.kit.ConfirmTOTP(ctx, totpCode(t, e.Secret, h.now()))
-	require.NoError(t, err)
-
-	v := h.pageBrowser(h.ownPage())
-	loc := v.submit("signin-email", url.Values{"email": {"mo@example.com"}, "password": {inputPassword}})
-	requirePage(t, loc, pageSignIn, failed("signin-email", "mfa_required"))
-	require.Empty(t, v.cookie(authkit.SessionCookie))
 }

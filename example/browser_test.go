@@ -21,6 +21,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/authkit/authkit/internal/oauthtest"
 	"github.com/authkit/authkit/outbox"
@@ -67,6 +69,8 @@ func TestBrowser(t *testing.T) {
 		{"ChangePasswordEmailPhone", browseAccountChanges},
 		{"SessionsAndSignOut", browseSessions},
 		{"OAuthButton", browseOAuth},
+		{"AuthenticatorApp", browseAuthenticator},
+		{"AuthenticatorAfterTextedCode", browseAuthenticatorPhone},
 	} {
 		t.Run(flow.name, func(t *testing.T) {
 			t.Parallel()
@@ -721,4 +725,169 @@ func browseOAuth(t *testing.T, browser context.Context) {
 	d.waitText(d.tab, "#provider-note", "Your account signs in with GitHub")
 	d.waitFor(d.tab, "no password forms", `() => document.getElementById("change-password").getClientRects().length === 0 ? "ok" : ""`)
 	d.screenshot(d.tab, "signed-in-with-github")
+}
+
+// totpAt is the code an authenticator app with secret shows at t.
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// text is the text of the element sel in tb, as it is rendered (a line
+// per item of a list).
+func (d *demo) text(tb *tab, sel string) string {
+	d.t.Helper()
+	q, _ := json.Marshal(sel)
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(`+string(q)+`).innerText`))
+	if err != nil {
+		d.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}
+
+// browseAuthenticator sets up an authenticator app as a person does: the
+// key read off the page into an app (here, the codes computed in Go with
+// the browser's clock, the machine's), its first code to turn it on, the
+// recovery codes shown once; then signs in with a code and with a
+// recovery code, and removes it.
+func browseAuthenticator(t *testing.T, browser context.Context) {
+	d := newDemo(t, browser, nil)
+	const email, password = "gil@example.com", "correct horse battery"
+	d.account("Gil", email, password)
+	d.open(d.tab, "/")
+	d.signIn(d.tab, email, password, "Gil")
+	d.waitText(d.tab, "#mfa-off", "Ask for a code from an authenticator app")
+	d.screenshot(d.tab, "mfa-off")
+
+	d.click(d.tab, "#mfa-enrol")
+	d.waitText(d.tab, "#mfa-setup", "Scan the code")
+	d.waitFor(d.tab, "the QR code", `() => { const i = document.getElementById("mfa-qr"); return i.complete && i.naturalWidth >= 200 ? "ok" : ""; }`)
+	secret := strings.ReplaceAll(d.text(d.tab, "#mfa-secret"), " ", "")
+	if !regexp.MustCompile(`^[A-Z2-7]{32}$`).MatchString(secret) {
+		t.Fatalf("the key on the page is %q", secret)
+	}
+	if got := d.focused(d.tab); got != "mfa-confirm-code" {
+		t.Errorf("the setup opened with the focus on %q, want mfa-confirm-code", got)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "mfa-setup")
+	d.submit(d.tab, "mfa-confirm", "mfa-confirm-code", "000000")
+	d.waitError(d.tab, "#mfa-title ~ .msg", "That code is wrong")
+	d.submit(d.tab, "mfa-confirm", "mfa-confirm-code", totpAt(t, secret, time.Now()))
+	d.waitText(d.tab, "#mfa-codes", "Your recovery codes.")
+	d.waitText(d.tab, "#mfa-title ~ .msg", "Your authenticator app is on")
+	codes := strings.Fields(d.text(d.tab, "#mfa-recovery")) // each code a line of the list
+	if len(codes) != 10 || !regexp.MustCompile(`^[A-Z2-7]{5}-[A-Z2-7]{5}$`).MatchString(codes[0]) {
+		t.Fatalf("the recovery codes on the page: %q", codes)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "mfa-recovery-codes")
+	d.click(d.tab, "#mfa-codes-done")
+	d.waitText(d.tab, "#mfa-on", "An authenticator app is set up")
+	d.waitFor(d.tab, "the codes gone from the page", `() => document.getElementById("mfa-recovery").textContent === "" ? "ok" : ""`)
+	d.signOut(d.tab)
+
+	// The password, then the code. The step of the first code is spent:
+	// the next step's code, which the kit takes as drift of one step.
+	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
+	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
+	if got := d.focused(d.tab); got != "mfa-signin-code" {
+		t.Errorf("the code field opened with the focus on %q, want mfa-signin-code", got)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "mfa-sign-in")
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", "000000")
+	d.waitError(d.tab, "#mfa-signin ~ .msg", "That code is wrong")
+	d.screenshot(d.tab, "mfa-sign-in-wrong-code")
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", totpAt(t, secret, time.Now().Add(30*time.Second)))
+	d.signedIn(d.tab, "Gil")
+	d.waitText(d.tab, "#mfa-on", "An authenticator app is set up")
+	d.screenshot(d.tab, "mfa-signed-in")
+
+	// A reload keeps the session; the card still knows.
+	d.do(d.tab, "reloading", chromedp.Reload())
+	d.settled(d.tab)
+	d.waitText(d.tab, "#mfa-on", "An authenticator app is set up")
+	d.signOut(d.tab)
+
+	// A recovery code instead, once; cancelling goes back to the password.
+	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
+	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
+	d.click(d.tab, "#mfa-signin-back")
+	d.waitFor(d.tab, "the sign-in form back", `() => document.getElementById("signin").getClientRects().length > 0 ? "ok" : ""`)
+	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", strings.ToLower(codes[0]))
+	d.signedIn(d.tab, "Gil")
+	d.signOut(d.tab)
+	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", codes[0])
+	d.waitError(d.tab, "#mfa-signin ~ .msg", "That code is wrong")
+
+	// Removing it, with another recovery code: one step again.
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", codes[1])
+	d.signedIn(d.tab, "Gil")
+	d.submit(d.tab, "mfa-remove", "mfa-remove-code", codes[2])
+	d.waitText(d.tab, "#mfa-off", "Ask for a code")
+	d.waitText(d.tab, "#mfa-title ~ .msg", "The authenticator app is removed")
+	d.screenshot(d.tab, "mfa-removed")
+	d.signOut(d.tab)
+	d.signIn(d.tab, email, password, "Gil")
+}
+
+// enrolOnPage sets up an authenticator app on the account page and
+// returns its key and recovery codes.
+func (d *demo) enrolOnPage(tb *tab) (string, []string) {
+	d.t.Helper()
+	d.click(tb, "#mfa-enrol")
+	d.waitText(tb, "#mfa-setup", "Scan the code")
+	secret := strings.ReplaceAll(d.text(tb, "#mfa-secret"), " ", "")
+	d.submit(tb, "mfa-confirm", "mfa-confirm-code", totpAt(d.t, secret, time.Now()))
+	d.waitText(tb, "#mfa-codes", "Your recovery codes.")
+	codes := strings.Fields(d.text(tb, "#mfa-recovery"))
+	d.click(tb, "#mfa-codes-done")
+	d.waitText(tb, "#mfa-on", "An authenticator app is set up")
+	return secret, codes
+}
+
+// browseAuthenticatorPhone: a session from before the setup asks for a
+// code before it changes the password (step-up), and a sign-in with a
+// texted code asks for the authenticator's code too.
+func browseAuthenticatorPhone(t *testing.T, browser context.Context) {
+	d := newDemo(t, browser, nil)
+	const phone, password, newPassword = "+14155550103", "correct horse battery", "a brand new passphrase"
+	d.open(d.tab, "/")
+	d.submit(d.tab, "signup", "signup-name", "Hal", "signup-ident", phone, "signup-password", password)
+	d.submit(d.tab, "verify", "verify-code", d.code(phone))
+	d.signedIn(d.tab, "Hal")
+	secret, codes := d.enrolOnPage(d.tab)
+
+	d.submit(d.tab, "change-password", "change-password-old", password, "change-password-new", newPassword)
+	d.waitText(d.tab, "#step-up-card", "Confirm it is you")
+	if got := d.focused(d.tab); got != "step-up-code" {
+		t.Errorf("the step-up opened with the focus on %q, want step-up-code", got)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "step-up")
+	d.submit(d.tab, "step-up", "step-up-code", "000000")
+	d.waitError(d.tab, "#step-up ~ .msg", "That code is wrong")
+	d.submit(d.tab, "step-up", "step-up-code", codes[0])
+	d.waitText(d.tab, "#change-password ~ .msg", "Your password is changed.")
+	d.waitFor(d.tab, "the step-up card gone", `() => document.getElementById("step-up-card").hidden ? "ok" : ""`)
+	d.waitText(d.tab, "#sessions", "This browser")
+	d.screenshot(d.tab, "stepped-up")
+	d.signOut(d.tab)
+
+	d.click(d.tab, "#passwordless-details summary")
+	d.submit(d.tab, "passwordless", "passwordless-ident", phone)
+	d.waitText(d.tab, "#code-signin-hint", "we texted it a code")
+	d.submit(d.tab, "code-signin", "code-signin-code", d.code(phone))
+	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
+	d.submit(d.tab, "mfa-signin", "mfa-signin-code", totpAt(t, secret, time.Now().Add(30*time.Second)))
+	d.signedIn(d.tab, "Hal")
 }

@@ -48,6 +48,12 @@
 // instead: the new secret, a comma, the old one (Config.Secrets); once what
 // the old one made has expired, set AUTHKIT_SECRET to the new one alone.
 //
+// Second factors (Config.MFA: an authenticator app, with recovery codes)
+// are on when a secret is set, since the apps' secrets are sealed under
+// it; with -dev and no secret, under a fixed development secret (devSecret),
+// so that an authenticator set up in development still works after a
+// restart. Without either, they are off.
+//
 // -admin-email (or AUTHKIT_ADMIN_EMAIL) names the app's administrator: that
 // address's account is in the "admin" access group, made so at sign-up or,
 // if it exists already, at start. GET /admin/users lists the users, as
@@ -67,6 +73,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -321,6 +328,15 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	if err != nil {
 		return nil, nil, err
 	}
+	mfa := authkit.On
+	switch {
+	case secrets != nil:
+	case o.dev:
+		secrets = [][]byte{[]byte(devSecret)}
+	default:
+		mfa = authkit.Off
+		fmt.Fprintln(log, "second factors off: set AUTHKIT_SECRET (openssl rand -base64 32), under which authenticator apps' secrets are sealed")
+	}
 	var adminEmail string // -admin-email as the kit writes it; set by makeAdmin
 	kit, err := authkit.New(authkit.Config{
 		Secrets:     secrets,
@@ -332,6 +348,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		Providers:   providers,
 		PhoneAuth:   phoneAuth,
 		SMSSender:   texter,
+		MFA:         mfa,
 		Limits:      limits,
 		Hooks:       adminHooks(&adminEmail),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
@@ -352,14 +369,40 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	// The kit answers every path the page and the outbox do not, so an
 	// unknown path gets the kit's JSON 404, which the client can read.
 	mux.Handle("/", kit.Handler())
-	body := pageWith(pageSettings{providers: providers, phone: phoneAuth == authkit.On, outbox: box != nil})
+	body := pageWith(pageSettings{providers: providers, phone: phoneAuth == authkit.On, outbox: box != nil, mfa: mfa == authkit.On})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, body) })
+	if factors, ok := store.(authkit.FactorStore); ok && mfa == authkit.On {
+		mux.Handle("GET /account/authenticator", kit.RequireSession(authenticator(factors)))
+	}
 	mux.Handle("GET /admin/users", kit.RequireAccessGroup(adminGroup)(listUsers(kit)))
 	if box != nil {
 		// Every method, so that the Outbox answers others with its JSON 405.
 		mux.Handle("/dev/outbox", box)
 	}
 	return mux, kit, nil
+}
+
+// devSecret is the secret of a -dev app started without AUTHKIT_SECRET:
+// fixed, so that what is sealed under it (authenticator apps' secrets)
+// outlives a restart, and public, so never for an app that others use.
+const devSecret = "authkit example -dev secret: never use it in production"
+
+// authenticator answers the signed-in user's second factor, as
+// {"enrolled": true|false}: whether an authenticator app is set up, for
+// the page to offer setting one up or removing it. The kit's wire user
+// does not say; the app asks the store, as a host may.
+func authenticator(factors authkit.FactorStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := authkit.UserFromContext(r.Context())
+		f, err := factors.FactorOf(r.Context(), u.ID, authkit.FactorTOTP)
+		if err != nil && !errors.Is(err, authkit.ErrNotFound) {
+			http.Error(w, "cannot read the second factor", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(map[string]bool{"enrolled": err == nil && f.Active})
+	})
 }
 
 // baseURL is the http URL of a listen address, without a trailing slash. An

@@ -544,3 +544,54 @@ func TestServerLimitsHoldNoClientForever(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// Second factors need a fixed secret: they are on with AUTHKIT_SECRET, on
+// with -dev under the development secret, and off otherwise, which the
+// app says at start; the page's authenticator card and the app's
+// /account/authenticator follow.
+func TestSecondFactorsNeedASecret(t *testing.T) {
+	smtp := map[string]string{"AUTHKIT_SMTP_HOST": "smtp.example.com", "AUTHKIT_SMTP_FROM": "app@example.com"}
+	withSecret := map[string]string{"AUTHKIT_SECRET": strings.Repeat("s", 32)}
+	for k, v := range smtp {
+		withSecret[k] = v
+	}
+	for _, tc := range []struct {
+		name string
+		dev  bool
+		env  map[string]string
+		on   bool
+	}{
+		{"-dev without a secret", true, nil, true},
+		{"a secret", false, withSecret, true},
+		{"neither", false, smtp, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := devOptions()
+			o.dev = tc.dev
+			o.getenv = func(k string) string { return tc.env[k] }
+			var log strings.Builder
+			h, kit, err := newApp(o, &log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				kit.Close(context.Background())
+				h.Close()
+			})
+			page := get(t, h, http.MethodGet, "/").Body.String()
+			if got := strings.Contains(page, `data-mfa="on"`); got != tc.on {
+				t.Errorf("the page's authenticator card shown: %v, want %v", got, tc.on)
+			}
+			if got := strings.Contains(log.String(), "second factors off"); got == tc.on {
+				t.Errorf("the start says second factors are off: %v; it said %q", got, log.String())
+			}
+			want := http.StatusNotFound
+			if tc.on {
+				want = http.StatusUnauthorized // behind RequireSession
+			}
+			if rec := get(t, h, http.MethodGet, "/account/authenticator"); rec.Code != want {
+				t.Errorf("GET /account/authenticator without a session: %d %s, want %d", rec.Code, rec.Body, want)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ type pageSettings struct {
 	providers map[string]authkit.OAuthProvider // a sign-in button each
 	phone     bool                             // phone accounts are on: the phone forms show
 	outbox    bool                             // -dev: the page links to /dev/outbox
+	mfa       bool                             // second factors are on: the authenticator card shows
 }
 
 // pageWith is the page as the app is configured: with a sign-in button
@@ -38,6 +39,7 @@ func pageWith(s pageSettings) []byte {
 	}
 	flag("phone", s.phone)
 	flag("outbox", s.outbox)
+	flag("mfa", s.mfa)
 	var buttons strings.Builder
 	for _, p := range appenv.Providers {
 		if _, ok := s.providers[p.Name]; ok {

@@ -10,10 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/oauthtest"
@@ -63,6 +67,7 @@ func TestBrowser(t *testing.T) {
 		{"phone", browsePhone},
 		{"account", browseAccount},
 		{"oauth", browseOAuth},
+		{"authenticator", browseAuthenticator},
 	} {
 		t.Run(flow.name, func(t *testing.T) {
 			flow.run(t, func(name string) *chrome { return newPerson(t, browser, flow.name+"-"+name) })
@@ -473,4 +478,99 @@ func (b *chrome) shot(name string) {
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// totpAt is the code an authenticator app with secret shows at t.
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// signInWith signs in on the sign-in page with email and bpw.
+func (b *chrome) signInWith(email string) {
+	b.t.Helper()
+	b.fill("#email", email)
+	b.fill("#password", bpw)
+	b.do("signing in", chromedp.Submit(chromedp.CSS("#email")))
+}
+
+// browseAuthenticator: an authenticator app set up on the account page
+// (the key read off the page, its codes computed in Go with the
+// browser's clock, the machine's), then the sign-in's second step on the
+// app's MFA page, with a code and with a recovery code; then removed.
+func browseAuthenticator(t *testing.T, person func(string) *chrome) {
+	a, base := startApp(t)
+	const email = "gil@example.com"
+	confirmedUser(t, a, email, "")
+	b := person("gil")
+	b.open(base + "/login")
+	b.signInWith(email)
+	b.waitPath("/account")
+	b.waitText("#authenticator", "Ask for a code from an authenticator app")
+	b.press(`form[action="/account/authenticator"] button`)
+	b.waitPath("/account/authenticator")
+	b.until("the QR code", `document.getElementById("qr").complete && document.getElementById("qr").naturalWidth >= 200`)
+	secret := strings.ReplaceAll(b.eval(`document.getElementById("secret").textContent`), " ", "")
+	if !regexp.MustCompile(`^[A-Z2-7]{32}$`).MatchString(secret) {
+		t.Fatalf("the key on the page is %q", secret)
+	}
+	b.shot("setup")
+	b.fill("#code", "000000")
+	b.do("confirming", chromedp.Submit(chromedp.CSS("#code")))
+	b.waitText(".error", "That code is not right")
+	b.fill("#code", totpAt(t, secret, time.Now()))
+	b.do("confirming", chromedp.Submit(chromedp.CSS("#code")))
+	b.waitText(".note", "Your authenticator app is on")
+	codes := strings.Fields(b.eval(`[...document.querySelectorAll("#recovery-codes li")].map((l) => l.textContent).join(" ")`))
+	if len(codes) != 10 {
+		t.Fatalf("the recovery codes on the page: %q", codes)
+	}
+	b.shot("recovery-codes")
+	b.open(base + "/account")
+	b.waitText("#authenticator", "An authenticator app is set up")
+	b.press(`form[action="/_auth/forms/signout"]:not(.inline) button`)
+	b.waitPath("/login")
+
+	// The password, then the MFA page. The step of the first code is
+	// spent: the next step's, which the kit takes as drift of one step.
+	b.signInWith(email)
+	b.waitPath("/second-factor")
+	b.waitText(".note", "One more step")
+	b.shot("second-factor")
+	b.fill("#code", "000000")
+	b.do("sending a wrong code", chromedp.Submit(chromedp.CSS("#code")))
+	b.waitPath("/second-factor")
+	b.waitText(".error", "That code is not right")
+	b.shot("second-factor-wrong")
+	b.fill("#code", totpAt(t, secret, time.Now().Add(30*time.Second)))
+	b.do("sending the code", chromedp.Submit(chromedp.CSS("#code")))
+	b.waitPath("/account")
+	b.waitText("#who", email)
+	b.shot("signed-in")
+	b.press(`form[action="/_auth/forms/signout"]:not(.inline) button`)
+	b.waitPath("/login")
+
+	// A page that needs a session, a recovery code, and back to the page.
+	b.open(base + "/account?tab=security")
+	b.waitPath("/login")
+	b.signInWith(email)
+	b.waitPath("/second-factor")
+	b.fill("#code", codes[0])
+	b.do("sending a recovery code", chromedp.Submit(chromedp.CSS("#code")))
+	b.until("the page asked for", `location.pathname + location.search === "/account?tab=security"`)
+	b.waitText("#who", email)
+
+	// Removed with another recovery code: one step again.
+	b.fill("#totp-remove", codes[1])
+	b.do("removing", chromedp.Submit(chromedp.CSS("#totp-remove")))
+	b.waitText(".note", "The authenticator app is removed")
+	b.shot("removed")
+	b.press(`form[action="/_auth/forms/signout"]:not(.inline) button`)
+	b.waitPath("/login")
+	b.signInWith(email)
+	b.waitPath("/account")
 }

@@ -8,9 +8,12 @@
 // It serves http://localhost:8081: sign-up with email confirmation,
 // sign-in with a password or a magic link, reset by link; phone accounts
 // with texted codes (sign-up, sign-in with a password or a code, reset by
-// code); sign-in with the OAuth providers configured; and a private page
-// (/account) with the user, the forms that change their password, email
-// and phone number, and their sessions, each of which can be ended. With
+// code); sign-in with the OAuth providers configured; a second factor (an
+// authenticator app, with recovery codes), set up on the account page and
+// asked for by every sign-in on its own page (/second-factor, the forms'
+// Forms.MFA); and a private page (/account) with the user, the forms that
+// change their password, email and phone number, and their sessions, each
+// of which can be ended. With
 // -dev, mail and texts are printed on the console and listed at
 // /dev/outbox, a page a person reads as their inbox; without it, mail
 // goes over SMTP configured by AUTHKIT_SMTP_HOST, AUTHKIT_SMTP_PORT,
@@ -18,6 +21,9 @@
 // texts through the provider AUTHKIT_SMS_PROVIDER names (phone accounts
 // are off without one). OAuth providers are enabled as for ./example:
 // AUTHKIT_<NAME>_CLIENT_ID and AUTHKIT_<NAME>_CLIENT_SECRET.
+// AUTHKIT_SECRET (or AUTHKIT_SECRETS) is the kit's secret, as for
+// ./example; second factors need one, and are off without it but with
+// -dev, which uses a fixed development secret.
 //
 // Flags:
 //
@@ -30,6 +36,7 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"flag"
 	"fmt"
 	"html/template"
@@ -37,6 +44,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"regexp"
@@ -139,6 +147,9 @@ type app struct {
 	box       *outbox.Outbox
 	providers []appenv.Provider
 	phone     bool
+	mfa       bool
+	factors   authkit.FactorStore // the store, which says whether a user has an authenticator
+	sessions  *scs.SessionManager
 	close     func() error
 }
 
@@ -194,10 +205,26 @@ func newApp(o options, log io.Writer) (*app, error) {
 		}
 	}
 
+	secrets, err := appenv.Secrets(getenv, "openssl rand -base64 32")
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	if secrets == nil && o.dev {
+		secrets = [][]byte{[]byte(devSecret)}
+	}
+	mfa := authkit.Off
+	if f, ok := store.(authkit.FactorStore); ok && secrets != nil {
+		mfa, a.mfa, a.factors = authkit.On, true, f
+	}
+
 	sm := scs.New()
 	sm.Lifetime = 30 * 24 * time.Hour
 	sm.Cookie.Name = "ssr_session"
+	a.sessions = sm
 	kit, err := authkit.New(authkit.Config{
+		Secrets:        secrets,
+		MFA:            mfa,
 		Store:          store,
 		Mailer:         mailer,
 		SMSSender:      texter,
@@ -217,6 +244,7 @@ func newApp(o options, log io.Writer) (*app, error) {
 			AfterSignOut: "/login",
 			Account:      "/account",
 			Error:        "/problem",
+			MFA:          "/second-factor",
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
@@ -242,6 +270,13 @@ func newApp(o options, log io.Writer) (*app, error) {
 	mux.HandleFunc("GET /problem", page("problem"))
 	mux.HandleFunc("GET /link", page("link"))
 	mux.Handle("GET /account", kit.RequireSignIn(http.HandlerFunc(a.account)))
+	mux.HandleFunc("GET /second-factor", page("mfa"))
+	if a.mfa {
+		mux.Handle("POST /account/authenticator", kit.RequireSignIn(http.HandlerFunc(a.enrol)))
+		mux.Handle("GET /account/authenticator", kit.RequireSignIn(http.HandlerFunc(a.setup)))
+		mux.Handle("POST /account/authenticator/confirm", kit.RequireSignIn(http.HandlerFunc(a.confirm)))
+		mux.Handle("POST /account/authenticator/remove", kit.RequireSignIn(http.HandlerFunc(a.remove)))
+	}
 	if a.box != nil {
 		mux.HandleFunc("GET /dev/outbox", a.outbox)
 	}
@@ -312,6 +347,8 @@ type accountData struct {
 	User     authkit.User
 	Via      string // the OAuth provider the account signs in with, or ""
 	Sessions []sessionRow
+	MFA      bool // second factors are on: the authenticator section shows
+	TOTP     bool // the user has an authenticator app
 }
 
 // sessionRow is one session of the account's, as the page lists it.
@@ -332,7 +369,15 @@ func (a *app) account(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The sessions could not be listed.", http.StatusInternalServerError)
 		return
 	}
-	d := accountData{User: u}
+	d := accountData{User: u, MFA: a.mfa}
+	if a.mfa {
+		f, err := a.factors.FactorOf(r.Context(), u.ID, authkit.FactorTOTP)
+		if err != nil && !errors.Is(err, authkit.ErrNotFound) {
+			http.Error(w, "The second factor could not be read.", http.StatusInternalServerError)
+			return
+		}
+		d.TOTP = err == nil && f.Active
+	}
 	for _, p := range appenv.Providers {
 		if p.Name == u.Provider {
 			d.Via = p.Label
@@ -352,6 +397,96 @@ func (a *app) account(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	a.render(w, r, "account", d)
+}
+
+// devSecret is the kit's secret of a -dev app started without
+// AUTHKIT_SECRET: fixed, so that authenticators set up in development
+// outlive a restart with -db, and public, so never for an app others use.
+const devSecret = "authkit ssr example -dev secret: never use it in production"
+
+// The keys of the enrolment in progress in the browser's scs session:
+// the key and QR code to show until the first code confirms it.
+const sessionTOTPSecret, sessionTOTPQR = "totp-secret", "totp-qr"
+
+// enrol starts setting up an authenticator app: the kit draws its key,
+// which the browser's session keeps (on the server) for the setup page.
+// RequireSignIn refused the post already if another site's page sent it.
+func (a *app) enrol(w http.ResponseWriter, r *http.Request) {
+	e, err := a.kit.EnrolTOTP(r.Context())
+	if err != nil {
+		a.accountError(w, r, err)
+		return
+	}
+	a.sessions.Put(r.Context(), sessionTOTPSecret, e.Secret)
+	a.sessions.Put(r.Context(), sessionTOTPQR, e.QRCode)
+	http.Redirect(w, r, "/account/authenticator", http.StatusSeeOther)
+}
+
+// setupData is what the setup page shows: the key, grouped by four for
+// typing, and its QR code, a data: URL the kit made.
+type setupData struct {
+	Secret string
+	QR     template.URL
+}
+
+// setup is the page of the enrolment in progress: the QR code, the key
+// and the field for the app's first code.
+func (a *app) setup(w http.ResponseWriter, r *http.Request) {
+	secret := a.sessions.GetString(r.Context(), sessionTOTPSecret)
+	qr := a.sessions.GetString(r.Context(), sessionTOTPQR)
+	if secret == "" || !strings.HasPrefix(qr, "data:image/png;base64,") {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	var grouped strings.Builder
+	for i, c := range secret {
+		if i > 0 && i%4 == 0 {
+			grouped.WriteByte(' ')
+		}
+		grouped.WriteRune(c)
+	}
+	// template.URL: the kit's own PNG, which html/template would refuse as
+	// a data: URL of unknown origin.
+	a.render(w, r, "authenticator", setupData{Secret: grouped.String(), QR: template.URL(qr)})
+}
+
+// confirm turns the authenticator on with its first code, and shows the
+// recovery codes, once: they are written into this answer only.
+func (a *app) confirm(w http.ResponseWriter, r *http.Request) {
+	codes, err := a.kit.ConfirmTOTP(r.Context(), r.PostFormValue("code"))
+	var e *authkit.Error
+	if errors.As(err, &e) && e.Code == authkit.CodeInvalidCode {
+		http.Redirect(w, r, "/account/authenticator?form=authenticator&error=invalid_code", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		a.accountError(w, r, err)
+		return
+	}
+	a.sessions.Remove(r.Context(), sessionTOTPSecret)
+	a.sessions.Remove(r.Context(), sessionTOTPQR)
+	a.render(w, r, "recovery-codes", codes)
+}
+
+// remove removes the authenticator with a code from it or a recovery code.
+func (a *app) remove(w http.ResponseWriter, r *http.Request) {
+	if err := a.kit.RemoveTOTP(r.Context(), r.PostFormValue("code")); err != nil {
+		a.accountError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?form=authenticator-removed", http.StatusSeeOther)
+}
+
+// accountError sends the browser back to the account page with the
+// error's code, as the kit's forms do.
+func (a *app) accountError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *authkit.Error
+	if !errors.As(err, &e) || e.HTTPStatus() >= 500 {
+		slog.ErrorContext(r.Context(), "ssr: authenticator", "err", err)
+		http.Error(w, "Something went wrong. Try again.", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/account?"+url.Values{"form": {"authenticator"}, "error": {string(e.Code)}}.Encode(), http.StatusSeeOther)
 }
 
 // linkPattern finds the links in a message's text.
@@ -421,8 +556,25 @@ func sentence(code, form, retryAfter string) string {
 	case authkit.CodeWrongPassword:
 		return "Your current password is not right. Nothing was changed."
 	case authkit.CodeInvalidToken:
+		if form == "mfa" {
+			return "The sign-in took too long, or its code was asked for already. Sign in again."
+		}
 		return "That link has expired or was used already. Ask for a new one."
+	case authkit.CodeMFARequired:
+		return "One more step: this account has an authenticator app. Enter the code it shows now, or one of your recovery codes."
+	case authkit.CodeMFAStepUpRequired:
+		return "That change needs a code from your authenticator app first: enter one below, then try again."
+	case authkit.CodeMFAEnrolled:
+		return "An authenticator app is set up already. Remove it first to set up another."
+	case authkit.CodeMFANotEnrolled:
+		if form == "mfa" {
+			return "The account's authenticator app was removed meanwhile. Sign in again."
+		}
+		return "No authenticator app is set up, or its setup was not started."
 	case authkit.CodeInvalidCode:
+		if form == "mfa" || form == "authenticator" || form == "step-up" {
+			return "That code is not right, or was used already. Enter the code your app shows now, or a recovery code you have not used."
+		}
 		return "That code is not right, has expired, or was used already. Ask for a new one if it keeps failing."
 	case authkit.CodeSessionNotFound:
 		return "That session has ended already."

@@ -411,3 +411,80 @@ func TestOAuthButton(t *testing.T) {
 	p = b.submit(p, "/_auth/forms/grant", nil)
 	p.must(t, "/account", "rooby@example.com", "Your account signs in with GitHub.")
 }
+
+// An authenticator app set up on the account page and asked for by the
+// next sign-in on /second-factor (Forms.MFA): a wrong code stays there,
+// the right one goes on to the account; a foreign page can neither start
+// a setup nor remove one.
+func TestAuthenticator(t *testing.T) {
+	t.Parallel()
+	a, base := startApp(t)
+	b := newBrowser(t, base)
+	const email = "gil@example.com"
+	signUp(t, a, b, email)
+	p := b.get("/account")
+	p.must(t, "/account", "Set up an authenticator app")
+
+	b.origin = "https://evil.example"
+	b.submit(p, "/account/authenticator", nil).must(t, "/problem", "That form came from another site")
+	b.origin = ""
+
+	p = b.submit(p, "/account/authenticator", nil)
+	p.must(t, "/account/authenticator", "Scan the QR code", `src="data:image/png;base64,`)
+	m := regexp.MustCompile(`<code class="key" id="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no key on the setup page:\n%s", p.body)
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	p = b.submit(p, "/account/authenticator/confirm", url.Values{"code": {"000000"}})
+	p.must(t, "/account/authenticator", "That code is not right", m[1])
+	p = b.submit(p, "/account/authenticator/confirm", url.Values{"code": {totpAt(t, secret, time.Now())}})
+	p.must(t, "/account/authenticator/confirm", "Your authenticator app is on")
+	codes := regexp.MustCompile(`<li>([A-Z2-7]{5}-[A-Z2-7]{5})</li>`).FindAllStringSubmatch(p.body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("the recovery codes: %q", codes)
+	}
+	p = b.get("/account")
+	p.must(t, "/account", "An authenticator app is set up")
+
+	// This session proved one factor, before the setup: the account's
+	// changes ask it for a second, which the step-up form gives.
+	change := url.Values{"email": {"gil@example.org"}, "password": {password}}
+	p = b.submit(p, "/_auth/forms/change-email", change)
+	p.must(t, "/account", "That change needs a code", `action="/_auth/forms/step-up"`)
+	p = b.submit(p, "/_auth/forms/step-up", url.Values{"code": {"000000"}})
+	p.must(t, "/account", "That code is not right", `action="/_auth/forms/step-up"`)
+	p = b.submit(p, "/_auth/forms/step-up", url.Values{"code": {codes[9][1]}})
+	p.must(t, "/account", "Confirmed: for the next few minutes")
+	p = b.submit(p, "/_auth/forms/change-email", change)
+	p.must(t, "/account", "We emailed a link to your new address.")
+	b.get("/account/authenticator").must(t, "/account") // the setup is over
+
+	b.origin = "https://evil.example"
+	b.submit(p, "/account/authenticator/remove", url.Values{"code": {codes[0][1]}}).must(t, "/problem", "That form came from another site")
+	b.origin = ""
+	b.submit(b.get("/account"), "/_auth/forms/signout", nil).must(t, "/login")
+
+	// The sign-in's second step, with the return path of the page asked for.
+	p = b.get("/account?tab=security")
+	p.must(t, "/login", "Sign in to see that page.")
+	p = b.submit(p, "/_auth/forms/signin-email", url.Values{"email": {email}, "password": {password}})
+	p.must(t, "/second-factor", "One more step", `action="/_auth/forms/mfa"`, `name="return" value="/account?tab=security"`)
+	p = b.submit(p, "/_auth/forms/mfa", url.Values{"code": {"000000"}})
+	p.must(t, "/second-factor", "That code is not right")
+	p = b.submit(p, "/_auth/forms/mfa", url.Values{"code": {totpAt(t, secret, time.Now().Add(30*time.Second))}})
+	p.must(t, "/account", email)
+	if p.url.RawQuery != "tab=security" {
+		t.Errorf("signed in at %s, want the page asked for", p.url)
+	}
+
+	// Without a ticket (the page opened on its own): back to the sign-in.
+	newBrowser(t, base).submit(b.get("/second-factor"), "/_auth/forms/mfa", url.Values{"code": {"123456"}}).
+		must(t, "/login", "The sign-in took too long")
+
+	// Removed with a recovery code: one step again.
+	p = b.submit(b.get("/account"), "/account/authenticator/remove", url.Values{"code": {codes[0][1]}})
+	p.must(t, "/account", "The authenticator app is removed", "Set up an authenticator app")
+	b.submit(p, "/_auth/forms/signout", nil).must(t, "/login")
+	signIn(t, b, email, password)
+}
