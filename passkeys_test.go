@@ -360,7 +360,7 @@ func TestPasskeyCounterBackwardsRefused(t *testing.T) {
 	require.Contains(t, logs.String(), "signature counter went back")
 	k.count = 9
 	requireStatusCode(t, h.passkeySignIn(k), http.StatusBadRequest, "invalid_passkey") // 10 again
-	require.Equal(t, http.StatusOK, h.passkeySignIn(k).status)                          // 11
+	require.Equal(t, http.StatusOK, h.passkeySignIn(k).status)                         // 11
 	for _, secret := range []string{b64.EncodeToString(k.id), inputPassword} {
 		require.NotContains(t, logs.String(), secret, "no secret is logged")
 	}
