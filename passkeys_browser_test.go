@@ -77,7 +77,7 @@ async function signIn() {
 }
 </script>`
 
-// SECURITY 104: in headless Chromium with a virtual authenticator (CTAP2,
+// SECURITY 108: in headless Chromium with a virtual authenticator (CTAP2,
 // internal, resident keys, user verification), a page registers a
 // passkey for a signed-in user and then signs in with it alone.
 // Without Chromium it skips, unless AUTHKIT_TEST_BROWSER=1 (as in CI).

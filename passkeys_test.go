@@ -23,8 +23,8 @@ import (
 )
 
 // Passkeys (Config.Passkeys): registration, sign-in with a passkey alone,
-// a passkey as the second factor, and their management. SECURITY 94 to
-// 103. The authenticator is a software one (softKey): ECDSA P-256,
+// a passkey as the second factor, and their management. SECURITY 98 to
+// 109. The authenticator is a software one (softKey): ECDSA P-256,
 // attestation "none", answers built as a browser and an authenticator
 // build them.
 
@@ -192,7 +192,7 @@ func (h *harness) passkeyUser(email string) (token string, k *softKey, codes []s
 	return up.token(), k, codes
 }
 
-// SECURITY 94: a signed-in user registers a passkey (a discoverable
+// SECURITY 98: a signed-in user registers a passkey (a discoverable
 // credential, excluding the user's own); the first one brings ten
 // recovery codes, once, and fires AfterFactorChange. The passkey then
 // signs in alone, with a session of two factors.
@@ -257,7 +257,7 @@ func TestPasskeyRegistrationAndPasswordlessSignIn(t *testing.T) {
 	}
 }
 
-// SECURITY 95: a user with a passkey gets mfa_required from a password
+// SECURITY 99: a user with a passkey gets mfa_required from a password
 // sign-in; the ticket's passkey assertion signs in with two factors,
 // once. A recovery code does too, for a user with no authenticator app.
 func TestPasskeyAsSecondFactor(t *testing.T) {
@@ -292,7 +292,7 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 	requireStatusCode(t, h.verifyMFA(t3, "123456"), http.StatusBadRequest, "invalid_code")
 }
 
-// SECURITY 96: a ceremony's challenge is spent by its finish, right or
+// SECURITY 100: a ceremony's challenge is spent by its finish, right or
 // wrong: a replayed assertion, or a second finish with the handle, is
 // refused, and an assertion of another challenge is refused.
 func TestPasskeyReplayRefused(t *testing.T) {
@@ -321,7 +321,7 @@ func TestPasskeyReplayRefused(t *testing.T) {
 	requireStatusCode(t, h.post(api+"passkeys/signin/finish", map[string]any{"handle": old.body["handle"], "credential": k.get(old)}, ""), http.StatusBadRequest, "invalid_passkey")
 }
 
-// SECURITY 97: an assertion made for another relying party id, or
+// SECURITY 101: an assertion made for another relying party id, or
 // signed on a page of another origin, is refused.
 func TestPasskeyOtherRPIDOrOriginRefused(t *testing.T) {
 	t.Parallel()
@@ -345,7 +345,7 @@ func TestPasskeyOtherRPIDOrOriginRefused(t *testing.T) {
 	requireStatusCode(t, h.registerPasskey(up.token(), other, ""), http.StatusBadRequest, "invalid_passkey")
 }
 
-// SECURITY 98: the signature counter is kept; an assertion whose counter
+// SECURITY 102: the signature counter is kept; an assertion whose counter
 // does not move forward (a cloned authenticator) is refused and logged.
 func TestPasskeyCounterBackwardsRefused(t *testing.T) {
 	t.Parallel()
@@ -366,7 +366,7 @@ func TestPasskeyCounterBackwardsRefused(t *testing.T) {
 	}
 }
 
-// SECURITY 99: removing the user's last second factor needs a recent
+// SECURITY 103: removing the user's last second factor needs a recent
 // one: a recovery code or a passkey confirmation; without, 403
 // recent_factor_required. The recovery codes go with it.
 func TestPasskeyRemoveLastFactorNeedsRecentFactor(t *testing.T) {
@@ -399,7 +399,7 @@ func TestPasskeyRemoveLastFactorNeedsRecentFactor(t *testing.T) {
 	require.NotEmpty(t, codes)
 }
 
-// SECURITY 100: a disabled user's passkey signs nobody in; the answer
+// SECURITY 104: a disabled user's passkey signs nobody in; the answer
 // user_disabled goes only to whoever proved the passkey.
 func TestPasskeyDisabledUserRefused(t *testing.T) {
 	t.Parallel()
@@ -412,7 +412,7 @@ func TestPasskeyDisabledUserRefused(t *testing.T) {
 	requireStatusCode(t, h.passkeySignIn(stranger), http.StatusBadRequest, "invalid_passkey")
 }
 
-// SECURITY 101: a user lists, renames and removes their own passkeys; a
+// SECURITY 105: a user lists, renames and removes their own passkeys; a
 // passkey of another user's is not found, whatever the route.
 func TestPasskeyListRenameRemove(t *testing.T) {
 	t.Parallel()
@@ -441,7 +441,7 @@ func TestPasskeyListRenameRemove(t *testing.T) {
 	require.Len(t, h.get(api+"passkeys", token).list, 1)
 }
 
-// SECURITY 102: bad input gets a 4xx JSON answer, never a 500.
+// SECURITY 106: bad input gets a 4xx JSON answer, never a 500.
 func TestPasskeyBadInput(t *testing.T) {
 	t.Parallel()
 	h := newPasskeyHarness(t)
@@ -475,7 +475,7 @@ func TestPasskeyBadInput(t *testing.T) {
 	requireStatusCode(t, h.post(api+"passkeys/confirm/begin", nil, other.token()), http.StatusConflict, "mfa_not_enrolled")
 }
 
-// SECURITY 103: passkeys are off without Config.Passkeys (403
+// SECURITY 107: passkeys are off without Config.Passkeys (403
 // feature_disabled), and New refuses them without MFA, without a
 // PasskeyStore, or with an origin outside the relying party id.
 func TestPasskeysConfig(t *testing.T) {
@@ -518,7 +518,7 @@ type factorsOnly struct {
 	authkit.FactorStore
 }
 
-// SECURITY 95: removing the TOTP authenticator of a user who has a
+// SECURITY 109: removing the TOTP authenticator of a user who has a
 // passkey keeps the passkey and the recovery codes; an admin's
 // ResetFactors removes every factor, passkeys too.
 func TestPasskeyWithTOTP(t *testing.T) {
