@@ -393,11 +393,18 @@ func (k *Kit) askSecondFactor(ctx context.Context, userID, stamp string, up User
 	if err != nil {
 		return internalError(err)
 	}
+	details := map[string]any{"ticket": ticket, "expiresIn": int(mfaTicketLifetime / time.Second)}
+	// details.passkey tells the app to offer passkeys/verify.
+	if has, err := k.hasPasskey(ctx, userID); err != nil {
+		return internalError(err)
+	} else if has {
+		details["passkey"] = true
+	}
 	k.event(ctx, "sign-in waits for a second factor", userID)
 	return &Error{
 		Code:    CodeMFARequired,
 		Message: "This account has a second factor: send the ticket with a code from the authenticator app, or a recovery code.",
-		Details: map[string]any{"ticket": ticket, "expiresIn": int(mfaTicketLifetime / time.Second)},
+		Details: details,
 	}
 }
 

@@ -265,7 +265,9 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 	h := newPasskeyHarness(t)
 	_, k, codes := h.passkeyUser("bob@example.com")
 
-	ticket := mfaTicket(t, h.signIn("bob@example.com", inputPassword))
+	first := h.signIn("bob@example.com", inputPassword)
+	ticket := mfaTicket(t, first)
+	require.Equal(t, true, answerDetails(t, first)["passkey"], "the app is told to offer the passkey")
 	begin := h.post(api+"passkeys/verify/begin", map[string]any{"ticket": ticket}, "")
 	allow := publicKeyOptions(t, begin)["allowCredentials"].([]any)
 	require.Len(t, allow, 1, "the ticket's user's passkeys")
