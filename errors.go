@@ -40,7 +40,6 @@ const (
 	CodeMFAStepUpRequired    Code = "mfa_step_up_required"   // 403: the session must prove a second factor (recently) first: mfa/step-up; details.enrolled, details.maxAge
 	CodeInvalidPasskey       Code = "invalid_passkey"        // 400: a passkey's answer that fails verification, or whose ceremony handle is spent, expired or unknown
 	CodePasskeyNotFound      Code = "passkey_not_found"      // 404: the caller has no passkey with that id
-	CodeRecentFactorRequired Code = "recent_factor_required" // 403: removing the last second factor needs a recovery code or a passkey's confirmation
 	CodeForbidden            Code = "forbidden"              // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
 	CodeNotFound             Code = "not_found"              // 404: no such route
 	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
@@ -93,7 +92,6 @@ var codeStatus = map[Code]int{
 	CodeMFAStepUpRequired:    http.StatusForbidden,
 	CodeInvalidPasskey:       http.StatusBadRequest,
 	CodePasskeyNotFound:      http.StatusNotFound,
-	CodeRecentFactorRequired: http.StatusForbidden,
 	CodeForbidden:            http.StatusForbidden,
 	CodeNotFound:             http.StatusNotFound,
 	CodeSessionNotFound:      http.StatusNotFound,

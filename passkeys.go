@@ -121,12 +121,11 @@ const (
 )
 
 var (
-	errPasskeysDisabled   = newError(CodeFeatureDisabled, "Passkeys are not enabled.")
-	errPasskeyInvalid     = newError(CodeInvalidPasskey, "The passkey's answer is not valid: its challenge was used already, has expired or never existed, or the answer is not for this site, this challenge or a registered passkey. Start again.")
-	errPasskeyNotFound    = newError(CodePasskeyNotFound, "You have no such passkey.")
-	errPasskeyName        = newError(CodeInvalidName, fmt.Sprintf("A passkey's name is one line of at most %d characters.", maxPasskeyName))
-	errPasskeyLimit       = newError(CodeBadRequest, fmt.Sprintf("An account holds at most %d passkeys: remove one first.", maxPasskeys))
-	errRecentFactorNeeded = newError(CodeRecentFactorRequired, "This removes the account's last second factor: send a recovery code, or the handle and answer of a passkey confirmation (passkeys/confirm/begin).")
+	errPasskeysDisabled = newError(CodeFeatureDisabled, "Passkeys are not enabled.")
+	errPasskeyInvalid   = newError(CodeInvalidPasskey, "The passkey's answer is not valid: its challenge was used already, has expired or never existed, or the answer is not for this site, this challenge or a registered passkey. Start again.")
+	errPasskeyNotFound  = newError(CodePasskeyNotFound, "You have no such passkey.")
+	errPasskeyName      = newError(CodeInvalidName, fmt.Sprintf("A passkey's name is one line of at most %d characters.", maxPasskeyName))
+	errPasskeyLimit     = newError(CodeBadRequest, fmt.Sprintf("An account holds at most %d passkeys: remove one first.", maxPasskeys))
 )
 
 // passkeySettings is what Config.Passkeys turned on.
@@ -720,8 +719,8 @@ func (k *Kit) spendTicket(ctx context.Context, t Token, what string) (SignIn, er
 }
 
 // BeginPasskeyConfirmation begins an assertion by one of the signed-in
-// user's passkeys, whose handle and answer RemovePasskey takes as proof
-// of a recent second factor.
+// user's passkeys, whose handle and answer StepUpWithPasskey and
+// RemovePasskey take as proof of a recent second factor.
 func (k *Kit) BeginPasskeyConfirmation(ctx context.Context) (PasskeyCeremony, error) {
 	c, err := signedIn(ctx)
 	if err != nil {
@@ -781,10 +780,10 @@ func (k *Kit) RenamePasskey(ctx context.Context, id, name string) error {
 // RemovePasskey removes the signed-in user's passkey with that id
 // (passkey_not_found when the user has none with that id). When it is
 // the user's last second factor (no other passkey, no TOTP
-// authenticator), proof must show a recent second factor, a recovery
-// code or a passkey confirmation, else recent_factor_required; the
-// recovery codes then go with it, and the user's sign-ins need one
-// factor again.
+// authenticator), it needs a recent second factor: a session that proved
+// one within Config.RecentFactor, or proof in the call (a recovery code,
+// or a passkey confirmation), else mfa_step_up_required. The recovery
+// codes then go with it, and the user's sign-ins need one factor again.
 func (k *Kit) RemovePasskey(ctx context.Context, id string, proof PasskeyProof) error {
 	c, err := signedIn(ctx)
 	if err != nil {
@@ -816,7 +815,8 @@ func (k *Kit) RemovePasskey(ctx context.Context, id string, proof PasskeyProof) 
 		}
 		last = !hasTOTP
 	}
-	if last {
+	given := proof.Code != "" || proof.Handle != "" || len(proof.Credential) > 0
+	if last && (given || !k.recentFactor(c.session, k.mfa.recent)) {
 		if err := k.checkRemovalProof(ctx, u.ID, proof); err != nil {
 			return err
 		}
@@ -851,7 +851,30 @@ func (k *Kit) checkRemovalProof(ctx context.Context, userID string, proof Passke
 	case proof.Handle != "" || len(proof.Credential) > 0:
 		return k.checkPasskeyAssertion(ctx, userID, "", proof.Handle, proof.Credential)
 	}
-	return errRecentFactorNeeded
+	k.event(ctx, "passkey removal refused: no recent second factor", userID)
+	return stepUpRequired(true, k.mfa.recent)
+}
+
+// StepUpWithPasskey raises the signed-in session to two factors with a
+// passkey, as StepUp does with a code: the handle of
+// BeginPasskeyConfirmation and the authenticator's answer. The session
+// is replaced by a new one of two factors, recent for
+// Config.RecentFactor. A failed answer is invalid_passkey.
+func (k *Kit) StepUpWithPasskey(ctx context.Context, handle string, credential json.RawMessage) (SignIn, error) {
+	c, err := signedIn(ctx)
+	if err != nil {
+		return SignIn{}, err
+	}
+	if err := k.passkeysOn(); err != nil {
+		return SignIn{}, err
+	}
+	if err := k.askedIP(ctx); err != nil {
+		return SignIn{}, err
+	}
+	if err := k.checkPasskeyAssertion(ctx, c.user.ID, "", handle, credential); err != nil {
+		return SignIn{}, err
+	}
+	return k.raiseSession(ctx, c)
 }
 
 // checkCodeFactor checks code, a TOTP code or (when recovery allows) a

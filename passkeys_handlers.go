@@ -19,6 +19,7 @@ func (k *Kit) passkeyRoutes() map[string]route {
 		apiPrefix + "passkeys/verify/begin":    {http.MethodPost, k.handleBeginPasskeyVerify, false, false},
 		apiPrefix + "passkeys/verify/finish":   {http.MethodPost, k.handleVerifyMFAWithPasskey, false, true},
 		apiPrefix + "passkeys/confirm/begin":   {http.MethodPost, k.handleBeginPasskeyConfirmation, true, false},
+		apiPrefix + "passkeys/step-up":         {http.MethodPost, k.handleStepUpWithPasskey, true, true},
 		apiPrefix + "passkeys/rename":          {http.MethodPost, k.handleRenamePasskey, true, false},
 		apiPrefix + "passkeys/remove":          {http.MethodPost, k.handleRemovePasskey, true, false},
 	}
@@ -166,4 +167,18 @@ func (k *Kit) handleRemovePasskey(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return ok(w)
+}
+
+// handleStepUpWithPasskey answers as mfa/step-up: the new session of two
+// factors, with the carrier.
+func (k *Kit) handleStepUpWithPasskey(w http.ResponseWriter, r *http.Request) error {
+	var req passkeyFinish
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	ans, err := k.StepUpWithPasskey(r.Context(), req.Handle, req.Credential)
+	if err != nil {
+		return err
+	}
+	return k.writeGrant(w, r, ans)
 }

@@ -369,15 +369,16 @@ func TestPasskeyCounterBackwardsRefused(t *testing.T) {
 }
 
 // SECURITY 103: removing the user's last second factor needs a recent
-// one: a recovery code or a passkey confirmation; without, 403
-// recent_factor_required. The recovery codes go with it.
+// one: a session that proved it within RecentFactor, or a recovery code
+// or a passkey confirmation in the call; without, 403
+// mfa_step_up_required. The recovery codes go with it.
 func TestPasskeyRemoveLastFactorNeedsRecentFactor(t *testing.T) {
 	t.Parallel()
 	h := newPasskeyHarness(t)
 	token, k, codes := h.passkeyUser("gus@example.com")
 	id := h.get(api+"passkeys", token).list[0].(map[string]any)["id"]
 
-	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id}, token), http.StatusForbidden, "recent_factor_required")
+	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id}, token), http.StatusForbidden, "mfa_step_up_required")
 	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id, "code": "AAAAA-AAAAA"}, token), http.StatusBadRequest, "invalid_code")
 	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id, "code": "123456"}, token), http.StatusBadRequest, "invalid_code")
 	// Another user's confirmation is not this user's.
@@ -390,15 +391,59 @@ func TestPasskeyRemoveLastFactorNeedsRecentFactor(t *testing.T) {
 	require.Equal(t, http.StatusOK, rm.status, "%s", rm.raw)
 	require.Empty(t, h.get(api+"passkeys", token).list)
 
-	// One factor again; the recovery codes are gone.
+	// One factor again.
 	in := h.signIn("gus@example.com", inputPassword)
 	require.Equal(t, http.StatusOK, in.status, "%s", in.raw)
+	// The recovery codes went with it: a new passkey brings new ones, and
+	// an old one finishes no sign-in.
+	k2 := newSoftKey(t)
+	require.Equal(t, http.StatusOK, h.registerPasskey(token, k2, "").status)
+	ticket := mfaTicket(t, h.signIn("gus@example.com", inputPassword))
+	requireStatusCode(t, h.verifyMFA(ticket, codes[0]), http.StatusBadRequest, "invalid_code")
 
 	// A recovery code is proof too.
 	token2, _, codes2 := h.passkeyUser("ida@example.com")
 	id2 := h.get(api+"passkeys", token2).list[0].(map[string]any)["id"]
 	require.Equal(t, http.StatusOK, h.post(api+"passkeys/remove", map[string]any{"id": id2, "code": codes2[0]}, token2).status)
-	require.NotEmpty(t, codes)
+
+	// So is a session that proved the passkey within RecentFactor, and
+	// only then.
+	_, k3, _ := h.passkeyUser("joe@example.com")
+	recent := h.passkeySignIn(k3).token()
+	h.clock.Advance(11 * time.Minute)
+	id3 := h.get(api+"passkeys", recent).list[0].(map[string]any)["id"]
+	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id3}, recent), http.StatusForbidden, "mfa_step_up_required")
+	fresh := h.passkeySignIn(k3).token()
+	require.Equal(t, http.StatusOK, h.post(api+"passkeys/remove", map[string]any{"id": id3}, fresh).status)
+}
+
+// SECURITY 103: a user with passkeys and no authenticator app steps a
+// one-factor session up with a passkey (passkeys/step-up) or a recovery
+// code (mfa/step-up), as the credential changes demand; the old session
+// ends.
+func TestPasskeyStepUp(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t)
+	token, k, codes := h.passkeyUser("kay@example.com")
+	change := map[string]any{"oldPassword": inputPassword, "newPassword": "another good password"}
+	requireStatusCode(t, h.post(api+"change-pwd", change, token), http.StatusForbidden, "mfa_step_up_required")
+
+	cb := h.post(api+"passkeys/confirm/begin", nil, token)
+	requireStatusCode(t, h.post(api+"passkeys/step-up", map[string]any{"handle": cb.body["handle"], "credential": newSoftKey(t).get(cb)}, token), http.StatusBadRequest, "invalid_passkey")
+	cb = h.post(api+"passkeys/confirm/begin", nil, token)
+	up := h.post(api+"passkeys/step-up", map[string]any{"handle": cb.body["handle"], "credential": k.get(cb)}, token)
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	require.Equal(t, 2, h.factorsOf(up.token()))
+	requireStatusCode(t, h.get(api+"user", token), http.StatusUnauthorized, "invalid_session_token")
+	require.Equal(t, http.StatusOK, h.post(api+"change-pwd", change, up.token()).status)
+
+	// A recovery code steps up too.
+	h.clock.Advance(11 * time.Minute)
+	requireStatusCode(t, h.post(api+"change-pwd", map[string]any{"oldPassword": "another good password", "newPassword": inputPassword}, up.token()), http.StatusForbidden, "mfa_step_up_required")
+	requireStatusCode(t, h.post(api+"mfa/step-up", map[string]any{"code": "123456"}, up.token()), http.StatusBadRequest, "invalid_code")
+	byCode := h.post(api+"mfa/step-up", map[string]any{"code": codes[0]}, up.token())
+	require.Equal(t, http.StatusOK, byCode.status, "%s", byCode.raw)
+	require.Equal(t, 2, h.factorsOf(byCode.token()))
 }
 
 // SECURITY 104: a disabled user's passkey signs nobody in; the answer
