@@ -324,13 +324,19 @@ func (k *Kit) spendCeremony(ctx context.Context, purpose TokenPurpose, handle st
 // BeginPasskeyRegistration begins registering a passkey for the
 // signed-in user: options asking for a discoverable credential that
 // verifies its user if it can, excluding the user's passkeys. A
-// registration begun before, and not finished, is void.
+// registration begun before, and not finished, is void. A user who has a
+// second factor registers one only from a session that proved it within
+// Config.RecentFactor (else mfa_step_up_required): a passkey signs in
+// alone, so a session of one factor must not add one.
 func (k *Kit) BeginPasskeyRegistration(ctx context.Context) (PasskeyCeremony, error) {
 	c, err := signedIn(ctx)
 	if err != nil {
 		return PasskeyCeremony{}, err
 	}
 	if err := k.passkeysOn(); err != nil {
+		return PasskeyCeremony{}, err
+	}
+	if err := k.needRecentFactor(ctx, c); err != nil {
 		return PasskeyCeremony{}, err
 	}
 	w, _, err := k.webauthnUserOf(ctx, *c.user)
@@ -375,6 +381,9 @@ func (k *Kit) FinishPasskeyRegistration(ctx context.Context, handle string, cred
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > maxPasskeyName || strings.ContainsFunc(name, unprintable) {
 		return PasskeyRegistration{}, errPasskeyName
+	}
+	if err := k.needRecentFactor(ctx, c); err != nil {
+		return PasskeyRegistration{}, err
 	}
 	u := c.user
 	t, s, err := k.spendCeremony(ctx, PurposePasskeyRegister, handle)

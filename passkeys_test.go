@@ -229,6 +229,11 @@ func TestPasskeyRegistrationAndPasswordlessSignIn(t *testing.T) {
 	require.Equal(t, "Laptop", p["name"])
 	require.Nil(t, p["lastUsedAt"])
 
+	// The account has a second factor now: a session of one factor adds
+	// no passkey (a passkey signs in alone); one that proved it does.
+	requireStatusCode(t, h.post(api+"passkeys/register/begin", nil, token), http.StatusForbidden, "mfa_step_up_required")
+	token = h.passkeySignIn(k).token()
+
 	// A second registration excludes the first passkey, and brings no
 	// codes.
 	begin := h.post(api+"passkeys/register/begin", nil, token)
@@ -464,7 +469,8 @@ func TestPasskeyDisabledUserRefused(t *testing.T) {
 func TestPasskeyListRenameRemove(t *testing.T) {
 	t.Parallel()
 	h := newPasskeyHarness(t)
-	token, _, _ := h.passkeyUser("kim@example.com")
+	_, k, _ := h.passkeyUser("kim@example.com")
+	token := h.passkeySignIn(k).token()
 	k2 := newSoftKey(t)
 	require.Equal(t, http.StatusOK, h.registerPasskey(token, k2, "Phone").status)
 	list := h.get(api+"passkeys", token).list
@@ -510,6 +516,7 @@ func TestPasskeyBadInput(t *testing.T) {
 
 	// A registration handle is its user's alone, and a sign-in handle is
 	// not a registration's.
+	token = h.passkeySignIn(k).token()
 	rb := h.post(api+"passkeys/register/begin", nil, token)
 	other := h.signUp("ned@example.com", inputPassword, nil)
 	requireStatusCode(t, h.post(api+"passkeys/register/finish", map[string]any{"handle": rb.body["handle"], "credential": newSoftKey(t).create(rb)}, other.token()), http.StatusBadRequest, "invalid_passkey")
@@ -584,6 +591,13 @@ func TestPasskeyWithTOTP(t *testing.T) {
 	token := up.token()
 	secret, codes := h.enrolTOTP(token)
 	k := newSoftKey(t)
+	// A session of one factor adds no passkey to an account that has a
+	// second: a passkey would sign in alone.
+	requireStatusCode(t, h.post(api+"passkeys/register/begin", nil, token), http.StatusForbidden, "mfa_step_up_required")
+	up = h.post(api+"mfa/step-up", map[string]any{"code": totpCode(t, secret, h.now())}, token)
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	h.clock.Advance(30 * time.Second)
+	token = up.token()
 	reg := h.registerPasskey(token, k, "")
 	require.Equal(t, http.StatusOK, reg.status, "%s", reg.raw)
 	require.Nil(t, reg.body["recoveryCodes"], "the authenticator brought them already")
