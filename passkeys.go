@@ -9,11 +9,14 @@ package authkit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,7 +33,9 @@ type Passkeys struct {
 	// development). No default: setting it turns passkeys on.
 	RPID string
 	// Origins are the origins (scheme://host[:port]) whose pages may use
-	// the passkeys, each within RPID. Default: PublicURL's origin.
+	// the passkeys, each within RPID, and https but on localhost.
+	// Default: PublicURL's origin and those of AllowedOrigins (the app's
+	// pages) that are within RPID.
 	Origins []string
 	// RPName is the name an authenticator shows for the site. Default:
 	// Config.AppName.
@@ -154,23 +159,9 @@ func (k *Kit) configurePasskeys(cfg Config) error {
 		return errors.New("authkit: Config.Passkeys needs a Store that implements authkit.PasskeyStore; memstore and sqlstore stores do")
 	}
 	k.passkey.store = k.bound.passkeyStore(k.passkey.store)
-	origins := p.Origins
-	if len(origins) == 0 {
-		u, err := url.Parse(k.publicURL)
-		if err != nil {
-			return fmt.Errorf("authkit: Config.Passkeys: %w", err)
-		}
-		origins = []string{u.Scheme + "://" + u.Host}
-	}
-	for _, o := range origins {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return fmt.Errorf("authkit: Config.Passkeys.Origins: %q is not an origin (scheme://host[:port])", o)
-		}
-		host := u.Hostname()
-		if host != p.RPID && !strings.HasSuffix(host, "."+p.RPID) {
-			return fmt.Errorf("authkit: Config.Passkeys.Origins: %q is not within RPID %q", o, p.RPID)
-		}
+	origins, err := passkeyOrigins(p, k.publicURL, slices.Sorted(maps.Keys(k.origins)))
+	if err != nil {
+		return err
 	}
 	name := p.RPName
 	if name == "" {
@@ -187,6 +178,44 @@ func (k *Kit) configurePasskeys(cfg Config) error {
 	}
 	k.passkey.on, k.passkey.webauthn = true, w
 	return nil
+}
+
+// passkeyOrigins are the origins whose pages may use passkeys: p.Origins,
+// each an origin within the RPID, http only on localhost (WebAuthn needs
+// a secure context); by default PublicURL's origin and the allowed
+// origins (Config.AllowedOrigins: the app's pages) that are within it.
+func passkeyOrigins(p Passkeys, publicURL string, allowed []string) ([]string, error) {
+	within := func(o string) (bool, error) {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return false, fmt.Errorf("authkit: Config.Passkeys.Origins: %q is not an origin (scheme://host[:port])", o)
+		}
+		host := strings.ToLower(u.Hostname())
+		if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+			return false, fmt.Errorf("authkit: Config.Passkeys.Origins: %q is http: browsers offer passkeys only to https pages (and http://localhost)", o)
+		}
+		return host == p.RPID || strings.HasSuffix(host, "."+p.RPID), nil
+	}
+	if len(p.Origins) > 0 {
+		for _, o := range p.Origins {
+			if ok, err := within(o); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, fmt.Errorf("authkit: Config.Passkeys.Origins: %q is not within RPID %q", o, p.RPID)
+			}
+		}
+		return p.Origins, nil
+	}
+	var out []string
+	for _, o := range append([]string{canonicalOrigin(publicURL)}, allowed...) {
+		if ok, err := within(o); err == nil && ok && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("authkit: Config.Passkeys needs Origins: neither PublicURL nor any of AllowedOrigins is an https origin within RPID %q", p.RPID)
+	}
+	return out, nil
 }
 
 // PasskeyCeremony is a ceremony begun: the options for the browser's
@@ -243,15 +272,8 @@ type webauthnUser struct {
 
 func (w *webauthnUser) WebAuthnID() []byte                         { return []byte(w.u.ID) }
 func (w *webauthnUser) WebAuthnName() string                       { return accountName(&w.u) }
-func (w *webauthnUser) WebAuthnDisplayName() string                { return cmpOr(w.u.Name, accountName(&w.u)) }
+func (w *webauthnUser) WebAuthnDisplayName() string                { return cmp.Or(w.u.Name, accountName(&w.u)) }
 func (w *webauthnUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
 
 // webauthnUserOf is u with its passkeys, as stored and as credentials.
 func (k *Kit) webauthnUserOf(ctx context.Context, u User) (*webauthnUser, []Passkey, error) {

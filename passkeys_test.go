@@ -559,11 +559,35 @@ func TestPasskeysConfig(t *testing.T) {
 
 	cfg = validConfig()
 	passkeysOn(&cfg)
+	cfg.Passkeys.Origins = []string{"http://app.example.com"}
+	_, err = authkit.New(cfg)
+	require.ErrorContains(t, err, "https", "browsers offer passkeys to https pages, and http://localhost")
+
+	cfg = validConfig()
+	passkeysOn(&cfg)
 	cfg.Passkeys.Origins = nil
 	cfg.PublicURL = "https://auth.example.com"
 	k, err := authkit.New(cfg)
 	require.NoError(t, err, "the origin defaults to PublicURL's")
 	require.NoError(t, k.Close(t.Context()))
+
+	cfg = validConfig()
+	passkeysOn(&cfg)
+	cfg.Passkeys.Origins = nil
+	cfg.PublicURL, cfg.AllowedOrigins = "https://auth.example.org", []string{"https://app.example.com", "https://else.example.net"}
+	k, err = authkit.New(cfg)
+	require.NoError(t, err, "or to the allowed origins within the RPID")
+	require.NoError(t, k.Close(t.Context()))
+
+	cfg.AllowedOrigins = []string{"https://else.example.net"}
+	_, err = authkit.New(cfg)
+	require.ErrorContains(t, err, "needs Origins")
+
+	// The harness allows https://app.example.com, the software
+	// authenticator's page, and its PublicURL is no origin within the RPID.
+	byDefault := newPasskeyHarness(t, func(c *authkit.Config) { c.Passkeys.Origins = nil })
+	_, key, _ := byDefault.passkeyUser("pat@example.com")
+	require.Equal(t, http.StatusOK, byDefault.passkeySignIn(key).status)
 }
 
 // factorsOnly is a store with second factors and no passkeys.
