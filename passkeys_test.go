@@ -640,3 +640,71 @@ func TestPasskeyWithTOTP(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, []string{"totp+", "passkey+", "totp-", "totp-", "passkey-"}, events)
 }
+
+// ceremonyAnswer is a Go API ceremony as its route answers it.
+func ceremonyAnswer(t *testing.T, c authkit.PasskeyCeremony) answer {
+	t.Helper()
+	raw, err := json.Marshal(c)
+	require.NoError(t, err)
+	a := answer{status: http.StatusOK, raw: raw}
+	require.NoError(t, json.Unmarshal(raw, &a.body))
+	return a
+}
+
+// The Go API has every passkey flow, with the routes' checks.
+func TestPasskeyGoAPI(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t, noLimits)
+	h.passwordUser("lee@example.com")
+	in, err := h.kit.SignInWithEmail(clientCtx(t), "lee@example.com", inputPassword)
+	require.NoError(t, err)
+	ctx, err := h.kit.Authenticate(clientCtx(t), in.Token)
+	require.NoError(t, err)
+	_, err = h.kit.ListPasskeys(clientCtx(t))
+	requireErrorCode(t, err, authkit.CodeMissingSessionToken)
+
+	k := newSoftKey(t)
+	c, err := h.kit.BeginPasskeyRegistration(ctx)
+	require.NoError(t, err)
+	reg, err := h.kit.FinishPasskeyRegistration(ctx, c.Handle, k.create(ceremonyAnswer(t, c)), " Key ")
+	require.NoError(t, err)
+	require.Len(t, reg.RecoveryCodes, 10)
+	require.Equal(t, "Key", reg.Passkey.Name)
+
+	c, err = h.kit.BeginPasskeySignIn(clientCtx(t))
+	require.NoError(t, err)
+	a, err := h.kit.FinishPasskeySignIn(clientCtx(t), c.Handle, k.get(ceremonyAnswer(t, c)))
+	require.NoError(t, err)
+	require.Empty(t, a.User.PasswordHash)
+	require.Equal(t, 2, a.Session.Factors)
+
+	_, err = h.kit.SignInWithEmail(clientCtx(t), "lee@example.com", inputPassword)
+	mfa := requireErrorCode(t, err, authkit.CodeMFARequired)
+	require.Equal(t, true, mfa.Details["passkey"])
+	ticket := mfa.Details["ticket"].(string)
+	c, err = h.kit.BeginPasskeyVerify(clientCtx(t), ticket)
+	require.NoError(t, err)
+	a, err = h.kit.VerifyMFAWithPasskey(clientCtx(t), ticket, c.Handle, k.get(ceremonyAnswer(t, c)))
+	require.NoError(t, err)
+	require.Equal(t, 2, a.Session.Factors)
+
+	list, err := h.kit.ListPasskeys(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.NoError(t, h.kit.RenamePasskey(ctx, list[0].ID, "Desk"))
+	requireErrorCode(t, h.kit.RenamePasskey(ctx, "nope", "Desk"), authkit.CodePasskeyNotFound)
+
+	// The last factor, from a session of one: a step-up with the passkey
+	// first.
+	requireErrorCode(t, h.kit.RemovePasskey(ctx, list[0].ID, authkit.PasskeyProof{}), authkit.CodeMFAStepUpRequired)
+	c, err = h.kit.BeginPasskeyConfirmation(ctx)
+	require.NoError(t, err)
+	up, err := h.kit.StepUpWithPasskey(ctx, c.Handle, k.get(ceremonyAnswer(t, c)))
+	require.NoError(t, err)
+	ctx, err = h.kit.Authenticate(clientCtx(t), up.Token)
+	require.NoError(t, err)
+	require.NoError(t, h.kit.RemovePasskey(ctx, list[0].ID, authkit.PasskeyProof{}))
+	list, err = h.kit.ListPasskeys(ctx)
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
