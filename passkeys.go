@@ -114,6 +114,9 @@ const (
 	maxPasskeyName = 64
 	// maxPasskeys is the most passkeys a user may register.
 	maxPasskeys = 20
+	// maxCredentialID is the longest credential id WebAuthn allows, and
+	// the most a PasskeyStore must keep.
+	maxCredentialID = 1023
 )
 
 // The token purposes of the passkey ceremonies: each token's Data is the
@@ -430,6 +433,10 @@ func (k *Kit) FinishPasskeyRegistration(ctx context.Context, handle string, cred
 	cred, err := k.passkey.webauthn.CreateCredential(w, s, parsed)
 	if err != nil {
 		k.log.InfoContext(ctx, "authkit: passkey registration refused", "user", u.ID, "reason", webauthnReason(err))
+		return PasskeyRegistration{}, errPasskeyInvalid
+	}
+	if len(cred.ID) > maxCredentialID {
+		k.event(ctx, "passkey registration refused: a credential id over 1023 bytes", u.ID)
 		return PasskeyRegistration{}, errPasskeyInvalid
 	}
 	record, err := json.Marshal(cred)

@@ -525,6 +525,11 @@ func TestPasskeyBadInput(t *testing.T) {
 	rb = h.post(api+"passkeys/register/begin", nil, token)
 	requireStatusCode(t, h.post(api+"passkeys/register/finish", map[string]any{"handle": rb.body["handle"], "credential": newSoftKey(t).create(rb), "name": strings.Repeat("n", 65)}, token), http.StatusBadRequest, "invalid_name")
 
+	// A credential id longer than WebAuthn allows is refused.
+	long := newSoftKey(t)
+	long.id = make([]byte, 1024)
+	requireStatusCode(t, h.registerPasskey(token, long, ""), http.StatusBadRequest, "invalid_passkey")
+
 	// A user with no passkey has nothing to confirm with.
 	requireStatusCode(t, h.post(api+"passkeys/confirm/begin", nil, other.token()), http.StatusConflict, "mfa_not_enrolled")
 }
