@@ -87,6 +87,7 @@ type Kit struct {
 
 	phone   phoneSettings
 	mfa     mfaSettings
+	passkey passkeySettings
 	oauth   oauthKit
 	profile profileSettings
 	carrier carrierSettings
@@ -131,6 +132,7 @@ func New(cfg Config) (*Kit, error) {
 		(*Kit).configureLimits,       // Limiter, Limits, TrustedProxies
 		(*Kit).configurePhone,        // PhoneAuth and the SMS fields
 		(*Kit).configureMFA,          // MFA; needs Secret
+		(*Kit).configurePasskeys,     // Passkeys; needs MFA
 		(*Kit).configureNotices,      // Notices and their templates
 		(*Kit).configureOAuth,        // Providers, LinkVerifiedEmails
 		(*Kit).configureCarrier,      // SessionCookie, SessionCookieHostPrefix, SessionCarrier, TokenInBody

@@ -171,6 +171,16 @@ type Config struct {
 	// mfa_step_up_required. Default 10 minutes.
 	RecentFactor time.Duration
 
+	// Passkeys turns on passkeys (WebAuthn) when its RPID is set: a
+	// signed-in user registers one or more (the passkeys/register routes),
+	// each a second factor like the TOTP authenticator, and signs in with
+	// one alone (passkeys/signin, a session of two factors, since a
+	// passkey verifies its user). Passkeys need MFA On: they share its
+	// recovery codes and its ticket, and a user with a passkey is asked
+	// for a second factor at every other sign-in. Store must be a
+	// [PasskeyStore] (memstore and sqlstore stores are). Default: off.
+	Passkeys Passkeys
+
 	// PhoneAuth turns on phone accounts and SMS codes: signUpWithPhone,
 	// signInWithPhone, verifyPhone, resendVerificationCode, sendSignInCode,
 	// signInWithCode, sendResetPwdCode, resetPwdWithCode and changePhone.

@@ -38,6 +38,8 @@ const (
 	CodeMFANotEnrolled       Code = "mfa_not_enrolled"       // 409: the account has no second factor to confirm, remove or check (or none pending)
 	CodeMFAEnrolled          Code = "mfa_enrolled"           // 409: the account has an active authenticator already
 	CodeMFAStepUpRequired    Code = "mfa_step_up_required"   // 403: the session must prove a second factor (recently) first: mfa/step-up; details.enrolled, details.maxAge
+	CodeInvalidPasskey       Code = "invalid_passkey"        // 400: a passkey's answer that fails verification, or whose ceremony handle is spent, expired or unknown
+	CodePasskeyNotFound      Code = "passkey_not_found"      // 404: the caller has no passkey with that id
 	CodeForbidden            Code = "forbidden"              // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
 	CodeNotFound             Code = "not_found"              // 404: no such route
 	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
@@ -88,6 +90,8 @@ var codeStatus = map[Code]int{
 	CodeMFANotEnrolled:       http.StatusConflict,
 	CodeMFAEnrolled:          http.StatusConflict,
 	CodeMFAStepUpRequired:    http.StatusForbidden,
+	CodeInvalidPasskey:       http.StatusBadRequest,
+	CodePasskeyNotFound:      http.StatusNotFound,
 	CodeForbidden:            http.StatusForbidden,
 	CodeNotFound:             http.StatusNotFound,
 	CodeSessionNotFound:      http.StatusNotFound,

@@ -111,6 +111,7 @@ func (k *Kit) routeTable() map[string]route {
 	if k.forms.on {
 		maps.Copy(table, k.formRoutes()) // /_auth/forms/... (forms.go)
 	}
+	maps.Copy(table, k.passkeyRoutes()) // passkeys/... (passkeys_handlers.go)
 	if k.serveOpenAPI {
 		table[openAPIPath] = route{http.MethodGet, k.handleOpenAPI, false, false}
 	}

@@ -225,7 +225,18 @@ func (k *Kit) RemoveTOTP(ctx context.Context, code string) error {
 	if err := k.checkSecondFactor(ctx, f, code, true); err != nil {
 		return err
 	}
-	if err := k.mfa.store.DeleteFactors(ctx, c.user.ID); err != nil {
+	// While a passkey remains, it is a second factor with the recovery
+	// codes: only the authenticator goes.
+	keep, err := k.hasPasskey(ctx, c.user.ID)
+	if err != nil {
+		return internalError(err)
+	}
+	if keep {
+		err = k.passkey.store.DeleteFactor(ctx, c.user.ID, FactorTOTP)
+	} else {
+		err = k.mfa.store.DeleteFactors(ctx, c.user.ID)
+	}
+	if err != nil {
 		return internalError(err)
 	}
 	k.event(ctx, "totp removed", c.user.ID)
@@ -274,11 +285,19 @@ func (k *Kit) ResetFactors(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
+	hadPasskey, err := k.hasPasskey(ctx, u.ID)
+	if err != nil {
+		return internalError(err)
+	}
+	// DeleteFactors takes the passkeys too (PasskeyStore).
 	if err := k.mfa.store.DeleteFactors(ctx, u.ID); err != nil {
 		return internalError(err)
 	}
 	k.event(ctx, "second factors reset by the app", u.ID)
 	k.afterFactorChange(ctx, u, FactorTOTP, false)
+	if hadPasskey {
+		k.afterFactorChange(ctx, u, FactorPasskey, false)
+	}
 	return nil
 }
 
@@ -298,42 +317,18 @@ func (k *Kit) VerifyMFA(ctx context.Context, ticket, code string) (_ SignIn, err
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
-	if ticket == "" || len(ticket) > maxTokenLen {
-		return SignIn{}, errMFATicket
-	}
-	now := k.clock()
-	t, err := k.store.TokenByHash(ctx, hashToken(ticket), now)
-	if errors.Is(err, ErrNotFound) || (err == nil && t.Purpose != PurposeMFATicket) {
-		return SignIn{}, errMFATicket
-	}
+	t, err := k.ticketOf(ctx, ticket)
 	if err != nil {
-		return SignIn{}, internalError(err)
+		return SignIn{}, err
 	}
 	// A factor removed or reset since the first factor leaves the ticket
 	// nothing to check: mfa_not_enrolled, and the next sign-in needs one
-	// factor.
-	f, err := k.activeFactor(ctx, t.UserID)
-	if err != nil {
+	// factor. A user with passkeys and no authenticator may send a
+	// recovery code.
+	if err := k.checkCodeFactor(ctx, t.UserID, code, true); err != nil {
 		return SignIn{}, err
 	}
-	if err := k.checkSecondFactor(ctx, f, code, true); err != nil {
-		return SignIn{}, err
-	}
-	t, err = k.store.ConsumeToken(ctx, PurposeMFATicket, t.Hash, now)
-	if errors.Is(err, ErrNotFound) {
-		return SignIn{}, errMFATicket // spent by a racing verify
-	}
-	if err != nil {
-		return SignIn{}, internalError(err)
-	}
-	how := via{method: SignInMethod(t.Action), provider: t.Subject, factors: 2}
-	answer, err := k.startSession(ctx, t.UserID, t.Stamp, UserUpdate{}, errMFATicket, how)
-	if err != nil {
-		return SignIn{}, err
-	}
-	k.event(ctx, "sign-in with a second factor", t.UserID)
-	k.noticeNewDevice(ctx, answer, false)
-	return forHost(answer, nil)
+	return k.spendTicket(ctx, t, "sign-in with a second factor")
 }
 
 // methodSecondFactor names VerifyMFA's failures in the metrics; its
@@ -355,16 +350,13 @@ func (k *Kit) activeFactor(ctx context.Context, userID string) (Factor, error) {
 	return f, nil
 }
 
-// hasActiveFactor reports whether the user has an active second factor.
+// hasActiveFactor reports whether the user has an active second factor:
+// a TOTP authenticator or a passkey.
 func (k *Kit) hasActiveFactor(ctx context.Context, userID string) (bool, error) {
-	f, err := k.mfa.store.FactorOf(ctx, userID, FactorTOTP)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
+	if has, err := k.hasActiveTOTP(ctx, userID); has || err != nil {
+		return has, err
 	}
-	if err != nil {
-		return false, err
-	}
-	return f.Active, nil
+	return k.hasPasskey(ctx, userID)
 }
 
 // askSecondFactor ends a first-factor sign-in of a user with an active
@@ -401,11 +393,18 @@ func (k *Kit) askSecondFactor(ctx context.Context, userID, stamp string, up User
 	if err != nil {
 		return internalError(err)
 	}
+	details := map[string]any{"ticket": ticket, "expiresIn": int(mfaTicketLifetime / time.Second)}
+	// details.passkey tells the app to offer passkeys/verify.
+	if has, err := k.hasPasskey(ctx, userID); err != nil {
+		return internalError(err)
+	} else if has {
+		details["passkey"] = true
+	}
 	k.event(ctx, "sign-in waits for a second factor", userID)
 	return &Error{
 		Code:    CodeMFARequired,
 		Message: "This account has a second factor: send the ticket with a code from the authenticator app, or a recovery code.",
-		Details: map[string]any{"ticket": ticket, "expiresIn": int(mfaTicketLifetime / time.Second)},
+		Details: details,
 	}
 }
 

@@ -51,6 +51,7 @@ func TestREADMEStatesTheStoreContract(t *testing.T) {
 		"`authkit.Cleaner`":           reflect.TypeFor[Cleaner](),
 		"`authkit.UserLister`":        reflect.TypeFor[UserLister](),
 		"`authkit.FactorStore`":       reflect.TypeFor[FactorStore](),
+		"`authkit.PasskeyStore`":      reflect.TypeFor[PasskeyStore](),
 	} {
 		row := "| " + name + " | " + strconv.Itoa(iface.NumMethod()) + ": "
 		at := strings.Index(readme, row)

@@ -82,11 +82,9 @@ func (k *Kit) StepUp(ctx context.Context, code string) (SignIn, error) {
 	if err := k.askedIP(ctx); err != nil {
 		return SignIn{}, err
 	}
-	f, err := k.activeFactor(ctx, c.user.ID)
-	if err != nil {
-		return SignIn{}, err
-	}
-	if err := k.checkSecondFactor(ctx, f, code, true); err != nil {
+	// A user with passkeys and no authenticator app may send a recovery
+	// code (or step up with a passkey: StepUpWithPasskey).
+	if err := k.checkCodeFactor(ctx, c.user.ID, code, true); err != nil {
 		return SignIn{}, err
 	}
 	return k.raiseSession(ctx, c)

@@ -90,8 +90,8 @@ func (s *Store) DeleteFactors(_ context.Context, userID string) error {
 	return nil
 }
 
-// deleteFactorsLocked deletes the user's factors and recovery codes. The
-// caller holds the write lock.
+// deleteFactorsLocked deletes the user's factors, passkeys and recovery
+// codes. The caller holds the write lock.
 func (s *Store) deleteFactorsLocked(userID string) {
 	for key := range s.factors.byUser {
 		if key.userID == userID {
@@ -99,6 +99,7 @@ func (s *Store) deleteFactorsLocked(userID string) {
 		}
 	}
 	delete(s.factors.recovery, userID)
+	s.deletePasskeysLocked(userID)
 }
 
 // ReplaceRecoveryCodes implements [authkit.FactorStore].

@@ -7,7 +7,7 @@
 // every optional capability: [authkit.PhoneStore], [authkit.SessionUserFinder],
 // [authkit.Cleaner], [authkit.UserLister], [authkit.Limiter],
 // [authkit.Courier] (the messages promised are kept in memory too: a
-// restart loses them), [authkit.FactorStore] and [authkit.RevocationLog] (so that kits sharing
+// restart loses them), [authkit.FactorStore], [authkit.PasskeyStore] and [authkit.RevocationLog] (so that kits sharing
 // one Store in a test can keep a session cache each, as instances
 // sharing a database do). It passes every group of the
 // storetest conformance suite.
@@ -60,7 +60,8 @@ type Store struct {
 
 	revs revocations // under mu (revocations.go)
 
-	factors factors // under mu (factors.go)
+	factors  factors  // under mu (factors.go)
+	passkeys passkeys // under mu (passkeys.go)
 }
 
 // subject is the key LatestToken and TokensBySubject find tokens by.

@@ -76,6 +76,10 @@ var copyTables = []copyTable{
 	{name: "authkit_recovery_codes", key: []string{"user_id", "code_hash"}, cols: []copyCol{
 		{"user_id", kText}, {"code_hash", kText},
 	}},
+	{name: "authkit_passkeys", key: []string{"id"}, cols: []copyCol{
+		{"id", kText}, {"user_id", kText}, {"credential_id", kBlob}, {"name", kText},
+		{"credential", kBlob}, {"sign_count", kInt}, {"created_at", kInt}, {"last_used_at", kInt},
+	}},
 }
 
 // copyLeaves are the tables of the schema that Copy does not move, and

@@ -83,6 +83,7 @@ func TestCopy(t *testing.T) {
 				{Table: "authkit_users", Rows: 10_000}, {Table: "authkit_sessions", Rows: 20_000},
 				{Table: "authkit_tokens", Rows: 100}, {Table: "authkit_limits", Rows: 100}, {Table: "authkit_intents", Rows: 100},
 				{Table: "authkit_factors", Rows: 100}, {Table: "authkit_recovery_codes", Rows: 100},
+				{Table: "authkit_passkeys", Rows: 100},
 			}, res.Tables)
 			require.Greater(t, reports, 30, "a report per batch of 1000")
 			requireSameRows(t, src, dst)

@@ -155,6 +155,12 @@ func Generate(ctx context.Context, s *Store, users, sessions int) error {
 			return err
 		}
 	}
+	for i := range n {
+		row := []any{hexID(), ids[i%users], []byte{byte(i), 0xff, byte(i >> 8), 0}, "Key", []byte(`{"id":"AA"}`), int64(i), base, int64(0)}
+		if err := put("authkit_passkeys", row, i == n-1); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -107,8 +107,12 @@ func (s *Store) DeleteFactors(ctx context.Context, userID string) error {
 	return nil
 }
 
-// deleteFactorsTx deletes the user's factors and recovery codes in tx.
+// deleteFactorsTx deletes the user's factors, passkeys and recovery codes
+// in tx.
 func (s *Store) deleteFactorsTx(ctx context.Context, tx *sql.Tx, userID string) error {
+	if _, err := tx.ExecContext(ctx, s.sql.passkeys.deleteAll, userID); err != nil {
+		return fmt.Errorf("sqlstore: deleting passkeys: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, s.sql.deleteRecoveryCodes, userID); err != nil {
 		return fmt.Errorf("sqlstore: deleting recovery codes: %w", err)
 	}

@@ -88,6 +88,8 @@ type queries struct {
 
 	deleteFactors, deleteRecoveryCodes, deletePendingFactor, insertFactor, factorOf string
 	activateFactor, acceptStep, insertRecoveryCode, consumeRecoveryCode             string
+
+	passkeys passkeyQueries // passkeys.go
 }
 
 func newQueries(d Dialect) *queries {
@@ -112,6 +114,8 @@ func newQueries(d Dialect) *queries {
 		deletePendingFactor: q(qDeletePendingFact), insertFactor: q(qInsertFactor), factorOf: q(qFactorOf),
 		activateFactor: q(qActivateFactor), acceptStep: q(qAcceptStep),
 		insertRecoveryCode: q(qInsertRecoveryCode), consumeRecoveryCode: q(qConsumeRecovery),
+
+		passkeys: newPasskeyQueries(d),
 	}
 }
 

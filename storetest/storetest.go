@@ -31,6 +31,9 @@
 //   - factors: [authkit.FactorStore], second factors and recovery codes:
 //     a TOTP step accepted once, a recovery code consumed once, however
 //     many race; deleted with their user.
+//   - passkeys: [authkit.PasskeyStore], on a store that is a FactorStore
+//     too: passkeys unique by id and credential id, a counter value taken
+//     once, deleted with their user and with their user's factors.
 //
 // A group whose interface the store does not implement is skipped, saying
 // which; every other group must pass. So a store that implements the core
@@ -144,6 +147,11 @@ type (
 		authkit.Store
 		authkit.FactorStore
 	}
+	passkeyStore interface {
+		authkit.Store
+		authkit.FactorStore
+		authkit.PasskeyStore
+	}
 )
 
 // implements reports whether s is an S.
@@ -216,6 +224,15 @@ func groups() []group {
 			{"recovery codes consumed once", on(testRecoveryCodes)},
 			{"recovery code raced", on(testRecoveryCodeRaced)},
 			{"delete factors", on(testDeleteFactors)},
+		}},
+		{"passkeys", "authkit.PasskeyStore", implements[passkeyStore], []storeCase{
+			{"passkey round trip", on(testPasskeyRoundTrip)},
+			{"first passkey brings codes", on(testPasskeyBringsCodes)},
+			{"use passkey moves its counter", on(testUsePasskey)},
+			{"use passkey raced", on(testUsePasskeyRaced)},
+			{"rename and delete a passkey", on(testRenameAndDeletePasskey)},
+			{"delete factor keeps the rest", on(testDeleteFactorKeepsTheRest)},
+			{"passkeys go with their user", on(testPasskeysGoWithTheirUser)},
 		}},
 		{"session and user", "authkit.SessionUserFinder", implements[sessionUserStore], []storeCase{
 			{"session and user in one lookup", on(testSessionAndUser)},

@@ -61,6 +61,7 @@ func TestCoreOnly(t *testing.T) {
 	require.False(t, is[authkit.Courier](s), "Courier")
 	require.False(t, is[authkit.RevocationLog](s), "RevocationLog")
 	require.False(t, is[authkit.FactorStore](s), "FactorStore")
+	require.False(t, is[authkit.PasskeyStore](s), "PasskeyStore")
 
 	ran, skipped := record(t, func() authkit.Store { return coreOnly{memstore.New()} })
 	require.Equal(t, []string{"core"}, slices.Sorted(maps.Keys(ran)), "the groups that ran a case")
@@ -70,7 +71,7 @@ func TestCoreOnly(t *testing.T) {
 // A memstore has every capability: every group runs, and no case skips.
 func TestEveryGroup(t *testing.T) {
 	ran, skipped := record(t, func() authkit.Store { return memstore.New() })
-	require.Equal(t, []string{"cleaner", "core", "courier", "factors", "limiter", "phone", "revocation_log", "session_and_user", "user_lister"}, slices.Sorted(maps.Keys(ran)),
+	require.Equal(t, []string{"cleaner", "core", "courier", "factors", "limiter", "passkeys", "phone", "revocation_log", "session_and_user", "user_lister"}, slices.Sorted(maps.Keys(ran)),
 		"the groups that ran a case")
 	require.Empty(t, skipped, "cases skipped")
 }
