@@ -128,15 +128,17 @@ func TestOAuthStateCookie(t *testing.T) {
 	}
 }
 
-// The kit sets four cookies, the OAuth state (oauth_handlers.go), the
-// device cookie (handlers.go), the session cookie (carrier.go) and the
-// CSRF cookie (csrf.go), and gorillaauth sets the attributes of the
+// The kit sets five cookies, the OAuth state (oauth_handlers.go), the
+// device cookie (handlers.go), the session cookie (carrier.go), the
+// CSRF cookie (csrf.go) and a form sign-in's MFA ticket (forms_mfa.go),
+// and gorillaauth sets the attributes of the
 // gorilla session cookie that carries a token: no other code of the module
 // calls http.SetCookie or writes Set-Cookie (internal/carriertest, a test
 // kit, plants cookies in a test browser). A new cookie must come with its
 // own checks, as these have in TestCookiesOAuthStateEverywhere,
 // TestDeviceCookieAttributes, TestSessionCookieAttributes,
-// TestCSRFCookieAttributes and gorillaauth's TestCookieAttributes.
+// TestCSRFCookieAttributes, TestFormsMFACookieOverHTTPS and
+// gorillaauth's TestCookieAttributes.
 func TestCookiesOnlyTheOAuthState(t *testing.T) {
 	t.Parallel()
 	var setters []string
@@ -155,7 +157,7 @@ func TestCookiesOnlyTheOAuthState(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Equal(t, []string{"carrier.go", "csrf.go", "gorillaauth/gorillaauth.go", "handlers.go", "oauth_handlers.go"}, setters)
+	require.Equal(t, []string{"carrier.go", "csrf.go", "forms_mfa.go", "gorillaauth/gorillaauth.go", "handlers.go", "oauth_handlers.go"}, setters)
 }
 
 // requireStateCookie checks one Set-Cookie of the OAuth state over https:
