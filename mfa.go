@@ -246,7 +246,10 @@ func (k *Kit) RemoveTOTP(ctx context.Context, code string) error {
 
 // RegenerateRecoveryCodes replaces the signed-in user's recovery codes
 // with new ones, with a current TOTP code (a recovery code will not do),
-// and returns them: shown once. The old ones stop working.
+// or with no code from a session that proved a second factor within
+// Config.RecentFactor (mfa_step_up_required otherwise: the way of a user
+// with passkeys alone), and returns them: shown once. The old ones stop
+// working.
 func (k *Kit) RegenerateRecoveryCodes(ctx context.Context, code string) ([]string, error) {
 	c, err := signedIn(ctx)
 	if err != nil {
@@ -255,11 +258,7 @@ func (k *Kit) RegenerateRecoveryCodes(ctx context.Context, code string) ([]strin
 	if err := k.askedIP(ctx); err != nil {
 		return nil, err
 	}
-	f, err := k.activeFactor(ctx, c.user.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := k.checkSecondFactor(ctx, f, code, false); err != nil {
+	if err := k.regenerationProof(ctx, c, code); err != nil {
 		return nil, err
 	}
 	codes, hashes, err := k.newRecoveryCodes(c.user.ID)
@@ -271,6 +270,35 @@ func (k *Kit) RegenerateRecoveryCodes(ctx context.Context, code string) ([]strin
 	}
 	k.event(ctx, "recovery codes regenerated", c.user.ID)
 	return codes, nil
+}
+
+// regenerationProof checks what replacing the recovery codes takes: a
+// current code from the authenticator app (a recovery code will not do:
+// it would mint ten from one), or, with no code, a session that proved a
+// second factor within RecentFactor, which is how a user with passkeys
+// alone proves one (passkeys/step-up first).
+func (k *Kit) regenerationProof(ctx context.Context, c *caller, code string) error {
+	if code == "" {
+		if !k.mfa.on {
+			return errMFADisabled
+		}
+		has, err := k.hasActiveFactor(ctx, c.user.ID)
+		if err != nil {
+			return internalError(err)
+		}
+		if !has {
+			return errMFANotEnrolled
+		}
+		if !k.recentFactor(c.session, k.mfa.recent) {
+			return stepUpRequired(true, k.mfa.recent)
+		}
+		return nil
+	}
+	f, err := k.activeFactor(ctx, c.user.ID)
+	if err != nil {
+		return err
+	}
+	return k.checkSecondFactor(ctx, f, code, false)
 }
 
 // ResetFactors removes every second factor and recovery code of the

@@ -37,7 +37,7 @@ func (k *Kit) recentFactor(s *Session, maxAge time.Duration) bool {
 // the user must enrol one), maxAge how recent it must be, in seconds (0:
 // any time in the session's life).
 func stepUpRequired(enrolled bool, maxAge time.Duration) *Error {
-	msg := "This needs a second factor: send a code from the authenticator app, or a recovery code, to mfa/step-up."
+	msg := "This needs a second factor: send a code from the authenticator app or a recovery code to mfa/step-up, or use a passkey (passkeys/step-up)."
 	if !enrolled {
 		msg = "This needs a second factor, and the account has none: set one up first."
 	}

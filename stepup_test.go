@@ -246,3 +246,33 @@ func TestMFALostDeviceNotByEmailAlone(t *testing.T) {
 	in = o.signIn("opt@example.com", "a-new-password-1")
 	require.Equal(t, http.StatusOK, in.status, "the host's opt-in: %s", in.raw)
 }
+
+// A user with passkeys alone has no app code to regenerate recovery codes
+// with: a session that stepped up with a passkey regenerates them with no
+// code, and a one-factor session or a stale one is told to step up. A user
+// with an app may still send its code, but never a recovery code.
+func TestRegenerateRecoveryCodesAfterStepUp(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t)
+	token, k, old := h.passkeyUser("reg@example.com")
+	requireStatusCode(t, h.post(api+"mfa/recovery/regenerate", map[string]any{}, token), http.StatusForbidden, "mfa_step_up_required")
+	requireStatusCode(t, h.post(api+"mfa/recovery/regenerate", map[string]any{"code": old[0]}, token), http.StatusConflict, "mfa_not_enrolled")
+
+	cb := h.post(api+"passkeys/confirm/begin", nil, token)
+	up := h.post(api+"passkeys/step-up", map[string]any{"handle": cb.body["handle"], "credential": k.get(cb)}, token)
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	r := h.post(api+"mfa/recovery/regenerate", map[string]any{}, up.token())
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	fresh := r.body["recoveryCodes"].([]any)
+	require.Len(t, fresh, 10)
+
+	ticket := mfaTicket(t, h.signIn("reg@example.com", inputPassword))
+	requireStatusCode(t, h.verifyMFA(ticket, old[1]), http.StatusBadRequest, "invalid_code")
+	require.Equal(t, http.StatusOK, h.verifyMFA(ticket, fresh[0].(string)).status, "the new codes work, the old ones do not")
+
+	h.clock.Advance(11 * time.Minute)
+	requireStatusCode(t, h.post(api+"mfa/recovery/regenerate", map[string]any{}, up.token()), http.StatusForbidden, "mfa_step_up_required")
+
+	none := h.signUp("nofactor@example.com", inputPassword, "None").token()
+	requireStatusCode(t, h.post(api+"mfa/recovery/regenerate", map[string]any{}, none), http.StatusConflict, "mfa_not_enrolled")
+}
