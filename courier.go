@@ -45,6 +45,7 @@ const (
 	// Notices to the owner (notices.go), by mail or text.
 	intentPasswordChanged = "password-changed"
 	intentNewDevice       = "new-device"
+	intentFactorChanged   = "factor-changed"
 )
 
 // Settings of the courier that Config does not expose.
@@ -120,6 +121,7 @@ func (k *Kit) configureCourier(cfg Config) error {
 		intentPhoneChanged:    k.deliverPhoneChanged,
 		intentPasswordChanged: k.deliverNotice,
 		intentNewDevice:       k.deliverNotice,
+		intentFactorChanged:   k.deliverNotice,
 	}
 	if cs, ok := cfg.Store.(Courier); ok {
 		c.store = k.bound.courierStore(cs)

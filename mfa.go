@@ -322,9 +322,10 @@ func (k *Kit) ResetFactors(ctx context.Context, userID string) error {
 		return internalError(err)
 	}
 	k.event(ctx, "second factors reset by the app", u.ID)
-	k.afterFactorChange(ctx, u, FactorTOTP, false)
+	k.noticeFactorChanged(ctx, u, "", false) // one notice: every second factor
+	k.factorHook(ctx, u, FactorTOTP, false)
 	if hadPasskey {
-		k.afterFactorChange(ctx, u, FactorPasskey, false)
+		k.factorHook(ctx, u, FactorPasskey, false)
 	}
 	return nil
 }
@@ -436,8 +437,15 @@ func (k *Kit) askSecondFactor(ctx context.Context, userID, stamp string, up User
 	}
 }
 
-// afterFactorChange runs Hooks.AfterFactorChange.
+// afterFactorChange tells the owner (Notices.FactorChanged) and runs
+// Hooks.AfterFactorChange.
 func (k *Kit) afterFactorChange(ctx context.Context, u User, kind FactorKind, active bool) {
+	k.noticeFactorChanged(ctx, u, kind, active)
+	k.factorHook(ctx, u, kind, active)
+}
+
+// factorHook runs Hooks.AfterFactorChange.
+func (k *Kit) factorHook(ctx context.Context, u User, kind FactorKind, active bool) {
 	if h := k.hooks.AfterFactorChange; h != nil {
 		u.PasswordHash = ""
 		k.after(ctx, "AfterFactorChange", u.ID, func() error { return h(ctx, u, kind, active) })

@@ -43,13 +43,20 @@ type Notices struct {
 	// are not same-site, browsers never send the device cookie (README:
 	// "The device cookie"), so every sign-in tells. Default Off.
 	NewDevice Switch
+	// FactorChanged tells the owner when a second factor is added to the
+	// account or removed from it (an authenticator app, a passkey, or
+	// every factor by Kit.ResetFactors), once it is done
+	// (EmailTemplates.FactorChanged, SMSTemplates.FactorChanged): a
+	// factor added from a stolen session, which would outlive a password
+	// reset, is then the owner's to see. Default Off.
+	FactorChanged Switch
 }
 
 // noticeSettings are Config.Notices and their templates, checked by New.
 type noticeSettings struct {
-	passwordChanged, newDevice bool
-	mail                       struct{ passwordChanged, newDevice emailTemplate }
-	text                       struct{ passwordChanged, newDevice smsTemplate }
+	passwordChanged, newDevice, factorChanged bool
+	mail                                      struct{ passwordChanged, newDevice, factorChanged emailTemplate }
+	text                                      struct{ passwordChanged, newDevice, factorChanged smsTemplate }
 }
 
 // configureNotices checks and applies Notices and the notices' templates
@@ -58,6 +65,7 @@ func (k *Kit) configureNotices(cfg Config) error {
 	n := &k.notices
 	n.passwordChanged = cfg.Notices.PasswordChanged.on(false)
 	n.newDevice = cfg.Notices.NewDevice.on(false)
+	n.factorChanged = cfg.Notices.FactorChanged.on(false)
 	mail, text := DefaultEmailTemplates(), DefaultSMSTemplates()
 	var err error
 	if n.mail.passwordChanged, err = parseEmailTemplate("PasswordChanged", cfg.EmailTemplates.PasswordChanged, mail.PasswordChanged); err != nil {
@@ -67,6 +75,12 @@ func (k *Kit) configureNotices(cfg Config) error {
 		return err
 	}
 	if n.text.passwordChanged, err = parseSMSTemplate("PasswordChanged", cfg.SMSTemplates.PasswordChanged, text.PasswordChanged); err != nil {
+		return err
+	}
+	if n.mail.factorChanged, err = parseEmailTemplate("FactorChanged", cfg.EmailTemplates.FactorChanged, mail.FactorChanged); err != nil {
+		return err
+	}
+	if n.text.factorChanged, err = parseSMSTemplate("FactorChanged", cfg.SMSTemplates.FactorChanged, text.FactorChanged); err != nil {
 		return err
 	}
 	n.text.newDevice, err = parseSMSTemplate("NewDevice", cfg.SMSTemplates.NewDevice, text.NewDevice)
@@ -102,6 +116,30 @@ func (k *Kit) noticeNewDevice(ctx context.Context, a SignIn, first bool) {
 	k.notify(ctx, a.User, intentNewDevice, noticeData(s.UserAgent, s.IP, s.CreatedAt))
 }
 
+// noticeFactorChanged tells the owner of u that a second factor of that
+// kind was added (or removed) by the request of ctx, when
+// Notices.FactorChanged is on; kind "" is every factor (ResetFactors).
+func (k *Kit) noticeFactorChanged(ctx context.Context, u User, kind FactorKind, added bool) {
+	if !k.notices.factorChanged {
+		return
+	}
+	c := clientOf(ctx)
+	d := noticeData(parseUserAgent(c.userAgent), c.ip, k.clock())
+	d.Factor, d.Added = factorName(kind), added
+	k.notify(ctx, u, intentFactorChanged, d)
+}
+
+// factorName is a kind of factor as a notice names it.
+func factorName(kind FactorKind) string {
+	switch kind {
+	case FactorTOTP:
+		return "an authenticator app"
+	case FactorPasskey:
+		return "a passkey"
+	}
+	return "every second factor"
+}
+
 // signUpGrant marks, in its Data, the grant of an OAuth sign-in that made
 // the account: its exchange starts the account's first session.
 var signUpGrant = []byte("sign-up")
@@ -130,7 +168,7 @@ func firstSession(g, link Token) bool {
 // the notice (intentPasswordChanged, intentNewDevice); d holds what it
 // tells.
 func (k *Kit) notify(ctx context.Context, u User, kind string, d MessageData) {
-	n := noticeIntent{Device: d.Device, IP: d.IP, At: d.At}
+	n := noticeIntent{Device: d.Device, IP: d.IP, At: d.At, Factor: d.Factor, Added: d.Added}
 	i := Intent{Kind: kind, UserID: u.ID}
 	switch {
 	case u.Email != "" && k.owns(u, kindEmail):
@@ -157,6 +195,8 @@ type noticeIntent struct {
 	Device  string    `json:"device,omitempty"`
 	IP      string    `json:"ip,omitempty"`
 	At      time.Time `json:"at"`
+	Factor  string    `json:"factor,omitempty"` // FactorChanged: which, as factorName names it
+	Added   bool      `json:"added,omitempty"`  // FactorChanged: added, or removed
 }
 
 // deliverNotice sends the notice of intent i with the templates of its
@@ -167,10 +207,13 @@ func (k *Kit) deliverNotice(ctx context.Context, i Intent) error {
 		return fmt.Errorf("authkit: reading a %s intent: %w", i.Kind, err)
 	}
 	mail, text := k.notices.mail.passwordChanged, k.notices.text.passwordChanged
-	if i.Kind == intentNewDevice {
+	switch i.Kind {
+	case intentNewDevice:
 		mail, text = k.notices.mail.newDevice, k.notices.text.newDevice
+	case intentFactorChanged:
+		mail, text = k.notices.mail.factorChanged, k.notices.text.factorChanged
 	}
-	d := MessageData{Name: n.Name, Device: n.Device, IP: n.IP, At: n.At}
+	d := MessageData{Name: n.Name, Device: n.Device, IP: n.IP, At: n.At, Factor: n.Factor, Added: n.Added}
 	if n.Channel == "sms" {
 		return k.textNotice(ctx, User{ID: i.UserID, Name: n.Name}, i.To, text, d)
 	}

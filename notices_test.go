@@ -362,3 +362,41 @@ func TestNoticesGoThroughTheCourier(t *testing.T) {
 	h.clock.Advance(time.Hour)
 	h.noMail("nia@example.com")
 }
+
+// SECURITY 114: with Notices.FactorChanged on, the owner is told when a
+// second factor is added or removed. An attacker holding a session of an
+// account without a factor adds an authenticator and a passkey, which
+// would outlive a password reset: each addition is mailed to the owner,
+// with the browser and IP it came from; the host's reset of every factor
+// is one notice; and none is sent while the switch is off.
+func TestFactorChangedNotice(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t, noLimits, func(c *authkit.Config) { c.Notices.FactorChanged = authkit.On })
+	const email = "fay@example.com"
+	stolen := h.signUp(email, inputPassword, "Fay").token()
+	h.noMail(email)
+
+	secret, _ := h.enrolTOTP(stolen)
+	m := h.mail(email)
+	require.Equal(t, "A second factor was added to your Test App account", m.Subject)
+	requireNotice(t, m, "Hello,", "on 2 January 2030 at 03:04 UTC", "from Chrome 99 on Mac OS X 10.15 at IP address 127.0.0.1: an authenticator app was added.")
+	h.noMail(email)
+
+	// The session stepped up with the attacker's own authenticator adds a
+	// passkey too: told as well.
+	up := h.post(api+"mfa/step-up", map[string]any{"code": totpCode(t, secret, h.now())}, stolen)
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	require.Equal(t, http.StatusOK, h.registerPasskey(up.token(), newSoftKey(t), "Mallory").status)
+	requireNotice(t, h.mail(email), "a passkey was added.")
+
+	require.NoError(t, h.kit.ResetFactors(t.Context(), h.userID(email)))
+	m = h.mail(email)
+	require.Equal(t, "A second factor was removed from your Test App account", m.Subject)
+	requireNotice(t, m, "every second factor was removed.")
+	h.noMail(email)
+
+	off := newMFAHarness(t)
+	tok := off.signUp("quiet@example.com", inputPassword, "Quiet").token()
+	off.enrolTOTP(tok)
+	off.noMail("quiet@example.com")
+}

@@ -60,6 +60,11 @@ type MessageData struct {
 	Device string
 	IP     string
 	At     time.Time
+	// In the FactorChanged notice: the factor, as "an authenticator app"
+	// or "a passkey" ("every second factor" for Kit.ResetFactors), and
+	// whether it was added (else removed).
+	Factor string
+	Added  bool
 }
 
 // EmailTemplate is a message executed with [MessageData]: Subject and Text
@@ -89,6 +94,9 @@ type EmailTemplates struct {
 	// NewDevice tells the owner of a sign-in from a browser the account
 	// had not seen (Config.Notices.NewDevice).
 	NewDevice EmailTemplate
+	// FactorChanged tells the owner that a second factor was added or
+	// removed (Config.Notices.FactorChanged).
+	FactorChanged EmailTemplate
 }
 
 // DefaultEmailTemplates returns the messages used where
@@ -145,6 +153,13 @@ func DefaultEmailTemplates() EmailTemplates {
 				"Your {{.AppName}} account was signed in to on {{.At.Format \"2 January 2006 at 15:04 MST\"}} " +
 				"from a browser it had not seen before: {{.Device}}{{with .IP}}, at IP address {{.}}{{end}}.\n\n" +
 				"If that was you, you need not do anything. If not, reset your password at once: that signs every session out.\n",
+		},
+		FactorChanged: EmailTemplate{
+			Subject: "{{if .Added}}A second factor was added to{{else}}A second factor was removed from{{end}} your {{.AppName}} account",
+			Text: "Hello{{with .Name}} {{.}}{{end}},\n\n" +
+				"The second factors of your {{.AppName}} account changed on {{.At.Format \"2 January 2006 at 15:04 MST\"}}, " +
+				"from {{.Device}}{{with .IP}} at IP address {{.}}{{end}}: {{.Factor}} was {{if .Added}}added{{else}}removed{{end}}.\n\n" +
+				"If you did not do this, someone who could sign in as you did: contact us at once, and change your password.\n",
 		},
 	}
 }
@@ -282,6 +297,9 @@ type SMSTemplates struct {
 	// NewDevice tells the owner of a sign-in from a browser the account
 	// had not seen (Config.Notices.NewDevice).
 	NewDevice string
+	// FactorChanged tells the owner that a second factor was added or
+	// removed (Config.Notices.FactorChanged).
+	FactorChanged string
 }
 
 // DefaultSMSTemplates returns the texts used where Config.SMSTemplates
@@ -296,6 +314,7 @@ func DefaultSMSTemplates() SMSTemplates {
 		NumberInUse:     "Someone asked to move another {{.AppName}} account to this number. It is your account's number already: nothing changed.",
 		PasswordChanged: "The password of your {{.AppName}} account was changed. If you did not do this, reset your password and contact us at once.",
 		NewDevice:       "New sign-in to your {{.AppName}} account from {{.Device}}. Not you? Reset your password.",
+		FactorChanged:   "A second factor was {{if .Added}}added to{{else}}removed from{{end}} your {{.AppName}} account. Not you? Contact us at once.",
 	}
 }
 
