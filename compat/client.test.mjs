@@ -19,7 +19,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "altogic";
 
@@ -607,6 +607,68 @@ test("signOut() ends the current session", opts, async () => {
   assertError("getUserFromDB after signOut()", none.errors, 401, "missing_session_token");
   await assertDead(clientWithToken(acct.session.token), "the signed-out session's token");
   await assertAlive(b.client, "another device");
+});
+
+// ------------------------------------------------------ second factors
+
+// The example serves second factors (Config.MFA) in development mode. The
+// Altogic client has no method for them: an app calls the kit's mfa routes
+// through the client's own endpoint manager, which sends its session, and
+// hands the session they answer back to the client with setSession.
+
+/** RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at time ms. */
+function totp(secret, ms = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30_000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+const MFA = "/_api/rest/v1/auth/mfa/";
+
+test("a second factor: signInWithEmail answers mfa_required with a ticket, mfa/verify signs the client in, changePassword asks for a step-up", opts, async () => {
+  const acct = await confirmedAccount("mfa");
+  const a = acct.client;
+  const enrol = await call("mfa/totp/enrol", a.endpoint.post(MFA + "totp/enrol", {}));
+  assertNoErrors("mfa/totp/enrol", enrol);
+  assert.match(enrol.data.secret, /^[A-Z2-7]{32}$/);
+  const confirm = await call("mfa/totp/confirm", a.endpoint.post(MFA + "totp/confirm", { code: totp(enrol.data.secret) }));
+  assertNoErrors("mfa/totp/confirm", confirm);
+  assert.equal(confirm.data.recoveryCodes.length, 10);
+
+  // A sign-in stops at the first factor: the client passes the error,
+  // its details and no session through.
+  const c = client();
+  const first = await call("signInWithEmail (second factor)", c.auth.signInWithEmail(acct.email, acct.password));
+  assertError("signInWithEmail of an account with an authenticator", first.errors, 401, "mfa_required");
+  assert.equal(first.session, null);
+  const ticket = first.errors.items[0].details?.ticket;
+  assertNonEmptyString(ticket, "errors.items[0].details.ticket");
+  const wrong = await call("mfa/verify wrong", c.endpoint.post(MFA + "verify", { ticket, code: "000000" }));
+  assertError("mfa/verify with a wrong code", wrong.errors, 400, "invalid_code");
+  // The next step's code: the confirmation spent this one.
+  const verified = await call("mfa/verify", c.endpoint.post(MFA + "verify", { ticket, code: totp(enrol.data.secret, Date.now() + 30_000) }));
+  assertNoErrors("mfa/verify", verified);
+  checkSession(verified.data.session, "mfa/verify session");
+  c.auth.setSession(verified.data.session);
+  c.auth.setUser(verified.data.user);
+  await assertAlive(c, "the client signed in with two factors");
+
+  // The session that enrolled proved one factor: a credential change
+  // asks it to step up, with a recovery code here.
+  const newPw = newPassword();
+  const refused = await call("changePassword before a step-up", a.auth.changePassword(newPw, acct.password));
+  assertError("changePassword from a one-factor session", refused.errors, 403, "mfa_step_up_required");
+  const up = await call("mfa/step-up", a.endpoint.post(MFA + "step-up", { code: confirm.data.recoveryCodes[0] }));
+  assertNoErrors("mfa/step-up", up);
+  await assertDead(a, "the session a step-up replaced");
+  a.auth.setSession(up.data.session);
+  assertNoErrors("changePassword after a step-up", await call("changePassword", a.auth.changePassword(newPw, acct.password)));
 });
 
 // -------------------------------------------------------------- texts
