@@ -87,14 +87,9 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 	keys = slices.Clone(keys)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c := callerFrom(r.Context())
-			if c == nil {
-				var err error
-				if c, err = k.authenticate(r); err != nil {
-					writeError(w, k.withClient(r), k.log, err)
-					return
-				}
-				r = k.signedIn(r, c)
+			c, r, ok := k.callerOrAuthenticate(w, r)
+			if !ok {
+				return
 			}
 			if !isMember(c.user.AccessGroups, keys) {
 				writeError(w, r, k.log, newError(CodeForbidden, "This needs an access group the account is not in."))
@@ -103,6 +98,21 @@ func (k *Kit) RequireAccessGroup(keys ...string) func(http.Handler) http.Handler
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// callerOrAuthenticate is the caller of r, found by RequireSession or
+// LoadSession already, or authenticated now (and r signed in with it);
+// when it cannot be, the error is answered on w and ok is false.
+func (k *Kit) callerOrAuthenticate(w http.ResponseWriter, r *http.Request) (_ *caller, _ *http.Request, ok bool) {
+	if c := callerFrom(r.Context()); c != nil {
+		return c, r, true
+	}
+	c, err := k.authenticate(r)
+	if err != nil {
+		writeError(w, k.withClient(r), k.log, err)
+		return nil, r, false
+	}
+	return c, k.signedIn(r, c), true
 }
 
 // RequireMFA returns a middleware that lets a request through only with
@@ -120,14 +130,9 @@ func (k *Kit) RequireMFA(maxAge time.Duration) func(http.Handler) http.Handler {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c := callerFrom(r.Context())
-			if c == nil {
-				var err error
-				if c, err = k.authenticate(r); err != nil {
-					writeError(w, k.withClient(r), k.log, err)
-					return
-				}
-				r = k.signedIn(r, c)
+			c, r, ok := k.callerOrAuthenticate(w, r)
+			if !ok {
+				return
 			}
 			if !k.recentFactor(c.session, maxAge) {
 				has, err := k.hasActiveFactor(r.Context(), c.user.ID)
