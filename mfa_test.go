@@ -195,75 +195,69 @@ func TestMFAEnrolConfirmAndSignIn(t *testing.T) {
 // every store.
 func TestMFARequiredOnEverySignIn(t *testing.T) {
 	t.Parallel()
-	for _, st := range raceStores {
-		t.Run(st.name, func(t *testing.T) {
-			if st.env != "" {
-				dbtest.Need(t, st.env)
-			}
-			t.Parallel()
-			s := st.open(t)
-			gh := oauthtest.NewGitHub(t)
-			var mu sync.Mutex
-			var methods []authkit.SignInMethod
-			h := newMFAHarness(t, onStore(s, s), noLimits, func(c *authkit.Config) {
-				c.EmailConfirmation = authkit.On // magic links need it
-				c.PhoneAuth, c.PhoneConfirmation = authkit.On, authkit.Off
-				c.Providers = map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}
-				c.Hooks.AfterSignIn = func(_ context.Context, e authkit.SignInEvent) error {
-					mu.Lock()
-					defer mu.Unlock()
-					methods = append(methods, e.Method)
-					return nil
-				}
-			})
-			lastMethod := func() authkit.SignInMethod {
+	eachStore(t, func(t *testing.T, open func(t *testing.T) fullStore) {
+		s := open(t)
+		gh := oauthtest.NewGitHub(t)
+		var mu sync.Mutex
+		var methods []authkit.SignInMethod
+		h := newMFAHarness(t, onStore(s, s), noLimits, func(c *authkit.Config) {
+			c.EmailConfirmation = authkit.On // magic links need it
+			c.PhoneAuth, c.PhoneConfirmation = authkit.On, authkit.Off
+			c.Providers = map[string]authkit.OAuthProvider{"github": oauth2Provider(gh)}
+			c.Hooks.AfterSignIn = func(_ context.Context, e authkit.SignInEvent) error {
 				mu.Lock()
 				defer mu.Unlock()
-				return methods[len(methods)-1]
+				methods = append(methods, e.Method)
+				return nil
 			}
-			secret, _ := h.enrolTOTP(h.confirmedUser("bo@example.com", inputPassword))
-			pup := h.signUpPhone("+15555550123", inputPassword, "Bo")
-			require.Equal(t, http.StatusOK, pup.status, "%s", pup.raw)
-			psecret, _ := h.enrolTOTP(pup.token())
-			og := h.oauthSignIn("github")
-			osecret, _ := h.enrolTOTP(og.token())
-
-			for _, c := range []struct {
-				name   string
-				secret string
-				first  func() answer
-				method authkit.SignInMethod
-			}{
-				{"email and password", secret, func() answer { return h.signIn("bo@example.com", inputPassword) }, authkit.MethodPassword},
-				{"magic link", secret, func() answer { return h.grant(h.magicGrant("bo@example.com")) }, authkit.MethodMagicLink},
-				{"phone and password", psecret, func() answer { return h.signInPhone("+15555550123", inputPassword) }, authkit.MethodPassword},
-				{"texted code", psecret, func() answer {
-					require.Equal(t, http.StatusOK, h.post(phoneQuery("send-code", "+15555550123", ""), nil, "").status)
-					return h.post(phoneQuery("signin-code", "+15555550123", h.code("+15555550123")), nil, "")
-				}, authkit.MethodCode},
-				{"oauth", osecret, func() answer {
-					q := h.browser().signIn("github")
-					require.Equal(t, "200", q.Get("status"), q.Get("error"))
-					return h.grant(q.Get("access_token"))
-				}, authkit.MethodOAuth},
-			} {
-				ticket := mfaTicket(t, c.first())
-				v := h.verifyMFA(ticket, totpCode(t, c.secret, h.now()))
-				require.Equal(t, http.StatusOK, v.status, "%s: %s", c.name, v.raw)
-				require.NotEmpty(t, v.token(), c.name)
-				require.Equal(t, c.method, lastMethod(), c.name)
-				h.clock.Advance(30 * time.Second)
-			}
-
-			// The host's own sign-in asks too.
-			_, err := h.kit.StartSession(clientCtx(t), h.userID("bo@example.com"))
-			e := requireErrorCode(t, err, authkit.CodeMFARequired)
-			a, err := h.kit.VerifyMFA(clientCtx(t), e.Details["ticket"].(string), totpCode(t, secret, h.now()))
-			require.NoError(t, err)
-			require.Equal(t, 2, a.Session.Factors)
-			require.Equal(t, authkit.MethodHost, lastMethod())
 		})
-	}
+		lastMethod := func() authkit.SignInMethod {
+			mu.Lock()
+			defer mu.Unlock()
+			return methods[len(methods)-1]
+		}
+		secret, _ := h.enrolTOTP(h.confirmedUser("bo@example.com", inputPassword))
+		pup := h.signUpPhone("+15555550123", inputPassword, "Bo")
+		require.Equal(t, http.StatusOK, pup.status, "%s", pup.raw)
+		psecret, _ := h.enrolTOTP(pup.token())
+		og := h.oauthSignIn("github")
+		osecret, _ := h.enrolTOTP(og.token())
+
+		for _, c := range []struct {
+			name   string
+			secret string
+			first  func() answer
+			method authkit.SignInMethod
+		}{
+			{"email and password", secret, func() answer { return h.signIn("bo@example.com", inputPassword) }, authkit.MethodPassword},
+			{"magic link", secret, func() answer { return h.grant(h.magicGrant("bo@example.com")) }, authkit.MethodMagicLink},
+			{"phone and password", psecret, func() answer { return h.signInPhone("+15555550123", inputPassword) }, authkit.MethodPassword},
+			{"texted code", psecret, func() answer {
+				require.Equal(t, http.StatusOK, h.post(phoneQuery("send-code", "+15555550123", ""), nil, "").status)
+				return h.post(phoneQuery("signin-code", "+15555550123", h.code("+15555550123")), nil, "")
+			}, authkit.MethodCode},
+			{"oauth", osecret, func() answer {
+				q := h.browser().signIn("github")
+				require.Equal(t, "200", q.Get("status"), q.Get("error"))
+				return h.grant(q.Get("access_token"))
+			}, authkit.MethodOAuth},
+		} {
+			ticket := mfaTicket(t, c.first())
+			v := h.verifyMFA(ticket, totpCode(t, c.secret, h.now()))
+			require.Equal(t, http.StatusOK, v.status, "%s: %s", c.name, v.raw)
+			require.NotEmpty(t, v.token(), c.name)
+			require.Equal(t, c.method, lastMethod(), c.name)
+			h.clock.Advance(30 * time.Second)
+		}
+
+		// The host's own sign-in asks too.
+		_, err := h.kit.StartSession(clientCtx(t), h.userID("bo@example.com"))
+		e := requireErrorCode(t, err, authkit.CodeMFARequired)
+		a, err := h.kit.VerifyMFA(clientCtx(t), e.Details["ticket"].(string), totpCode(t, secret, h.now()))
+		require.NoError(t, err)
+		require.Equal(t, 2, a.Session.Factors)
+		require.Equal(t, authkit.MethodHost, lastMethod())
+	})
 }
 
 // SECURITY 88: a ticket lives five minutes, a newer one voids it, and a
@@ -302,36 +296,30 @@ func TestMFATicketExpiresAndDies(t *testing.T) {
 // the clock may drift one step either way, no more.
 func TestMFACodeReplayedAcrossInstances(t *testing.T) {
 	t.Parallel()
-	for _, st := range raceStores {
-		t.Run(st.name, func(t *testing.T) {
-			if st.env != "" {
-				dbtest.Need(t, st.env)
-			}
-			t.Parallel()
-			s := st.open(t)
-			a, b := twoInstances(t, s, mfaOn, noLimits, func(c *authkit.Config) { c.EmailConfirmation = authkit.Off })
-			up := a.signUp("di@example.com", inputPassword, "Di")
-			secret, _ := a.enrolTOTP(up.token())
+	eachStore(t, func(t *testing.T, open func(t *testing.T) fullStore) {
+		s := open(t)
+		a, b := twoInstances(t, s, mfaOn, noLimits, func(c *authkit.Config) { c.EmailConfirmation = authkit.Off })
+		up := a.signUp("di@example.com", inputPassword, "Di")
+		secret, _ := a.enrolTOTP(up.token())
 
-			code := totpCode(t, secret, a.now())
-			v := a.verifyMFA(mfaTicket(t, a.signIn("di@example.com", inputPassword)), code)
-			require.Equal(t, http.StatusOK, v.status, "%s", v.raw)
-			ticket := mfaTicket(t, b.signIn("di@example.com", inputPassword))
-			requireStatusCode(t, b.verifyMFA(ticket, code), http.StatusBadRequest, "invalid_code")
-			requireStatusCode(t, b.verifyMFA(ticket, totpCode(t, secret, a.now().Add(-30*time.Second))), http.StatusBadRequest, "invalid_code")
+		code := totpCode(t, secret, a.now())
+		v := a.verifyMFA(mfaTicket(t, a.signIn("di@example.com", inputPassword)), code)
+		require.Equal(t, http.StatusOK, v.status, "%s", v.raw)
+		ticket := mfaTicket(t, b.signIn("di@example.com", inputPassword))
+		requireStatusCode(t, b.verifyMFA(ticket, code), http.StatusBadRequest, "invalid_code")
+		requireStatusCode(t, b.verifyMFA(ticket, totpCode(t, secret, a.now().Add(-30*time.Second))), http.StatusBadRequest, "invalid_code")
 
-			// Drift: a step ahead is accepted, two are not; behind it, nothing.
-			requireStatusCode(t, b.verifyMFA(ticket, totpCode(t, secret, a.now().Add(time.Minute))), http.StatusBadRequest, "invalid_code")
-			v = b.verifyMFA(ticket, totpCode(t, secret, a.now().Add(30*time.Second)))
-			require.Equal(t, http.StatusOK, v.status, "%s", v.raw)
-			a.clock.Advance(30 * time.Second)
-			ticket = mfaTicket(t, a.signIn("di@example.com", inputPassword))
-			requireStatusCode(t, a.verifyMFA(ticket, totpCode(t, secret, a.now())), http.StatusBadRequest, "invalid_code")
-			a.clock.Advance(60 * time.Second)
-			v = a.verifyMFA(ticket, totpCode(t, secret, a.now().Add(-30*time.Second)))
-			require.Equal(t, http.StatusOK, v.status, "a step behind, not used before: %s", v.raw)
-		})
-	}
+		// Drift: a step ahead is accepted, two are not; behind it, nothing.
+		requireStatusCode(t, b.verifyMFA(ticket, totpCode(t, secret, a.now().Add(time.Minute))), http.StatusBadRequest, "invalid_code")
+		v = b.verifyMFA(ticket, totpCode(t, secret, a.now().Add(30*time.Second)))
+		require.Equal(t, http.StatusOK, v.status, "%s", v.raw)
+		a.clock.Advance(30 * time.Second)
+		ticket = mfaTicket(t, a.signIn("di@example.com", inputPassword))
+		requireStatusCode(t, a.verifyMFA(ticket, totpCode(t, secret, a.now())), http.StatusBadRequest, "invalid_code")
+		a.clock.Advance(60 * time.Second)
+		v = a.verifyMFA(ticket, totpCode(t, secret, a.now().Add(-30*time.Second)))
+		require.Equal(t, http.StatusOK, v.status, "a step behind, not used before: %s", v.raw)
+	})
 }
 
 // SECURITY 90: a recovery code signs in once, in place of a TOTP code;
