@@ -248,8 +248,9 @@ type PasskeyRegistration struct {
 	RecoveryCodes []string    `json:"recoveryCodes,omitempty"`
 }
 
-// PasskeyProof is what removing a user's last second factor takes: a
-// recovery code, or a passkey confirmation's handle (passkeys/confirm/begin,
+// PasskeyProof is what removing a passkey takes from a session without a
+// recent second factor: a code from the authenticator app or a recovery
+// code, or a passkey confirmation's handle (passkeys/confirm/begin,
 // [Kit.BeginPasskeyConfirmation]) with the authenticator's answer.
 type PasskeyProof struct {
 	Code       string          `json:"code,omitempty"`
@@ -816,12 +817,13 @@ func (k *Kit) RenamePasskey(ctx context.Context, id, name string) error {
 }
 
 // RemovePasskey removes the signed-in user's passkey with that id
-// (passkey_not_found when the user has none with that id). When it is
-// the user's last second factor (no other passkey, no TOTP
-// authenticator), it needs a recent second factor: a session that proved
-// one within Config.RecentFactor, or proof in the call (a recovery code,
-// or a passkey confirmation), else mfa_step_up_required. The recovery
-// codes then go with it, and the user's sign-ins need one factor again.
+// (passkey_not_found when the user has none with that id). Like every
+// credential change it needs a recent second factor: a session that
+// proved one within Config.RecentFactor, or proof in the call (a code
+// from the authenticator app, a recovery code, or a passkey
+// confirmation), else mfa_step_up_required. When it is the user's last
+// second factor (no other passkey, no TOTP authenticator) the recovery
+// codes go with it, and the user's sign-ins need one factor again.
 func (k *Kit) RemovePasskey(ctx context.Context, id string, proof PasskeyProof) error {
 	c, err := signedIn(ctx)
 	if err != nil {
@@ -853,8 +855,11 @@ func (k *Kit) RemovePasskey(ctx context.Context, id string, proof PasskeyProof) 
 		}
 		last = !hasTOTP
 	}
+	// Removing any factor is a credential change: a one-factor session
+	// (one opened before the user enrolled, or stolen) must not thin the
+	// user's factors out, so it takes a proof, or a recent second factor.
 	given := proof.Code != "" || proof.Handle != "" || len(proof.Credential) > 0
-	if last && (given || !k.recentFactor(c.session, k.mfa.recent)) {
+	if given || !k.recentFactor(c.session, k.mfa.recent) {
 		if err := k.checkRemovalProof(ctx, u.ID, proof); err != nil {
 			return err
 		}
@@ -882,10 +887,8 @@ func (k *Kit) RemovePasskey(ctx context.Context, id string, proof PasskeyProof) 
 func (k *Kit) checkRemovalProof(ctx context.Context, userID string, proof PasskeyProof) error {
 	switch {
 	case proof.Code != "":
-		if _, ok := recoveryCode(proof.Code); !ok {
-			return errMFACode
-		}
-		return k.checkSecondFactor(ctx, Factor{UserID: userID, Kind: FactorPasskey}, proof.Code, true)
+		// A code from the authenticator app, or a recovery code.
+		return k.checkCodeFactor(ctx, userID, proof.Code, true)
 	case proof.Handle != "" || len(proof.Credential) > 0:
 		return k.checkPasskeyAssertion(ctx, userID, "", proof.Handle, proof.Credential)
 	}

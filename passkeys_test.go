@@ -422,6 +422,35 @@ func TestPasskeyRemoveLastFactorNeedsRecentFactor(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.post(api+"passkeys/remove", map[string]any{"id": id3}, fresh).status)
 }
 
+// SECURITY 103: removing any passkey, not only the last factor, is a
+// credential change. An attacker holding a session the owner opened
+// before enrolling tries to thin the owner's factors out by removing a
+// passkey while the authenticator app remains: refused without a recent
+// second factor, and a wrong app code is invalid_code; the passkey stays.
+// A code from the app in the call is the proof that lets it through.
+func TestPasskeyRemoveAnyNeedsRecentFactor(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t, noLimits)
+	stolen := h.signUp("amy@example.com", inputPassword, nil).token()
+	owner := h.signIn("amy@example.com", inputPassword).token()
+	secret, _ := h.enrolTOTP(owner)
+	up := h.post(api+"mfa/step-up", map[string]any{"code": totpCode(t, secret, h.now())}, owner)
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	require.Equal(t, http.StatusOK, h.registerPasskey(up.token(), newSoftKey(t), "Laptop").status)
+	id := h.get(api+"passkeys", stolen).list[0].(map[string]any)["id"]
+
+	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id}, stolen), http.StatusForbidden, "mfa_step_up_required")
+	requireStatusCode(t, h.post(api+"passkeys/remove", map[string]any{"id": id, "code": wrongCode(totpCode(t, secret, h.now()))}, stolen), http.StatusBadRequest, "invalid_code")
+	owner = up.token() // the step-up replaced the owner's session
+	require.Len(t, h.get(api+"passkeys", owner).list, 1, "the attacker removed nothing")
+
+	h.clock.Advance(30 * time.Second)
+	rm := h.post(api+"passkeys/remove", map[string]any{"id": id, "code": totpCode(t, secret, h.now())}, stolen)
+	require.Equal(t, http.StatusOK, rm.status, "with a code from the app, even an old session may: %s", rm.raw)
+	require.Empty(t, h.get(api+"passkeys", owner).list)
+	mfaTicket(t, h.signIn("amy@example.com", inputPassword)) // the app is still asked for
+}
+
 // SECURITY 103: a user with passkeys and no authenticator app steps a
 // one-factor session up with a passkey (passkeys/step-up) or a recovery
 // code (mfa/step-up), as the credential changes demand; the old session
