@@ -953,6 +953,9 @@ func browsePasskey(t *testing.T, browser context.Context) {
 	d.submit(d.tab, "passkey-add", "passkey-add-name", "Again")
 	d.waitText(d.tab, "#step-up-card", "Confirm it is you")
 	d.waitText(d.tab, "#step-up-passkey", "Use a passkey")
+	if got := d.focused(d.tab); got != "step-up-passkey" {
+		t.Errorf("the step-up opened with the focus on %q, want step-up-passkey", got)
+	}
 	d.usable(d.tab)
 	d.screenshot(d.tab, "passkey-step-up")
 	d.click(d.tab, "#step-up-passkey")
@@ -972,7 +975,7 @@ func browsePasskey(t *testing.T, browser context.Context) {
 
 	// The password, then the passkey as the second step.
 	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
-	d.waitText(d.tab, "#mfa-signin-hint", "One more step: use your passkey")
+	d.waitText(d.tab, "#mfa-signin-passkey-block", "One more step: use your passkey")
 	if got := d.focused(d.tab); got != "mfa-signin-passkey" {
 		t.Errorf("the second step opened with the focus on %q, want mfa-signin-passkey", got)
 	}
