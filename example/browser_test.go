@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -71,6 +72,7 @@ func TestBrowser(t *testing.T) {
 		{"OAuthButton", browseOAuth},
 		{"AuthenticatorApp", browseAuthenticator},
 		{"AuthenticatorAfterTextedCode", browseAuthenticatorPhone},
+		{"Passkey", browsePasskey},
 	} {
 		t.Run(flow.name, func(t *testing.T) {
 			t.Parallel()
@@ -890,4 +892,113 @@ func browseAuthenticatorPhone(t *testing.T, browser context.Context) {
 	d.waitText(d.tab, "#mfa-signin-hint", "One more step")
 	d.submit(d.tab, "mfa-signin", "mfa-signin-code", totpAt(t, secret, time.Now().Add(30*time.Second)))
 	d.signedIn(d.tab, "Hal")
+}
+
+// authenticator gives tb a platform authenticator, as a laptop with a
+// fingerprint reader has: Chromium's virtual one (CTAP2, resident keys,
+// user verification), which answers at once.
+func (d *demo) authenticator(tb *tab) {
+	d.t.Helper()
+	d.do(tb, "adding a virtual authenticator", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+			Options: &webauthn.VirtualAuthenticatorOptions{
+				Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+				HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+			},
+		})
+		return err
+	}))
+}
+
+// browsePasskey adds a passkey on the account page (its recovery codes
+// shown once, as the account's first second factor), signs in with it
+// alone, then with the password and the passkey as the second step; a
+// second passkey from the same session asks for a step-up, which the
+// passkey answers, and the authenticator refuses to hold two; the
+// passkey is renamed and removed. The page is at localhost: browsers
+// bind no passkey to 127.0.0.1, where the app listens.
+func browsePasskey(t *testing.T, browser context.Context) {
+	d := newDemo(t, browser, nil)
+	d.base = strings.Replace(d.base, "://127.0.0.1:", "://localhost:", 1)
+	d.authenticator(d.tab)
+	const email, password = "pia@example.com", "correct horse battery"
+	d.account("Pia", email, password)
+	d.open(d.tab, "/")
+	d.waitText(d.tab, "#passkey-signin", "Sign in with a passkey")
+	d.usable(d.tab)
+	d.screenshot(d.tab, "passkey-sign-in")
+	d.signIn(d.tab, email, password, "Pia")
+	d.waitText(d.tab, "#passkeys-none", "You have no passkey yet.")
+
+	d.submit(d.tab, "passkey-add", "passkey-add-name", "Work laptop")
+	d.waitText(d.tab, "#passkey-codes", "Your recovery codes.")
+	d.waitText(d.tab, "#passkeys-title ~ .msg", "Your passkey Work laptop is added")
+	d.waitText(d.tab, "#passkeys", "Work laptop")
+	d.waitText(d.tab, "#passkeys", "never used")
+	codes := strings.Fields(d.text(d.tab, "#passkey-recovery"))
+	if len(codes) != 10 || !regexp.MustCompile(`^[A-Z2-7]{5}-[A-Z2-7]{5}$`).MatchString(codes[0]) {
+		t.Fatalf("the recovery codes on the page: %q", codes)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "passkey-added")
+	d.click(d.tab, "#passkey-codes-done")
+	d.waitFor(d.tab, "the codes gone from the page", `() => document.getElementById("passkey-recovery").textContent === "" && !document.getElementById("passkey-add").hidden ? "ok" : ""`)
+
+	// This session proved no second factor: another passkey asks for
+	// one first, and the passkey gives it. The authenticator then refuses
+	// to make a second passkey for the account.
+	d.submit(d.tab, "passkey-add", "passkey-add-name", "Again")
+	d.waitText(d.tab, "#step-up-card", "Confirm it is you")
+	d.waitText(d.tab, "#step-up-passkey", "Use a passkey")
+	if got := d.focused(d.tab); got != "step-up-passkey" {
+		t.Errorf("the step-up opened with the focus on %q, want step-up-passkey", got)
+	}
+	d.usable(d.tab)
+	d.screenshot(d.tab, "passkey-step-up")
+	d.click(d.tab, "#step-up-passkey")
+	d.waitError(d.tab, "#passkeys-title ~ .msg", "holds a passkey for your account already")
+	d.waitFor(d.tab, "the step-up card gone", `() => document.getElementById("step-up-card").hidden ? "ok" : ""`)
+	d.waitText(d.tab, "#sessions", "This browser")
+	d.signOut(d.tab)
+
+	// The passkey alone.
+	d.click(d.tab, "#passkey-signin")
+	d.waitText(d.tab, "#notice", "You are signed in with your passkey.")
+	d.signedIn(d.tab, "Pia")
+	d.waitText(d.tab, "#passkeys", "last used just now")
+	d.usable(d.tab)
+	d.screenshot(d.tab, "passkey-signed-in")
+	d.signOut(d.tab)
+
+	// The password, then the passkey as the second step.
+	d.submit(d.tab, "signin", "signin-ident", email, "signin-password", password)
+	d.waitText(d.tab, "#mfa-signin-passkey-block", "One more step: use your passkey")
+	if got := d.focused(d.tab); got != "mfa-signin-passkey" {
+		t.Errorf("the second step opened with the focus on %q, want mfa-signin-passkey", got)
+	}
+	d.waitFor(d.tab, "no passwordless passkey button on the second step", `() => document.getElementById("passkey-signin").getClientRects().length === 0 ? "ok" : ""`)
+	d.usable(d.tab)
+	d.screenshot(d.tab, "passkey-second-step")
+	d.click(d.tab, "#mfa-signin-passkey")
+	d.signedIn(d.tab, "Pia")
+
+	// Renamed, then removed: the session proved its passkey just now.
+	d.click(d.tab, `#passkeys button[aria-label="Rename the passkey Work laptop"]`)
+	d.submit(d.tab, "passkeys form.rename", "passkeys input[name=name]", "Old laptop")
+	d.waitText(d.tab, "#passkeys-title ~ .msg", "The passkey is now called Old laptop.")
+	d.waitText(d.tab, "#passkeys", "Old laptop")
+	d.click(d.tab, `#passkeys button[aria-label="Remove the passkey Old laptop"]`)
+	d.waitText(d.tab, "#passkeys-title ~ .msg", "The passkey Old laptop is removed.")
+	d.waitText(d.tab, "#passkeys-none", "You have no passkey yet.")
+	d.screenshot(d.tab, "passkey-removed")
+
+	// Gone from the account, the passkey the authenticator still holds
+	// signs in no more; the password alone does again.
+	d.signOut(d.tab)
+	d.click(d.tab, "#passkey-signin")
+	d.waitError(d.tab, "#signin-title ~ .msg", "That passkey was not accepted")
+	d.signIn(d.tab, email, password, "Pia")
 }

@@ -54,6 +54,13 @@
 // so that an authenticator set up in development still works after a
 // restart. Without either, they are off.
 //
+// Passkeys (Config.Passkeys) are on with second factors, bound to the host
+// of -public-url: on a local address (127.0.0.1, localhost) to localhost,
+// so the page offers them at http://localhost:<port>/ (browsers bind no
+// passkey to an IP address); elsewhere to the URL's host, which must be
+// https. AUTHKIT_PASSKEY_RPID binds them to another domain instead, one
+// the public URL's host is within (example.com for https://app.example.com).
+//
 // -admin-email (or AUTHKIT_ADMIN_EMAIL) names the app's administrator: that
 // address's account is in the "admin" access group, made so at sign-up or,
 // if it exists already, at start. GET /admin/users lists the users, as
@@ -81,6 +88,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -335,7 +343,15 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		secrets = [][]byte{[]byte(devSecret)}
 	default:
 		mfa = authkit.Off
-		fmt.Fprintln(log, "second factors off: set AUTHKIT_SECRET (openssl rand -base64 32), under which authenticator apps' secrets are sealed")
+		fmt.Fprintln(log, "second factors off (passkeys too): set AUTHKIT_SECRET (openssl rand -base64 32), under which authenticator apps' secrets are sealed")
+	}
+	var passkeys authkit.Passkeys
+	if mfa == authkit.On {
+		var line string
+		if passkeys, line, err = passkeysFor(o.publicURL, strings.TrimSpace(getenv("AUTHKIT_PASSKEY_RPID"))); err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintln(log, line)
 	}
 	var adminEmail string // -admin-email as the kit writes it; set by makeAdmin
 	kit, err := authkit.New(authkit.Config{
@@ -349,12 +365,16 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 		PhoneAuth:   phoneAuth,
 		SMSSender:   texter,
 		MFA:         mfa,
+		Passkeys:    passkeys,
 		Limits:      limits,
 		Hooks:       adminHooks(&adminEmail),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		// The API's OpenAPI document, at /_api/rest/v1/auth/openapi.json.
 		ServeOpenAPI: authkit.On,
 	})
+	if err != nil && passkeys.RPID != "" && strings.Contains(err.Error(), "Config.Passkeys") {
+		return nil, nil, fmt.Errorf("%w (the example binds passkeys to %q, from -public-url %s or AUTHKIT_PASSKEY_RPID)", err, passkeys.RPID, o.publicURL)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,7 +389,7 @@ func newHandler(o options, store authkit.Store, log io.Writer) (http.Handler, *a
 	// The kit answers every path the page and the outbox do not, so an
 	// unknown path gets the kit's JSON 404, which the client can read.
 	mux.Handle("/", kit.Handler())
-	body := pageWith(pageSettings{providers: providers, phone: phoneAuth == authkit.On, outbox: box != nil, mfa: mfa == authkit.On})
+	body := pageWith(pageSettings{providers: providers, phone: phoneAuth == authkit.On, outbox: box != nil, mfa: mfa == authkit.On, rpID: passkeys.RPID})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, body) })
 	if factors, ok := store.(authkit.FactorStore); ok && mfa == authkit.On {
 		mux.Handle("GET /account/authenticator", kit.RequireSession(authenticator(factors)))
@@ -403,6 +423,41 @@ func authenticator(factors authkit.FactorStore) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(map[string]bool{"enrolled": err == nil && f.Active})
 	})
+}
+
+// passkeysFor is the Config.Passkeys of an app whose pages are at
+// publicURL, bound to rpID if it is not "", and a line for the console
+// that says where the page offers them, or why it does not. An rpID whose
+// origins New refuses is New's error; a public URL that cannot have
+// passkeys (http but on localhost, an IP address) turns them off.
+func passkeysFor(publicURL, rpID string) (authkit.Passkeys, string, error) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Hostname() == "" {
+		return authkit.Passkeys{}, "", fmt.Errorf("-public-url %q is not a URL", publicURL)
+	}
+	host := strings.ToLower(u.Hostname())
+	ip := net.ParseIP(host)
+	if ip != nil && ip.IsLoopback() && (rpID == "" || rpID == "localhost") {
+		// The page at 127.0.0.1 cannot have passkeys: at localhost, the
+		// same server, it can.
+		origin := u.Scheme + "://localhost"
+		if u.Port() != "" {
+			origin += ":" + u.Port()
+		}
+		return authkit.Passkeys{RPID: "localhost", Origins: []string{origin}},
+			"passkeys on at " + origin + "/ (browsers bind none to " + host + ")", nil
+	}
+	if rpID != "" {
+		return authkit.Passkeys{RPID: rpID}, "passkeys on, bound to " + rpID + " (AUTHKIT_PASSKEY_RPID)", nil
+	}
+	local := host == "localhost" || strings.HasSuffix(host, ".localhost")
+	switch {
+	case ip != nil:
+		return authkit.Passkeys{}, "passkeys off: browsers bind none to an IP address; set -public-url to a https URL of the app's domain", nil
+	case u.Scheme != "https" && !local:
+		return authkit.Passkeys{}, "passkeys off: -public-url " + publicURL + " is not https, and browsers offer passkeys only to https pages (and http://localhost)", nil
+	}
+	return authkit.Passkeys{RPID: host}, "passkeys on, bound to " + host, nil
 }
 
 // baseURL is the http URL of a listen address, without a trailing slash. An

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -593,5 +594,39 @@ func TestSecondFactorsNeedASecret(t *testing.T) {
 				t.Errorf("GET /account/authenticator without a session: %d %s, want %d", rec.Code, rec.Body, want)
 			}
 		})
+	}
+}
+
+// Passkeys follow -public-url: a local address binds them to localhost
+// (browsers bind none to an IP address), a https domain to itself, and
+// an http one or an IP address turns them off, saying why.
+func TestPasskeysFor(t *testing.T) {
+	for _, tc := range []struct {
+		publicURL, rpID string
+		want            authkit.Passkeys
+		line            string
+	}{
+		{"http://127.0.0.1:8080", "", authkit.Passkeys{RPID: "localhost", Origins: []string{"http://localhost:8080"}}, "passkeys on at http://localhost:8080/"},
+		{"http://localhost:8080", "", authkit.Passkeys{RPID: "localhost"}, "passkeys on, bound to localhost"},
+		{"https://app.example.com", "", authkit.Passkeys{RPID: "app.example.com"}, "bound to app.example.com"},
+		{"https://app.example.com", "example.com", authkit.Passkeys{RPID: "example.com"}, "bound to example.com (AUTHKIT_PASSKEY_RPID)"},
+		{"http://app.example.com", "", authkit.Passkeys{}, "passkeys off: -public-url http://app.example.com is not https"},
+		{"https://192.0.2.7", "", authkit.Passkeys{}, "passkeys off: browsers bind none to an IP address"},
+	} {
+		got, line, err := passkeysFor(tc.publicURL, tc.rpID)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.publicURL, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) || !strings.Contains(line, tc.line) {
+			t.Errorf("passkeysFor(%q, %q) = %+v, %q; want %+v, %q", tc.publicURL, tc.rpID, got, line, tc.want, tc.line)
+		}
+	}
+
+	// A domain the public URL is not within: the start says why.
+	o := devOptions()
+	o.publicURL = "https://app.example.com"
+	o.getenv = func(k string) string { return map[string]string{"AUTHKIT_PASSKEY_RPID": "example.org"}[k] }
+	if _, _, err := newApp(o, io.Discard); err == nil || !strings.Contains(err.Error(), "AUTHKIT_PASSKEY_RPID") {
+		t.Errorf("passkeys bound to a domain the app is not in: %v", err)
 	}
 }

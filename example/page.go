@@ -24,6 +24,7 @@ type pageSettings struct {
 	phone     bool                             // phone accounts are on: the phone forms show
 	outbox    bool                             // -dev: the page links to /dev/outbox
 	mfa       bool                             // second factors are on: the authenticator card shows
+	rpID      string                           // passkeys are on, bound to this domain: the page offers them there
 }
 
 // pageWith is the page as the app is configured: with a sign-in button
@@ -40,6 +41,9 @@ func pageWith(s pageSettings) []byte {
 	flag("phone", s.phone)
 	flag("outbox", s.outbox)
 	flag("mfa", s.mfa)
+	if s.rpID != "" {
+		out = bytes.Replace(out, []byte(`data-rpid=""`), []byte(`data-rpid="`+html.EscapeString(s.rpID)+`"`), 1)
+	}
 	var buttons strings.Builder
 	for _, p := range appenv.Providers {
 		if _, ok := s.providers[p.Name]; ok {
