@@ -100,6 +100,12 @@ func (k *Kit) EnrolTOTP(ctx context.Context) (TOTPEnrolment, error) {
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return TOTPEnrolment{}, internalError(err)
 	}
+	// A user with a passkey adds an app only from a session that proved a
+	// factor recently: an app added from a stolen one-factor session would
+	// stand in for the owner's passkey at the next sign-in.
+	if err := k.needRecentFactor(ctx, c); err != nil {
+		return TOTPEnrolment{}, err
+	}
 	key, err := totp.Generate(totp.GenerateOpts{
 		Issuer: k.appName, AccountName: accountName(u), Period: totpPeriod,
 		SecretSize: 20, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, Rand: k.rand,
@@ -171,6 +177,9 @@ func (k *Kit) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
 	}
 	if f.Active {
 		return nil, errMFAEnrolled
+	}
+	if err := k.needRecentFactor(ctx, c); err != nil {
+		return nil, err // a passkey registered since the enrolment began
 	}
 	digits, ok := totpCode(code)
 	if !ok {

@@ -451,6 +451,30 @@ func TestPasskeyRemoveAnyNeedsRecentFactor(t *testing.T) {
 	mfaTicket(t, h.signIn("amy@example.com", inputPassword)) // the app is still asked for
 }
 
+// SECURITY 103: an attacker holding a session the owner opened before
+// registering a passkey tries to add an authenticator app of her own,
+// which would stand in for the owner's passkey at her next sign-in with
+// the password: refused with mfa_step_up_required, and the account's
+// sign-in still asks for the passkey alone. The owner, stepped up with
+// the passkey, adds an app.
+func TestTOTPEnrolmentBesidePasskeyNeedsRecentFactor(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t, noLimits)
+	stolen := h.signUp("pia@example.com", inputPassword, nil).token()
+	owner := h.signIn("pia@example.com", inputPassword).token()
+	k := newSoftKey(t)
+	require.Equal(t, http.StatusOK, h.registerPasskey(owner, k, "Laptop").status)
+
+	requireStatusCode(t, h.post(api+"mfa/totp/enrol", nil, stolen), http.StatusForbidden, "mfa_step_up_required")
+	ticket := mfaTicket(t, h.signIn("pia@example.com", inputPassword))
+	requireStatusCode(t, h.verifyMFA(ticket, "123456"), http.StatusBadRequest, "invalid_code")
+
+	cb := h.post(api+"passkeys/confirm/begin", nil, owner)
+	up := h.post(api+"passkeys/step-up", map[string]any{"handle": cb.body["handle"], "credential": k.get(cb)}, owner)
+	require.Equal(t, http.StatusOK, up.status, "%s", up.raw)
+	h.enrolTOTP(up.token())
+}
+
 // SECURITY 103: a user with passkeys and no authenticator app steps a
 // one-factor session up with a passkey (passkeys/step-up) or a recovery
 // code (mfa/step-up), as the credential changes demand; the old session
