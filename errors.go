@@ -13,46 +13,47 @@ type Code string
 
 // The error codes, with the HTTP status each is answered with.
 const (
-	CodeBadRequest           Code = "bad_request"            // 400: the body or query is malformed
-	CodeInvalidEmail         Code = "invalid_email"          // 400: not a usable email address
-	CodeInvalidUserData      Code = "invalid_user_data"      // 400: nameOrUserData is unusable
-	CodeInvalidName          Code = "invalid_name"           // 400: a name is not one short line of text
-	CodePasswordTooShort     Code = "password_too_short"     // 400
-	CodePasswordTooLong      Code = "password_too_long"      // 400
-	CodePasswordTooCommon    Code = "password_too_common"    // 400: among the 100,000 commonest breached passwords, or breached per Config.PasswordChecker
-	CodeInvalidToken         Code = "invalid_token"          // 400: a link token, grant key or MFA ticket that is unknown, spent or expired
-	CodeEmailUnchanged       Code = "email_unchanged"        // 400: change-email to the current address
-	CodeInvalidPhone         Code = "invalid_phone"          // 400: not a possible phone number in international format
-	CodeInvalidCode          Code = "invalid_code"           // 400: an SMS, TOTP or recovery code that is malformed, wrong, expired, spent or dead
-	CodePhoneUnchanged       Code = "phone_unchanged"        // 400: change-phone to the current number
-	CodeInvalidCredentials   Code = "invalid_credentials"    // 401: sign-in failed (unknown account or wrong password alike)
-	CodeMissingSessionToken  Code = "missing_session_token"  // 401: the route needs a session and none was sent
-	CodeInvalidSessionToken  Code = "invalid_session_token"  // 401: the session is unknown, signed out or expired
-	CodeEmailNotVerified     Code = "email_not_verified"     // 403: right password, but the email is not confirmed yet
-	CodePhoneNotVerified     Code = "phone_not_verified"     // 403: right password, but the phone is not confirmed yet
-	CodeWrongPassword        Code = "wrong_password"         // 403: the current password given to change-pwd or change-email is wrong
-	CodeFeatureDisabled      Code = "feature_disabled"       // 403: the app turned this flow off
-	CodeOriginNotAllowed     Code = "origin_not_allowed"     // 403: a cookie-authenticated request from a foreign origin
-	CodeUserDisabled         Code = "user_disabled"          // 403: the account was disabled by the app; told only after the right password, link or code
-	CodeMFARequired          Code = "mfa_required"           // 401: the first factor was right, and the account has a second: details.ticket goes to mfa/verify with a code
-	CodeMFANotEnrolled       Code = "mfa_not_enrolled"       // 409: the account has no second factor to confirm, remove or check (or none pending)
-	CodeMFAEnrolled          Code = "mfa_enrolled"           // 409: the account has an active authenticator already
-	CodeMFAStepUpRequired    Code = "mfa_step_up_required"   // 403: the session must prove a second factor (recently) first: mfa/step-up; details.enrolled, details.maxAge
-	CodeInvalidPasskey       Code = "invalid_passkey"        // 400: a passkey's answer that fails verification, or whose ceremony handle is spent, expired or unknown
-	CodePasskeyNotFound      Code = "passkey_not_found"      // 404: the caller has no passkey with that id
-	CodeForbidden            Code = "forbidden"              // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
-	CodeNotFound             Code = "not_found"              // 404: no such route
-	CodeSessionNotFound      Code = "session_not_found"      // 404: signOut named no session of the caller's
-	CodeUserNotFound         Code = "user_not_found"         // 404: the Go API named no such user (never answered over HTTP)
-	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405
-	CodeEmailTaken           Code = "email_taken"            // 409: another account has this email
-	CodePhoneTaken           Code = "phone_taken"            // 409: another account has this phone number
-	CodeRequestTooLarge      Code = "request_too_large"      // 413: the body passed the size cap
-	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: a body that is not application/json
-	CodeTooManyRequests      Code = "too_many_requests"      // 429: an abuse limit was passed (Config.Limits); Retry-After says when to try again
-	CodeInternal             Code = "internal_error"         // 500: the kit or a store failed; details are logged, not sent
-	CodeSMSFailed            Code = "sms_failed"             // 502: the SMS provider did not take a text the caller waits for
-	CodeUnavailable          Code = "service_unavailable"    // 503: the request gave up waiting: for a hashing slot, for the store (Config.StoreTimeout) or for a limiter that is down (Config.LimiterDown)
+	CodeBadRequest               Code = "bad_request"               // 400: the body or query is malformed
+	CodeInvalidEmail             Code = "invalid_email"             // 400: not a usable email address
+	CodeInvalidUserData          Code = "invalid_user_data"         // 400: nameOrUserData is unusable
+	CodeInvalidName              Code = "invalid_name"              // 400: a name is not one short line of text
+	CodePasswordTooShort         Code = "password_too_short"        // 400
+	CodePasswordTooLong          Code = "password_too_long"         // 400
+	CodePasswordTooCommon        Code = "password_too_common"       // 400: among the 100,000 commonest breached passwords, or breached per Config.PasswordChecker
+	CodeInvalidToken             Code = "invalid_token"             // 400: a link token, grant key or MFA ticket that is unknown, spent or expired
+	CodeEmailUnchanged           Code = "email_unchanged"           // 400: change-email to the current address
+	CodeInvalidPhone             Code = "invalid_phone"             // 400: not a possible phone number in international format
+	CodeInvalidCode              Code = "invalid_code"              // 400: an SMS, TOTP or recovery code that is malformed, wrong, expired, spent or dead
+	CodePhoneUnchanged           Code = "phone_unchanged"           // 400: change-phone to the current number
+	CodeInvalidCredentials       Code = "invalid_credentials"       // 401: sign-in failed (unknown account or wrong password alike)
+	CodeMissingSessionToken      Code = "missing_session_token"     // 401: the route needs a session and none was sent
+	CodeInvalidSessionToken      Code = "invalid_session_token"     // 401: the session is unknown, signed out or expired
+	CodeEmailNotVerified         Code = "email_not_verified"        // 403: right password, but the email is not confirmed yet
+	CodePhoneNotVerified         Code = "phone_not_verified"        // 403: right password, but the phone is not confirmed yet
+	CodeWrongPassword            Code = "wrong_password"            // 403: the current password given to change-pwd or change-email is wrong
+	CodeFeatureDisabled          Code = "feature_disabled"          // 403: the app turned this flow off
+	CodeOriginNotAllowed         Code = "origin_not_allowed"        // 403: a cookie-authenticated request from a foreign origin
+	CodeUserDisabled             Code = "user_disabled"             // 403: the account was disabled by the app; told only after the right password, link or code
+	CodeMFARequired              Code = "mfa_required"              // 401: the first factor was right, and the account has a second: details.ticket goes to mfa/verify with a code
+	CodeMFANotEnrolled           Code = "mfa_not_enrolled"          // 409: the account has no second factor to confirm, remove or check (or none pending)
+	CodeMFAEnrolled              Code = "mfa_enrolled"              // 409: the account has an active authenticator already
+	CodeMFAStepUpRequired        Code = "mfa_step_up_required"      // 403: the session must prove a second factor (recently) first: mfa/step-up; details.enrolled, details.maxAge
+	CodeReauthenticationRequired Code = "reauthentication_required" // 403: adding a user's first second factor needs a session signed in within details.maxAge seconds: sign in again
+	CodeInvalidPasskey           Code = "invalid_passkey"           // 400: a passkey's answer that fails verification, or whose ceremony handle is spent, expired or unknown
+	CodePasskeyNotFound          Code = "passkey_not_found"         // 404: the caller has no passkey with that id
+	CodeForbidden                Code = "forbidden"                 // 403: the session's user is in none of the access groups the route requires (Kit.RequireAccessGroup)
+	CodeNotFound                 Code = "not_found"                 // 404: no such route
+	CodeSessionNotFound          Code = "session_not_found"         // 404: signOut named no session of the caller's
+	CodeUserNotFound             Code = "user_not_found"            // 404: the Go API named no such user (never answered over HTTP)
+	CodeMethodNotAllowed         Code = "method_not_allowed"        // 405
+	CodeEmailTaken               Code = "email_taken"               // 409: another account has this email
+	CodePhoneTaken               Code = "phone_taken"               // 409: another account has this phone number
+	CodeRequestTooLarge          Code = "request_too_large"         // 413: the body passed the size cap
+	CodeUnsupportedMediaType     Code = "unsupported_media_type"    // 415: a body that is not application/json
+	CodeTooManyRequests          Code = "too_many_requests"         // 429: an abuse limit was passed (Config.Limits); Retry-After says when to try again
+	CodeInternal                 Code = "internal_error"            // 500: the kit or a store failed; details are logged, not sent
+	CodeSMSFailed                Code = "sms_failed"                // 502: the SMS provider did not take a text the caller waits for
+	CodeUnavailable              Code = "service_unavailable"       // 503: the request gave up waiting: for a hashing slot, for the store (Config.StoreTimeout) or for a limiter that is down (Config.LimiterDown)
 
 	// OAuth sign-in ends at the Redirect URL, so these travel as its
 	// status and error query parameters, never in a JSON body.
@@ -65,46 +66,47 @@ const (
 
 // codeStatus maps each code to its HTTP status: the one table of it.
 var codeStatus = map[Code]int{
-	CodeBadRequest:           http.StatusBadRequest,
-	CodeInvalidEmail:         http.StatusBadRequest,
-	CodeInvalidUserData:      http.StatusBadRequest,
-	CodeInvalidName:          http.StatusBadRequest,
-	CodePasswordTooShort:     http.StatusBadRequest,
-	CodePasswordTooLong:      http.StatusBadRequest,
-	CodePasswordTooCommon:    http.StatusBadRequest,
-	CodeInvalidToken:         http.StatusBadRequest,
-	CodeEmailUnchanged:       http.StatusBadRequest,
-	CodeInvalidPhone:         http.StatusBadRequest,
-	CodeInvalidCode:          http.StatusBadRequest,
-	CodePhoneUnchanged:       http.StatusBadRequest,
-	CodeInvalidCredentials:   http.StatusUnauthorized,
-	CodeMissingSessionToken:  http.StatusUnauthorized,
-	CodeInvalidSessionToken:  http.StatusUnauthorized,
-	CodeEmailNotVerified:     http.StatusForbidden,
-	CodePhoneNotVerified:     http.StatusForbidden,
-	CodeWrongPassword:        http.StatusForbidden,
-	CodeFeatureDisabled:      http.StatusForbidden,
-	CodeOriginNotAllowed:     http.StatusForbidden,
-	CodeUserDisabled:         http.StatusForbidden,
-	CodeMFARequired:          http.StatusUnauthorized,
-	CodeMFANotEnrolled:       http.StatusConflict,
-	CodeMFAEnrolled:          http.StatusConflict,
-	CodeMFAStepUpRequired:    http.StatusForbidden,
-	CodeInvalidPasskey:       http.StatusBadRequest,
-	CodePasskeyNotFound:      http.StatusNotFound,
-	CodeForbidden:            http.StatusForbidden,
-	CodeNotFound:             http.StatusNotFound,
-	CodeSessionNotFound:      http.StatusNotFound,
-	CodeUserNotFound:         http.StatusNotFound,
-	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
-	CodeEmailTaken:           http.StatusConflict,
-	CodePhoneTaken:           http.StatusConflict,
-	CodeRequestTooLarge:      http.StatusRequestEntityTooLarge,
-	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	CodeTooManyRequests:      http.StatusTooManyRequests,
-	CodeInternal:             http.StatusInternalServerError,
-	CodeSMSFailed:            http.StatusBadGateway,
-	CodeUnavailable:          http.StatusServiceUnavailable,
+	CodeBadRequest:               http.StatusBadRequest,
+	CodeInvalidEmail:             http.StatusBadRequest,
+	CodeInvalidUserData:          http.StatusBadRequest,
+	CodeInvalidName:              http.StatusBadRequest,
+	CodePasswordTooShort:         http.StatusBadRequest,
+	CodePasswordTooLong:          http.StatusBadRequest,
+	CodePasswordTooCommon:        http.StatusBadRequest,
+	CodeInvalidToken:             http.StatusBadRequest,
+	CodeEmailUnchanged:           http.StatusBadRequest,
+	CodeInvalidPhone:             http.StatusBadRequest,
+	CodeInvalidCode:              http.StatusBadRequest,
+	CodePhoneUnchanged:           http.StatusBadRequest,
+	CodeInvalidCredentials:       http.StatusUnauthorized,
+	CodeMissingSessionToken:      http.StatusUnauthorized,
+	CodeInvalidSessionToken:      http.StatusUnauthorized,
+	CodeEmailNotVerified:         http.StatusForbidden,
+	CodePhoneNotVerified:         http.StatusForbidden,
+	CodeWrongPassword:            http.StatusForbidden,
+	CodeFeatureDisabled:          http.StatusForbidden,
+	CodeOriginNotAllowed:         http.StatusForbidden,
+	CodeUserDisabled:             http.StatusForbidden,
+	CodeMFARequired:              http.StatusUnauthorized,
+	CodeMFANotEnrolled:           http.StatusConflict,
+	CodeMFAEnrolled:              http.StatusConflict,
+	CodeMFAStepUpRequired:        http.StatusForbidden,
+	CodeReauthenticationRequired: http.StatusForbidden,
+	CodeInvalidPasskey:           http.StatusBadRequest,
+	CodePasskeyNotFound:          http.StatusNotFound,
+	CodeForbidden:                http.StatusForbidden,
+	CodeNotFound:                 http.StatusNotFound,
+	CodeSessionNotFound:          http.StatusNotFound,
+	CodeUserNotFound:             http.StatusNotFound,
+	CodeMethodNotAllowed:         http.StatusMethodNotAllowed,
+	CodeEmailTaken:               http.StatusConflict,
+	CodePhoneTaken:               http.StatusConflict,
+	CodeRequestTooLarge:          http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType:     http.StatusUnsupportedMediaType,
+	CodeTooManyRequests:          http.StatusTooManyRequests,
+	CodeInternal:                 http.StatusInternalServerError,
+	CodeSMSFailed:                http.StatusBadGateway,
+	CodeUnavailable:              http.StatusServiceUnavailable,
 
 	CodeInvalidState:          http.StatusBadRequest,
 	CodeAccessDenied:          http.StatusForbidden,

@@ -100,10 +100,11 @@ func (k *Kit) EnrolTOTP(ctx context.Context) (TOTPEnrolment, error) {
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return TOTPEnrolment{}, internalError(err)
 	}
-	// A user with a passkey adds an app only from a session that proved a
-	// factor recently: an app added from a stolen one-factor session would
-	// stand in for the owner's passkey at the next sign-in.
-	if err := k.needRecentFactor(ctx, c); err != nil {
+	// An app is added only from a session that proved a factor recently:
+	// beside a passkey, the second factor (an app added from a stolen
+	// one-factor session would stand in for the owner's passkey at the
+	// next sign-in); as the first factor, a recent sign-in.
+	if err := k.needRecentProof(ctx, c); err != nil {
 		return TOTPEnrolment{}, err
 	}
 	key, err := totp.Generate(totp.GenerateOpts{

@@ -362,7 +362,7 @@ func (k *Kit) BeginPasskeyRegistration(ctx context.Context) (PasskeyCeremony, er
 	if err := k.passkeysOn(); err != nil {
 		return PasskeyCeremony{}, err
 	}
-	if err := k.needRecentFactor(ctx, c); err != nil {
+	if err := k.needRecentProof(ctx, c); err != nil {
 		return PasskeyCeremony{}, err
 	}
 	w, _, err := k.webauthnUserOf(ctx, *c.user)

@@ -66,6 +66,42 @@ func (k *Kit) needRecentFactor(ctx context.Context, c *caller) error {
 	return nil
 }
 
+// errSignInAgain answers a session too old to add a user's first second
+// factor: see needRecentProof.
+func errSignInAgain(maxAge time.Duration) *Error {
+	return &Error{
+		Code:    CodeReauthenticationRequired,
+		Message: "Setting up a second factor needs a recent sign-in: sign in again, then set it up.",
+		Details: map[string]any{"maxAge": int(maxAge / time.Second)},
+	}
+}
+
+// needRecentProof guards the routes that add a second factor. A user
+// with one proves it recently (needRecentFactor). A user without one has
+// only the first factor to prove, so the session must have been made by
+// a sign-in within Config.RecentFactor: an attacker's factor added from a
+// stolen, long-lived session would otherwise lock the owner out of the
+// account at the next sign-in, with the recovery codes in the attacker's
+// hands.
+func (k *Kit) needRecentProof(ctx context.Context, c *caller) error {
+	if k.recentFactor(c.session, k.mfa.recent) {
+		return nil
+	}
+	has, err := k.hasActiveFactor(ctx, c.user.ID)
+	if err != nil {
+		return internalError(err)
+	}
+	if has {
+		k.event(ctx, "factor refused: no recent second factor", c.user.ID)
+		return stepUpRequired(true, k.mfa.recent)
+	}
+	if k.clock().Sub(c.session.CreatedAt) > k.mfa.recent {
+		k.event(ctx, "factor refused: no recent sign-in", c.user.ID)
+		return errSignInAgain(k.mfa.recent)
+	}
+	return nil
+}
+
 // StepUp raises the signed-in session to two factors with a current code
 // from the user's authenticator app or a recovery code: the session is
 // replaced by a new one of two factors, recent for Config.RecentFactor,

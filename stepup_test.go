@@ -276,3 +276,26 @@ func TestRegenerateRecoveryCodesAfterStepUp(t *testing.T) {
 	none := h.signUp("nofactor@example.com", inputPassword, "None").token()
 	requireStatusCode(t, h.post(api+"mfa/recovery/regenerate", map[string]any{}, none), http.StatusConflict, "mfa_not_enrolled")
 }
+
+// SECURITY 115: an attacker holding a long-lived session of an account
+// without a second factor (a cookie copied days ago) tries to add her own
+// authenticator app or passkey, which would lock the owner out at the
+// next sign-in with the recovery codes in her hands: refused with
+// reauthentication_required, and the owner's password alone still signs
+// in. A session signed in within RecentFactor adds one.
+func TestFirstFactorNeedsRecentSignIn(t *testing.T) {
+	t.Parallel()
+	h := newPasskeyHarness(t, noLimits)
+	stolen := h.signUp("old@example.com", inputPassword, "Old").token()
+	h.clock.Advance(3 * 24 * time.Hour)
+
+	a := h.post(api+"mfa/totp/enrol", nil, stolen)
+	requireStatusCode(t, a, http.StatusForbidden, "reauthentication_required")
+	require.Equal(t, map[string]any{"maxAge": float64(600)}, answerDetails(t, a))
+	requireStatusCode(t, h.post(api+"passkeys/register/begin", nil, stolen), http.StatusForbidden, "reauthentication_required")
+	in := h.signIn("old@example.com", inputPassword)
+	require.Equal(t, http.StatusOK, in.status, "the attacker added nothing: %s", in.raw)
+
+	h.clock.Advance(9 * time.Minute)
+	h.enrolTOTP(in.token())
+}
