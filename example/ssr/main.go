@@ -599,6 +599,8 @@ func sentence(code, form, retryAfter string) string {
 		return "Too many attempts. Try again later."
 	case authkit.CodeFeatureDisabled:
 		return "That is turned off in this app."
+	case authkit.CodeReauthenticationRequired:
+		return "Setting up an authenticator needs a recent sign-in: sign out, sign in again, then set it up."
 	default:
 		return "Something went wrong (" + code + "). Try again."
 	}
