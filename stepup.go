@@ -52,18 +52,49 @@ func stepUpRequired(enrolled bool, maxAge time.Duration) *Error {
 // only from a session that proved it within Config.RecentFactor. A user
 // without one needs nothing more than the route did before.
 func (k *Kit) needRecentFactor(ctx context.Context, c *caller) error {
-	if !k.mfa.on || k.recentFactor(c.session, k.mfa.recent) {
+	if !k.mfa.on {
 		return nil
+	}
+	_, err := k.checkRecentFactor(ctx, c, "change")
+	return err
+}
+
+// needRecentProof guards the routes that add a second factor. A user
+// with one proves it recently (as needRecentFactor asks). A user without
+// one has only the first factor to prove, so the session must have been
+// made by a sign-in within Config.RecentFactor: an attacker's factor
+// added from a stolen, long-lived session would otherwise lock the owner
+// out of the account at the next sign-in, with the recovery codes in the
+// attacker's hands.
+func (k *Kit) needRecentProof(ctx context.Context, c *caller) error {
+	none, err := k.checkRecentFactor(ctx, c, "factor")
+	if err != nil || !none {
+		return err
+	}
+	if k.clock().Sub(c.session.CreatedAt) > k.mfa.recent {
+		k.event(ctx, "factor refused: no recent sign-in", c.user.ID)
+		return errSignInAgain(k.mfa.recent)
+	}
+	return nil
+}
+
+// checkRecentFactor is mfa_step_up_required, logged as a refused what
+// ("change", "factor"), when c's user has a second factor that c's
+// session did not prove within Config.RecentFactor. none reports a user
+// without a factor.
+func (k *Kit) checkRecentFactor(ctx context.Context, c *caller, what string) (none bool, err error) {
+	if k.recentFactor(c.session, k.mfa.recent) {
+		return false, nil
 	}
 	has, err := k.hasActiveFactor(ctx, c.user.ID)
 	if err != nil {
-		return internalError(err)
+		return false, internalError(err)
 	}
 	if has {
-		k.event(ctx, "change refused: no recent second factor", c.user.ID)
-		return stepUpRequired(true, k.mfa.recent)
+		k.event(ctx, what+" refused: no recent second factor", c.user.ID)
+		return false, stepUpRequired(true, k.mfa.recent)
 	}
-	return nil
+	return true, nil
 }
 
 // errSignInAgain answers a session too old to add a user's first second
@@ -74,32 +105,6 @@ func errSignInAgain(maxAge time.Duration) *Error {
 		Message: "Setting up a second factor needs a recent sign-in: sign in again, then set it up.",
 		Details: map[string]any{"maxAge": int(maxAge / time.Second)},
 	}
-}
-
-// needRecentProof guards the routes that add a second factor. A user
-// with one proves it recently (needRecentFactor). A user without one has
-// only the first factor to prove, so the session must have been made by
-// a sign-in within Config.RecentFactor: an attacker's factor added from a
-// stolen, long-lived session would otherwise lock the owner out of the
-// account at the next sign-in, with the recovery codes in the attacker's
-// hands.
-func (k *Kit) needRecentProof(ctx context.Context, c *caller) error {
-	if k.recentFactor(c.session, k.mfa.recent) {
-		return nil
-	}
-	has, err := k.hasActiveFactor(ctx, c.user.ID)
-	if err != nil {
-		return internalError(err)
-	}
-	if has {
-		k.event(ctx, "factor refused: no recent second factor", c.user.ID)
-		return stepUpRequired(true, k.mfa.recent)
-	}
-	if k.clock().Sub(c.session.CreatedAt) > k.mfa.recent {
-		k.event(ctx, "factor refused: no recent sign-in", c.user.ID)
-		return errSignInAgain(k.mfa.recent)
-	}
-	return nil
 }
 
 // StepUp raises the signed-in session to two factors with a current code
