@@ -2,11 +2,8 @@ package storetest
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
@@ -139,19 +136,10 @@ func testAcceptStep(t *testing.T, s factorStore) {
 func testAcceptStepRaced(t *testing.T, s factorStore) {
 	createUser(t, s, "u1", "")
 	activeFactor(t, s, "u1", 100)
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			ok, err := s.AcceptStep(context.Background(), "u1", authkit.FactorTOTP, 101)
-			assert.NoError(t, err)
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	require.Equal(t, int32(1), wins.Load(), "one step, accepted once")
+	wins := raceWins(t, 20, func() (bool, error) {
+		return s.AcceptStep(context.Background(), "u1", authkit.FactorTOTP, 101)
+	})
+	require.Equal(t, 1, wins, "one step, accepted once")
 }
 
 func testRecoveryCodes(t *testing.T, s factorStore) {
@@ -188,19 +176,10 @@ func testRecoveryCodes(t *testing.T, s factorStore) {
 func testRecoveryCodeRaced(t *testing.T, s factorStore) {
 	createUser(t, s, "u1", "")
 	activeFactor(t, s, "u1", 1, "only", "other")
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			ok, err := s.ConsumeRecoveryCode(context.Background(), "u1", "only")
-			assert.NoError(t, err)
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	require.Equal(t, int32(1), wins.Load(), "one code, consumed once")
+	wins := raceWins(t, 20, func() (bool, error) {
+		return s.ConsumeRecoveryCode(context.Background(), "u1", "only")
+	})
+	require.Equal(t, 1, wins, "one code, consumed once")
 }
 
 func testDeleteFactors(t *testing.T, s factorStore) {

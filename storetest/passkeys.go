@@ -2,12 +2,9 @@ package storetest
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
@@ -130,19 +127,10 @@ func testUsePasskey(t *testing.T, s passkeyStore) {
 func testUsePasskeyRaced(t *testing.T, s passkeyStore) {
 	createUser(t, s, "u1", "")
 	require.NoError(t, s.CreatePasskey(context.Background(), newPasskey("p1", "u1", []byte{1}, 0), nil))
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			ok, err := s.UsePasskey(context.Background(), "u1", "p1", 7, 8, at(time.Hour))
-			assert.NoError(t, err)
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	require.Equal(t, int32(1), wins.Load(), "one counter value, taken once")
+	wins := raceWins(t, 20, func() (bool, error) {
+		return s.UsePasskey(context.Background(), "u1", "p1", 7, 8, at(time.Hour))
+	})
+	require.Equal(t, 1, wins, "one counter value, taken once")
 }
 
 func testRenameAndDeletePasskey(t *testing.T, s passkeyStore) {

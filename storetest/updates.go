@@ -7,9 +7,11 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
@@ -126,6 +128,24 @@ func Race(fns ...func()) {
 	ready.Wait()
 	close(start)
 	done.Wait()
+}
+
+// raceWins runs try n times at once (Race) and returns how many reported
+// true; an error fails t.
+func raceWins(t *testing.T, n int, try func() (bool, error)) int {
+	var wins atomic.Int32
+	fns := make([]func(), n)
+	for i := range fns {
+		fns[i] = func() {
+			ok, err := try()
+			assert.NoError(t, err)
+			if ok {
+				wins.Add(1)
+			}
+		}
+	}
+	Race(fns...)
+	return int(wins.Load())
 }
 
 func testUpdateUser(t *testing.T, s authkit.Store) {
