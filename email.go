@@ -436,10 +436,7 @@ func (k *Kit) resetPassword(ctx context.Context, key, pw string) error {
 // Its owner is told instead, and no link goes out. Off, the change would
 // apply at once, so a taken address answers email_taken.
 func (k *Kit) changeEmail(ctx context.Context, c *caller, pw, newEmail string) (User, error) {
-	if err := k.changeAsked(ctx, c.user.ID); err != nil {
-		return User{}, err
-	}
-	if err := k.needRecentFactor(ctx, c); err != nil {
+	if err := k.credentialChange(ctx, c); err != nil {
 		return User{}, err
 	}
 	newEmail, err := k.normalizeEmail(newEmail)

@@ -184,10 +184,7 @@ func (k *Kit) endSessionsAndTokens(ctx context.Context, userID, exceptSession st
 
 // changePassword needs the current password; it ends every other session.
 func (k *Kit) changePassword(ctx context.Context, c *caller, oldPw, newPw string) error {
-	if err := k.changeAsked(ctx, c.user.ID); err != nil {
-		return err
-	}
-	if err := k.needRecentFactor(ctx, c); err != nil {
+	if err := k.credentialChange(ctx, c); err != nil {
 		return err
 	}
 	if err := k.checkPassword(ctx, newPw); err != nil {

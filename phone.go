@@ -534,10 +534,7 @@ func (k *Kit) changePhone(ctx context.Context, c *caller, pw, newPhone string) (
 	if err := k.phoneOn(); err != nil {
 		return User{}, err
 	}
-	if err := k.changeAsked(ctx, c.user.ID); err != nil {
-		return User{}, err
-	}
-	if err := k.needRecentFactor(ctx, c); err != nil {
+	if err := k.credentialChange(ctx, c); err != nil {
 		return User{}, err
 	}
 	newPhone, err := k.normalizePhone(newPhone)

@@ -59,6 +59,17 @@ func (k *Kit) needRecentFactor(ctx context.Context, c *caller) error {
 	return err
 }
 
+// credentialChange admits a change of the caller's credentials (the
+// password, the email, the phone number): it counts toward
+// Limits.AccountChanges and, for a user with a second factor, needs a
+// recent one.
+func (k *Kit) credentialChange(ctx context.Context, c *caller) error {
+	if err := k.changeAsked(ctx, c.user.ID); err != nil {
+		return err
+	}
+	return k.needRecentFactor(ctx, c)
+}
+
 // needRecentProof guards the routes that add a second factor. A user
 // with one proves it recently (as needRecentFactor asks). A user without
 // one has only the first factor to prove, so the session must have been
